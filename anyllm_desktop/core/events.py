@@ -1,0 +1,48 @@
+"""Typed events that core generators yield and workers turn into Qt signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Work advanced: ``done`` of ``total`` units (``total`` 0 when unknown)."""
+
+    stage: str
+    done: int = 0
+    total: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of generated text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Done:
+    """The operation finished; ``result`` carries what it produced, if anything."""
+
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class Error:
+    """The operation failed; ``message`` is written for the user, ``detail`` for the log."""
+
+    message: str
+    detail: str = ""
+
+
+Event = Progress | Token | Usage | Done | Error

@@ -1,0 +1,1 @@
+"""Parsing, structure-aware chunking and the ingest pipeline (documents in, chunks out)."""

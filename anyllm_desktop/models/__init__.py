@@ -1,0 +1,1 @@
+"""The model catalog: embedded defaults, imported GGUF files, downloads."""

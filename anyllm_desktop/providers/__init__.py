@@ -1,0 +1,1 @@
+"""Chat and embedding backends behind one protocol."""

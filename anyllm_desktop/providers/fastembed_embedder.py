@@ -1,0 +1,50 @@
+"""Text embeddings with fastembed (ONNX Runtime), loaded from local files only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class FastEmbedEmbedder:
+    """Embeds texts with a local ONNX model folder (``model.onnx`` plus tokenizer files).
+
+    ``fastembed_name`` picks fastembed's description of the architecture (pooling,
+    normalisation); ``model_dir`` supplies the files, so nothing is fetched from a hub.
+    """
+
+    def __init__(self, model_dir: Path, *, fastembed_name: str, dim: int,
+                 cache_dir: Path, threads: int | None = None) -> None:
+        self.model_dir = model_dir
+        self.fastembed_name = fastembed_name
+        self.dim = dim
+        self.cache_dir = cache_dir
+        self.threads = threads
+        self._model: Any = None
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        from fastembed import TextEmbedding
+
+        self._model = TextEmbedding(
+            model_name=self.fastembed_name,
+            specific_model_path=str(self.model_dir),
+            cache_dir=str(self.cache_dir),
+            threads=self.threads,
+            providers=["CPUExecutionProvider"],
+        )
+
+    def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        """One L2-normalised float32 row per text."""
+        import numpy as np
+
+        self.load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        rows = list(self._model.embed(list(texts), batch_size=batch_size))
+        return np.asarray(rows, dtype=np.float32)

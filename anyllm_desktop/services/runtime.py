@@ -1,0 +1,71 @@
+"""The app's services for one home folder: settings, model lookup, and ready-to-use backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anyllm_desktop.core.paths import AppPaths, resolve_home
+from anyllm_desktop.core.settings import Settings, SettingsStore
+from anyllm_desktop.models.catalog import (
+    ModelSpec,
+    VerificationCache,
+    assemble_model_dir,
+    require_model,
+)
+from anyllm_desktop.models.embedded import find_embedded
+from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
+from anyllm_desktop.providers.llama_local import LocalLlamaProvider
+
+
+@dataclass
+class Runtime:
+    paths: AppPaths
+    settings: Settings
+    #: Messages for the user gathered while opening (a bad settings file, say).
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, home: str | Path | None = None) -> Runtime:
+        paths = AppPaths(resolve_home(home)).ensure()
+        loaded = SettingsStore(paths.settings_file).load()
+        return cls(paths, loaded.settings, list(loaded.warnings))
+
+    @property
+    def settings_store(self) -> SettingsStore:
+        return SettingsStore(self.paths.settings_file)
+
+    def verification_cache(self) -> VerificationCache:
+        return VerificationCache(self.paths.cache_dir / "verified-models.json")
+
+    def chat_model(self) -> ModelSpec:
+        return find_embedded(self.settings.chat_model)
+
+    def embedding_model(self) -> ModelSpec:
+        return find_embedded(self.settings.embedding_model)
+
+    def create_chat_provider(self, *, seed: int = 0) -> LocalLlamaProvider:
+        """A local provider for the configured chat model, its files verified first."""
+        spec = self.chat_model()
+        require_model(spec, self.verification_cache())
+        assert spec.primary_path is not None  # require_model checked it
+        return LocalLlamaProvider(
+            spec.primary_path,
+            context_size=self.settings.context_size,
+            threads=self.settings.threads,
+            gpu_layers=self.settings.gpu_layers,
+            seed=seed,
+        )
+
+    def create_embedder(self) -> FastEmbedEmbedder:
+        """An embedder for the configured embedding model, its files verified first."""
+        spec = self.embedding_model()
+        require_model(spec, self.verification_cache())
+        folder = assemble_model_dir(spec, self.paths.cache_dir / "embedders" /
+                                    spec.id.replace(":", "_"))
+        return FastEmbedEmbedder(
+            folder,
+            fastembed_name=spec.architecture,
+            dim=spec.dim or 0,
+            cache_dir=self.paths.cache_dir / "fastembed",
+        )

@@ -1,0 +1,1 @@
+"""Persistence: LanceDB vectors per workspace, SQLite for workspaces, documents and threads."""

@@ -1,0 +1,1 @@
+"""Windows, widgets and dialogs. Talks to workers and core only."""

@@ -1,0 +1,1 @@
+"""The only bridge between the Qt-free core and Qt threads."""
