@@ -14,14 +14,17 @@ from anyllm_desktop.core.offline import apply_offline_environment
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="anyllm", description="Chat with your own documents on local models, offline.")
+        prog="anyllm", description="Chat with your own documents on local models, offline."
+    )
     parser.add_argument("--version", action="version", version=f"anyllm-desktop {__version__}")
-    parser.add_argument("--home", metavar="DIR",
-                        help="data folder (default: $ANYLLM_HOME or the OS data folder)")
+    parser.add_argument(
+        "--home", metavar="DIR", help="data folder (default: $ANYLLM_HOME or the OS data folder)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     doctor = commands.add_parser(
-        "doctor", help="check the installation: versions, models, a real generation and embedding")
+        "doctor", help="check the installation: versions, models, a real generation and embedding"
+    )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.set_defaults(handler=_cmd_doctor)
     return parser
@@ -51,16 +54,25 @@ def _mark(ok: bool) -> str:
 
 def _print_doctor(report: dict[str, Any]) -> None:
     out = sys.stdout
-    out.write(f"anyllm-desktop {report['anyllm_desktop']} on Python {report['python']}, "
-              f"{report['platform']}\n")
+    out.write(
+        f"anyllm-desktop {report['anyllm_desktop']} on Python {report['python']}, "
+        f"{report['platform']}\n"
+    )
     out.write(f"home: {report['home']}\n")
     for warning in report["settings"]["warnings"]:
         out.write(f"warning: {warning}\n")
-    out.write("packages: " + ", ".join(f"{name} {version or 'MISSING'}"
-                                       for name, version in report["packages"].items()) + "\n")
+    out.write(
+        "packages: "
+        + ", ".join(
+            f"{name} {version or 'MISSING'}" for name, version in report["packages"].items()
+        )
+        + "\n"
+    )
     for model in report["models"]:
-        out.write(f"[{_mark(model['ok'])}] {model['kind']} model {model['name']} "
-                  f"({model['size'] / 1e6:.1f} MB, {model['license']})\n")
+        out.write(
+            f"[{_mark(model['ok'])}] {model['kind']} model {model['name']} "
+            f"({model['size'] / 1e6:.1f} MB, {model['license']})\n"
+        )
         for file in model["files"]:
             state = "checksum ok" if file["checksum_ok"] else file["problem"]
             out.write(f"         {file['path']}: {state}\n")
@@ -70,13 +82,17 @@ def _print_doctor(report: dict[str, Any]) -> None:
         out.write(f"[ok  ] llama.cpp {llama['version']}: {features}\n")
     generation = report["generation"]
     if generation["ok"]:
-        out.write(f"[ok  ] generation: {generation['text']!r} (load {generation['load_s']} s, "
-                  f"first token {generation['ttft_s']} s, {generation['tokens_per_s']} tok/s, "
-                  f"{generation['threads']} threads)\n")
+        out.write(
+            f"[ok  ] generation: {generation['text']!r} (load {generation['load_s']} s, "
+            f"first token {generation['ttft_s']} s, {generation['tokens_per_s']} tok/s, "
+            f"{generation['threads']} threads)\n"
+        )
     embedding = report["embedding"]
     if embedding["ok"]:
-        out.write(f"[ok  ] embedding: {embedding['dim']} dims, norm {embedding['norm']}, "
-                  f"{embedding['seconds']} s\n")
+        out.write(
+            f"[ok  ] embedding: {embedding['dim']} dims, norm {embedding['norm']}, "
+            f"{embedding['seconds']} s\n"
+        )
     for problem in report["problems"]:
         out.write(f"[FAIL] {problem}\n")
     out.write("all checks passed\n" if report["ok"] else "some checks failed\n")

@@ -13,8 +13,9 @@ APP_NAME = "anyllm-desktop"
 HOME_ENV_VAR = "ANYLLM_HOME"
 
 
-def resolve_home(explicit: str | os.PathLike[str] | None = None,
-                 environ: Mapping[str, str] | None = None) -> Path:
+def resolve_home(
+    explicit: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
     """The home folder: an explicit ``--home``, else ``$ANYLLM_HOME``, else the OS data folder."""
     env = os.environ if environ is None else environ
     if explicit:
@@ -55,7 +56,12 @@ class AppPaths:
 
     def ensure(self) -> AppPaths:
         """Create the folders; safe to call repeatedly."""
-        for folder in (self.home, self.models_dir, self.workspaces_dir, self.cache_dir,
-                       self.logs_dir):
+        for folder in (
+            self.home,
+            self.models_dir,
+            self.workspaces_dir,
+            self.cache_dir,
+            self.logs_dir,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         return self

@@ -15,5 +15,6 @@ def resources_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(
-        f"The resources folder of anyllm-desktop is missing (looked in {_PACKAGE_DIR / '_resources'}"
-        f" and {_PACKAGE_DIR.parent / 'resources'}). Reinstall with packaging/bootstrap.sh.")
+        f"The resources folder of anyllm-desktop is missing (looked in {_PACKAGE_DIR}/_resources "
+        f"and {_PACKAGE_DIR.parent}/resources). Reinstall with `bash packaging/bootstrap.sh`."
+    )

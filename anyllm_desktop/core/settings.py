@@ -87,8 +87,10 @@ class SettingsStore:
                 raise ValueError("the top level is not a JSON object")
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             backup = self._back_up()
-            message = (f"The settings file {self.path} could not be read ({exc}); it was saved as "
-                       f"{backup.name} and default settings are in use.")
+            message = (
+                f"The settings file {self.path} could not be read ({exc}); it was saved as "
+                f"{backup.name} and default settings are in use."
+            )
             return LoadResult(Settings(), [message], backup)
         return self._from_dict(raw)
 
@@ -112,7 +114,8 @@ class SettingsStore:
         counter = 1
         while backup.exists():
             backup = self.path.with_name(
-                f"{self.path.stem}.corrupt-{stamp}-{counter}{self.path.suffix}")
+                f"{self.path.stem}.corrupt-{stamp}-{counter}{self.path.suffix}"
+            )
             counter += 1
         self.path.replace(backup)
         return backup
@@ -121,8 +124,10 @@ class SettingsStore:
         warnings: list[str] = []
         version = raw.get("version", SETTINGS_VERSION)
         if not _is_int(version) or version > SETTINGS_VERSION:
-            warnings.append(f"The settings file {self.path} was written by a newer version "
-                            f"({version!r}); unknown settings are kept but ignored.")
+            warnings.append(
+                f"The settings file {self.path} was written by a newer version "
+                f"({version!r}); unknown settings are kept but ignored."
+            )
         known = {f.name for f in fields(Settings)} - {"version"}
         values: dict[str, Any] = {}
         defaults = Settings()
@@ -133,8 +138,10 @@ class SettingsStore:
             if _VALIDATORS[name](value):
                 values[name] = value
             else:
-                warnings.append(f"Setting {name!r} had an invalid value {value!r}; using the "
-                                f"default {getattr(defaults, name)!r}.")
+                warnings.append(
+                    f"Setting {name!r} had an invalid value {value!r}; using the "
+                    f"default {getattr(defaults, name)!r}."
+                )
         unknown = {k: v for k, v in raw.items() if k not in known and k != "version"}
         if unknown:
             values["extra"] = {**values.get("extra", {}), **unknown}

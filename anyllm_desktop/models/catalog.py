@@ -122,14 +122,16 @@ def check_file(file: ModelFile, cache: VerificationCache | None = None) -> FileC
         return FileCheck(file, False, f"missing: {file.path} does not exist")
     size = file.path.stat().st_size
     if size != file.size:
-        return FileCheck(file, False, f"damaged: {file.path} is {size:,} bytes, "
-                                      f"expected {file.size:,}")
+        return FileCheck(
+            file, False, f"damaged: {file.path} is {size:,} bytes, expected {file.size:,}"
+        )
     if cache and cache.is_verified(file.path, file.sha256):
         return FileCheck(file, True)
     actual = sha256_of(file.path)
     if actual != file.sha256:
-        return FileCheck(file, False, f"damaged: the sha256 of {file.path} is {actual}, "
-                                      f"expected {file.sha256}")
+        return FileCheck(
+            file, False, f"damaged: the sha256 of {file.path} is {actual}, expected {file.sha256}"
+        )
     if cache:
         cache.remember(file.path, file.sha256)
     return FileCheck(file, True)
@@ -158,8 +160,9 @@ def assemble_model_dir(spec: ModelSpec, target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for file in spec.files:
         if file.path is None:
-            raise ModelFileError(f"{file.file_name} of {spec.name!r} is not installed. "
-                                 f"To fix it: {spec.fix_hint}")
+            raise ModelFileError(
+                f"{file.file_name} of {spec.name!r} is not installed. To fix it: {spec.fix_hint}"
+            )
         link = target / file.file_name
         if link.is_symlink() and link.resolve() == file.path.resolve():
             continue

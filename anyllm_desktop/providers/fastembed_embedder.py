@@ -17,8 +17,15 @@ class FastEmbedEmbedder:
     normalisation); ``model_dir`` supplies the files, so nothing is fetched from a hub.
     """
 
-    def __init__(self, model_dir: Path, *, fastembed_name: str, dim: int,
-                 cache_dir: Path, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        fastembed_name: str,
+        dim: int,
+        cache_dir: Path,
+        threads: int | None = None,
+    ) -> None:
         self.model_dir = model_dir
         self.fastembed_name = fastembed_name
         self.dim = dim

@@ -39,8 +39,15 @@ class LocalLlamaProvider:
 
     name = "local"
 
-    def __init__(self, model_path: Path, *, context_size: int = 4096, threads: int = 0,
-                 gpu_layers: int = 0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        context_size: int = 4096,
+        threads: int = 0,
+        gpu_layers: int = 0,
+        seed: int = 0,
+    ) -> None:
         self.model_path = model_path
         self.context_size = context_size
         self.threads = threads or available_cores()
@@ -72,8 +79,9 @@ class LocalLlamaProvider:
             self._llama.close()
             self._llama = None
 
-    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions,
-               cancel: CancelToken) -> Iterator[Event]:
+    def stream(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
+    ) -> Iterator[Event]:
         try:
             self.load()
             started = time.perf_counter()
@@ -106,9 +114,11 @@ class LocalLlamaProvider:
         completion_tokens = len(parts)
         yield Usage(completion_tokens=completion_tokens)
         generating = finished - (first_token_at or finished)
-        yield Done({
-            "text": "".join(parts),
-            "stopped": cancel.cancelled,
-            "ttft_s": (first_token_at or finished) - started,
-            "tokens_per_s": (completion_tokens - 1) / generating if generating > 0 else 0.0,
-        })
+        yield Done(
+            {
+                "text": "".join(parts),
+                "stopped": cancel.cancelled,
+                "ttft_s": (first_token_at or finished) - started,
+                "tokens_per_s": (completion_tokens - 1) / generating if generating > 0 else 0.0,
+            }
+        )

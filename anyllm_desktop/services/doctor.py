@@ -27,8 +27,18 @@ from anyllm_desktop.providers.base import ChatMessage, GenerationOptions
 from anyllm_desktop.providers.llama_local import llama_system_info
 from anyllm_desktop.services.runtime import Runtime
 
-PACKAGES = ("PySide6-Essentials", "llama-cpp-python", "lancedb", "fastembed", "onnxruntime",
-            "unstructured", "pypdfium2", "platformdirs", "keyring", "numpy")
+PACKAGES = (
+    "PySide6-Essentials",
+    "llama-cpp-python",
+    "lancedb",
+    "fastembed",
+    "onnxruntime",
+    "unstructured",
+    "pypdfium2",
+    "platformdirs",
+    "keyring",
+    "numpy",
+)
 
 GENERATION_PROMPT = "Answer in one word: what color is the sky on a clear day?"
 EMBEDDING_TEXT = "Private document chat on your own computer."
@@ -52,8 +62,11 @@ def _run_check(report: dict[str, Any], key: str, check: Callable[[], dict[str, A
     try:
         report[key] = {"ok": True, **check()}
     except Exception as exc:
-        report[key] = {"ok": False, "error": str(exc) or repr(exc),
-                       "detail": traceback.format_exc(limit=3)}
+        report[key] = {
+            "ok": False,
+            "error": str(exc) or repr(exc),
+            "detail": traceback.format_exc(limit=3),
+        }
     if not report[key]["ok"]:
         report["problems"].append(f"{key}: {report[key].get('error', 'failed')}")
 
@@ -80,16 +93,23 @@ def run_doctor(runtime: Runtime) -> dict[str, Any]:
 def _run_probe(name: str, runtime: Runtime) -> dict[str, Any]:
     """Run one real-model check in a child process, so a crash in native code is reported
     (with its signal) instead of killing the doctor."""
-    command = [sys.executable, "-m", "anyllm_desktop.services.doctor", name,
-               str(runtime.paths.home)]
+    command = [
+        sys.executable,
+        "-m",
+        "anyllm_desktop.services.doctor",
+        name,
+        str(runtime.paths.home),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode < 0:
         signame = signal.Signals(-done.returncode).name
         hint = ""
         if name == "generation":
-            hint = (" If llama.cpp reports AMX_INT8 = 1, its build uses AMX kernels that crash on"
-                    " some CPUs: reinstall with `bash packaging/bootstrap.sh`, which builds it"
-                    " with GGML_NATIVE=OFF.")
+            hint = (
+                " If llama.cpp reports AMX_INT8 = 1, its build uses AMX kernels that crash on"
+                " some CPUs: reinstall with `bash packaging/bootstrap.sh`, which builds it"
+                " with GGML_NATIVE=OFF."
+            )
         raise RuntimeError(f"the {name} check crashed with {signame}.{hint}")
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
@@ -104,22 +124,40 @@ def _check_models(runtime: Runtime, problems: list[str]) -> list[dict[str, Any]]
         checks = check_model(spec, cache)
         ok = all(c.ok for c in checks)
         if not ok:
-            problems += [f"model {spec.id}: {c.file.file_name} {c.problem}" for c in checks
-                         if not c.ok]
-        models.append({
-            "id": spec.id, "name": spec.name, "kind": spec.kind, "license": spec.license,
-            "size": spec.size, "ok": ok,
-            "files": [{"name": c.file.file_name, "path": str(c.file.path), "size": c.file.size,
-                       "sha256": c.file.sha256, "checksum_ok": c.ok, "problem": c.problem}
-                      for c in checks],
-        })
+            problems += [
+                f"model {spec.id}: {c.file.file_name} {c.problem}" for c in checks if not c.ok
+            ]
+        models.append(
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "kind": spec.kind,
+                "license": spec.license,
+                "size": spec.size,
+                "ok": ok,
+                "files": [
+                    {
+                        "name": c.file.file_name,
+                        "path": str(c.file.path),
+                        "size": c.file.size,
+                        "sha256": c.file.sha256,
+                        "checksum_ok": c.ok,
+                        "problem": c.problem,
+                    }
+                    for c in checks
+                ],
+            }
+        )
     return models
 
 
 def _check_llama_build() -> dict[str, Any]:
     info = llama_system_info()
-    return {"version": _version("llama-cpp-python"), "system_info": info.strip(),
-            "cpu_features": _parse_features(info)}
+    return {
+        "version": _version("llama-cpp-python"),
+        "system_info": info.strip(),
+        "cpu_features": _parse_features(info),
+    }
 
 
 def _check_generation(runtime: Runtime) -> dict[str, Any]:
@@ -128,9 +166,11 @@ def _check_generation(runtime: Runtime) -> dict[str, Any]:
     provider.load()
     loaded = time.perf_counter()
     result: dict[str, Any] = {}
-    for event in provider.stream([ChatMessage("user", GENERATION_PROMPT)],
-                                 GenerationOptions(temperature=0.0, max_tokens=12),
-                                 CancelToken()):
+    for event in provider.stream(
+        [ChatMessage("user", GENERATION_PROMPT)],
+        GenerationOptions(temperature=0.0, max_tokens=12),
+        CancelToken(),
+    ):
         if isinstance(event, Error):
             raise RuntimeError(event.message)
         if isinstance(event, Done):
@@ -139,9 +179,15 @@ def _check_generation(runtime: Runtime) -> dict[str, Any]:
     text = result.get("text", "").strip()
     if not text:
         raise RuntimeError("the model produced no text")
-    return {"model": runtime.settings.chat_model, "prompt": GENERATION_PROMPT, "text": text,
-            "load_s": round(loaded - started, 3), "ttft_s": round(result["ttft_s"], 3),
-            "tokens_per_s": round(result["tokens_per_s"], 1), "threads": provider.threads}
+    return {
+        "model": runtime.settings.chat_model,
+        "prompt": GENERATION_PROMPT,
+        "text": text,
+        "load_s": round(loaded - started, 3),
+        "ttft_s": round(result["ttft_s"], 3),
+        "tokens_per_s": round(result["tokens_per_s"], 1),
+        "threads": provider.threads,
+    }
 
 
 def _check_embedding(runtime: Runtime) -> dict[str, Any]:
@@ -149,12 +195,16 @@ def _check_embedding(runtime: Runtime) -> dict[str, Any]:
     started = time.perf_counter()
     vector = embedder.embed([EMBEDDING_TEXT])[0]
     elapsed = time.perf_counter() - started
-    norm = float((vector ** 2).sum() ** 0.5)
+    norm = float((vector**2).sum() ** 0.5)
     if vector.shape[0] != embedder.dim or abs(norm - 1.0) > 1e-3:
         raise RuntimeError(f"unexpected embedding: {vector.shape[0]} dims, norm {norm:.4f}")
-    return {"model": runtime.settings.embedding_model, "dim": int(vector.shape[0]),
-            "norm": round(norm, 4), "head": [round(float(x), 5) for x in vector[:4]],
-            "seconds": round(elapsed, 3)}
+    return {
+        "model": runtime.settings.embedding_model,
+        "dim": int(vector.shape[0]),
+        "norm": round(norm, 4),
+        "head": [round(float(x), 5) for x in vector[:4]],
+        "seconds": round(elapsed, 3),
+    }
 
 
 PROBES: dict[str, Callable[[Runtime], dict[str, Any]]] = {

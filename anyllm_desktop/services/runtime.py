@@ -61,8 +61,9 @@ class Runtime:
         """An embedder for the configured embedding model, its files verified first."""
         spec = self.embedding_model()
         require_model(spec, self.verification_cache())
-        folder = assemble_model_dir(spec, self.paths.cache_dir / "embedders" /
-                                    spec.id.replace(":", "_"))
+        folder = assemble_model_dir(
+            spec, self.paths.cache_dir / "embedders" / spec.id.replace(":", "_")
+        )
         return FastEmbedEmbedder(
             folder,
             fastembed_name=spec.architecture,

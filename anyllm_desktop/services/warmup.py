@@ -38,8 +38,10 @@ def warm_up(runtime: Runtime, cancel: CancelToken) -> Iterator[Event]:
         try:
             importlib.import_module(module)
         except ImportError as exc:
-            yield Error(f"The engine {module} could not be loaded: {exc}. "
-                        "Run `bash packaging/bootstrap.sh` to repair the installation.")
+            yield Error(
+                f"The engine {module} could not be loaded: {exc}. "
+                "Run `bash packaging/bootstrap.sh` to repair the installation."
+            )
             return
         step += 1
     yield Progress("ready", total, total, "Ready")

@@ -1,0 +1,105 @@
+"""The bundled models, loaded for real: golden outputs catch silent regressions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done, Token, Usage
+from anyllm_desktop.models.catalog import check_model
+from anyllm_desktop.models.embedded import embedded_models
+from anyllm_desktop.providers.base import ChatMessage, GenerationOptions
+from anyllm_desktop.services.runtime import Runtime
+
+pytestmark = pytest.mark.e2e
+
+SYSTEM = "You are a helpful assistant."
+QUESTION = (
+    "Answer from the context. Context: The office opens at 9 am. "
+    "Question: When does the office open?"
+)
+# SmolLM2-135M-Instruct Q4_1, greedy (temperature 0), seed 0, llama-cpp-python 0.3.36.
+GOLDEN_ANSWER = 'The office opens at 9 am.\n\nThe answer is: "9 am"'
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    return Runtime.open(tmp_path_factory.mktemp("home"))
+
+
+def test_every_embedded_file_is_installed_and_intact() -> None:
+    for spec in embedded_models():
+        assert all(check.ok for check in check_model(spec)), spec.id
+
+
+def test_generation_at_temperature_zero_matches_the_golden_answer(runtime: Runtime) -> None:
+    provider = runtime.create_chat_provider()
+    events = list(
+        provider.stream(
+            [ChatMessage("system", SYSTEM), ChatMessage("user", QUESTION)],
+            GenerationOptions(temperature=0.0, max_tokens=32),
+            CancelToken(),
+        )
+    )
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert "".join(tokens) == done.result["text"] == GOLDEN_ANSWER
+    assert next(e for e in events if isinstance(e, Usage)).completion_tokens == len(tokens)
+    provider.unload()
+
+
+def test_cancel_between_tokens_keeps_the_partial_answer(runtime: Runtime) -> None:
+    provider = runtime.create_chat_provider()
+    cancel = CancelToken()
+    tokens: list[str] = []
+    done = None
+    for event in provider.stream(
+        [ChatMessage("user", "Count from one to fifty in words.")],
+        GenerationOptions(temperature=0.0, max_tokens=200),
+        cancel,
+    ):
+        if isinstance(event, Token):
+            tokens.append(event.text)
+            if len(tokens) == 3:
+                cancel.cancel()
+        elif isinstance(event, Done):
+            done = event
+    assert done is not None and done.result["stopped"] is True
+    assert len(tokens) == 3 and done.result["text"] == "".join(tokens)
+    provider.unload()
+
+
+def test_embedding_matches_golden_values_and_the_fp32_reference(runtime: Runtime) -> None:
+    embedder = runtime.create_embedder()
+    vectors = embedder.embed(
+        [
+            "hello world",
+            "Private document chat on your own computer.",
+            "A cat sleeps on the sofa.",
+            "The kitten naps on the couch.",
+        ]
+    )
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # Golden values of this int8 file (regression guard).
+    assert np.allclose(vectors[1, :4], [-0.04546, -0.01314, 0.01187, -0.01744], atol=1e-4)
+    # fastembed's canonical values for the fp32 all-MiniLM-L6-v2 on "hello world": int8 weights
+    # stay within 0.01 of them (a wrong tokenizer, pooling or normalisation would not).
+    fp32_reference = [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362]
+    assert np.allclose(vectors[0, :5], fp32_reference, atol=0.01)
+    # Meaning, not just numbers: the paraphrase is the nearest neighbour.
+    similarity = vectors @ vectors.T
+    assert similarity[2, 3] > 0.6 and similarity[2, 3] > similarity[2, 1] + 0.3
+
+
+def test_embedder_tokenizer_reads_256_word_pieces(runtime: Runtime, anyllm_home: Path) -> None:
+    """all-MiniLM-L6-v2 was trained on 256 tokens; the tokenizer must not claim 512."""
+    from fastembed.common.preprocessor_utils import load_tokenizer
+
+    embedder = runtime.create_embedder()
+    tokenizer, _ = load_tokenizer(embedder.model_dir)
+    assert len(tokenizer.encode("word " * 1000).ids) == 256

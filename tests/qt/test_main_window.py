@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from anyllm_desktop.models.catalog import ModelFile, ModelSpec
+from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.ui.main_window import MainWindow
+from tests.conftest import BIN_DIR
+
+
+def _window(qtbot: QtBot, runtime: Runtime) -> MainWindow:
+    window = MainWindow(runtime)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_window_shows_then_warm_up_reports_ready(qtbot: QtBot, anyllm_home: Path) -> None:
+    window = _window(qtbot, Runtime.open(anyllm_home))
+    assert window.windowTitle() == "anyllm-desktop"
+    assert window.network_label.text() == "Offline"
+    assert "SmolLM2" in window.model_label.text()
+    window.start_warm_up()
+    qtbot.waitUntil(lambda: "Ready." in window.welcome.text(), timeout=60_000)
+    assert window.notice.isHidden()
+    assert not window.progress.isVisible()
+
+
+def test_a_corrupt_settings_file_is_reported_not_fatal(qtbot: QtBot, anyllm_home: Path) -> None:
+    anyllm_home.mkdir(parents=True)
+    (anyllm_home / "settings.json").write_text("{{{ definitely not json")
+    window = _window(qtbot, Runtime.open(anyllm_home))
+    assert window.notice.isVisible()
+    assert "could not be read" in window.notice.text()
+    backups = list(anyllm_home.glob("settings.corrupt-*.json"))
+    assert len(backups) == 1 and backups[0].name in window.notice.text()
+
+
+def test_a_damaged_model_shows_which_file_and_how_to_fix(
+    qtbot: QtBot, anyllm_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "model.gguf"
+    broken.write_bytes(b"not a model")
+    spec = ModelSpec(
+        id="test:broken",
+        name="Broken Model",
+        kind="chat",
+        files=(ModelFile(broken, 999, "0" * 64, source="a test"),),
+        license="MIT",
+        fix_hint="download it again",
+    )
+    runtime = Runtime.open(anyllm_home)
+    monkeypatch.setattr(runtime, "chat_model", lambda: spec)
+    window = _window(qtbot, runtime)
+    window.start_warm_up()
+    qtbot.waitUntil(window.notice.isVisible, timeout=30_000)
+    text = window.notice.text()
+    assert "model.gguf" in text and "damaged" in text and "download it again" in text
+
+
+def test_the_installed_entry_point_opens_the_window(
+    child_env: dict[str, str], anyllm_home: Path
+) -> None:
+    done = subprocess.run(
+        [str(BIN_DIR / "anyllm-desktop"), "--quit-after-start"],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "window shown" in done.stdout
+    module = subprocess.run(
+        [sys.executable, "-m", "anyllm_desktop", "--version"],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert module.stdout.startswith("anyllm-desktop ")

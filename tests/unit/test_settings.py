@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from anyllm_desktop.core.settings import SETTINGS_VERSION, Settings, SettingsStore
+
+
+def test_missing_file_gives_defaults_without_warnings(tmp_path: Path) -> None:
+    result = SettingsStore(tmp_path / "settings.json").load()
+    assert result.settings == Settings()
+    assert result.warnings == []
+
+
+def test_round_trip_keeps_every_value(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    changed = replace(
+        Settings(),
+        offline_mode=False,
+        theme="dark",
+        font_size=14,
+        threads=3,
+        context_size=8192,
+        window_geometry="AdnQywAD",
+    )
+    store.save(changed)
+    assert store.load().settings == changed
+    assert json.loads(store.path.read_text())["version"] == SETTINGS_VERSION
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]  # no temp files left
+
+
+def test_corrupt_file_is_backed_up_and_defaults_used(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text('{"theme": "dark", ', encoding="utf-8")
+    result = SettingsStore(path).load()
+    assert result.settings == Settings()
+    assert result.backup is not None and result.backup.read_text() == '{"theme": "dark", '
+    assert not path.exists()
+    assert len(result.warnings) == 1
+    assert str(path) in result.warnings[0] and result.backup.name in result.warnings[0]
+
+
+def test_binary_garbage_and_non_object_are_handled(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    assert SettingsStore(path).load().backup is not None
+    path.write_text("[1, 2, 3]")
+    result = SettingsStore(path).load()
+    assert result.backup is not None and "not a JSON object" in result.warnings[0]
+    assert len(list(tmp_path.glob("settings.corrupt-*.json"))) == 2
+
+
+def test_invalid_values_fall_back_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps(
+            {"version": 1, "theme": "purple", "font_size": True, "threads": 4, "context_size": 10}
+        )
+    )
+    result = SettingsStore(path).load()
+    assert result.settings.threads == 4
+    assert result.settings.theme == "system"
+    assert result.settings.font_size == Settings().font_size
+    assert result.settings.context_size == Settings().context_size
+    assert len(result.warnings) == 3
+    assert any("'theme'" in w and "purple" in w for w in result.warnings)
+
+
+def test_newer_version_warns_and_keeps_unknown_settings(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps({"version": SETTINGS_VERSION + 1, "theme": "light", "future_option": [1, 2]})
+    )
+    result = SettingsStore(path).load()
+    assert result.settings.theme == "light"
+    assert result.settings.extra == {"future_option": [1, 2]}
+    assert "newer version" in result.warnings[0]
+    SettingsStore(path).save(result.settings)
+    assert SettingsStore(path).load().settings.extra == {"future_option": [1, 2]}
