@@ -46,7 +46,10 @@ ensure_system_packages() {
     local missing=() pair lib
     local -a needs=(libEGL.so.1:libegl1 libGL.so.1:libgl1 libfontconfig.so.1:libfontconfig1
                     libxkbcommon.so.0:libxkbcommon0 libxkbcommon-x11.so.0:libxkbcommon-x11-0
-                    libdbus-1.so.3:libdbus-1-3 libxcb-cursor.so.0:libxcb-cursor0)
+                    libdbus-1.so.3:libdbus-1-3 libxcb-cursor.so.0:libxcb-cursor0
+                    libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:libxcb-keysyms1
+                    libxcb-shape.so.0:libxcb-shape0 libxcb-image.so.0:libxcb-image0
+                    libxcb-render-util.so.0:libxcb-render-util0)
     local libs; libs="$(/sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null || true)"
     for pair in "${needs[@]}"; do
         lib="${pair%%:*}"

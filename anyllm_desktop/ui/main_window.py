@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.ui.style import STYLE_SHEET
 from anyllm_desktop.workers.startup import start_warm_up
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class MainWindow(QMainWindow):
         self._warm_up: GeneratorWorker | None = None
         self.setWindowTitle("anyllm-desktop")
         self.setObjectName("MainWindow")
+        self.setStyleSheet(STYLE_SHEET)
         self.resize(1100, 720)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -55,7 +57,11 @@ class MainWindow(QMainWindow):
         self.workspace_list = QListWidget()
         self.workspace_list.setAccessibleName("Workspaces")
         self.workspace_list.setObjectName("WorkspaceList")
+        self.empty_hint = QLabel("No workspaces yet.")
+        self.empty_hint.setObjectName("EmptyHint")
+        self.empty_hint.setWordWrap(True)
         layout.addWidget(title)
+        layout.addWidget(self.empty_hint)
         layout.addWidget(self.workspace_list, 1)
         return sidebar
 
@@ -84,8 +90,10 @@ class MainWindow(QMainWindow):
         self.progress.setTextVisible(False)
         self.progress.setAccessibleName("Start-up progress")
         self.model_label = QLabel(f"Model: {self.runtime.chat_model().name} (local)")
-        self.network_label = QLabel("Offline" if self.runtime.settings.offline_mode else "Online")
+        offline = self.runtime.settings.offline_mode
+        self.network_label = QLabel("● Offline" if offline else "● Online")
         self.network_label.setObjectName("NetworkState")
+        self.network_label.setProperty("online", not offline)
         self.network_label.setToolTip(
             "Offline mode: nothing leaves this computer."
             if self.runtime.settings.offline_mode

@@ -23,7 +23,7 @@ def _window(qtbot: QtBot, runtime: Runtime) -> MainWindow:
 def test_window_shows_then_warm_up_reports_ready(qtbot: QtBot, anyllm_home: Path) -> None:
     window = _window(qtbot, Runtime.open(anyllm_home))
     assert window.windowTitle() == "anyllm-desktop"
-    assert window.network_label.text() == "Offline"
+    assert window.network_label.text() == "● Offline"
     assert "SmolLM2" in window.model_label.text()
     window.start_warm_up()
     qtbot.waitUntil(lambda: "Ready." in window.welcome.text(), timeout=60_000)

@@ -1,0 +1,14 @@
+"""The app's style sheet: a few accents over the platform style, readable in light and dark."""
+
+STYLE_SHEET = """
+QFrame#Sidebar { background: palette(base); border-right: 1px solid palette(mid); }
+#SidebarTitle { font-weight: 600; font-size: 13pt; padding: 4px 2px 8px 2px; }
+#EmptyHint { color: palette(placeholder-text); padding: 6px 2px; }
+#WorkspaceList { border: none; background: transparent; }
+#Notice {
+    background: #fff4d6; color: #5c4400; border: 1px solid #e8c766; border-radius: 6px;
+    padding: 8px 10px;
+}
+#NetworkState { color: #1e7e34; font-weight: 600; padding: 0 6px; }
+#NetworkState[online="true"] { color: #b35c00; }
+"""
