@@ -1,0 +1,66 @@
+"""The app's SQLite database (stdlib): workspaces and documents, with numbered migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE workspaces (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at REAL NOT NULL,
+        embedding_model TEXT NOT NULL,
+        vector_table TEXT NOT NULL,
+        retrieval TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        content_hash TEXT NOT NULL,
+        path TEXT NOT NULL,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        chunks INTEGER NOT NULL DEFAULT 0,
+        pages INTEGER,
+        added_at REAL NOT NULL,
+        indexed_at REAL,
+        UNIQUE (workspace_id, content_hash)
+    );
+    CREATE INDEX documents_by_path ON documents (workspace_id, path);
+    """,
+)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (and migrate) the database. Each thread opens its own connection."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    _migrate(connection)
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # user_version is re-read under the lock: another process may have migrated.
+            if connection.execute("PRAGMA user_version").fetchone()[0] >= number:
+                connection.execute("ROLLBACK")
+                continue
+            for statement in filter(str.strip, script.split(";")):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
