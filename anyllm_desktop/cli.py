@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop import __version__
 from anyllm_desktop.core.offline import apply_offline_environment
+
+if TYPE_CHECKING:
+    from anyllm_desktop.core.events import FileResult
+    from anyllm_desktop.services.library import Library
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,13 +34,217 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.set_defaults(handler=_cmd_doctor)
+
+    workspace = commands.add_parser("workspace", help="create, list, rename or delete workspaces")
+    actions = workspace.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create a workspace")
+    create.add_argument("name")
+    create.set_defaults(handler=_cmd_workspace_create)
+    listing = actions.add_parser("list", help="list workspaces")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_cmd_workspace_list)
+    rename = actions.add_parser("rename", help="rename a workspace")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    rename.set_defaults(handler=_cmd_workspace_rename)
+    delete = actions.add_parser("delete", help="delete a workspace, its index and document list")
+    delete.add_argument("name")
+    delete.set_defaults(handler=_cmd_workspace_delete)
+
+    ingest = commands.add_parser("ingest", help="add files or folders to a workspace")
+    ingest.add_argument("-w", "--workspace", required=True)
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--json", action="store_true")
+    ingest.set_defaults(handler=_cmd_ingest)
+
+    docs = commands.add_parser("docs", help="list a workspace's documents")
+    docs.add_argument("-w", "--workspace", required=True)
+    docs.add_argument("--json", action="store_true")
+    docs.set_defaults(handler=_cmd_docs)
+
+    search = commands.add_parser("search", help="find passages in a workspace")
+    search.add_argument("-w", "--workspace", required=True)
+    search.add_argument("query")
+    search.add_argument(
+        "-k", type=int, default=None, help="number of passages (default: the workspace's setting)"
+    )
+    search.add_argument("--mode", choices=("hybrid", "vector", "fulltext"), default=None)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=_cmd_search)
     return parser
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as ``anyllm: error: ...`` with exit code 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     apply_offline_environment()
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except CommandError as exc:
+        print(f"anyllm: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("anyllm: interrupted", file=sys.stderr)
+        return 130
+
+
+def _open_library(args: argparse.Namespace) -> Library:
+    from anyllm_desktop.services.library import Library
+    from anyllm_desktop.services.runtime import Runtime
+
+    runtime = Runtime.open(args.home)
+    for warning in runtime.warnings:
+        print(f"anyllm: warning: {warning}", file=sys.stderr)
+    return Library(runtime)
+
+
+@contextmanager
+def _library(args: argparse.Namespace) -> Iterator[Library]:
+    from anyllm_desktop.store.records import WorkspaceExistsError, WorkspaceNotFoundError
+
+    library = _open_library(args)
+    try:
+        yield library
+    except (WorkspaceNotFoundError, WorkspaceExistsError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        library.close()
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _cmd_workspace_create(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        workspace = library.create_workspace(args.name)
+    print(f"created workspace {workspace.name!r}")
+    return 0
+
+
+def _cmd_workspace_list(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        counts = library.records.document_counts()
+        rows = [
+            {
+                "name": w.name,
+                "documents": counts.get(w.id, 0),
+                "embedding_model": w.embedding_model,
+                "retrieval": w.retrieval.to_dict(),
+            }
+            for w in library.workspaces()
+        ]
+    if args.json:
+        _print_json({"workspaces": rows})
+    else:
+        for row in rows:
+            print(f"{row['name']}  ({row['documents']} documents)")
+        if not rows:
+            print("no workspaces yet: anyllm workspace create NAME")
+    return 0
+
+
+def _cmd_workspace_rename(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        workspace = library.rename_workspace(args.name, args.new_name)
+    print(f"renamed to {workspace.name!r}")
+    return 0
+
+
+def _cmd_workspace_delete(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        library.delete_workspace(args.name)
+    print(f"deleted workspace {args.name!r}")
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from anyllm_desktop.core.cancel import CancelToken
+    from anyllm_desktop.core.events import FileResult, Progress
+
+    results: list[FileResult] = []
+    with _library(args) as library:
+        for event in library.ingest(args.workspace, [Path(p) for p in args.paths], CancelToken()):
+            if isinstance(event, FileResult):
+                results.append(event)
+                if not args.json:
+                    print(_describe_result(event), flush=True)
+            elif isinstance(event, Progress) and not args.json and sys.stderr.isatty():
+                print(f"\r{event.message[:100]:100s}", end="", file=sys.stderr, flush=True)
+    if args.json:
+        _print_json({"files": [asdict(r) for r in results]})
+    elif not results:
+        print("no files found")
+    failed = sum(r.status == "failed" for r in results)
+    return 1 if failed else 0
+
+
+def _describe_result(result: FileResult) -> str:
+    if result.status == "indexed":
+        return f"indexed    {result.path} ({result.chunks} passages)"
+    if result.status == "duplicate":
+        return f"duplicate  {result.path}: {result.reason}"
+    return f"{result.status:10s} {result.path}: {result.reason}"
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        documents = library.documents(args.workspace)
+    rows = [
+        {
+            "id": d.id,
+            "document": d.title,
+            "path": d.path,
+            "status": d.status,
+            "chunks": d.chunks,
+            "kind": d.kind,
+            "size": d.size,
+            "pages": d.pages,
+            "error": d.error,
+            "added_at": d.added_at,
+            "indexed_at": d.indexed_at,
+        }
+        for d in documents
+    ]
+    if args.json:
+        _print_json({"documents": rows})
+    else:
+        for row in rows:
+            detail = f"{row['chunks']} passages" if row["status"] == "indexed" else row["error"]
+            print(f"[{row['status']}] {row['document']} — {row['path']} ({detail})")
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        results = library.search(args.workspace, args.query, k=args.k, mode=args.mode)
+    rows = [
+        {
+            "rank": r.rank,
+            "score": r.score,
+            "similarity": r.similarity,
+            "document": r.document,
+            "path": r.path,
+            "page": r.page,
+            "section": r.section,
+            "sheet": r.sheet or None,
+            "text": r.text,
+        }
+        for r in results
+    ]
+    if args.json:
+        _print_json({"results": rows})
+    else:
+        for row in rows:
+            where = f", page {row['page']}" if row["page"] else ""
+            print(f"{row['rank']}. {row['document']}{where} — {row['section']}")
+            print("   " + row["text"][:300].replace("\n", " "))
+        if not rows:
+            print("no passages found")
+    return 0
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ class Progress:
     done: int = 0
     total: int = 0
     message: str = ""
+    #: Estimated seconds left, when it can be estimated.
+    eta_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -45,4 +47,16 @@ class Error:
     detail: str = ""
 
 
-Event = Progress | Token | Usage | Done | Error
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file of an ingest."""
+
+    path: str
+    #: "indexed", "duplicate", "failed" or "cancelled".
+    status: str
+    document: str = ""
+    chunks: int = 0
+    reason: str | None = None
+
+
+Event = Progress | Token | Usage | Done | Error | FileResult

@@ -15,6 +15,8 @@ OFFLINE_ENVIRONMENT: dict[str, str] = {
     # unstructured's telemetry (scarf.sh) opt-outs.
     "SCARF_NO_ANALYTICS": "true",
     "DO_NOT_TRACK": "true",
+    # ...and its "try our commercial offering" banner on stdout.
+    "UNSTRUCTURED_DISABLE_NOTICE": "1",
     # huggingface_hub (used by fastembed) must never download: models ship with the app.
     "HF_HUB_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",

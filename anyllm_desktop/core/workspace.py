@@ -95,7 +95,14 @@ class Chunk:
     page: int | None
     #: Heading path, e.g. "Design FAQ › Why are strings immutable?".
     section: str
+    #: "Document title › section": embedded and indexed with the text, so a passage is found
+    #: by the words of its headings too.
+    context: str = ""
     #: Sheet name for spreadsheets, else "".
     sheet: str = ""
-    #: Token count in the embedder's tokenizer.
+    #: Tokens of ``embed_text`` in the embedder's tokenizer.
     tokens: int = 0
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.context}\n{self.text}" if self.context else self.text

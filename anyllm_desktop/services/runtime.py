@@ -7,7 +7,9 @@ from pathlib import Path
 
 from anyllm_desktop.core.paths import AppPaths, resolve_home
 from anyllm_desktop.core.settings import Settings, SettingsStore
+from anyllm_desktop.ingest.tokens import TokenCounter
 from anyllm_desktop.models.catalog import (
+    ModelFileError,
     ModelSpec,
     VerificationCache,
     assemble_model_dir,
@@ -57,9 +59,9 @@ class Runtime:
             seed=seed,
         )
 
-    def create_embedder(self) -> FastEmbedEmbedder:
-        """An embedder for the configured embedding model, its files verified first."""
-        spec = self.embedding_model()
+    def create_embedder(self, model_id: str | None = None) -> FastEmbedEmbedder:
+        """An embedder for ``model_id`` (default: the configured one), its files verified first."""
+        spec = find_embedded(model_id) if model_id else self.embedding_model()
         require_model(spec, self.verification_cache())
         folder = assemble_model_dir(
             spec, self.paths.cache_dir / "embedders" / spec.id.replace(":", "_")
@@ -70,3 +72,11 @@ class Runtime:
             dim=spec.dim or 0,
             cache_dir=self.paths.cache_dir / "fastembed",
         )
+
+    def create_token_counter(self, model_id: str) -> TokenCounter:
+        """Counts text in the embedding model's own tokens."""
+        spec = find_embedded(model_id)
+        tokenizer = next((f.path for f in spec.files if f.file_name == "tokenizer.json"), None)
+        if tokenizer is None:
+            raise ModelFileError(f"{spec.name} has no tokenizer.json. To fix it: {spec.fix_hint}")
+        return TokenCounter(tokenizer)

@@ -1,0 +1,184 @@
+"""Structure-aware chunking: passages that stay inside their section, sized in embedder tokens.
+
+Headings are never separated from their text: every chunk carries its heading path (and the
+document title) as context, embedded and indexed with it. Chunks never cross a heading, prefer to
+end at a page boundary, overlap by whole sentences within a section, and tables are cut between
+rows, each piece repeating the header row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from anyllm_desktop.core.workspace import Chunk
+from anyllm_desktop.ingest.blocks import Block, ParsedDocument
+from anyllm_desktop.ingest.tokens import TokenCounter
+
+SECTION_SEPARATOR = " › "
+#: all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP].
+DEFAULT_MAX_TOKENS = 254
+#: The heading context may use at most this share of a chunk's token budget.
+_MAX_CONTEXT_SHARE = 0.25
+_SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+(?=[\"'“(\[]?[A-Z0-9])|\n+")
+
+
+@dataclass
+class _Unit:
+    """The smallest piece the packer moves: a paragraph, a sentence or a table row."""
+
+    text: str
+    tokens: int
+    page: int | None
+    sheet: str
+    #: For table rows: the header row to repeat at the top of every chunk of the table.
+    header: str | None = None
+
+
+def _sections(document: ParsedDocument) -> Iterator[tuple[str, list[Block]]]:
+    """Runs of content blocks with the heading path they sit under."""
+    stack: list[tuple[int, str]] = []
+    run: list[Block] = []
+    for block in document.blocks:
+        if block.kind == "heading":
+            if run:
+                yield SECTION_SEPARATOR.join(t for _, t in stack), run
+                run = []
+            level = block.level or 1
+            stack = [(lv, t) for lv, t in stack if lv < level]
+            stack.append((level, block.text))
+        else:
+            run.append(block)
+    if run:
+        yield SECTION_SEPARATOR.join(t for _, t in stack), run
+
+
+def _context(title: str, section: str) -> str:
+    if not section:
+        return title
+    if section == title or section.startswith(title + SECTION_SEPARATOR):
+        return section
+    return f"{title}{SECTION_SEPARATOR}{section}" if title else section
+
+
+class Chunker:
+    def __init__(
+        self,
+        counter: TokenCounter,
+        *,
+        chunk_tokens: int = 200,
+        overlap_tokens: int = 32,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+    ) -> None:
+        self.counter = counter
+        self.chunk_tokens = chunk_tokens
+        self.overlap_tokens = overlap_tokens
+        self.max_tokens = max_tokens
+        self._counts: dict[str, int] = {}
+
+    def chunk(self, document: ParsedDocument) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for section, blocks in _sections(document):
+            context = _context(document.title, section)
+            context_budget = int(self.max_tokens * _MAX_CONTEXT_SHARE)
+            context_tokens = self.counter.count(context)
+            if context_tokens > context_budget:
+                context = self.counter.split(context, context_budget)[0]
+                context_tokens = self.counter.count(context)
+            budget = max(16, min(self.chunk_tokens, self.max_tokens - context_tokens - 1))
+            units = [u for block in blocks for u in self._units(block, budget)]
+            for text, page, sheet in self._pack(units, budget):
+                # Counted on the final text; a piece over the limit (rare: tokens that merge
+                # across a join) is cut again rather than silently truncated by the embedder.
+                pieces = [text]
+                if self.counter.count(text) > budget:
+                    pieces = self.counter.split(text, budget)
+                for piece in pieces:
+                    chunk = Chunk(piece, page, section, context, sheet)
+                    tokens = self.counter.count(chunk.embed_text)
+                    chunks.append(Chunk(piece, page, section, context, sheet, tokens))
+        return chunks
+
+    def _units(self, block: Block, budget: int) -> Iterator[_Unit]:
+        if block.kind == "table" and block.rows:
+            yield from self._table_units(block, budget)
+            return
+        tokens = self.counter.count(block.text)
+        if tokens <= budget:
+            yield _Unit(block.text, tokens, block.page, block.sheet)
+            return
+        for sentence in _SENTENCE_END.split(block.text):
+            sentence = sentence.strip()
+            if not sentence:
+                continue
+            count = self.counter.count(sentence)
+            pieces = [sentence] if count <= budget else self.counter.split(sentence, budget)
+            for piece in pieces:
+                yield _Unit(piece, self.counter.count(piece), block.page, block.sheet)
+
+    def _table_units(self, block: Block, budget: int) -> Iterator[_Unit]:
+        assert block.rows is not None
+        rendered = [" | ".join(row) for row in block.rows]
+        header = rendered[0]
+        header_tokens = self.counter.count(header)
+        if len(rendered) == 1 or header_tokens > budget // 2:
+            header, body = None, rendered  # no usable header row: rows stand alone
+        else:
+            body = rendered[1:]
+        row_budget = budget - (header_tokens + 1 if header else 0)
+        counts = self.counter.count_many(body) if body else []
+        for row, count in zip(body, counts, strict=True):
+            pieces = [row] if count <= row_budget else self.counter.split(row, row_budget)
+            for piece in pieces:
+                tokens = count if len(pieces) == 1 else self.counter.count(piece)
+                yield _Unit(piece, tokens, block.page, block.sheet, header)
+
+    def _cost(self, units: list[_Unit]) -> int:
+        headers = {u.header for u in units if u.header}
+        return sum(u.tokens for u in units) + sum(self._count_cached(h) + 1 for h in headers)
+
+    def _count_cached(self, text: str) -> int:
+        if text not in self._counts:
+            self._counts[text] = self.counter.count(text)
+        return self._counts[text]
+
+    def _pack(self, units: list[_Unit], budget: int) -> Iterator[tuple[str, int | None, str]]:
+        current: list[_Unit] = []
+        fresh = 0  # units in ``current`` that are not overlap from the previous chunk
+
+        def emit() -> tuple[str, int | None, str]:
+            first_new = current[len(current) - fresh]
+            lines: list[str] = []
+            header = None
+            for unit in current:
+                if unit.header and unit.header != header:
+                    lines.append(unit.header)
+                header = unit.header
+                lines.append(unit.text)
+            return "\n".join(lines), first_new.page, first_new.sheet
+
+        for unit in units:
+            if fresh:
+                turn_page = unit.page != current[-1].page and self._cost(current) >= budget // 2
+                if turn_page or self._cost([*current, unit]) > budget:
+                    yield emit()
+                    current = [] if turn_page else self._overlap(current)
+                    while current and self._cost([*current, unit]) > budget:
+                        current.pop(0)
+                    fresh = 0
+            current.append(unit)
+            fresh += 1
+        if fresh:
+            yield emit()
+
+    def _overlap(self, units: list[_Unit]) -> list[_Unit]:
+        """The last whole sentences of a chunk, up to the overlap budget (none for tables)."""
+        kept: list[_Unit] = []
+        total = 0
+        for unit in reversed(units):
+            if unit.header is not None or total + unit.tokens > self.overlap_tokens:
+                break
+            kept.insert(0, unit)
+            total += unit.tokens
+        return kept

@@ -1,0 +1,99 @@
+"""Markup formats, all read through HTML: web pages, Markdown, EPUB, and (via pandoc) ODT, RTF,
+reStructuredText and Org."""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from pathlib import Path
+from urllib.parse import unquote
+
+from lxml import etree
+
+from anyllm_desktop.ingest.blocks import Block, ParsedDocument, ParseError
+from anyllm_desktop.ingest.html_blocks import html_title, html_to_blocks, parse_html_root
+from anyllm_desktop.ingest.text_decoding import decode_text
+
+
+def _first_heading(blocks: list[Block]) -> str:
+    return next((b.text for b in blocks if b.kind == "heading"), "")
+
+
+def parse_html(path: Path) -> ParsedDocument:
+    root = parse_html_root(decode_text(path.read_bytes(), html=True))
+    blocks = html_to_blocks(root)
+    return ParsedDocument(html_title(root) or path.stem, "html", blocks)
+
+
+def parse_markdown(path: Path) -> ParsedDocument:
+    from markdown_it import MarkdownIt
+
+    source = decode_text(path.read_bytes())
+    if source.startswith("---\n"):  # YAML front matter is metadata, not content
+        end = source.find("\n---", 4)
+        if end != -1:
+            source = source[end + 4 :]
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(source)
+    blocks = html_to_blocks(parse_html_root(f"<html><body>{html}</body></html>"))
+    return ParsedDocument(_first_heading(blocks) or path.stem, "markdown", blocks)
+
+
+_PANDOC_FORMATS = {".odt": "odt", ".rtf": "rtf", ".rst": "rst", ".org": "org"}
+
+
+def parse_with_pandoc(path: Path) -> ParsedDocument:
+    """ODT, RTF, reST and Org through pandoc (shipped in the pypandoc-binary wheel)."""
+    import pypandoc
+
+    source_format = _PANDOC_FORMATS[path.suffix.lower()]
+    try:
+        html = pypandoc.convert_file(
+            str(path), "html", format=source_format, extra_args=["--wrap=none", "--quiet"]
+        )
+    except RuntimeError as exc:
+        detail = str(exc).strip().splitlines()[-1:] or ["unknown error"]
+        raise ParseError(f"the {source_format.upper()} file cannot be read ({detail[0]})") from exc
+    blocks = html_to_blocks(parse_html_root(f"<html><body>{html}</body></html>"))
+    return ParsedDocument(_first_heading(blocks) or path.stem, source_format, blocks)
+
+
+_OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+
+
+def parse_epub(path: Path) -> ParsedDocument:
+    """EPUB: the chapters in reading order (the OPF spine), each parsed as HTML."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ParseError("the EPUB is damaged (not a ZIP archive)") from exc
+    with archive:
+        names = set(archive.namelist())
+        try:
+            container = etree.fromstring(archive.read("META-INF/container.xml"), _SAFE_XML)
+            opf_path = container.xpath("//*[local-name()='rootfile']/@full-path")[0]
+            opf = etree.fromstring(archive.read(opf_path), _SAFE_XML)
+        except (KeyError, IndexError, etree.XMLSyntaxError) as exc:
+            raise ParseError("the EPUB has no readable package document (OPF)") from exc
+        base = posixpath.dirname(opf_path)
+        title = " ".join("".join(opf.xpath("//dc:title//text()", namespaces=_OPF_NS)).split())
+        manifest = {
+            item.get("id"): item.get("href")
+            for item in opf.xpath("//opf:manifest/opf:item", namespaces=_OPF_NS)
+        }
+        blocks: list[Block] = []
+        seen: set[str] = set()
+        for idref in opf.xpath("//opf:spine/opf:itemref/@idref", namespaces=_OPF_NS):
+            href = manifest.get(idref)
+            if not href:
+                continue
+            # Some EPUBs point several spine entries into one file ("ch1.xhtml#p8").
+            member = posixpath.normpath(posixpath.join(base, unquote(href.split("#")[0])))
+            if member not in names or member in seen:
+                continue
+            seen.add(member)
+            root = parse_html_root(decode_text(archive.read(member), html=True))
+            blocks += html_to_blocks(root)
+    if not blocks:
+        raise ParseError("the EPUB contains no readable text")
+    return ParsedDocument(title or _first_heading(blocks) or path.stem, "epub", blocks)

@@ -1,0 +1,312 @@
+"""The ingest pipeline: files in, searchable passages out, one bad file never stopping the rest.
+
+Files are read and chunked one by one; their passages are embedded in windows of several files,
+shortest texts together and batches bounded by tokens (padding is what costs time and memory),
+with vectors already in the embedding cache skipped. Each file is committed as soon as its
+window is embedded, so the first files are searchable while a big drop continues.
+
+Crash safety: a document is recorded as 'indexing' before its passages are written and marked
+'indexed' after. A run that finds 'indexing' records (the process was killed) deletes their
+passages and ingests those files again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done, Event, FileResult, Progress
+from anyllm_desktop.core.workspace import Chunk, Document, Workspace
+from anyllm_desktop.ingest.blocks import ParseError
+from anyllm_desktop.ingest.chunking import Chunker
+from anyllm_desktop.ingest.formats import discover, parse_file
+from anyllm_desktop.store.vectors import PassageRow
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from anyllm_desktop.services.library import Library
+
+#: Files are embedded together until their passages reach this many.
+WINDOW_CHUNKS = 256
+#: Upper bound on (texts x longest text) per embedding call: bounds memory and padding waste.
+MAX_BATCH_TOKENS = 4096
+MAX_BATCH_TEXTS = 64
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    content_hash: str
+    size: int
+    title: str
+    kind: str
+    pages: int | None
+    chunks: list[Chunk]
+    #: Older versions of this file (same path, other content) to replace once this one is in.
+    replaces: list[Document] = field(default_factory=list)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def plan_batches(
+    token_counts: Sequence[int],
+    *,
+    max_tokens: int = MAX_BATCH_TOKENS,
+    max_texts: int = MAX_BATCH_TEXTS,
+) -> list[list[int]]:
+    """Indices grouped into batches of similar length: sorted by length, each batch's
+    (size x longest) within ``max_tokens``."""
+    order = sorted(range(len(token_counts)), key=lambda i: token_counts[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        longest = max(token_counts[index], 1)
+        if (current and (len(current) + 1) * longest > max_tokens) or len(current) == max_texts:
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
+class IngestJob:
+    def __init__(
+        self, library: Library, workspace: Workspace, paths: Sequence[Path], cancel: CancelToken
+    ) -> None:
+        self.library = library
+        self.workspace = workspace
+        self.records = library.records
+        self.paths = [Path(p).expanduser() for p in paths]
+        self.cancel = cancel
+        self.results: list[FileResult] = []
+        self._started = time.perf_counter()
+        self._bytes_total = 0
+        self._bytes_done = 0
+        self._chunks_done = 0
+        #: Content hashes read in this run, waiting in a window or written: path by hash.
+        self._seen: dict[str, Path] = {}
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Event]:
+        model = self.workspace.embedding_model
+        retrieval = self.workspace.retrieval
+        self.chunker = Chunker(
+            self.library.token_counter(model),
+            chunk_tokens=retrieval.chunk_tokens,
+            overlap_tokens=retrieval.chunk_overlap,
+        )
+        self.table = self.library.table(self.workspace)
+        requeued = self._recover_interrupted()
+        files = list(dict.fromkeys([*requeued, *discover(self.paths)]))
+        sizes = {f: _size(f) for f in files}
+        self._bytes_total = sum(sizes.values())
+        window: list[_Prepared] = []
+        for number, path in enumerate(files):
+            if self.cancel.cancelled:
+                break
+            yield self._progress("read", number, len(files), f"Reading {path.name}")
+            prepared = self._prepare(path)
+            self._bytes_done += sizes[path]
+            if isinstance(prepared, FileResult):
+                yield self._record(prepared)
+                continue
+            window.append(prepared)
+            if sum(len(p.chunks) for p in window) >= WINDOW_CHUNKS:
+                yield from self._commit(window, number + 1, len(files))
+                window = []
+        if window:
+            yield from self._commit(window, len(files), len(files))
+        handled = {r.path for r in self.results}
+        for path in files:
+            if str(path) not in handled:
+                yield self._record(
+                    FileResult(
+                        str(path), "cancelled", path.name, reason="cancelled before it was read"
+                    )
+                )
+        if any(r.status == "indexed" for r in self.results):
+            self.library.vectors.finish_writes(self.table)
+        yield Done(list(self.results))
+
+    def _record(self, result: FileResult) -> FileResult:
+        self.results.append(result)
+        return result
+
+    def _progress(self, stage: str, done: int, total: int, message: str) -> Progress:
+        elapsed = time.perf_counter() - self._started
+        eta = None
+        if self._bytes_done and self._bytes_total > self._bytes_done and elapsed > 1:
+            eta = elapsed * (self._bytes_total - self._bytes_done) / self._bytes_done
+        rate = self._chunks_done / elapsed if elapsed > 0 else 0.0
+        text = f"{message} · {done}/{total} files · {self._chunks_done} passages ({rate:.0f}/s)"
+        return Progress(stage, done, total, text, eta)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _recover_interrupted(self) -> list[Path]:
+        """Passages of documents a killed process left half-written are removed; their files
+        are ingested again if they still exist."""
+        interrupted = self.records.interrupted(self.workspace.id)
+        if not interrupted:
+            return []
+        self.library.vectors.delete_documents(self.table, [d.id for d in interrupted])
+        self.records.delete_documents([d.id for d in interrupted])
+        return [Path(d.path) for d in interrupted if Path(d.path).exists()]
+
+    def _prepare(self, path: Path) -> _Prepared | FileResult:
+        name = path.name
+        try:
+            content_hash = file_hash(path)
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return FileResult(
+                str(path), "failed", name, reason="the file no longer exists (moved or deleted)"
+            )
+        except OSError as exc:
+            return FileResult(str(path), "failed", name, reason=f"cannot be read ({exc})")
+        if content_hash in self._seen:
+            return FileResult(
+                str(path),
+                "duplicate",
+                name,
+                reason=f"already indexed (same content as {self._seen[content_hash]})",
+            )
+        existing = self.records.find_by_hash(self.workspace.id, content_hash)
+        if existing is not None and existing.status == "indexed":
+            same = "" if existing.path == str(path) else f" as {existing.path}"
+            return FileResult(
+                str(path),
+                "duplicate",
+                existing.title,
+                existing.chunks,
+                reason=f"already indexed (same content{same})",
+            )
+        try:
+            document = parse_file(path)
+            chunks = self.chunker.chunk(document)
+        except ParseError as exc:
+            self.records.record_failure(
+                self.workspace.id,
+                content_hash=content_hash,
+                path=str(path),
+                kind=path.suffix.lower().lstrip("."),
+                size=size,
+                error=str(exc),
+            )
+            return FileResult(str(path), "failed", name, reason=str(exc))
+        self._seen[content_hash] = path
+        replaces = [
+            d
+            for d in self.records.find_by_path(self.workspace.id, str(path))
+            if d.content_hash != content_hash
+        ]
+        return _Prepared(
+            path,
+            content_hash,
+            size,
+            document.title,
+            document.kind,
+            document.pages,
+            chunks,
+            replaces,
+        )
+
+    def _commit(
+        self, window: list[_Prepared], files_done: int, files_total: int
+    ) -> Iterator[Event]:
+        texts = [c.embed_text for p in window for c in p.chunks]
+        vectors = yield from self._embed(texts, files_done, files_total)
+        if vectors is None:  # cancelled: nothing of this window is written
+            for prepared in window:
+                yield self._record(
+                    FileResult(
+                        str(prepared.path),
+                        "cancelled",
+                        prepared.title,
+                        reason="cancelled while embedding",
+                    )
+                )
+            return
+        offset = 0
+        for prepared in window:
+            count = len(prepared.chunks)
+            doc_id = self.records.begin_document(
+                self.workspace.id,
+                content_hash=prepared.content_hash,
+                path=str(prepared.path),
+                title=prepared.title,
+                kind=prepared.kind,
+                size=prepared.size,
+                pages=prepared.pages,
+            )
+            rows = [
+                PassageRow(
+                    doc_id,
+                    i,
+                    c.text,
+                    c.context,
+                    c.section,
+                    c.page,
+                    c.sheet,
+                    c.tokens,
+                    vectors[offset + i],
+                )
+                for i, c in enumerate(prepared.chunks)
+            ]
+            self.library.vectors.add(self.table, rows)
+            if prepared.replaces:
+                old = [d.id for d in prepared.replaces]
+                self.library.vectors.delete_documents(self.table, old)
+                self.records.delete_documents(old)
+            self.records.finish_document(doc_id, count)
+            offset += count
+            self._chunks_done += count
+            yield self._record(FileResult(str(prepared.path), "indexed", prepared.title, count))
+
+    def _embed(
+        self, texts: list[str], files_done: int, files_total: int
+    ) -> Generator[Event, None, list[Any] | None]:
+        """Vectors for ``texts`` from the cache, or computed; None if cancelled."""
+
+        model = self.workspace.embedding_model
+        embedder = self.library.embedder(model)
+        cached = self.library.cache.get_many(model, texts)
+        vectors: list[np.ndarray | None] = list(cached)
+        missing = [i for i, v in enumerate(cached) if v is None]
+        counts = self.chunker.counter.count_many([texts[i] for i in missing]) if missing else []
+        done = len(texts) - len(missing)
+        for batch in plan_batches(counts):
+            if self.cancel.cancelled:
+                return None
+            indices = [missing[i] for i in batch]
+            batch_texts = [texts[i] for i in indices]
+            computed = embedder.embed(batch_texts, batch_size=len(batch_texts))
+            self.library.cache.put_many(model, batch_texts, computed)
+            for index, vector in zip(indices, computed, strict=True):
+                vectors[index] = vector
+            done += len(indices)
+            yield self._progress(
+                "embed", files_done, files_total, f"Embedding {done}/{len(texts)} passages"
+            )
+        return vectors
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

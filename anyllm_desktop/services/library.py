@@ -1,0 +1,190 @@
+"""Workspaces, their documents and search: the records, the vectors and the embedders together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Event
+from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
+from anyllm_desktop.ingest.tokens import TokenCounter
+from anyllm_desktop.models.embedded import find_embedded
+from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
+from anyllm_desktop.services.retrieval import (
+    CANDIDATES_PER_RESULT,
+    MIN_CANDIDATES,
+    Fused,
+    collapse_near_duplicates,
+    reciprocal_rank_fusion,
+)
+from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.store.embedding_cache import EmbeddingCache
+from anyllm_desktop.store.records import Records
+from anyllm_desktop.store.vectors import Hit, VectorStore
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    rank: int
+    #: Fused rank score (higher is better); comparable within one result list.
+    score: float
+    #: Cosine similarity of the passage to the query.
+    similarity: float | None
+    document: str
+    path: str
+    #: 1-based page (PDF), slide (PPTX) or sheet number; None where there is none.
+    page: int | None
+    section: str
+    sheet: str
+    text: str
+    doc_id: int
+    chunk: int
+
+
+class Library:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.records = Records(runtime.paths.home / "library.sqlite3")
+        self.vectors = VectorStore(runtime.paths.workspaces_dir / "lancedb")
+        self.cache = EmbeddingCache(runtime.paths.cache_dir / "embeddings.sqlite3")
+        self._embedders: dict[str, FastEmbedEmbedder] = {}
+        self._counters: dict[str, TokenCounter] = {}
+
+    def close(self) -> None:
+        self.records.close()
+        self.cache.close()
+
+    # -- models -------------------------------------------------------------------------------
+
+    def embedder(self, model_id: str) -> FastEmbedEmbedder:
+        if model_id not in self._embedders:
+            self._embedders[model_id] = self.runtime.create_embedder(model_id)
+        return self._embedders[model_id]
+
+    def token_counter(self, model_id: str) -> TokenCounter:
+        if model_id not in self._counters:
+            self._counters[model_id] = self.runtime.create_token_counter(model_id)
+        return self._counters[model_id]
+
+    def table(self, workspace: Workspace, *, create: bool = True) -> Any:
+        dim = find_embedded(workspace.embedding_model).dim or 0
+        return self.vectors.table(
+            workspace.vector_table, model=workspace.embedding_model, dim=dim, create=create
+        )
+
+    # -- workspaces ---------------------------------------------------------------------------
+
+    def create_workspace(self, name: str) -> Workspace:
+        model = self.runtime.settings.embedding_model
+        find_embedded(model)  # refuse unknown models before anything is written
+        return self.records.create_workspace(name, model)
+
+    def workspaces(self) -> list[Workspace]:
+        return self.records.workspaces()
+
+    def workspace(self, name: str) -> Workspace:
+        return self.records.workspace(name)
+
+    def rename_workspace(self, name: str, new_name: str) -> Workspace:
+        workspace = self.records.workspace(name)
+        self.records.rename_workspace(workspace.id, new_name)
+        return self.records.workspace_by_id(workspace.id)
+
+    def update_retrieval(self, name: str, **changes: Any) -> Workspace:
+        workspace = self.records.workspace(name)
+        self.records.set_retrieval(workspace.id, replace(workspace.retrieval, **changes))
+        return self.records.workspace_by_id(workspace.id)
+
+    def delete_workspace(self, name: str) -> None:
+        """Its vectors and document records go; nothing else (the files stay where they are)."""
+        workspace = self.records.workspace(name)
+        self.vectors.drop_table(workspace.vector_table)
+        self.records.delete_workspace(workspace.id)
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def documents(self, name: str) -> list[Document]:
+        return self.records.documents(self.records.workspace(name).id)
+
+    def remove_document(self, name: str, document_id: int) -> None:
+        workspace = self.records.workspace(name)
+        document = self.records.document(document_id)
+        if document is None or document.workspace_id != workspace.id:
+            raise KeyError(f"no document {document_id} in workspace {name!r}")
+        if self.vectors.has_table(workspace.vector_table):
+            self.vectors.delete_documents(self.table(workspace), [document_id])
+        self.records.delete_documents([document_id])
+
+    def ingest(self, name: str, paths: Sequence[Path], cancel: CancelToken) -> Iterator[Event]:
+        from anyllm_desktop.services.ingestion import IngestJob
+
+        return IngestJob(self, self.records.workspace(name), paths, cancel).run()
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(
+        self, name: str, query: str, *, k: int | None = None, mode: str | None = None
+    ) -> list[SearchResult]:
+        workspace = self.records.workspace(name)
+        settings: RetrievalSettings = workspace.retrieval
+        k = k or settings.top_k
+        mode = mode or settings.search_mode
+        if not query.strip() or not self.vectors.has_table(workspace.vector_table):
+            return []
+        table = self.table(workspace)
+        candidates = max(MIN_CANDIDATES, k * CANDIDATES_PER_RESULT)
+        query_vector = self.embedder(workspace.embedding_model).embed([query])[0]
+        ranked: list[list[Hit]] = []
+        if mode in ("hybrid", "vector"):
+            ranked.append(self.vectors.vector_search(table, query_vector, candidates))
+        if mode in ("hybrid", "fulltext"):
+            ranked.append(self.vectors.text_search(table, query, candidates))
+        fused = reciprocal_rank_fusion(*ranked)
+        similarities = self._similarities(table, query_vector, [h for h, _ in fused])
+        items = [
+            Fused(hit, score, similarities.get((hit.doc_id, hit.chunk))) for hit, score in fused
+        ]
+        if settings.similarity_threshold > 0:
+            threshold = settings.similarity_threshold
+            items = [i for i in items if i.similarity is not None and i.similarity >= threshold]
+        documents = self.records.documents_by_id(sorted({i.hit.doc_id for i in items}))
+        # Passages of a document still being written (or interrupted) are not shown.
+        items = [
+            i
+            for i in items
+            if i.hit.doc_id in documents and documents[i.hit.doc_id].status == "indexed"
+        ]
+        results = []
+        for rank, item in enumerate(collapse_near_duplicates(items, k), start=1):
+            document = documents[item.hit.doc_id]
+            results.append(
+                SearchResult(
+                    rank=rank,
+                    score=round(item.score, 6),
+                    similarity=None if item.similarity is None else round(item.similarity, 4),
+                    document=document.title,
+                    path=document.path,
+                    page=item.hit.page,
+                    section=item.hit.section,
+                    sheet=item.hit.sheet,
+                    text=item.hit.text,
+                    doc_id=item.hit.doc_id,
+                    chunk=item.hit.chunk,
+                )
+            )
+        return results
+
+    def _similarities(
+        self, table: Any, query_vector: Any, hits: list[Hit]
+    ) -> dict[tuple[int, int], float]:
+        """Cosine similarity for every candidate; full-text hits get theirs computed."""
+        import numpy as np
+
+        known = {(h.doc_id, h.chunk): h.similarity for h in hits if h.similarity is not None}
+        missing = [(h.doc_id, h.chunk) for h in hits if (h.doc_id, h.chunk) not in known]
+        for key, vector in self.vectors.vectors_of(table, missing).items():
+            known[key] = float(np.dot(np.asarray(vector, dtype=np.float32), query_vector))
+        return known  # type: ignore[return-value]

@@ -1,0 +1,198 @@
+"""Workspace and document records in SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
+from anyllm_desktop.store.database import connect
+
+
+class WorkspaceExistsError(ValueError):
+    pass
+
+
+class WorkspaceNotFoundError(KeyError):
+    def __str__(self) -> str:
+        return f"no workspace named {self.args[0]!r}"
+
+
+def _workspace(row: sqlite3.Row) -> Workspace:
+    return Workspace(
+        id=row["id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        embedding_model=row["embedding_model"],
+        vector_table=row["vector_table"],
+        retrieval=RetrievalSettings.from_dict(json.loads(row["retrieval"] or "{}")),
+    )
+
+
+def _document(row: sqlite3.Row) -> Document:
+    return Document(**{key: row[key] for key in row.keys()})  # noqa: SIM118 (sqlite3.Row)
+
+
+class Records:
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- workspaces ---------------------------------------------------------------------------
+
+    def create_workspace(self, name: str, embedding_model: str) -> Workspace:
+        name = " ".join(name.split())
+        if not name:
+            raise ValueError("a workspace needs a name")
+        try:
+            cursor = self._db.execute(
+                "INSERT INTO workspaces (name, created_at, embedding_model, vector_table, "
+                "retrieval) VALUES (?, ?, ?, '', ?)",
+                (name, time.time(), embedding_model, json.dumps(RetrievalSettings().to_dict())),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise WorkspaceExistsError(f"a workspace named {name!r} already exists") from exc
+        workspace_id = cursor.lastrowid
+        assert workspace_id is not None
+        self.set_vector_table(workspace_id, embedding_model, f"ws{workspace_id}_v1")
+        return self.workspace_by_id(workspace_id)
+
+    def workspaces(self) -> list[Workspace]:
+        rows = self._db.execute("SELECT * FROM workspaces ORDER BY name COLLATE NOCASE")
+        return [_workspace(r) for r in rows]
+
+    def workspace(self, name: str) -> Workspace:
+        row = self._db.execute("SELECT * FROM workspaces WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise WorkspaceNotFoundError(name)
+        return _workspace(row)
+
+    def workspace_by_id(self, workspace_id: int) -> Workspace:
+        row = self._db.execute("SELECT * FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
+        if row is None:
+            raise WorkspaceNotFoundError(workspace_id)
+        return _workspace(row)
+
+    def rename_workspace(self, workspace_id: int, new_name: str) -> None:
+        new_name = " ".join(new_name.split())
+        if not new_name:
+            raise ValueError("a workspace needs a name")
+        try:
+            self._db.execute(
+                "UPDATE workspaces SET name = ? WHERE id = ?", (new_name, workspace_id)
+            )
+        except sqlite3.IntegrityError as exc:
+            raise WorkspaceExistsError(f"a workspace named {new_name!r} already exists") from exc
+
+    def set_retrieval(self, workspace_id: int, settings: RetrievalSettings) -> None:
+        self._db.execute(
+            "UPDATE workspaces SET retrieval = ? WHERE id = ?",
+            (json.dumps(settings.to_dict()), workspace_id),
+        )
+
+    def set_vector_table(self, workspace_id: int, embedding_model: str, table: str) -> None:
+        self._db.execute(
+            "UPDATE workspaces SET embedding_model = ?, vector_table = ? WHERE id = ?",
+            (embedding_model, table, workspace_id),
+        )
+
+    def delete_workspace(self, workspace_id: int) -> None:
+        self._db.execute("DELETE FROM workspaces WHERE id = ?", (workspace_id,))
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def documents(self, workspace_id: int) -> list[Document]:
+        rows = self._db.execute(
+            "SELECT * FROM documents WHERE workspace_id = ? ORDER BY path", (workspace_id,)
+        )
+        return [_document(r) for r in rows]
+
+    def document_counts(self) -> dict[int, int]:
+        rows = self._db.execute(
+            "SELECT workspace_id, COUNT(*) FROM documents WHERE status = 'indexed' "
+            "GROUP BY workspace_id"
+        )
+        return {workspace_id: count for workspace_id, count in rows}
+
+    def document(self, document_id: int) -> Document | None:
+        row = self._db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
+        return _document(row) if row else None
+
+    def documents_by_id(self, ids: list[int]) -> dict[int, Document]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(f"SELECT * FROM documents WHERE id IN ({marks})", ids)
+        return {row["id"]: _document(row) for row in rows}
+
+    def find_by_hash(self, workspace_id: int, content_hash: str) -> Document | None:
+        row = self._db.execute(
+            "SELECT * FROM documents WHERE workspace_id = ? AND content_hash = ?",
+            (workspace_id, content_hash),
+        ).fetchone()
+        return _document(row) if row else None
+
+    def find_by_path(self, workspace_id: int, path: str) -> list[Document]:
+        rows = self._db.execute(
+            "SELECT * FROM documents WHERE workspace_id = ? AND path = ?", (workspace_id, path)
+        )
+        return [_document(r) for r in rows]
+
+    def begin_document(
+        self,
+        workspace_id: int,
+        *,
+        content_hash: str,
+        path: str,
+        title: str,
+        kind: str,
+        size: int,
+        pages: int | None,
+    ) -> int:
+        """Record a document as 'indexing' before its passages are written, so a crash
+        leaves a marker that the next ingest cleans up."""
+        self._db.execute(
+            "DELETE FROM documents WHERE workspace_id = ? AND content_hash = ?",
+            (workspace_id, content_hash),
+        )
+        cursor = self._db.execute(
+            "INSERT INTO documents (workspace_id, content_hash, path, title, kind, size, status, "
+            "pages, added_at) VALUES (?, ?, ?, ?, ?, ?, 'indexing', ?, ?)",
+            (workspace_id, content_hash, path, title, kind, size, pages, time.time()),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_document(self, document_id: int, chunks: int) -> None:
+        self._db.execute(
+            "UPDATE documents SET status = 'indexed', chunks = ?, error = NULL, indexed_at = ? "
+            "WHERE id = ?",
+            (chunks, time.time(), document_id),
+        )
+
+    def record_failure(
+        self, workspace_id: int, *, content_hash: str, path: str, kind: str, size: int, error: str
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO documents (workspace_id, content_hash, path, title, kind, size, status, "
+            "error, added_at) VALUES (?, ?, ?, ?, ?, ?, 'failed', ?, ?) "
+            "ON CONFLICT (workspace_id, content_hash) DO UPDATE SET status = 'failed', "
+            "error = excluded.error, path = excluded.path",
+            (workspace_id, content_hash, path, Path(path).name, kind, size, error, time.time()),
+        )
+
+    def interrupted(self, workspace_id: int) -> list[Document]:
+        rows = self._db.execute(
+            "SELECT * FROM documents WHERE workspace_id = ? AND status = 'indexing'",
+            (workspace_id,),
+        )
+        return [_document(r) for r in rows]
+
+    def delete_documents(self, ids: list[int]) -> None:
+        if ids:
+            marks = ",".join("?" * len(ids))
+            self._db.execute(f"DELETE FROM documents WHERE id IN ({marks})", ids)
