@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from anyllm_desktop.core.workspace import Chunk
 from anyllm_desktop.ingest.blocks import Block, ParsedDocument
@@ -34,6 +34,10 @@ class _Unit:
     sheet: str
     #: For table rows: the header row to repeat at the top of every chunk of the table.
     header: str | None = None
+    #: Which block the unit came from: pieces of one paragraph are joined by a space.
+    block: int = 0
+    #: A table row (rows are always joined by a line break).
+    row: bool = False
 
 
 def _sections(document: ParsedDocument) -> Iterator[tuple[str, list[Block]]]:
@@ -87,7 +91,11 @@ class Chunker:
                 context = self.counter.split(context, context_budget)[0]
                 context_tokens = self.counter.count(context)
             budget = max(16, min(self.chunk_tokens, self.max_tokens - context_tokens - 1))
-            units = [u for block in blocks for u in self._units(block, budget)]
+            units = [
+                replace(unit, block=number)
+                for number, block in enumerate(blocks)
+                for unit in self._units(block, budget)
+            ]
             for text, page, sheet in self._pack(units, budget):
                 # Counted on the final text; a piece over the limit (rare: tokens that merge
                 # across a join) is cut again rather than silently truncated by the embedder.
@@ -132,7 +140,7 @@ class Chunker:
             pieces = [row] if count <= row_budget else self.counter.split(row, row_budget)
             for piece in pieces:
                 tokens = count if len(pieces) == 1 else self.counter.count(piece)
-                yield _Unit(piece, tokens, block.page, block.sheet, header)
+                yield _Unit(piece, tokens, block.page, block.sheet, header, row=True)
 
     def _cost(self, units: list[_Unit]) -> int:
         headers = {u.header for u in units if u.header}
@@ -149,14 +157,17 @@ class Chunker:
 
         def emit() -> tuple[str, int | None, str]:
             first_new = current[len(current) - fresh]
-            lines: list[str] = []
-            header = None
+            text = ""
+            previous: _Unit | None = None
             for unit in current:
-                if unit.header and unit.header != header:
-                    lines.append(unit.header)
-                header = unit.header
-                lines.append(unit.text)
-            return "\n".join(lines), first_new.page, first_new.sheet
+                if unit.header and (previous is None or unit.header != previous.header):
+                    text += ("\n" if text else "") + unit.header
+                    previous = None
+                same_paragraph = previous and previous.block == unit.block and not unit.row
+                joiner = " " if same_paragraph else "\n"
+                text += (joiner if text else "") + unit.text
+                previous = unit
+            return text, first_new.page, first_new.sheet
 
         for unit in units:
             if fresh:

@@ -15,78 +15,26 @@ from lxml import etree
 from anyllm_desktop.ingest.blocks import Block, BlockKind
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_SKIP_TAGS = {
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "svg",
-    "head",
-    "nav",
-    "button",
-    "select",
-    "iframe",
-    "object",
-    "canvas",
-    "form",
-    "input",
-    "textarea",
-    "math",
-}
-_BLOCK_TAGS = {
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "body",
-    "center",
-    "dd",
-    "details",
-    "dialog",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "header",
-    "hgroup",
-    "hr",
-    "html",
-    "legend",
-    "main",
-    "ol",
-    "p",
-    "section",
-    "summary",
-    "ul",
-    "caption",
-    "tbody",
-    "thead",
-    "tfoot",
-    "tr",
-    "td",
-    "th",
-}
+_SKIP_TAGS = frozenset(
+    (
+        "script style noscript template svg head nav button select iframe object canvas form "
+        "input textarea math footer"
+    ).split()
+)
+_BLOCK_TAGS = frozenset(
+    (
+        "address article aside blockquote body center dd details dialog div dl dt fieldset "
+        "figcaption figure header hgroup hr html legend main ol p section summary ul caption "
+        "tbody thead tfoot tr td th"
+    ).split()
+)
 #: class/id words that mark page furniture rather than content.
-_FURNITURE = {
-    "nav",
-    "navbar",
-    "navheader",
-    "navfooter",
-    "navigation",
-    "toc",
-    "breadcrumb",
-    "breadcrumbs",
-    "menu",
-    "sidebar",
-    "skip-link",
-    "skiplink",
-    "cookie",
-    "cookies",
-    "banner",
-}
+_FURNITURE = frozenset(
+    (
+        "nav navbar navheader navfooter navigation toc breadcrumb breadcrumbs menu sidebar "
+        "skip-link skiplink cookie cookies banner"
+    ).split()
+)
 _WORDS = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 

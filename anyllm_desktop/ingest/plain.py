@@ -24,7 +24,11 @@ def text_blocks(text: str) -> list[Block]:
 
 def parse_text(path: Path) -> ParsedDocument:
     blocks = text_blocks(decode_text(path.read_bytes()))
-    return ParsedDocument(path.stem, "text", blocks)
+    title = path.stem
+    if blocks and "\n" not in blocks[0].text and len(blocks[0].text) <= 100 and len(blocks) > 1:
+        title = blocks[0].text  # a short first line on its own is the title
+        blocks[0] = Block("heading", title, level=1)
+    return ParsedDocument(title, "text", blocks)
 
 
 def parse_csv(path: Path) -> ParsedDocument:

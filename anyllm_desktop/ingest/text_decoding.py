@@ -15,6 +15,8 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+#: C0 controls that text in no encoding uses (tab, newlines, form feed and escape are allowed).
+_CONTROL_BYTES = [bytes([b]) for b in (*range(0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F)]
 #: How much of a file charset detection looks at: enough to decide, fast on huge files.
 _DETECTION_SAMPLE = 256 * 1024
 
@@ -37,7 +39,8 @@ def decode_text(data: bytes, *, html: bool = False) -> str:
     text = _try(data, "utf-8")
     if text is not None:
         return text
-    if data[:_DETECTION_SAMPLE].count(b"\0") > len(data[:_DETECTION_SAMPLE]) // 10:
+    sample = data[:_DETECTION_SAMPLE]
+    if sum(sample.count(byte) for byte in _CONTROL_BYTES) > len(sample) // 20:
         raise ParseError("it looks like binary data, not text")
     from charset_normalizer import from_bytes
 

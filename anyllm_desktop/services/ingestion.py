@@ -28,8 +28,7 @@ from anyllm_desktop.ingest.formats import discover, parse_file
 from anyllm_desktop.store.vectors import PassageRow
 
 if TYPE_CHECKING:
-    import numpy as np
-
+    from anyllm_desktop.ingest.tokens import TokenCounter
     from anyllm_desktop.services.library import Library
 
 #: Files are embedded together until their passages reach this many.
@@ -280,29 +279,51 @@ class IngestJob:
     def _embed(
         self, texts: list[str], files_done: int, files_total: int
     ) -> Generator[Event, None, list[Any] | None]:
-        """Vectors for ``texts`` from the cache, or computed; None if cancelled."""
+        """Vectors for ``texts``; None if cancelled."""
+        embedding = embed_texts(
+            self.library, self.workspace.embedding_model, texts, self.cancel, self.chunker.counter
+        )
+        try:
+            while True:
+                done = next(embedding)
+                yield self._progress(
+                    "embed", files_done, files_total, f"Embedding {done}/{len(texts)} passages"
+                )
+        except StopIteration as finished:
+            return finished.value
 
-        model = self.workspace.embedding_model
-        embedder = self.library.embedder(model)
-        cached = self.library.cache.get_many(model, texts)
-        vectors: list[np.ndarray | None] = list(cached)
-        missing = [i for i, v in enumerate(cached) if v is None]
-        counts = self.chunker.counter.count_many([texts[i] for i in missing]) if missing else []
-        done = len(texts) - len(missing)
-        for batch in plan_batches(counts):
-            if self.cancel.cancelled:
-                return None
-            indices = [missing[i] for i in batch]
-            batch_texts = [texts[i] for i in indices]
-            computed = embedder.embed(batch_texts, batch_size=len(batch_texts))
-            self.library.cache.put_many(model, batch_texts, computed)
-            for index, vector in zip(indices, computed, strict=True):
-                vectors[index] = vector
-            done += len(indices)
-            yield self._progress(
-                "embed", files_done, files_total, f"Embedding {done}/{len(texts)} passages"
-            )
-        return vectors
+
+def embed_texts(
+    library: Library,
+    model: str,
+    texts: list[str],
+    cancel: CancelToken,
+    counter: TokenCounter | None = None,
+) -> Generator[int, None, list[Any] | None]:
+    """Vectors for ``texts`` from the embedding cache, or computed in length-sorted,
+    token-bounded batches. Yields how many are done after each batch; returns the vectors in
+    order, or None if cancelled between batches."""
+    embedder = library.embedder(model)
+    cached = library.cache.get_many(model, texts)
+    vectors: list[Any] = list(cached)
+    missing = [i for i, v in enumerate(cached) if v is None]
+    if counter is not None:
+        lengths = counter.count_many([texts[i] for i in missing]) if missing else []
+    else:  # characters / 4 estimate tokens well enough to group and bound batches
+        lengths = [len(texts[i]) // 4 + 2 for i in missing]
+    done = len(texts) - len(missing)
+    for batch in plan_batches(lengths):
+        if cancel.cancelled:
+            return None
+        indices = [missing[i] for i in batch]
+        batch_texts = [texts[i] for i in indices]
+        computed = embedder.embed(batch_texts, batch_size=len(batch_texts))
+        library.cache.put_many(model, batch_texts, computed)
+        for index, vector in zip(indices, computed, strict=True):
+            vectors[index] = vector
+        done += len(indices)
+        yield done
+    return vectors
 
 
 def _size(path: Path) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.events import Event
+from anyllm_desktop.core.events import Done, Error, Event, Progress
 from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
 from anyllm_desktop.ingest.tokens import TokenCounter
 from anyllm_desktop.models.embedded import find_embedded
@@ -23,7 +23,7 @@ from anyllm_desktop.services.retrieval import (
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.embedding_cache import EmbeddingCache
 from anyllm_desktop.store.records import Records
-from anyllm_desktop.store.vectors import Hit, VectorStore
+from anyllm_desktop.store.vectors import Hit, PassageRow, VectorStore
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,15 @@ class Library:
             self._counters[model_id] = self.runtime.create_token_counter(model_id)
         return self._counters[model_id]
 
+    def model_dim(self, model_id: str) -> int:
+        return find_embedded(model_id).dim or 0
+
     def table(self, workspace: Workspace, *, create: bool = True) -> Any:
-        dim = find_embedded(workspace.embedding_model).dim or 0
         return self.vectors.table(
-            workspace.vector_table, model=workspace.embedding_model, dim=dim, create=create
+            workspace.vector_table,
+            model=workspace.embedding_model,
+            dim=self.model_dim(workspace.embedding_model),
+            create=create,
         )
 
     # -- workspaces ---------------------------------------------------------------------------
@@ -122,6 +127,58 @@ class Library:
         from anyllm_desktop.services.ingestion import IngestJob
 
         return IngestJob(self, self.records.workspace(name), paths, cancel).run()
+
+    def reembed(self, name: str, model_id: str, cancel: CancelToken) -> Iterator[Event]:
+        """Switch a workspace to another embedding model: its passages are embedded again into
+        a new table, which replaces the old one only when complete. Cancelling, or a crash,
+        leaves the workspace on its old model, intact.
+
+        Passages keep their size; a model that reads fewer tokens than the old one would
+        truncate them, so such a switch should re-ingest the files instead.
+        """
+        from anyllm_desktop.services.ingestion import embed_texts
+
+        workspace = self.records.workspace(name)
+        if model_id == workspace.embedding_model:
+            yield Done({"workspace": name, "model": model_id, "passages": 0})
+            return
+        dim = self.model_dim(model_id)
+        version = int(workspace.vector_table.rsplit("_v", 1)[-1]) + 1
+        new_name = f"ws{workspace.id}_v{version}"
+        self.vectors.drop_table(new_name)  # left over from an interrupted switch
+        new_table = self.vectors.table(new_name, model=model_id, dim=dim)
+        old_table = self.table(workspace)
+        total = self.vectors.count(old_table)
+        done = 0
+        for rows in self.vectors.iter_passages(old_table):
+            texts = [f"{r['context']}\n{r['text']}" if r["context"] else r["text"] for r in rows]
+            vectors = yield from _progressing(
+                embed_texts(self, model_id, texts, cancel), done, total
+            )
+            if vectors is None:
+                self.vectors.drop_table(new_name)
+                yield Error("Re-embedding was cancelled; the workspace keeps its old model.")
+                return
+            passages = [
+                PassageRow(
+                    r["doc_id"],
+                    r["chunk"],
+                    r["text"],
+                    r["context"],
+                    r["section"],
+                    r["page"],
+                    r["sheet"],
+                    r["tokens"],
+                    vector,
+                )
+                for r, vector in zip(rows, vectors, strict=True)
+            ]
+            self.vectors.add(new_table, passages)
+            done += len(rows)
+        self.vectors.finish_writes(new_table)
+        self.records.set_vector_table(workspace.id, model_id, new_name)
+        self.vectors.drop_table(workspace.vector_table)
+        yield Done({"workspace": name, "model": model_id, "passages": done})
 
     # -- search -------------------------------------------------------------------------------
 
@@ -188,3 +245,15 @@ class Library:
         for key, vector in self.vectors.vectors_of(table, missing).items():
             known[key] = float(np.dot(np.asarray(vector, dtype=np.float32), query_vector))
         return known  # type: ignore[return-value]
+
+
+def _progressing(
+    embedding: Generator[int, None, list[Any] | None], before: int, total: int
+) -> Generator[Event, None, list[Any] | None]:
+    """Turn embed_texts' counts into re-embedding progress; pass its result through."""
+    try:
+        while True:
+            done = before + next(embedding)
+            yield Progress("re-embed", done, total, f"Re-embedding {done}/{total} passages")
+    except StopIteration as finished:
+        return finished.value
