@@ -8,7 +8,7 @@ never a dimension-mismatch crash.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -195,10 +195,12 @@ class VectorStore:
         rows = table.search().where(where).select(["doc_id", "chunk", "vector"]).to_list()
         return {(row["doc_id"], row["chunk"]): row["vector"] for row in rows}
 
-    def iter_passages(self, table: Any, batch_rows: int = 1024) -> Any:
-        """All rows, in batches of dicts (for re-embedding)."""
-        for batch in table.to_lance().to_batches(batch_size=batch_rows):
-            yield batch.to_pylist()
+    def iter_passages(self, table: Any, batch_rows: int = 1024) -> Iterator[list[dict[str, Any]]]:
+        """All rows but their vectors, in batches (for re-embedding)."""
+        columns = ["doc_id", "chunk", "text", "context", "section", "page", "sheet", "tokens"]
+        for batch in table.search().select(columns).to_batches(batch_size=batch_rows):
+            if batch.num_rows:
+                yield batch.to_pylist()
 
 
 def _hit(
