@@ -72,8 +72,9 @@ def test_killed_mid_ingest_then_run_again(child_env: dict[str, str], anyllm_home
     """SIGKILL while a big drop is being embedded; the next run leaves a complete, consistent
     workspace (interrupted files cleaned up and ingested again)."""
     assert anyllm(child_env, "workspace", "create", "K").returncode == 0
-    files = [str(DATA / n) for n in ("debian-faq-archives.html", "live-manual.epub",
-                                     "reportlab-userguide.pdf", "nodejs-string-decoder.md")]  # fmt: skip
+    names = ("debian-faq-archives.html", "live-manual.epub", "reportlab-userguide.pdf",
+             "nodejs-string-decoder.md")  # fmt: skip
+    files = [str(DATA / name) for name in names]
     process = subprocess.Popen([str(BIN_DIR / "anyllm"), "ingest", "-w", "K", *files],
                                env=child_env, stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert process.stdout is not None
