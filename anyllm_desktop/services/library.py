@@ -16,9 +16,8 @@ from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
 from anyllm_desktop.services.retrieval import (
     CANDIDATES_PER_RESULT,
     MIN_CANDIDATES,
-    Fused,
     collapse_near_duplicates,
-    reciprocal_rank_fusion,
+    fuse,
 )
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.embedding_cache import EmbeddingCache
@@ -29,7 +28,7 @@ from anyllm_desktop.store.vectors import Hit, PassageRow, VectorStore
 @dataclass(frozen=True)
 class SearchResult:
     rank: int
-    #: Fused rank score (higher is better); comparable within one result list.
+    #: Fused score, 0..1 (higher is better): cosine similarity and normalised BM25 combined.
     score: float
     #: Cosine similarity of the passage to the query.
     similarity: float | None
@@ -194,16 +193,14 @@ class Library:
         table = self.table(workspace)
         candidates = max(MIN_CANDIDATES, k * CANDIDATES_PER_RESULT)
         query_vector = self.embedder(workspace.embedding_model).embed([query])[0]
-        ranked: list[list[Hit]] = []
+        vector_hits: list[Hit] = []
+        text_hits: list[Hit] = []
         if mode in ("hybrid", "vector"):
-            ranked.append(self.vectors.vector_search(table, query_vector, candidates))
+            vector_hits = self.vectors.vector_search(table, query_vector, candidates)
         if mode in ("hybrid", "fulltext"):
-            ranked.append(self.vectors.text_search(table, query, candidates))
-        fused = reciprocal_rank_fusion(*ranked)
-        similarities = self._similarities(table, query_vector, [h for h, _ in fused])
-        items = [
-            Fused(hit, score, similarities.get((hit.doc_id, hit.chunk))) for hit, score in fused
-        ]
+            text_hits = self.vectors.text_search(table, query, candidates)
+        similarities = self._similarities(table, query_vector, [*vector_hits, *text_hits])
+        items = fuse(vector_hits, text_hits, similarities)
         if settings.similarity_threshold > 0:
             threshold = settings.similarity_threshold
             items = [i for i in items if i.similarity is not None and i.similarity >= threshold]

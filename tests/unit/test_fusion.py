@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from anyllm_desktop.services.retrieval import Fused, collapse_near_duplicates, fuse
+from anyllm_desktop.store.vectors import Hit
+
+
+def _hit(doc: int, chunk: int, text: str = "", *, sim: float | None = None,
+         bm25: float | None = None) -> Hit:  # fmt: skip
+    return Hit(doc, chunk, text or f"passage {doc}-{chunk}", "", None, "", sim, bm25)
+
+
+def test_a_passage_found_both_ways_beats_one_found_once() -> None:
+    vector = [_hit(1, 0, sim=0.60), _hit(2, 0, sim=0.58)]
+    text = [_hit(2, 0, bm25=9.0), _hit(3, 0, bm25=4.0)]
+    similarities = {(1, 0): 0.60, (2, 0): 0.58, (3, 0): 0.20}
+    ranked = fuse(vector, text, similarities, vector_weight=0.85)
+    assert [(f.hit.doc_id, round(f.score, 3)) for f in ranked] == [
+        (2, round(0.85 * 0.58 + 0.15 * 1.0, 3)),
+        (1, round(0.85 * 0.60, 3)),
+        (3, round(0.85 * 0.20 + 0.15 * 4.0 / 9.0, 3)),
+    ]
+    assert ranked[0].similarity == 0.58  # the similarity is kept for the threshold
+
+
+def test_single_mode_uses_its_own_score() -> None:
+    only_text = fuse([], [_hit(1, 0, bm25=2.0), _hit(2, 0, bm25=8.0)], {})
+    assert [f.hit.doc_id for f in only_text] == [2, 1] and only_text[0].score == 1.0
+    only_vector = fuse([_hit(1, 0, sim=0.3), _hit(2, 0, sim=0.7)], [], {(1, 0): 0.3, (2, 0): 0.7})
+    assert [f.score for f in only_vector] == [0.7, 0.3]
+
+
+def test_near_duplicates_collapse_to_the_best_ranked() -> None:
+    text = "Debian has a start-stop-daemon program that restarts processes during upgrades."
+    items = [
+        Fused(_hit(1, 0, text), 0.9, 0.9),
+        Fused(_hit(2, 5, text + " (copy)"), 0.8, 0.8),
+        Fused(_hit(3, 1, "Something else entirely about kernels."), 0.7, 0.7),
+        Fused(_hit(4, 2, "Yet another topic: mailing lists."), 0.6, 0.6),
+    ]
+    kept = collapse_near_duplicates(items, limit=2)
+    assert [f.hit.doc_id for f in kept] == [1, 3]
