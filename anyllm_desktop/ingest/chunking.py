@@ -104,8 +104,7 @@ class Chunker:
                     pieces = self.counter.split(text, budget)
                 for piece in pieces:
                     chunk = Chunk(piece, page, section, context, sheet)
-                    tokens = self.counter.count(chunk.embed_text)
-                    chunks.append(Chunk(piece, page, section, context, sheet, tokens))
+                    chunks.append(replace(chunk, tokens=self.counter.count(chunk.embed_text)))
         return chunks
 
     def _units(self, block: Block, budget: int) -> Iterator[_Unit]:

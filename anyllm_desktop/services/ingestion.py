@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 #: Files are embedded together until their passages reach this many.
 WINDOW_CHUNKS = 256
 #: Upper bound on (texts x longest text) per embedding call: bounds memory and padding waste.
-MAX_BATCH_TOKENS = 4096
+MAX_BATCH_TOKENS = 2048
 MAX_BATCH_TEXTS = 64
 
 
@@ -97,6 +97,8 @@ class IngestJob:
         self._chunks_done = 0
         #: Content hashes read in this run, waiting in a window or written: path by hash.
         self._seen: dict[str, Path] = {}
+        #: Seconds spent in each stage (for benchmarks and the log).
+        self.timings = {"parse": 0.0, "chunk": 0.0, "embed": 0.0, "write": 0.0}
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -138,7 +140,9 @@ class IngestJob:
                     )
                 )
         if any(r.status == "indexed" for r in self.results):
+            started = time.perf_counter()
             self.library.vectors.finish_writes(self.table)
+            self.timings["write"] += time.perf_counter() - started
         yield Done(list(self.results))
 
     def _record(self, result: FileResult) -> FileResult:
@@ -195,8 +199,12 @@ class IngestJob:
                 reason=f"already indexed (same content{same})",
             )
         try:
+            started = time.perf_counter()
             document = parse_file(path)
+            parsed = time.perf_counter()
             chunks = self.chunker.chunk(document)
+            self.timings["parse"] += parsed - started
+            self.timings["chunk"] += time.perf_counter() - parsed
         except ParseError as exc:
             self.records.record_failure(
                 self.workspace.id,
@@ -228,7 +236,9 @@ class IngestJob:
         self, window: list[_Prepared], files_done: int, files_total: int
     ) -> Iterator[Event]:
         texts = [c.embed_text for p in window for c in p.chunks]
+        started = time.perf_counter()
         vectors = yield from self._embed(texts, files_done, files_total)
+        self.timings["embed"] += time.perf_counter() - started
         if vectors is None:  # cancelled: nothing of this window is written
             for prepared in window:
                 yield self._record(
@@ -266,12 +276,14 @@ class IngestJob:
                 )
                 for i, c in enumerate(prepared.chunks)
             ]
+            started = time.perf_counter()
             self.library.vectors.add(self.table, rows)
             if prepared.replaces:
                 old = [d.id for d in prepared.replaces]
                 self.library.vectors.delete_documents(self.table, old)
                 self.records.delete_documents(old)
             self.records.finish_document(doc_id, count)
+            self.timings["write"] += time.perf_counter() - started
             offset += count
             self._chunks_done += count
             yield self._record(FileResult(str(prepared.path), "indexed", prepared.title, count))
