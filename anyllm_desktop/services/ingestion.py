@@ -250,9 +250,11 @@ class IngestJob:
                     )
                 )
             return
+        started = time.perf_counter()
+        rows: list[PassageRow] = []
+        doc_ids: list[int] = []
         offset = 0
         for prepared in window:
-            count = len(prepared.chunks)
             doc_id = self.records.begin_document(
                 self.workspace.id,
                 content_hash=prepared.content_hash,
@@ -262,7 +264,8 @@ class IngestJob:
                 size=prepared.size,
                 pages=prepared.pages,
             )
-            rows = [
+            doc_ids.append(doc_id)
+            rows += [
                 PassageRow(
                     doc_id,
                     i,
@@ -276,17 +279,21 @@ class IngestJob:
                 )
                 for i, c in enumerate(prepared.chunks)
             ]
-            started = time.perf_counter()
-            self.library.vectors.add(self.table, rows)
+            offset += len(prepared.chunks)
+        # One write per window, not per file: every add is a LanceDB fragment and version.
+        self.library.vectors.add(self.table, rows)
+        for prepared, doc_id in zip(window, doc_ids, strict=True):
             if prepared.replaces:
                 old = [d.id for d in prepared.replaces]
                 self.library.vectors.delete_documents(self.table, old)
                 self.records.delete_documents(old)
-            self.records.finish_document(doc_id, count)
-            self.timings["write"] += time.perf_counter() - started
-            offset += count
-            self._chunks_done += count
-            yield self._record(FileResult(str(prepared.path), "indexed", prepared.title, count))
+            self.records.finish_document(doc_id, len(prepared.chunks))
+        self.timings["write"] += time.perf_counter() - started
+        for prepared in window:
+            self._chunks_done += len(prepared.chunks)
+            yield self._record(
+                FileResult(str(prepared.path), "indexed", prepared.title, len(prepared.chunks))
+            )
 
     def _embed(
         self, texts: list[str], files_done: int, files_total: int
