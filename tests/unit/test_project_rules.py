@@ -5,37 +5,20 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import BIN_DIR, REPO_ROOT
 
 
-def test_import_layers_hold() -> None:
-    done = subprocess.run(
+@pytest.mark.parametrize(
+    "command",
+    [
         [str(BIN_DIR / "lint-imports"), "--no-cache"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_ruff_is_clean() -> None:
-    done = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_ruff_format_is_applied() -> None:
-    done = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ],
+    ids=["import-layers", "ruff-lint", "ruff-format"],
+)
+def test_project_rules_hold(command: list[str]) -> None:
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
