@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,7 +237,16 @@ class IngestJob:
     ) -> Iterator[Event]:
         texts = [c.embed_text for p in window for c in p.chunks]
         started = time.perf_counter()
-        vectors = yield from self._embed(texts, files_done, files_total)
+        vectors = yield from embed_texts(
+            self.library,
+            self.workspace.embedding_model,
+            texts,
+            self.cancel,
+            lambda done: self._progress(
+                "embed", files_done, files_total, f"Embedding {done}/{len(texts)} passages"
+            ),
+            self.chunker.counter,
+        )
         self.timings["embed"] += time.perf_counter() - started
         if vectors is None:  # cancelled: nothing of this window is written
             for prepared in window:
@@ -295,32 +304,17 @@ class IngestJob:
                 FileResult(str(prepared.path), "indexed", prepared.title, len(prepared.chunks))
             )
 
-    def _embed(
-        self, texts: list[str], files_done: int, files_total: int
-    ) -> Generator[Event, None, list[Any] | None]:
-        """Vectors for ``texts``; None if cancelled."""
-        embedding = embed_texts(
-            self.library, self.workspace.embedding_model, texts, self.cancel, self.chunker.counter
-        )
-        try:
-            while True:
-                done = next(embedding)
-                yield self._progress(
-                    "embed", files_done, files_total, f"Embedding {done}/{len(texts)} passages"
-                )
-        except StopIteration as finished:
-            return finished.value
-
 
 def embed_texts(
     library: Library,
     model: str,
     texts: list[str],
     cancel: CancelToken,
+    progress: Callable[[int], Event],
     counter: TokenCounter | None = None,
-) -> Generator[int, None, list[Any] | None]:
+) -> Generator[Event, None, list[Any] | None]:
     """Vectors for ``texts`` from the embedding cache, or computed in length-sorted,
-    token-bounded batches. Yields how many are done after each batch; returns the vectors in
+    token-bounded batches. Yields ``progress(done)`` after each batch; returns the vectors in
     order, or None if cancelled between batches."""
     embedder = library.embedder(model)
     cached = library.cache.get_many(model, texts)
@@ -341,7 +335,7 @@ def embed_texts(
         for index, vector in zip(indices, computed, strict=True):
             vectors[index] = vector
         done += len(indices)
-        yield done
+        yield progress(done)
     return vectors
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -151,8 +151,14 @@ class Library:
         done = 0
         for rows in self.vectors.iter_passages(old_table):
             texts = [f"{r['context']}\n{r['text']}" if r["context"] else r["text"] for r in rows]
-            vectors = yield from _progressing(
-                embed_texts(self, model_id, texts, cancel), done, total
+            vectors = yield from embed_texts(
+                self,
+                model_id,
+                texts,
+                cancel,
+                lambda n, before=done: Progress(
+                    "re-embed", before + n, total, f"Re-embedding {before + n}/{total} passages"
+                ),
             )
             if vectors is None:
                 self.vectors.drop_table(new_name)
@@ -242,15 +248,3 @@ class Library:
         for key, vector in self.vectors.vectors_of(table, missing).items():
             known[key] = float(np.dot(np.asarray(vector, dtype=np.float32), query_vector))
         return known  # type: ignore[return-value]
-
-
-def _progressing(
-    embedding: Generator[int, None, list[Any] | None], before: int, total: int
-) -> Generator[Event, None, list[Any] | None]:
-    """Turn embed_texts' counts into re-embedding progress; pass its result through."""
-    try:
-        while True:
-            done = before + next(embedding)
-            yield Progress("re-embed", done, total, f"Re-embedding {done}/{total} passages")
-    except StopIteration as finished:
-        return finished.value
