@@ -11,7 +11,7 @@ below vector search alone; the convex combination scores above both.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from anyllm_desktop.store.vectors import Hit
@@ -26,21 +26,16 @@ NEAR_DUPLICATE_JACCARD = 0.8
 
 _WORD = re.compile(r"\w+")
 
-Key = tuple[int, int]
-
 
 @dataclass(frozen=True)
 class Fused:
     hit: Hit
     score: float
-    similarity: float | None
+    similarity: float
 
 
 def fuse(
-    vector_hits: Sequence[Hit],
-    text_hits: Sequence[Hit],
-    similarities: Mapping[Key, float],
-    vector_weight: float = VECTOR_WEIGHT,
+    vector_hits: Sequence[Hit], text_hits: Sequence[Hit], vector_weight: float = VECTOR_WEIGHT
 ) -> list[Fused]:
     """One ranking from both candidate lists (either may be empty, for single-mode search)."""
     best_bm25 = max((h.text_score or 0.0 for h in text_hits), default=0.0) or 1.0
@@ -53,8 +48,8 @@ def fuse(
     fused = [
         Fused(
             hit,
-            vector_weight * similarities.get(key, 0.0) + (1 - vector_weight) * bm25.get(key, 0.0),
-            similarities.get(key),
+            vector_weight * hit.similarity + (1 - vector_weight) * bm25.get(key, 0.0),
+            hit.similarity,
         )
         for key, hit in hits.items()
     ]

@@ -4,16 +4,15 @@ from anyllm_desktop.services.retrieval import Fused, collapse_near_duplicates, f
 from anyllm_desktop.store.vectors import Hit
 
 
-def _hit(doc: int, chunk: int, text: str = "", *, sim: float | None = None,
+def _hit(doc: int, chunk: int, text: str = "", *, sim: float = 0.5,
          bm25: float | None = None) -> Hit:  # fmt: skip
     return Hit(doc, chunk, text or f"passage {doc}-{chunk}", "", None, "", sim, bm25)
 
 
 def test_a_passage_found_both_ways_beats_one_found_once() -> None:
     vector = [_hit(1, 0, sim=0.60), _hit(2, 0, sim=0.58)]
-    text = [_hit(2, 0, bm25=9.0), _hit(3, 0, bm25=4.0)]
-    similarities = {(1, 0): 0.60, (2, 0): 0.58, (3, 0): 0.20}
-    ranked = fuse(vector, text, similarities, vector_weight=0.85)
+    text = [_hit(2, 0, sim=0.58, bm25=9.0), _hit(3, 0, sim=0.20, bm25=4.0)]
+    ranked = fuse(vector, text, vector_weight=0.85)
     assert [(f.hit.doc_id, round(f.score, 3)) for f in ranked] == [
         (2, round(0.85 * 0.58 + 0.15 * 1.0, 3)),
         (1, round(0.85 * 0.60, 3)),
@@ -23,9 +22,9 @@ def test_a_passage_found_both_ways_beats_one_found_once() -> None:
 
 
 def test_single_mode_uses_its_own_score() -> None:
-    only_text = fuse([], [_hit(1, 0, bm25=2.0), _hit(2, 0, bm25=8.0)], {})
+    only_text = fuse([], [_hit(1, 0, bm25=2.0), _hit(2, 0, bm25=8.0)])
     assert [f.hit.doc_id for f in only_text] == [2, 1] and only_text[0].score == 1.0
-    only_vector = fuse([_hit(1, 0, sim=0.3), _hit(2, 0, sim=0.7)], [], {(1, 0): 0.3, (2, 0): 0.7})
+    only_vector = fuse([_hit(1, 0, sim=0.3), _hit(2, 0, sim=0.7)], [])
     assert [f.score for f in only_vector] == [0.7, 0.3]
 
 
