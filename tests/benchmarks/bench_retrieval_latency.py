@@ -6,12 +6,13 @@ by side, fusion, near-duplicate collapse). Measured in the same run, on the same
 exact cosine scan with numpy (`argpartition` over the whole matrix), which also gives the true
 top 10 for recall@10 of the vector search.
 
-Passage texts are real: the Python 3.11 documentation (HTML) and the Debian Reference PDFs,
-parsed and chunked by the app. Embedding 100k passages takes about an hour on 2 cores, so only
-the first REAL_VECTORS passages are embedded for real; every passage's vector mixes two random
-real ones (weights 1 and 0.5) plus Gaussian noise, normalised: spread like real embeddings, not
-clumped around 2,000 points (which would leave most IVF partitions empty). Queries: the 40 retrieval-quality questions and 60 passage
-openings, embedded for real.
+Passage texts are real: the Python 3.11 documentation, the Debian Administrator's Handbook and
+the Debian Reference in six languages (HTML and PDF), parsed and chunked by the app (repeated
+where a size needs more). Embedding 100k passages takes about an hour on 2 cores, so only the
+first REAL_VECTORS passages are embedded for real; every passage's vector mixes two random real
+ones (weights 1 and 0.5) plus Gaussian noise, normalised: spread like real embeddings, not
+clumped around 2,000 points (which would leave most IVF partitions empty). Queries: the 40
+retrieval-quality questions and 60 passage openings, embedded for real.
 
     .venv/bin/python tests/benchmarks/bench_retrieval_latency.py [--sizes 10000 100000]
 """
@@ -42,14 +43,15 @@ REAL_VECTORS = 2000
 SECOND_WEIGHT = 0.5
 NOISE = 0.03  # per dimension: a noise vector of norm ~0.6
 QUESTIONS = Path(__file__).with_name("retrieval_questions.json")
+LANGUAGES = ("en", "de", "fr", "es", "it", "pt")
 
 
 def source_files() -> list[Path]:
     html = debian_package("python3.11-doc") / "usr/share/doc/python3.11/html"
     files = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts)
-    for language in ("en", "de", "fr", "es", "it", "pt"):
-        root = debian_package(f"debian-reference-{language}")
-        files += sorted(root.rglob("*.pdf"))
+    for package in ["debian-handbook"] + [f"debian-reference-{lang}" for lang in LANGUAGES]:
+        root = debian_package(package)
+        files += sorted(p for p in root.rglob("*") if p.suffix in (".html", ".pdf"))
     return files
 
 
