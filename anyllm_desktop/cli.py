@@ -71,7 +71,39 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=("hybrid", "vector", "fulltext"), default=None)
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=_cmd_search)
+
+    ask = commands.add_parser("ask", help="answer a question from a workspace's documents")
+    ask.add_argument("-w", "--workspace", required=True)
+    ask.add_argument("question")
+    _chat_options(ask)
+    ask.set_defaults(handler=_cmd_ask)
+
+    chat = commands.add_parser(
+        "chat", help="answer one question per line of standard input, the model kept loaded"
+    )
+    chat.add_argument("-w", "--workspace", required=True)
+    _chat_options(chat)
+    chat.set_defaults(handler=_cmd_chat)
+
+    threads = commands.add_parser("threads", help="list a workspace's threads")
+    threads.add_argument("-w", "--workspace", required=True)
+    threads.add_argument("--json", action="store_true")
+    threads.set_defaults(handler=_cmd_threads)
+
+    export = commands.add_parser("export", help="print a thread as Markdown or JSON")
+    export.add_argument("thread", type=int, metavar="THREAD_ID")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.set_defaults(handler=_cmd_export)
     return parser
+
+
+def _chat_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--thread", type=int, default=None, help="continue this thread")
+    parser.add_argument("--provider", default=None, help="provider name (default: settings)")
+    parser.add_argument(
+        "--model", default=None, help="catalog id or .gguf path (default: settings)"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per answer")
 
 
 class CommandError(Exception):
@@ -311,3 +343,128 @@ def _print_doctor(report: dict[str, Any]) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@contextmanager
+def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
+    from anyllm_desktop.providers.registry import UnknownProviderError
+    from anyllm_desktop.services.chat import ChatService
+    from anyllm_desktop.services.model_host import ModelHost
+
+    with _library(args) as library:
+        try:
+            provider = library.runtime.create_chat_provider(
+                provider=args.provider, model=args.model
+            )
+        except (UnknownProviderError, KeyError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        host = ModelHost(provider)
+        service = ChatService(library, host)
+        try:
+            yield service
+        finally:
+            service.close()
+            host.close()
+
+
+def _answer(service: Any, args: argparse.Namespace, question: str, thread: int | None) -> Any:
+    """Run one turn, streaming tokens to stdout unless --json; the Answer, or None on error."""
+    from anyllm_desktop.core.events import Done, Error, Token
+
+    answer = None
+    for event in service.ask(args.workspace, question, thread_id=thread):
+        if isinstance(event, Token) and not args.json:
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Error):
+            print(f"anyllm: error: {event.message}", file=sys.stderr)
+            return None
+        elif isinstance(event, Done):
+            answer = event.result
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+    else:
+        print()
+        for citation in answer.citations:
+            if citation["valid"]:
+                page = f", page {citation['page']}" if citation.get("page") else ""
+                print(f"  [{citation['n']}] {citation['document']}{page}")
+            else:
+                print(f"  [{citation['n']}] (no such passage)")
+        print(f"  (thread {answer.thread})", flush=True)
+    return answer
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from anyllm_desktop.store.threads import ThreadNotFoundError
+
+    with _chat_service(args) as service:
+        try:
+            answer = _answer(service, args, args.question, args.thread)
+        except ThreadNotFoundError as exc:
+            raise CommandError(str(exc)) from exc
+    return 0 if answer is not None else 1
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from anyllm_desktop.store.threads import ThreadNotFoundError
+
+    failures = 0
+    thread = args.thread
+    with _chat_service(args) as service:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                answer = _answer(service, args, line.strip(), thread)
+            except ThreadNotFoundError as exc:
+                raise CommandError(str(exc)) from exc
+            if answer is None:
+                failures += 1
+            else:
+                thread = answer.thread
+    return 1 if failures else 0
+
+
+def _cmd_threads(args: argparse.Namespace) -> int:
+    from anyllm_desktop.store.threads import Threads
+
+    with _library(args) as library:
+        workspace = library.workspace(args.workspace)
+        threads = Threads(library.runtime.paths.home / "library.sqlite3")
+        try:
+            rows = [
+                {
+                    "thread": t.id,
+                    "title": t.title,
+                    "messages": len(threads.messages(t.id)),
+                    "updated_at": t.updated_at,
+                }
+                for t in threads.of_workspace(workspace.id)
+            ]
+        finally:
+            threads.close()
+    if args.json:
+        _print_json({"threads": rows})
+    else:
+        for row in rows:
+            print(f"{row['thread']:>5}  {row['title']}  ({row['messages']} messages)")
+        if not rows:
+            print("no threads yet")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from anyllm_desktop.services.export import export_thread
+    from anyllm_desktop.store.threads import ThreadNotFoundError, Threads
+
+    with _library(args) as library:
+        threads = Threads(library.runtime.paths.home / "library.sqlite3")
+        try:
+            thread = threads.get(args.thread)
+            text = export_thread(thread, threads.messages(thread.id), args.format)
+        except ThreadNotFoundError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            threads.close()
+    print(text)
+    return 0

@@ -59,4 +59,13 @@ class FileResult:
     reason: str | None = None
 
 
-Event = Progress | Token | Usage | Done | Error | FileResult
+@dataclass(frozen=True)
+class Sources:
+    """The passages an answer is about to be based on (sent before its first token)."""
+
+    passages: list[Any]
+    #: What did not fit into the context window, for the UI to say.
+    notes: list[str]
+
+
+Event = Progress | Token | Usage | Done | Error | FileResult | Sources

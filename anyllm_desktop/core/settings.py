@@ -33,11 +33,15 @@ class Settings:
     chat_model: str = "embedded:smollm2-135m-instruct-q4_1"
     #: Catalog id of the embedding model new workspaces use.
     embedding_model: str = "embedded:all-minilm-l6-v2-int8"
-    #: Context window of the local model, in tokens.
-    context_size: int = 4096
+    #: Context window of the local model, in tokens (SmolLM2 was trained on 8,192).
+    context_size: int = 8192
     #: llama.cpp threads; 0 means "choose from the cores available".
     threads: int = 0
+    #: Layers offloaded to a GPU (needs a GPU build of llama.cpp); -1 means all.
     gpu_layers: int = 0
+    flash_attention: bool = False
+    #: A LoRA adapter (.gguf) applied to the local model; empty for none.
+    lora_path: str = ""
     theme: str = "system"
     font_size: int = 11
     window_geometry: str = ""
@@ -52,6 +56,8 @@ _VALIDATORS: dict[str, Any] = {
     "context_size": lambda v: _is_int(v) and 256 <= v <= 1_048_576,
     "threads": lambda v: _is_int(v) and 0 <= v <= 512,
     "gpu_layers": lambda v: _is_int(v) and -1 <= v <= 10_000,
+    "flash_attention": lambda v: isinstance(v, bool),
+    "lora_path": lambda v: isinstance(v, str),
     "theme": lambda v: v in THEMES,
     "font_size": lambda v: _is_int(v) and 6 <= v <= 48,
     "window_geometry": lambda v: isinstance(v, str),

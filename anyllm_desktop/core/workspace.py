@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 SearchMode = Literal["hybrid", "vector", "fulltext"]
 SEARCH_MODES: tuple[str, ...] = ("hybrid", "vector", "fulltext")
@@ -11,8 +11,27 @@ SEARCH_MODES: tuple[str, ...] = ("hybrid", "vector", "fulltext")
 DocumentStatus = Literal["queued", "indexing", "indexed", "failed"]
 
 
+class _StoredSettings:
+    """Settings kept as a JSON object: known keys only; a stored value that no longer validates
+    falls back to its default."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        result = cls()
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name in data:
+                try:
+                    result = replace(result, **{f.name: data[f.name]})  # type: ignore[type-var]
+                except (TypeError, ValueError):
+                    continue
+        return result
+
+
 @dataclass(frozen=True)
-class RetrievalSettings:
+class RetrievalSettings(_StoredSettings):
     """Per-workspace retrieval settings, with defaults tuned on real documents."""
 
     #: Passages given to the model per answer.
@@ -42,20 +61,51 @@ class RetrievalSettings:
         if problems:
             raise ValueError("; ".join(problems))
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RetrievalSettings:
-        """Known keys only; a stored value that no longer validates falls back to its default."""
-        result = cls()
-        for f in fields(cls):
-            if f.name in data:
-                try:
-                    result = replace(result, **{f.name: data[f.name]})
-                except (TypeError, ValueError):
-                    continue
-        return result
+CHAT_MODES: tuple[str, ...] = ("chat", "query")
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful assistant for the documents in the workspace {workspace}. Today is {date}."
+)
+DEFAULT_REFUSAL = (
+    "I could not find anything about that in this workspace's documents, so I can't answer it "
+    "from them. Try rephrasing, or add documents that cover it."
+)
+#: Variables a system prompt may use.
+PROMPT_VARIABLES: tuple[str, ...] = ("date", "time", "workspace")
+
+
+@dataclass(frozen=True)
+class ChatSettings(_StoredSettings):
+    """Per-workspace answering settings."""
+
+    #: "chat": documents plus the model's own knowledge; "query": documents only.
+    mode: str = "chat"
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    temperature: float = 0.2
+    top_p: float = 0.95
+    max_answer_tokens: int = 512
+    #: Earlier question/answer pairs given to the model with a new question.
+    history_turns: int = 8
+    #: The reply in query mode when no passage passes the similarity threshold.
+    refusal_message: str = DEFAULT_REFUSAL
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.mode not in CHAT_MODES:
+            problems.append(f"mode must be one of {CHAT_MODES}, not {self.mode!r}")
+        if not 0.0 <= self.temperature <= 2.0:
+            problems.append(f"temperature must be 0..2, not {self.temperature}")
+        if not 0.0 < self.top_p <= 1.0:
+            problems.append(f"top_p must be in (0, 1], not {self.top_p}")
+        if not 16 <= self.max_answer_tokens <= 32768:
+            problems.append(f"max_answer_tokens must be 16..32768, not {self.max_answer_tokens}")
+        if not 0 <= self.history_turns <= 100:
+            problems.append(f"history_turns must be 0..100, not {self.history_turns}")
+        if not self.refusal_message.strip():
+            problems.append("refusal_message must not be empty")
+        if problems:
+            raise ValueError("; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -67,6 +117,7 @@ class Workspace:
     #: The LanceDB table holding this workspace's vectors (changes when it is re-embedded).
     vector_table: str
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
 
 
 @dataclass(frozen=True)

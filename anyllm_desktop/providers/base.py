@@ -1,25 +1,21 @@
 """The contract every chat backend follows: a generator of typed events.
 
 Providers are plain Python generators (simonw/llm style), not QObjects: the CLI and the tests
-iterate them directly and ``workers`` adapts them to Qt signals at the edge.
+iterate them directly and ``workers`` adapts them to Qt signals at the edge. A provider yields
+:class:`Token` events while it streams, then one :class:`Usage` and one :class:`Done` whose
+result is a :class:`Completion`; a failure is an :class:`Error` event, never an exception, so a
+broken backend becomes a message in the chat instead of a crash.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Event
-
-Role = Literal["system", "user", "assistant"]
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Role
-    content: str
 
 
 @dataclass(frozen=True)
@@ -28,24 +24,64 @@ class GenerationOptions:
     top_p: float = 0.95
     max_tokens: int = 512
     seed: int | None = None
+    #: Penalty on tokens already in the answer (1.0 = none); small models loop without it.
+    repeat_penalty: float = 1.1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"temperature must be between 0 and 2, not {self.temperature}")
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1], not {self.top_p}")
+        if not 1.0 <= self.repeat_penalty <= 2.0:
+            raise ValueError(f"repeat_penalty must be between 1 and 2, not {self.repeat_penalty}")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, not {self.max_tokens}")
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, so callers adapt instead of guessing."""
+
+    #: Runs on this machine (nothing leaves it).
+    local: bool
+    streaming: bool = True
+    system_prompt: bool = True
+    #: Counts tokens exactly (else callers estimate ~4 characters a token).
+    exact_token_count: bool = False
+    #: Reuses the evaluated prompt prefix between calls (cached_tokens is meaningful).
+    prompt_cache: bool = False
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What :class:`Done` carries at the end of a stream."""
+
+    text: str
+    #: Cut short by the user (the partial text is kept).
+    stopped: bool
+    #: Seconds from the call to the first token (prompt evaluation included).
+    ttft_s: float
+    tokens_per_s: float
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    #: "stop" (natural end), "length" (max tokens), "cancelled".
+    finish_reason: str = "stop"
+
+
 class ChatProvider(Protocol):
-    """Streams an answer as :class:`Token` events, then :class:`Usage` and :class:`Done`.
-
-    Failures are yielded as :class:`Error` events rather than raised, so a broken backend
-    becomes a message in the chat instead of a crash.
-    """
-
     name: str
+    capabilities: Capabilities
+
+    @property
+    def model(self) -> str:
+        """The model answering (a file name or a provider's model id)."""
+        ...
+
+    @property
+    def context_size(self) -> int: ...
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int: ...
 
     def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken

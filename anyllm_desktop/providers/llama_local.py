@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Token, Usage
-from anyllm_desktop.providers.base import ChatMessage, GenerationOptions
+from anyllm_desktop.providers.base import Capabilities, Completion, GenerationOptions
 
 
 def available_cores() -> int:
@@ -31,94 +32,260 @@ def llama_system_info() -> str:
     return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
 
 
+class ModelDoesNotFitError(RuntimeError):
+    """The model file is larger than the memory this machine has free."""
+
+
+def check_memory(model_path: Path, gpu_layers: int) -> None:
+    """Refuse, with a message that says what to do, to load a model that cannot fit in RAM.
+
+    llama.cpp maps the file and needs roughly its size plus the KV cache and scratch buffers;
+    loading a model that does not fit swaps the machine to a standstill instead of failing.
+    Layers offloaded to a GPU do not count against RAM, so the check is skipped then.
+    """
+    import psutil
+
+    if gpu_layers:
+        return
+    size = model_path.stat().st_size
+    available = psutil.virtual_memory().available
+    needed = int(size * 1.1) + 256 * 2**20
+    if needed > available:
+        raise ModelDoesNotFitError(
+            f"{model_path.name} needs about {needed / 2**30:.1f} GB of memory, but only "
+            f"{available / 2**30:.1f} GB are free. Close other programs, choose a smaller "
+            "model or quantization, or offload layers to a GPU."
+        )
+
+
+def _chat_formatter(llama: Any) -> Any:
+    """The chat template stored in the GGUF file; ChatML for files that carry none."""
+    from llama_cpp import llama_chat_format
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return llama_chat_format.Jinja2ChatFormatter(
+            template=llama_chat_format.CHATML_CHAT_TEMPLATE,
+            eos_token=llama_chat_format.CHATML_EOS_TOKEN,
+            bos_token=llama_chat_format.CHATML_BOS_TOKEN,
+        )
+    eos, bos = llama.token_eos(), llama.token_bos()
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=llama.detokenize([eos], special=True).decode("utf-8", "replace")
+        if eos >= 0
+        else "",
+        bos_token=llama.detokenize([bos], special=True).decode("utf-8", "replace")
+        if bos >= 0
+        else "",
+        stop_token_ids=[eos],
+    )
+
+
 class LocalLlamaProvider:
     """Streams chat completions from one loaded GGUF model.
 
-    Not thread-safe: one thread owns an instance (see ARCHITECTURE.md, "single-owner resources").
+    Not thread-safe: one thread owns an instance (``ModelHost`` in providers/model_host.py).
+    The prompt is evaluated in ``batch_size`` pieces with the cancel token checked between
+    them, and only the part after the longest prefix shared with the previous call is
+    evaluated at all (llama.cpp keeps that prefix in its KV cache).
     """
 
     name = "local"
+    capabilities = Capabilities(local=True, exact_token_count=True, prompt_cache=True)
 
     def __init__(
         self,
         model_path: Path,
         *,
-        context_size: int = 4096,
+        context_size: int = 8192,
         threads: int = 0,
         gpu_layers: int = 0,
+        flash_attention: bool = False,
+        lora_path: Path | None = None,
+        batch_size: int = 256,
         seed: int = 0,
     ) -> None:
         self.model_path = model_path
-        self.context_size = context_size
+        self.requested_context = context_size
         self.threads = threads or available_cores()
         self.gpu_layers = gpu_layers
+        self.flash_attention = flash_attention
+        self.lora_path = lora_path
+        self.batch_size = batch_size
         self.seed = seed
         self._llama: Any = None
+        self._formatter: Any = None
+
+    @property
+    def model(self) -> str:
+        return self.model_path.name
 
     @property
     def loaded(self) -> bool:
         return self._llama is not None
+
+    @property
+    def context_size(self) -> int:
+        return int(self._llama.n_ctx()) if self._llama is not None else self.requested_context
 
     def load(self) -> None:
         if self._llama is not None:
             return
         from llama_cpp import Llama
 
+        if not self.model_path.is_file():
+            raise FileNotFoundError(f"The model file {self.model_path} does not exist.")
+        if self.lora_path is not None and not self.lora_path.is_file():
+            raise FileNotFoundError(f"The LoRA adapter {self.lora_path} does not exist.")
+        check_memory(self.model_path, self.gpu_layers)
         self._llama = Llama(
             model_path=str(self.model_path),
-            n_ctx=self.context_size,
+            n_ctx=self.requested_context,
+            n_batch=self.batch_size,
+            n_ubatch=self.batch_size,
             n_threads=self.threads,
             n_threads_batch=self.threads,
             n_gpu_layers=self.gpu_layers,
+            flash_attn=self.flash_attention,
+            lora_path=str(self.lora_path) if self.lora_path else None,
             seed=self.seed,
             verbose=False,
         )
+        self._formatter = _chat_formatter(self._llama)
 
     def unload(self) -> None:
         if self._llama is not None:
             self._llama.close()
             self._llama = None
+            self._formatter = None
+
+    def _format(self, messages: Sequence[ChatMessage]) -> tuple[list[int], list[str]]:
+        """The prompt's tokens through the model's chat template, and its stop strings."""
+        self.load()
+        formatted = self._formatter(
+            messages=[{"role": m.role, "content": m.content} for m in messages]
+        )
+        tokens = self._llama.tokenize(
+            formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+        )
+        stop = formatted.stop or []
+        return list(tokens), [stop] if isinstance(stop, str) else [s for s in stop if s]
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return len(self._format(messages)[0])
 
     def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
     ) -> Iterator[Event]:
+        started = time.perf_counter()
         try:
-            self.load()
-            started = time.perf_counter()
-            chunks = self._llama.create_chat_completion(
-                messages=[{"role": m.role, "content": m.content} for m in messages],
-                temperature=options.temperature,
-                top_p=options.top_p,
-                max_tokens=options.max_tokens,
-                seed=self.seed if options.seed is None else options.seed,
-                stream=True,
-            )
-            parts: list[str] = []
-            first_token_at: float | None = None
-            try:
-                for chunk in chunks:
-                    if cancel.cancelled:
-                        break
-                    text = chunk["choices"][0].get("delta", {}).get("content")
-                    if text:
-                        if first_token_at is None:
-                            first_token_at = time.perf_counter()
-                        parts.append(text)
-                        yield Token(text)
-            finally:
-                chunks.close()
-            finished = time.perf_counter()
+            tokens, stop = self._format(messages)
+            room = self.context_size - len(tokens)
+            if room < 1:
+                yield Error(
+                    f"The prompt ({len(tokens)} tokens) does not fit into the model's context "
+                    f"window ({self.context_size} tokens)."
+                )
+                return
+            cached = self._evaluate_prompt(tokens, cancel)
+            if cached is None:
+                yield from self._finish("", started, None, len(tokens), 0, 0, "cancelled")
+                return
+            yield from self._generate(tokens, stop, cached, min(options.max_tokens, room),
+                                      options, cancel, started)  # fmt: skip
         except Exception as exc:  # llama.cpp errors must become chat errors, not crashes
             yield Error(f"The local model failed: {exc}", detail=repr(exc))
-            return
-        completion_tokens = len(parts)
-        yield Usage(completion_tokens=completion_tokens)
+
+    def _evaluate_prompt(self, tokens: list[int], cancel: CancelToken) -> int | None:
+        """Evaluate all but the last prompt token, reusing the cached prefix; the number of
+        reused tokens, or None when cancelled. ``create_completion`` then finds everything
+        but the last token cached and evaluates just that one to sample the first token."""
+        llama = self._llama
+        cached = 0
+        for held, wanted in zip(llama.input_ids[: llama.n_tokens], tokens[:-1], strict=False):
+            if held != wanted:
+                break
+            cached += 1
+        if cached < llama.n_tokens:
+            # Drop what follows the shared prefix from the KV cache (llama-cpp-python has no
+            # public call for it; create_completion does the same internally).
+            if not llama._ctx.kv_cache_seq_rm(-1, cached, -1):
+                llama.reset()
+                cached = 0
+            llama.n_tokens = cached
+        for start in range(cached, len(tokens) - 1, self.batch_size):
+            if cancel.cancelled:
+                return None
+            llama.eval(tokens[start : min(start + self.batch_size, len(tokens) - 1)])
+        return cached
+
+    def _generate(
+        self,
+        tokens: list[int],
+        stop: list[str],
+        cached: int,
+        max_tokens: int,
+        options: GenerationOptions,
+        cancel: CancelToken,
+        started: float,
+    ) -> Iterator[Event]:
+        chunks = self._llama.create_completion(
+            prompt=tokens,
+            temperature=options.temperature,
+            top_p=options.top_p,
+            repeat_penalty=options.repeat_penalty,
+            max_tokens=max_tokens,
+            seed=self.seed if options.seed is None else options.seed,
+            stop=stop,
+            stream=True,
+        )
+        parts: list[str] = []
+        first_token_at: float | None = None
+        finish_reason = "stop"
+        try:
+            for chunk in chunks:
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                if cancel.cancelled:
+                    finish_reason = "cancelled"
+                    break
+                choice = chunk["choices"][0]
+                if choice.get("text"):
+                    parts.append(choice["text"])
+                    yield Token(choice["text"])
+                if choice.get("finish_reason"):
+                    finish_reason = choice["finish_reason"]
+        finally:
+            chunks.close()
+        completion_tokens = max(0, int(self._llama.n_tokens) - len(tokens))
+        yield from self._finish("".join(parts), started, first_token_at, len(tokens), cached,
+                                completion_tokens, finish_reason)  # fmt: skip
+
+    def _finish(
+        self,
+        text: str,
+        started: float,
+        first_token_at: float | None,
+        prompt_tokens: int,
+        cached: int,
+        completion_tokens: int,
+        finish_reason: str,
+    ) -> Iterator[Event]:
+        finished = time.perf_counter()
         generating = finished - (first_token_at or finished)
+        yield Usage(prompt_tokens, completion_tokens, cached)
         yield Done(
-            {
-                "text": "".join(parts),
-                "stopped": cancel.cancelled,
-                "ttft_s": (first_token_at or finished) - started,
-                "tokens_per_s": (completion_tokens - 1) / generating if generating > 0 else 0.0,
-            }
+            Completion(
+                text=text,
+                stopped=finish_reason == "cancelled",
+                ttft_s=(first_token_at or finished) - started,
+                tokens_per_s=(completion_tokens - 1) / generating
+                if generating > 0 and completion_tokens > 1
+                else 0.0,
+                prompt_tokens=prompt_tokens,
+                cached_tokens=cached,
+                completion_tokens=completion_tokens,
+                finish_reason=finish_reason,
+            )
         )

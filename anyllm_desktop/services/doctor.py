@@ -20,10 +20,11 @@ from typing import Any
 
 from anyllm_desktop import __version__
 from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error
 from anyllm_desktop.models.catalog import check_model
 from anyllm_desktop.models.embedded import embedded_models
-from anyllm_desktop.providers.base import ChatMessage, GenerationOptions
+from anyllm_desktop.providers.base import Completion, GenerationOptions
 from anyllm_desktop.providers.llama_local import llama_system_info
 from anyllm_desktop.services.runtime import Runtime
 
@@ -165,7 +166,7 @@ def _check_generation(runtime: Runtime) -> dict[str, Any]:
     started = time.perf_counter()
     provider.load()
     loaded = time.perf_counter()
-    result: dict[str, Any] = {}
+    result: Completion | None = None
     for event in provider.stream(
         [ChatMessage("user", GENERATION_PROMPT)],
         GenerationOptions(temperature=0.0, max_tokens=12),
@@ -176,7 +177,7 @@ def _check_generation(runtime: Runtime) -> dict[str, Any]:
         if isinstance(event, Done):
             result = event.result
     provider.unload()
-    text = result.get("text", "").strip()
+    text = result.text.strip() if result else ""
     if not text:
         raise RuntimeError("the model produced no text")
     return {
@@ -184,8 +185,8 @@ def _check_generation(runtime: Runtime) -> dict[str, Any]:
         "prompt": GENERATION_PROMPT,
         "text": text,
         "load_s": round(loaded - started, 3),
-        "ttft_s": round(result["ttft_s"], 3),
-        "tokens_per_s": round(result["tokens_per_s"], 1),
+        "ttft_s": round(result.ttft_s, 3),
+        "tokens_per_s": round(result.tokens_per_s, 1),
         "threads": provider.threads,
     }
 

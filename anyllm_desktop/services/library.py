@@ -105,6 +105,11 @@ class Library:
         self.records.set_retrieval(workspace.id, replace(workspace.retrieval, **changes))
         return self.records.workspace_by_id(workspace.id)
 
+    def update_chat(self, name: str, **changes: Any) -> Workspace:
+        workspace = self.records.workspace(name)
+        self.records.set_chat(workspace.id, replace(workspace.chat, **changes))
+        return self.records.workspace_by_id(workspace.id)
+
     def delete_workspace(self, name: str) -> None:
         """Its vectors and document records go; nothing else (the files stay where they are)."""
         workspace = self.records.workspace(name)

@@ -18,6 +18,7 @@ from anyllm_desktop.models.catalog import (
 from anyllm_desktop.models.embedded import find_embedded
 from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
 from anyllm_desktop.providers.llama_local import LocalLlamaProvider
+from anyllm_desktop.providers.registry import PROVIDERS, UnknownProviderError
 
 
 @dataclass
@@ -46,16 +47,32 @@ class Runtime:
     def embedding_model(self) -> ModelSpec:
         return find_embedded(self.settings.embedding_model)
 
-    def create_chat_provider(self, *, seed: int = 0) -> LocalLlamaProvider:
-        """A local provider for the configured chat model, its files verified first."""
-        spec = self.chat_model()
-        require_model(spec, self.verification_cache())
-        assert spec.primary_path is not None  # require_model checked it
+    def create_chat_provider(
+        self, *, provider: str | None = None, model: str | None = None, seed: int = 0
+    ) -> LocalLlamaProvider:
+        """The chat provider by registry name (default: the configured one), for ``model``: a
+        catalog id or a path to a .gguf file (default: the configured chat model). Embedded
+        model files are verified first."""
+        name = provider or self.settings.default_provider
+        if name not in PROVIDERS:
+            raise UnknownProviderError(
+                f"Unknown provider {name!r}; available: {', '.join(sorted(PROVIDERS))}"
+            )
+        chosen = model or self.settings.chat_model
+        if chosen.endswith(".gguf") or Path(chosen).is_file():
+            path = Path(chosen).expanduser()
+        else:
+            spec = find_embedded(chosen)
+            require_model(spec, self.verification_cache())
+            assert spec.primary_path is not None  # require_model checked it
+            path = spec.primary_path
         return LocalLlamaProvider(
-            spec.primary_path,
+            path,
             context_size=self.settings.context_size,
             threads=self.settings.threads,
             gpu_layers=self.settings.gpu_layers,
+            flash_attention=self.settings.flash_attention,
+            lora_path=Path(self.settings.lora_path) if self.settings.lora_path else None,
             seed=seed,
         )
 

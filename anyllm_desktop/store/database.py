@@ -1,4 +1,5 @@
-"""The app's SQLite database (stdlib): workspaces and documents, with numbered migrations."""
+"""The app's SQLite database (stdlib): workspaces, documents, threads and messages, with numbered
+migrations."""
 
 from __future__ import annotations
 
@@ -32,6 +33,34 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (workspace_id, content_hash)
     );
     CREATE INDEX documents_by_path ON documents (workspace_id, path);
+    """,
+    """
+    ALTER TABLE workspaces ADD COLUMN chat TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE threads (
+        id INTEGER PRIMARY KEY,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        title TEXT NOT NULL,
+        system_prompt TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX threads_by_workspace ON threads (workspace_id, updated_at);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        content TEXT NOT NULL,
+        sent_content TEXT,
+        sources TEXT NOT NULL DEFAULT '[]',
+        citations TEXT NOT NULL DEFAULT '[]',
+        provider TEXT,
+        model TEXT,
+        stopped INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        timings TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX messages_by_thread ON messages (thread_id, id);
     """,
 )
 

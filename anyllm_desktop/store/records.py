@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
+from anyllm_desktop.core.workspace import ChatSettings, Document, RetrievalSettings, Workspace
 from anyllm_desktop.store.database import connect
 
 
@@ -28,6 +28,7 @@ def _workspace(row: sqlite3.Row) -> Workspace:
         embedding_model=row["embedding_model"],
         vector_table=row["vector_table"],
         retrieval=RetrievalSettings.from_dict(json.loads(row["retrieval"] or "{}")),
+        chat=ChatSettings.from_dict(json.loads(row["chat"] or "{}")),
     )
 
 
@@ -91,6 +92,12 @@ class Records:
     def set_retrieval(self, workspace_id: int, settings: RetrievalSettings) -> None:
         self._db.execute(
             "UPDATE workspaces SET retrieval = ? WHERE id = ?",
+            (json.dumps(settings.to_dict()), workspace_id),
+        )
+
+    def set_chat(self, workspace_id: int, settings: ChatSettings) -> None:
+        self._db.execute(
+            "UPDATE workspaces SET chat = ? WHERE id = ?",
             (json.dumps(settings.to_dict()), workspace_id),
         )
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Token, Usage
 from anyllm_desktop.models.catalog import check_model
 from anyllm_desktop.models.embedded import embedded_models
-from anyllm_desktop.providers.base import ChatMessage, GenerationOptions
+from anyllm_desktop.providers.base import GenerationOptions
 from anyllm_desktop.services.runtime import Runtime
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +23,7 @@ QUESTION = (
     "Question: When does the office open?"
 )
 # SmolLM2-135M-Instruct Q4_1, greedy (temperature 0), seed 0, llama-cpp-python 0.3.36.
-GOLDEN_ANSWER = 'The office opens at 9 am.\n\nThe answer is: "9 am"'
+GOLDEN_ANSWER = 'The office opens at 9 am.\n\nThe answer is "9 am"'
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_generation_at_temperature_zero_matches_the_golden_answer(runtime: Runti
     tokens = [e.text for e in events if isinstance(e, Token)]
     done = events[-1]
     assert isinstance(done, Done)
-    assert "".join(tokens) == done.result["text"] == GOLDEN_ANSWER
+    assert "".join(tokens) == done.result.text == GOLDEN_ANSWER
     assert next(e for e in events if isinstance(e, Usage)).completion_tokens == len(tokens)
     provider.unload()
 
@@ -68,8 +69,8 @@ def test_cancel_between_tokens_keeps_the_partial_answer(runtime: Runtime) -> Non
                 cancel.cancel()
         elif isinstance(event, Done):
             done = event
-    assert done is not None and done.result["stopped"] is True
-    assert len(tokens) == 3 and done.result["text"] == "".join(tokens)
+    assert done is not None and done.result.stopped is True
+    assert len(tokens) == 3 and done.result.text == "".join(tokens)
     provider.unload()
 
 

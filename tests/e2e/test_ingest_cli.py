@@ -17,9 +17,11 @@ from tests.e2e.conftest import DATA
 pytestmark = pytest.mark.e2e
 
 
-def anyllm(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def anyllm(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BIN_DIR / "anyllm"), *args], env=env, capture_output=True,
-                          text=True, timeout=600, check=False)  # fmt: skip
+                          text=True, timeout=600, check=False, input=input)  # fmt: skip
 
 
 def test_workspace_ingest_docs_search_contract(child_env: dict[str, str], tmp_path: Path) -> None:

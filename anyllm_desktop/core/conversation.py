@@ -1,0 +1,88 @@
+"""Threads and their messages: the plain records of a conversation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a prompt, as providers receive it."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage as given to the model, numbered from 1 for citations."""
+
+    n: int
+    document: str
+    path: str
+    page: int | None
+    section: str
+    text: str
+    score: float = 0.0
+    sheet: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "document": self.document,
+            "path": self.path,
+            "page": self.page,
+            "section": self.section,
+            "sheet": self.sheet,
+            "score": self.score,
+            "text": self.text,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Passage:
+        return cls(
+            int(data["n"]),
+            str(data.get("document", "")),
+            str(data.get("path", "")),
+            data.get("page"),
+            str(data.get("section", "")),
+            str(data.get("text", "")),
+            float(data.get("score", 0.0)),
+            str(data.get("sheet", "")),
+        )
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    id: int
+    workspace_id: int
+    title: str
+    #: The system prompt as rendered for the thread's first answer, kept so every later turn
+    #: starts with the same tokens (and llama.cpp reuses their KV cache).
+    system_prompt: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    thread_id: int
+    role: Role
+    #: What the user typed, or the answer as shown.
+    content: str
+    created_at: float
+    #: A user message as sent to the model (question plus its numbered passages).
+    sent_content: str | None = None
+    #: Passages given with this turn (on the assistant message).
+    sources: list[Passage] = field(default_factory=list)
+    #: Citations parsed from the answer: {"n", "valid", ...passage fields}.
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    provider: str | None = None
+    model: str | None = None
+    stopped: bool = False
+    error: str | None = None
+    timings: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,282 @@
+"""The RAG turn: retrieve, build the prompt, stream the answer, link its citations, keep it.
+
+A turn is a generator of events: ``Progress`` (retrieval), ``Sources`` (the numbered passages),
+``Token``s, ``Usage``, then ``Done`` carrying an :class:`Answer`, or ``Error``. The question is
+stored before the model is called and the answer (or the error, with any partial text) after,
+so a failing provider never loses the conversation.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.citations import link_citations
+from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
+from anyllm_desktop.core.events import Done, Error, Event, Progress, Sources, Token, Usage
+from anyllm_desktop.core.prompting import (
+    ContextOverflowError,
+    Prompt,
+    Turn,
+    build_prompt,
+    render_system_prompt,
+)
+from anyllm_desktop.core.workspace import Workspace
+from anyllm_desktop.providers.base import ChatProvider, Completion, GenerationOptions
+from anyllm_desktop.services.library import Library
+from anyllm_desktop.services.model_host import ModelHost
+from anyllm_desktop.store.threads import Threads
+
+TITLE_CHARACTERS = 60
+#: Share of an uncited answer's words a passage must hold to be cited for it.
+INFERRED_MIN_OVERLAP = 0.6
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The JSON contract of `anyllm ask --json` (plus ids for the UI)."""
+
+    answer: str
+    citations: list[dict[str, Any]]
+    thread: int
+    provider: str
+    model: str
+    stopped: bool
+    timings: dict[str, Any]
+    message: int
+    #: Every passage given to the model (shown as sources even when none is cited).
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    #: Query mode found nothing relevant: the refusal message, the model was not called.
+    refused: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _entry(n: int, passage: Passage | None, **flags: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"n": n, "valid": passage is not None, **flags}
+    if passage is not None:
+        entry |= {k: v for k, v in passage.to_dict().items() if k not in ("n", "score")}
+    return entry
+
+
+def citations_for(answer: str, passages: list[Passage]) -> list[dict[str, Any]]:
+    """The answer's [n] citations with their passages; numbers that match none are flagged.
+
+    Small local models often answer correctly from a passage without writing its number. Then
+    the passage that holds most of the answer's words (at least INFERRED_MIN_OVERLAP of them)
+    is cited, marked ``"inferred": true``, so the user still sees where the answer came from.
+    """
+    by_number = {p.n: p for p in passages}
+    explicit = [_entry(c.n, by_number.get(c.n)) for c in link_citations(answer, len(passages))]
+    if explicit or not passages:
+        return explicit
+    words = {w for w in _WORD.findall(answer.lower()) if len(w) > 2}
+    if not words:
+        return []
+    best = max(passages, key=lambda p: len(words & set(_WORD.findall(p.text.lower()))))
+    overlap = len(words & set(_WORD.findall(best.text.lower()))) / len(words)
+    return [_entry(best.n, best, inferred=True)] if overlap >= INFERRED_MIN_OVERLAP else []
+
+
+def history_of(messages: list[Message]) -> list[Turn]:
+    """Question/answer pairs of a thread, in order (a question without an answer is skipped)."""
+    turns = []
+    for question, answer in pairwise(messages):
+        if question.role == "user" and answer.role == "assistant" and answer.content:
+            turns.append(Turn(question.content, question.sent_content, answer.content))
+    return turns
+
+
+class ChatService:
+    def __init__(self, library: Library, host: ModelHost) -> None:
+        self.library = library
+        self.host = host
+        self.threads = Threads(library.runtime.paths.home / "library.sqlite3")
+
+    def close(self) -> None:
+        self.threads.close()
+
+    # -- threads ------------------------------------------------------------------------------
+
+    def thread_of(self, workspace: Workspace, thread_id: int | None, title: str) -> ThreadInfo:
+        if thread_id is None:
+            return self.threads.create(workspace.id, title[:TITLE_CHARACTERS])
+        thread = self.threads.get(thread_id)
+        if thread.workspace_id != workspace.id:
+            raise ValueError(f"thread {thread_id} belongs to another workspace")
+        return thread
+
+    def regenerate(self, thread_id: int, cancel: CancelToken) -> Iterator[Event]:
+        """Answer the thread's last question again (its old answer is replaced)."""
+        messages = self.threads.messages(thread_id)
+        last_question = next((m for m in reversed(messages) if m.role == "user"), None)
+        if last_question is None:
+            yield Error("This thread has no question to answer again.")
+            return
+        yield from self.edit_and_resend(thread_id, last_question.id, last_question.content, cancel)
+
+    def edit_and_resend(
+        self, thread_id: int, message_id: int, question: str, cancel: CancelToken
+    ) -> Iterator[Event]:
+        """Replace a question (and everything after it) with ``question`` and answer it."""
+        thread = self.threads.get(thread_id)
+        workspace = self.library.records.workspace_by_id(thread.workspace_id)
+        self.threads.truncate_from(thread_id, message_id)
+        yield from self.ask(workspace.name, question, thread_id=thread_id, cancel=cancel)
+
+    # -- the turn -----------------------------------------------------------------------------
+
+    def ask(
+        self,
+        workspace_name: str,
+        question: str,
+        *,
+        thread_id: int | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[Event]:
+        cancel = cancel or CancelToken()
+        question = question.strip()
+        if not question:
+            yield Error("The question is empty.")
+            return
+        workspace = self.library.workspace(workspace_name)
+        settings = workspace.chat
+        thread = self.thread_of(workspace, thread_id, question)
+        history = history_of(self.threads.messages(thread.id))
+
+        yield Progress("retrieve", 0, 1, "Searching the documents")
+        started = time.perf_counter()
+        results = self.library.search(workspace.name, question)
+        retrieval_s = time.perf_counter() - started
+        passages = [
+            Passage(i, r.document, r.path, r.page, r.section, r.text, r.score, r.sheet)
+            for i, r in enumerate(results, start=1)
+        ]
+        provider: ChatProvider = self.host.provider
+        if settings.mode == "query" and not passages:
+            yield from self._refuse(thread, question, provider, retrieval_s)
+            return
+
+        system = thread.system_prompt or render_system_prompt(
+            settings.system_prompt, settings.mode, workspace=workspace.name, now=datetime.now()
+        )
+        try:
+            prompt: Prompt = self.host.run(
+                lambda p: build_prompt(
+                    system=system,
+                    history=history,
+                    question=question,
+                    passages=passages,
+                    count=p.count_tokens,
+                    context_size=p.context_size,
+                    answer_tokens=settings.max_answer_tokens,
+                    history_turns=settings.history_turns,
+                )
+            )
+        except ContextOverflowError as exc:
+            yield Error(str(exc))
+            return
+        except Exception as exc:  # the model could not load: say so in the chat
+            yield Error(f"The model could not be loaded: {exc}", detail=repr(exc))
+            return
+        if thread.system_prompt is None:
+            self.threads.set_system_prompt(thread.id, system)
+        yield Sources(prompt.passages, prompt.notes)
+        self.threads.add_message(thread.id, "user", question, sent_content=prompt.sent_question)
+
+        options = GenerationOptions(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_tokens=settings.max_answer_tokens,
+        )
+        parts: list[str] = []
+        completion: Completion | None = None
+        for event in self.host.stream(prompt.messages, options, cancel):
+            if isinstance(event, Token):
+                parts.append(event.text)
+                yield event
+            elif isinstance(event, Usage):
+                yield event
+            elif isinstance(event, Done):
+                completion = event.result
+            elif isinstance(event, Error):
+                self.threads.add_message(
+                    thread.id,
+                    "assistant",
+                    "".join(parts),
+                    sources=prompt.passages,
+                    provider=provider.name,
+                    model=provider.model,
+                    error=event.message,
+                )
+                yield event
+                return
+        assert completion is not None, "a provider stream ends with Done or Error"
+        timings = {
+            "retrieval_s": round(retrieval_s, 4),
+            "ttft_s": round(completion.ttft_s, 4),
+            "tokens_per_s": round(completion.tokens_per_s, 2),
+            "prompt_tokens": completion.prompt_tokens,
+            "cached_tokens": completion.cached_tokens,
+            "completion_tokens": completion.completion_tokens,
+        }
+        citations = citations_for(completion.text, prompt.passages)
+        message = self.threads.add_message(
+            thread.id,
+            "assistant",
+            completion.text,
+            sources=prompt.passages,
+            citations=citations,
+            provider=provider.name,
+            model=provider.model,
+            stopped=completion.stopped,
+            timings=timings,
+        )
+        yield Done(
+            Answer(
+                answer=completion.text,
+                citations=citations,
+                thread=thread.id,
+                provider=provider.name,
+                model=provider.model,
+                stopped=completion.stopped,
+                timings=timings,
+                message=message.id,
+                sources=[p.to_dict() for p in prompt.passages],
+                notes=prompt.notes,
+            )
+        )
+
+    def _refuse(
+        self, thread: ThreadInfo, question: str, provider: ChatProvider, retrieval_s: float
+    ) -> Iterator[Event]:
+        refusal = self.library.records.workspace_by_id(thread.workspace_id).chat.refusal_message
+        timings = {"retrieval_s": round(retrieval_s, 4)}
+        self.threads.add_message(thread.id, "user", question, sent_content=question)
+        message = self.threads.add_message(
+            thread.id, "assistant", refusal, provider=provider.name, model="", timings=timings
+        )
+        yield Sources([], [])
+        yield Token(refusal)
+        yield Done(
+            Answer(
+                answer=refusal,
+                citations=[],
+                thread=thread.id,
+                provider=provider.name,
+                model="",
+                stopped=False,
+                timings=timings,
+                message=message.id,
+                refused=True,
+            )
+        )

@@ -1,0 +1,79 @@
+"""A thread as Markdown or JSON: questions, answers, citations and sources (never secrets:
+a thread holds none)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
+
+
+def _where(passage: Passage | dict[str, Any]) -> str:
+    data = passage.to_dict() if isinstance(passage, Passage) else passage
+    where = str(data.get("document", ""))
+    if data.get("page") is not None:
+        where += f", {'sheet' if data.get('sheet') else 'page'} {data['page']}"
+    if data.get("section"):
+        where += f" — {data['section']}"
+    return where
+
+
+def thread_to_json(thread: ThreadInfo, messages: list[Message]) -> dict[str, Any]:
+    return {
+        "thread": thread.id,
+        "title": thread.title,
+        "created_at": datetime.fromtimestamp(thread.created_at).isoformat(timespec="seconds"),
+        "messages": [
+            {
+                "role": m.role,
+                "content": m.content,
+                "created_at": datetime.fromtimestamp(m.created_at).isoformat(timespec="seconds"),
+                **(
+                    {
+                        "citations": m.citations,
+                        "sources": [p.to_dict() for p in m.sources],
+                        "provider": m.provider,
+                        "model": m.model,
+                        "stopped": m.stopped,
+                        "error": m.error,
+                        "timings": m.timings,
+                    }
+                    if m.role == "assistant"
+                    else {}
+                ),
+            }
+            for m in messages
+        ],
+    }
+
+
+def thread_to_markdown(thread: ThreadInfo, messages: list[Message]) -> str:
+    lines = [f"# {thread.title}", ""]
+    for message in messages:
+        if message.role == "user":
+            lines += ["## Question", "", message.content, ""]
+            continue
+        lines += ["## Answer", "", message.content or "*(no answer)*", ""]
+        if message.stopped:
+            lines += ["*Stopped before the end.*", ""]
+        if message.error:
+            lines += [f"> **Error:** {message.error}", ""]
+        if message.sources:
+            lines += ["**Sources**", ""]
+            cited = {c["n"] for c in message.citations if c.get("valid")}
+            for passage in message.sources:
+                mark = " (cited)" if passage.n in cited else ""
+                lines.append(f"- [{passage.n}] {_where(passage)}{mark}")
+            lines.append("")
+        invalid = [c["n"] for c in message.citations if not c.get("valid")]
+        if invalid:
+            lines += [f"*Cited numbers without a passage: {', '.join(map(str, invalid))}*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def export_thread(thread: ThreadInfo, messages: list[Message], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(thread_to_json(thread, messages), indent=2, ensure_ascii=False)
+    return thread_to_markdown(thread, messages)

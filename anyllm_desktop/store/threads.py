@@ -1,0 +1,150 @@
+"""Threads and messages in SQLite (the same database as workspaces and documents)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
+from anyllm_desktop.store.database import connect
+
+
+class ThreadNotFoundError(KeyError):
+    def __str__(self) -> str:
+        return f"no thread with id {self.args[0]}"
+
+
+def _thread(row: sqlite3.Row) -> ThreadInfo:
+    return ThreadInfo(
+        row["id"],
+        row["workspace_id"],
+        row["title"],
+        row["system_prompt"],
+        row["created_at"],
+        row["updated_at"],
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        role=row["role"],
+        content=row["content"],
+        created_at=row["created_at"],
+        sent_content=row["sent_content"],
+        sources=[Passage.from_dict(p) for p in json.loads(row["sources"])],
+        citations=json.loads(row["citations"]),
+        provider=row["provider"],
+        model=row["model"],
+        stopped=bool(row["stopped"]),
+        error=row["error"],
+        timings=json.loads(row["timings"]),
+    )
+
+
+class Threads:
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create(self, workspace_id: int, title: str) -> ThreadInfo:
+        now = time.time()
+        cursor = self._db.execute(
+            "INSERT INTO threads (workspace_id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (workspace_id, title.strip() or "New thread", now, now),
+        )
+        assert cursor.lastrowid is not None
+        return self.get(cursor.lastrowid)
+
+    def get(self, thread_id: int) -> ThreadInfo:
+        row = self._db.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
+        if row is None:
+            raise ThreadNotFoundError(thread_id)
+        return _thread(row)
+
+    def of_workspace(self, workspace_id: int) -> list[ThreadInfo]:
+        rows = self._db.execute(
+            "SELECT * FROM threads WHERE workspace_id = ? ORDER BY updated_at DESC, id DESC",
+            (workspace_id,),
+        )
+        return [_thread(r) for r in rows]
+
+    def rename(self, thread_id: int, title: str) -> ThreadInfo:
+        title = " ".join(title.split())
+        if not title:
+            raise ValueError("a thread needs a title")
+        self.get(thread_id)
+        self._db.execute("UPDATE threads SET title = ? WHERE id = ?", (title, thread_id))
+        return self.get(thread_id)
+
+    def set_system_prompt(self, thread_id: int, system_prompt: str) -> None:
+        self._db.execute(
+            "UPDATE threads SET system_prompt = ? WHERE id = ?", (system_prompt, thread_id)
+        )
+
+    def delete(self, thread_id: int) -> None:
+        self.get(thread_id)
+        self._db.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+
+    def messages(self, thread_id: int) -> list[Message]:
+        rows = self._db.execute(
+            "SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
+        )
+        return [_message(r) for r in rows]
+
+    def add_message(
+        self,
+        thread_id: int,
+        role: str,
+        content: str,
+        *,
+        sent_content: str | None = None,
+        sources: list[Passage] | None = None,
+        citations: list[dict[str, Any]] | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        stopped: bool = False,
+        error: str | None = None,
+        timings: dict[str, Any] | None = None,
+    ) -> Message:
+        now = time.time()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self._db.execute(
+                "INSERT INTO messages (thread_id, role, content, sent_content, sources, "
+                "citations, provider, model, stopped, error, timings, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    thread_id,
+                    role,
+                    content,
+                    sent_content,
+                    json.dumps([p.to_dict() for p in sources or []]),
+                    json.dumps(citations or []),
+                    provider,
+                    model,
+                    int(stopped),
+                    error,
+                    json.dumps(timings or {}),
+                    now,
+                ),
+            )
+            self._db.execute("UPDATE threads SET updated_at = ? WHERE id = ?", (now, thread_id))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        row = self._db.execute("SELECT * FROM messages WHERE id = ?", (cursor.lastrowid,))
+        return _message(row.fetchone())
+
+    def truncate_from(self, thread_id: int, message_id: int) -> None:
+        """Delete a message and everything after it (edit-and-resend, regenerate)."""
+        self._db.execute(
+            "DELETE FROM messages WHERE thread_id = ? AND id >= ?", (thread_id, message_id)
+        )

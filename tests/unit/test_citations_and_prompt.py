@@ -1,0 +1,98 @@
+"""Citation parsing and context budgeting (logic only; the real model runs in tests/e2e)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from anyllm_desktop.core.citations import cited_numbers, link_citations
+from anyllm_desktop.core.conversation import ChatMessage, Passage
+from anyllm_desktop.core.prompting import (
+    ContextOverflowError,
+    Turn,
+    build_prompt,
+    render_system_prompt,
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "numbers"),
+    [
+        ("Opens at 9 [1].", [1]),
+        ("See [2][3] and again [2].", [2, 3]),
+        ("Both [1, 4] agree; [3-5] too.", [1, 4, 3, 5]),
+        ("As [Passage 2] and [source 6] say", [2, 6]),
+        ("Full-width 【3】 brackets", [3]),
+        ("Code `a[1]` and\n```\nb[2]\n```\nare not citations [7]", [7]),
+        ("A range too wide [1-100] is ignored", []),
+        ("No citations here.", []),
+        ("[1] and [2 and 3]", [1, 2, 3]),
+    ],
+)
+def test_cited_numbers(answer: str, numbers: list[int]) -> None:
+    assert cited_numbers(answer) == numbers
+
+
+def test_numbers_without_a_passage_are_flagged() -> None:
+    citations = link_citations("True [1], also [4] and [0].", passage_count=3)
+    assert [(c.n, c.valid) for c in citations] == [(1, True), (4, False), (0, False)]
+
+
+def test_system_prompt_variables() -> None:
+    now = datetime(2026, 11, 22, 14, 5)
+    text = render_system_prompt(
+        "Workspace {workspace}, {date} {time}, {unknown} {", "query", workspace="Docs", now=now
+    )
+    assert text.startswith("Workspace {workspace}")  # a stray brace: used as written
+    text = render_system_prompt("In {workspace} on {date} at {time} {other}", "chat",
+                                workspace="Docs", now=now)  # fmt: skip
+    assert text.startswith("In Docs on Sunday, 22 November 2026 at 14:05 {other}")
+    assert "[1]" in text
+
+
+def _count(messages: list[ChatMessage]) -> int:
+    """One token a word plus four a message: a stand-in tokenizer for the budget logic."""
+    return sum(len(m.content.split()) + 4 for m in messages)
+
+
+def _passage(n: int, words: int) -> Passage:
+    return Passage(n, "Doc", "/doc.pdf", n, "Section", " ".join(["word"] * words))
+
+
+def test_budget_reserves_the_answer_fits_passages_then_newest_history() -> None:
+    history = [
+        Turn(f"question {i}", f"question {i} with passages " + "p " * 50, f"answer {i} " * 10)
+        for i in range(6)
+    ]
+    prompt = build_prompt(
+        system="system prompt",
+        history=history,
+        question="the new question",
+        passages=[_passage(n, 100) for n in range(1, 6)],
+        count=_count,
+        context_size=600,
+        answer_tokens=200,
+        history_turns=10,
+    )
+    assert prompt.prompt_tokens == _count(prompt.messages) <= 600 - 200
+    assert len(prompt.passages) == 3 and prompt.passages_left_out == 2
+    assert [p.n for p in prompt.passages] == [1, 2, 3]
+    # What room was left went to the newest turns; the oldest were left out and said so.
+    assert prompt.turns_left_out > 0
+    assert prompt.messages[-3].content.startswith(f"question {5}")
+    assert any("left out" in note for note in prompt.notes)
+
+
+def test_a_question_that_cannot_fit_is_refused_clearly() -> None:
+    with pytest.raises(ContextOverflowError, match="too long"):
+        build_prompt(system="s", history=[], question="q " * 500, passages=[], count=_count,
+                     context_size=512, answer_tokens=256, history_turns=4)  # fmt: skip
+
+
+def test_history_is_repeated_exactly_as_sent() -> None:
+    turn = Turn("What time?", "Passages: [1] ...\n\nQuestion: What time?", "Nine [1].")
+    prompt = build_prompt(system="s", history=[turn], question="And Sundays?", passages=[],
+                          count=_count, context_size=4096, answer_tokens=256,
+                          history_turns=4)  # fmt: skip
+    assert [m.content for m in prompt.messages[1:3]] == [turn.sent, turn.answer]
