@@ -258,7 +258,9 @@ class LocalLlamaProvider:
                     finish_reason = choice["finish_reason"]
         finally:
             chunks.close()
-        completion_tokens = max(0, int(self._llama.n_tokens) - len(tokens))
+        # The last sampled token is never evaluated, so it is not in n_tokens.
+        sampled = int(self._llama.n_tokens) - len(tokens) + 1 if first_token_at else 0
+        completion_tokens = max(0, sampled)
         yield from self._finish("".join(parts), started, first_token_at, len(tokens), cached,
                                 completion_tokens, finish_reason)  # fmt: skip
 

@@ -23,7 +23,10 @@ QUESTION = (
     "Question: When does the office open?"
 )
 # SmolLM2-135M-Instruct Q4_1, greedy (temperature 0), seed 0, llama-cpp-python 0.3.36.
-GOLDEN_ANSWER = 'The office opens at 9 am.\n\nThe answer is "9 am"'
+GOLDEN_ANSWER = (
+    'The office opens at 9 am.\nIn this context, the answer is "at 9 am" in the context of a '
+    "business meeting or event."
+)
 
 
 @pytest.fixture(scope="module")
