@@ -359,11 +359,9 @@ def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
         except (UnknownProviderError, KeyError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         host = ModelHost(provider)
-        service = ChatService(library, host)
         try:
-            yield service
+            yield ChatService(library, host)
         finally:
-            service.close()
             host.close()
 
 
@@ -426,23 +424,18 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _cmd_threads(args: argparse.Namespace) -> int:
-    from anyllm_desktop.store.threads import Threads
-
     with _library(args) as library:
         workspace = library.workspace(args.workspace)
-        threads = Threads(library.runtime.paths.home / "library.sqlite3")
-        try:
-            rows = [
-                {
-                    "thread": t.id,
-                    "title": t.title,
-                    "messages": len(threads.messages(t.id)),
-                    "updated_at": t.updated_at,
-                }
-                for t in threads.of_workspace(workspace.id)
-            ]
-        finally:
-            threads.close()
+        counts = library.threads.message_counts(workspace.id)
+        rows = [
+            {
+                "thread": t.id,
+                "title": t.title,
+                "messages": counts.get(t.id, 0),
+                "updated_at": t.updated_at,
+            }
+            for t in library.threads.of_workspace(workspace.id)
+        ]
     if args.json:
         _print_json({"threads": rows})
     else:
@@ -455,16 +448,13 @@ def _cmd_threads(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from anyllm_desktop.services.export import export_thread
-    from anyllm_desktop.store.threads import ThreadNotFoundError, Threads
+    from anyllm_desktop.store.threads import ThreadNotFoundError
 
     with _library(args) as library:
-        threads = Threads(library.runtime.paths.home / "library.sqlite3")
         try:
-            thread = threads.get(args.thread)
-            text = export_thread(thread, threads.messages(thread.id), args.format)
+            thread = library.threads.get(args.thread)
         except ThreadNotFoundError as exc:
             raise CommandError(str(exc)) from exc
-        finally:
-            threads.close()
+        text = export_thread(thread, library.threads.messages(thread.id), args.format)
     print(text)
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
@@ -30,16 +30,14 @@ class Passage:
     sheet: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "document": self.document,
-            "path": self.path,
-            "page": self.page,
-            "section": self.section,
-            "sheet": self.sheet,
-            "score": self.score,
-            "text": self.text,
-        }
+        return asdict(self)
+
+    @property
+    def place(self) -> str:
+        """Document and page (or sheet), e.g. "User Guide, page 49"."""
+        if self.page is None:
+            return self.document
+        return f"{self.document}, {'sheet' if self.sheet else 'page'} {self.page}"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Passage:

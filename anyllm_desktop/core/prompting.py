@@ -15,7 +15,7 @@ Everything left out is reported so the UI can say so.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from anyllm_desktop.core.conversation import ChatMessage, Passage
@@ -57,12 +57,7 @@ def render_system_prompt(template: str, mode: str, *, workspace: str, now: datet
 
 
 def _where(passage: Passage) -> str:
-    parts = [passage.document]
-    if passage.page is not None:
-        parts.append(f"sheet {passage.page}" if passage.sheet else f"page {passage.page}")
-    if passage.section:
-        parts.append(passage.section)
-    return ", ".join(p for p in parts if p)
+    return ", ".join(p for p in (passage.place, passage.section) if p)
 
 
 def user_turn(question: str, passages: Sequence[Passage]) -> str:
@@ -135,16 +130,7 @@ def build_prompt(
         )
     given: list[Passage] = []
     for passage in passages:
-        candidate = Passage(
-            len(given) + 1,
-            passage.document,
-            passage.path,
-            passage.page,
-            passage.section,
-            passage.text,
-            passage.score,
-            passage.sheet,
-        )
+        candidate = replace(passage, n=len(given) + 1)
         if count(messages_for([], [*given, candidate])) > budget:
             break
         given.append(candidate)

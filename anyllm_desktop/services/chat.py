@@ -31,7 +31,6 @@ from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.base import ChatProvider, Completion, GenerationOptions
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
-from anyllm_desktop.store.threads import Threads
 
 TITLE_CHARACTERS = 60
 #: Share of an uncited answer's words a passage must hold to be cited for it.
@@ -82,9 +81,13 @@ def citations_for(answer: str, passages: list[Passage]) -> list[dict[str, Any]]:
     words = {w for w in _WORD.findall(answer.lower()) if len(w) > 2}
     if not words:
         return []
-    best = max(passages, key=lambda p: len(words & set(_WORD.findall(p.text.lower()))))
-    overlap = len(words & set(_WORD.findall(best.text.lower()))) / len(words)
-    return [_entry(best.n, best, inferred=True)] if overlap >= INFERRED_MIN_OVERLAP else []
+    shared = {p.n: len(words & set(_WORD.findall(p.text.lower()))) for p in passages}
+    best = max(passages, key=lambda p: shared[p.n])
+    return (
+        [_entry(best.n, best, inferred=True)]
+        if shared[best.n] / len(words) >= INFERRED_MIN_OVERLAP
+        else []
+    )
 
 
 def history_of(messages: list[Message]) -> list[Turn]:
@@ -100,10 +103,7 @@ class ChatService:
     def __init__(self, library: Library, host: ModelHost) -> None:
         self.library = library
         self.host = host
-        self.threads = Threads(library.runtime.paths.home / "library.sqlite3")
-
-    def close(self) -> None:
-        self.threads.close()
+        self.threads = library.threads
 
     # -- threads ------------------------------------------------------------------------------
 
@@ -163,7 +163,8 @@ class ChatService:
         ]
         provider: ChatProvider = self.host.provider
         if settings.mode == "query" and not passages:
-            yield from self._refuse(thread, question, provider, retrieval_s)
+            yield from self._refuse(thread, question, settings.refusal_message, provider,
+                                    retrieval_s)  # fmt: skip
             return
 
         system = thread.system_prompt or render_system_prompt(
@@ -257,9 +258,13 @@ class ChatService:
         )
 
     def _refuse(
-        self, thread: ThreadInfo, question: str, provider: ChatProvider, retrieval_s: float
+        self,
+        thread: ThreadInfo,
+        question: str,
+        refusal: str,
+        provider: ChatProvider,
+        retrieval_s: float,
     ) -> Iterator[Event]:
-        refusal = self.library.records.workspace_by_id(thread.workspace_id).chat.refusal_message
         timings = {"retrieval_s": round(retrieval_s, 4)}
         self.threads.add_message(thread.id, "user", question, sent_content=question)
         message = self.threads.add_message(

@@ -10,14 +10,8 @@ from typing import Any
 from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
 
 
-def _where(passage: Passage | dict[str, Any]) -> str:
-    data = passage.to_dict() if isinstance(passage, Passage) else passage
-    where = str(data.get("document", ""))
-    if data.get("page") is not None:
-        where += f", {'sheet' if data.get('sheet') else 'page'} {data['page']}"
-    if data.get("section"):
-        where += f" — {data['section']}"
-    return where
+def _where(passage: Passage) -> str:
+    return f"{passage.place} — {passage.section}" if passage.section else passage.place
 
 
 def thread_to_json(thread: ThreadInfo, messages: list[Message]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from anyllm_desktop.services.retrieval import (
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.embedding_cache import EmbeddingCache
 from anyllm_desktop.store.records import Records
+from anyllm_desktop.store.threads import Threads
 from anyllm_desktop.store.vectors import Hit, PassageRow, VectorStore
 
 
@@ -46,7 +47,9 @@ class SearchResult:
 class Library:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.records = Records(runtime.paths.home / "library.sqlite3")
+        database = runtime.paths.home / "library.sqlite3"
+        self.records = Records(database)
+        self.threads = Threads(database)
         self.vectors = VectorStore(runtime.paths.workspaces_dir / "lancedb")
         self.cache = EmbeddingCache(runtime.paths.cache_dir / "embeddings.sqlite3")
         self._embedders: dict[str, FastEmbedEmbedder] = {}
@@ -55,6 +58,7 @@ class Library:
 
     def close(self) -> None:
         self.records.close()
+        self.threads.close()
         self.cache.close()
 
     # -- models -------------------------------------------------------------------------------

@@ -22,6 +22,12 @@ T = TypeVar("T")
 _END = object()
 
 
+def _unload(provider: ChatProvider) -> None:
+    unload = getattr(provider, "unload", None)
+    if unload is not None:
+        unload()
+
+
 class ModelHost:
     def __init__(self, provider: ChatProvider) -> None:
         self._provider = provider
@@ -75,14 +81,12 @@ class ModelHost:
         """Unload the current model (on its thread) and serve ``provider`` from now on."""
 
         def swap(old: ChatProvider) -> None:
-            unload = getattr(old, "unload", None)
-            if unload is not None:
-                unload()
+            _unload(old)
             self._provider = provider
 
         self.run(swap)
 
     def close(self) -> None:
-        self.switch(self._provider)  # unloads
+        self.run(_unload)
         self._jobs.put(None)
         self._thread.join(timeout=10)

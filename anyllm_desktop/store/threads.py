@@ -75,6 +75,14 @@ class Threads:
         )
         return [_thread(r) for r in rows]
 
+    def message_counts(self, workspace_id: int) -> dict[int, int]:
+        rows = self._db.execute(
+            "SELECT t.id, COUNT(m.id) FROM threads t LEFT JOIN messages m ON m.thread_id = t.id "
+            "WHERE t.workspace_id = ? GROUP BY t.id",
+            (workspace_id,),
+        )
+        return {thread_id: count for thread_id, count in rows}
+
     def rename(self, thread_id: int, title: str) -> ThreadInfo:
         title = " ".join(title.split())
         if not title:

@@ -98,7 +98,6 @@ def main() -> None:
           f" of {sixth.timings['prompt_tokens']} tokens cached vs whole prompt from scratch "
           f"{raw_sixth[0]:.3f} s ({len(sixth_tokens)} tokens) → "
           f"{sixth.timings['ttft_s'] / raw_sixth[0]:.2f}× (target ≤ 0.35×)")  # fmt: skip
-    service.close()
     host.close()
     library.close()
 

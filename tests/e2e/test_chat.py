@@ -31,7 +31,6 @@ def chat(library: Library) -> Iterator[ChatService]:
     host = ModelHost(library.runtime.create_chat_provider())
     service = ChatService(library, host)
     yield service
-    service.close()
     host.close()
 
 
@@ -141,7 +140,6 @@ def test_a_failing_model_is_an_error_in_the_chat(library: Library, tmp_path: Pat
     host = ModelHost(library.runtime.create_chat_provider(model=str(bad)))
     service = ChatService(library, host)
     events = list(service.ask("Broken", QUESTION))
-    service.close()
     host.close()
     assert isinstance(events[-1], Error) and "could not be loaded" in events[-1].message
 
