@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time
@@ -85,12 +84,11 @@ def main() -> None:
     sixth_tokens = host.run(lambda p: p._format(sixth_prompt)[0])
     raw_first = host.run(lambda p: raw_run(llama, first_tokens))
     raw_sixth = host.run(lambda p: raw_run(llama, sixth_tokens))
-    app_rates = [a.timings["tokens_per_s"] for a in answers if a.timings["completion_tokens"] > 8]
     first = answers[0].timings
     print(f"model {provider.model}, {provider.threads} threads, context {provider.context_size}")
-    print(f"1. tokens/s: app median {statistics.median(app_rates):.1f} "
-          f"vs raw {raw_first[1]:.1f} (first prompt) → "
-          f"{statistics.median(app_rates) / raw_first[1]:.2f}× (target ≥ 0.95×)")  # fmt: skip
+    ratio = first["tokens_per_s"] / raw_first[1]
+    print(f"1. tokens/s, turn 1: app {first['tokens_per_s']:.1f} vs raw {raw_first[1]:.1f} on the "
+          f"same prompt → {ratio:.2f}× (target ≥ 0.95×)")  # fmt: skip
     print(f"2. RAG turn 1: TTFT {first['ttft_s']:.3f} s + retrieval {first['retrieval_s']:.3f} s "
           f"for {first['prompt_tokens']} prompt tokens vs raw evaluation {raw_first[0]:.3f} s → "
           f"{first['ttft_s'] / raw_first[0]:.2f}× (target ≤ 1.1× plus retrieval)")  # fmt: skip
