@@ -13,7 +13,7 @@ from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
-from anyllm_desktop.core.events import Done, Error, Event, Token, Usage
+from anyllm_desktop.core.events import Done, Error, Event, Progress, Token, Usage
 from anyllm_desktop.providers.base import Capabilities, Completion, GenerationOptions
 
 
@@ -134,25 +134,57 @@ class LocalLlamaProvider:
             return
         from llama_cpp import Llama
 
+        self._check_files()
+        try:
+            self._llama = Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.requested_context,
+                n_batch=self.batch_size,
+                n_ubatch=self.batch_size,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                n_gpu_layers=self.gpu_layers,
+                flash_attn=self.flash_attention,
+                lora_path=str(self.lora_path) if self.lora_path else None,
+                seed=self.seed,
+                verbose=False,
+            )
+        except ValueError as exc:  # llama-cpp-python's "Failed to load model from file"
+            raise RuntimeError(
+                f"llama.cpp cannot load {self.model_path.name}: the file is damaged or "
+                "incomplete, or its architecture is newer than this llama.cpp."
+            ) from exc
+        self._formatter = _chat_formatter(self._llama)
+
+    def _check_files(self) -> None:
         if not self.model_path.is_file():
             raise FileNotFoundError(f"The model file {self.model_path} does not exist.")
         if self.lora_path is not None and not self.lora_path.is_file():
             raise FileNotFoundError(f"The LoRA adapter {self.lora_path} does not exist.")
         check_memory(self.model_path, self.gpu_layers)
-        self._llama = Llama(
-            model_path=str(self.model_path),
-            n_ctx=self.requested_context,
-            n_batch=self.batch_size,
-            n_ubatch=self.batch_size,
-            n_threads=self.threads,
-            n_threads_batch=self.threads,
-            n_gpu_layers=self.gpu_layers,
-            flash_attn=self.flash_attention,
-            lora_path=str(self.lora_path) if self.lora_path else None,
-            seed=self.seed,
-            verbose=False,
-        )
-        self._formatter = _chat_formatter(self._llama)
+
+    def load_steps(self, cancel: CancelToken, block: int = 32 * 2**20) -> Iterator[Progress]:
+        """Load with progress: the file is read once in blocks (cancel checked between them),
+        so llama.cpp's memory-mapped load that follows comes from the page cache in a moment.
+        Returns without loading when cancelled."""
+        if self._llama is not None:
+            return
+        self._check_files()
+        size = self.model_path.stat().st_size
+        buffer = bytearray(block)
+        done = 0
+        started = time.perf_counter()
+        message = f"Loading {self.model_path.name}"
+        with self.model_path.open("rb", buffering=0) as handle:
+            while read := handle.readinto(buffer):
+                done += read
+                elapsed = time.perf_counter() - started
+                eta = elapsed * (size - done) / done if elapsed > 0.5 else None
+                yield Progress("load", done, size, message, eta)
+                if cancel.cancelled:
+                    return
+        self.load()
+        yield Progress("load", size, size, f"Loaded {self.model_path.name}")
 
     def unload(self) -> None:
         if self._llama is not None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
-from anyllm_desktop.core.events import Error, Event
+from anyllm_desktop.core.events import Done, Error, Event
 from anyllm_desktop.providers.base import ChatProvider, GenerationOptions
 
 T = TypeVar("T")
@@ -59,17 +59,16 @@ class ModelHost:
             raise value
         return value  # type: ignore[no-any-return]
 
-    def stream(
-        self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
-    ) -> Iterator[Event]:
+    def _relay(self, produce: Callable[[], Iterator[Event]], failure: str) -> Iterator[Event]:
+        """Events of ``produce()`` run on the owner thread, yielded here as they come."""
         events: queue.Queue[Any] = queue.Queue()
 
         def job() -> None:
             try:
-                for event in self._provider.stream(messages, options, cancel):
+                for event in produce():
                     events.put(event)
             except BaseException as exc:  # a provider that raises instead of yielding Error
-                events.put(Error(f"The model failed: {exc}", detail=repr(exc)))
+                events.put(Error(f"{failure}: {exc}", detail=repr(exc)))
             finally:
                 events.put(_END)
 
@@ -77,14 +76,40 @@ class ModelHost:
         while (event := events.get()) is not _END:
             yield event
 
-    def switch(self, provider: ChatProvider) -> None:
-        """Unload the current model (on its thread) and serve ``provider`` from now on."""
+    def stream(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
+    ) -> Iterator[Event]:
+        return self._relay(
+            lambda: self._provider.stream(messages, options, cancel), "The model failed"
+        )
+
+    def load(self, cancel: CancelToken) -> Iterator[Event]:
+        """Load the provider's model now, with Progress, ending in Done(model name), or in
+        Done(None) when cancelled first. Providers with nothing to load finish at once."""
+
+        def produce() -> Iterator[Event]:
+            steps = getattr(self._provider, "load_steps", None)
+            if steps is not None:
+                yield from steps(cancel)
+            loaded = getattr(self._provider, "loaded", True)
+            yield Done(self._provider.model if loaded else None)
+
+        return self._relay(produce, "The model could not be loaded")
+
+    def unload(self) -> None:
+        """Free the model's memory; the next question or ``load`` loads it again."""
+        self.run(_unload)
+
+    def switch(self, provider: ChatProvider, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """Unload the current model, then serve and load ``provider``, with progress. When the
+        new model fails to load, the host keeps serving it (unloaded) and the Error says why."""
 
         def swap(old: ChatProvider) -> None:
             _unload(old)
             self._provider = provider
 
         self.run(swap)
+        return self.load(cancel or CancelToken())
 
     def close(self) -> None:
         self.run(_unload)

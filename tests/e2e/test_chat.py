@@ -174,3 +174,40 @@ def test_cli_ask_chat_threads_export(child_env: dict[str, str]) -> None:
     assert markdown.startswith("# What is the codename") and "## Answer" in markdown
     missing = anyllm(child_env, "export", "999")
     assert missing.returncode == 2 and "no thread with id 999" in missing.stderr
+
+
+def test_the_model_loads_with_progress_unloads_switches_and_reports_a_bad_file(
+    library: Library, tmp_path: Path
+) -> None:
+    runtime = library.runtime
+    host = ModelHost(runtime.create_chat_provider())
+    try:
+        first = host.provider
+        cancel = CancelToken()
+        cancel.cancel()
+        assert list(host.load(cancel))[-1] == Done(None)  # cancelled after the first block
+        assert not first.loaded  # type: ignore[attr-defined]
+
+        events = list(host.load(CancelToken()))
+        progress = [e for e in events if isinstance(e, Progress)]
+        assert progress[-1].stage == "load" and progress[-1].done == progress[-1].total > 0
+        assert [e.done for e in progress] == sorted(e.done for e in progress)
+        assert events[-1] == Done(first.model) and first.loaded  # type: ignore[attr-defined]
+
+        host.unload()
+        assert not first.loaded  # type: ignore[attr-defined]
+
+        second = runtime.create_chat_provider(seed=1)
+        events = list(host.switch(second))
+        assert host.provider is second and events[-1] == Done(second.model)
+        assert second.loaded and not first.loaded  # type: ignore[attr-defined]
+
+        broken = tmp_path / "broken.gguf"
+        broken.write_bytes(b"GGUF" + bytes(4096))
+        events = list(host.switch(runtime.create_chat_provider(model=str(broken))))
+        assert isinstance(events[-1], Error) and "broken.gguf" in events[-1].message
+        assert not second.loaded  # type: ignore[attr-defined]
+        # The host lives on: switching back works.
+        assert list(host.switch(runtime.create_chat_provider()))[-1] == Done(first.model)
+    finally:
+        host.close()
