@@ -18,7 +18,7 @@ from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.citations import link_citations
-from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
+from anyllm_desktop.core.conversation import ChatMessage, Message, Passage, ThreadInfo
 from anyllm_desktop.core.events import Done, Error, Event, Progress, Sources, Token, Usage
 from anyllm_desktop.core.prompting import (
     ContextOverflowError,
@@ -201,7 +201,7 @@ class ChatService:
         )
         parts: list[str] = []
         completion: Completion | None = None
-        for event in self.host.stream(prompt.messages, options, cancel):
+        for event in self._generate(provider, prompt.messages, options, cancel):
             if isinstance(event, Token):
                 parts.append(event.text)
                 yield event
@@ -256,6 +256,20 @@ class ChatService:
                 notes=prompt.notes,
             )
         )
+
+    def _generate(
+        self,
+        provider: ChatProvider,
+        messages: list[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken,
+    ) -> Iterator[Event]:
+        """The provider's stream; while a local model generates, background embedding waits."""
+        if not provider.capabilities.local:
+            yield from self.host.stream(messages, options, cancel)
+            return
+        with self.library.priority.foreground():
+            yield from self.host.stream(messages, options, cancel)
 
     def _refuse(
         self,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Event, FileResult, Progress
+from anyllm_desktop.core.memory import release_free_memory
 from anyllm_desktop.core.workspace import Chunk, Document, Workspace
 from anyllm_desktop.ingest.blocks import ParseError
 from anyllm_desktop.ingest.chunking import Chunker
@@ -129,6 +130,7 @@ class IngestJob:
             if sum(len(p.chunks) for p in window) >= WINDOW_CHUNKS:
                 yield from self._commit(window, number + 1, len(files))
                 window = []
+                self._release_memory()
         if window:
             yield from self._commit(window, len(files), len(files))
         handled = {r.path for r in self.results}
@@ -140,10 +142,15 @@ class IngestJob:
                     )
                 )
         if any(r.status == "indexed" for r in self.results):
+            self._release_memory()  # index building needs memory of its own
             started = time.perf_counter()
             self.library.vectors.finish_writes(self.table)
             self.timings["write"] += time.perf_counter() - started
         yield Done(list(self.results))
+
+    def _release_memory(self) -> None:
+        self.library.embedder(self.workspace.embedding_model).release_memory()
+        release_free_memory()
 
     def _record(self, result: FileResult) -> FileResult:
         self.results.append(result)
@@ -326,6 +333,7 @@ def embed_texts(
         lengths = [len(texts[i]) // 4 + 2 for i in missing]
     done = len(texts) - len(missing)
     for batch in plan_batches(lengths):
+        library.priority.wait_for_foreground(cancel)
         if cancel.cancelled:
             return None
         indices = [missing[i] for i in batch]

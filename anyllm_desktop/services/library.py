@@ -9,6 +9,7 @@ from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.core.priority import CorePriority
 from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
 from anyllm_desktop.ingest.tokens import TokenCounter
 from anyllm_desktop.models.embedded import find_embedded
@@ -18,6 +19,7 @@ from anyllm_desktop.services.retrieval import (
     MIN_CANDIDATES,
     collapse_near_duplicates,
     fuse,
+    join_overlapping,
 )
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.embedding_cache import EmbeddingCache
@@ -52,6 +54,8 @@ class Library:
         self.threads = Threads(database)
         self.vectors = VectorStore(runtime.paths.workspaces_dir / "lancedb")
         self.cache = EmbeddingCache(runtime.paths.cache_dir / "embeddings.sqlite3")
+        #: Answers being generated make background embedding wait (the cores are theirs).
+        self.priority = CorePriority()
         self._embedders: dict[str, FastEmbedEmbedder] = {}
         self._counters: dict[str, TokenCounter] = {}
         self._dims: dict[str, int] = {}
@@ -233,6 +237,9 @@ class Library:
         results = []
         for rank, item in enumerate(collapse_near_duplicates(items, k), start=1):
             document = documents[item.hit.doc_id]
+            text = item.hit.text
+            if rank == 1:
+                text = self._with_neighbours(table, item.hit)
             results.append(
                 SearchResult(
                     rank=rank,
@@ -243,9 +250,25 @@ class Library:
                     page=item.hit.page,
                     section=item.hit.section,
                     sheet=item.hit.sheet,
-                    text=item.hit.text,
+                    text=text,
                     doc_id=item.hit.doc_id,
                     chunk=item.hit.chunk,
                 )
             )
         return results
+
+    def _with_neighbours(self, table: Any, hit: Hit) -> str:
+        """The best passage's text joined with the passages before and after it in the same
+        section and page: an answer often starts or ends across a cut between passages (a
+        section's opening warning, a list that runs on), and the best passage is where it
+        most likely is."""
+        neighbours = self.vectors.passages(table, hit.doc_id, [hit.chunk - 1, hit.chunk + 1])
+        place = (hit.section, hit.page, hit.sheet)
+        text = hit.text
+        before = neighbours.get(hit.chunk - 1)
+        if before is not None and (before.section, before.page, before.sheet) == place:
+            text = join_overlapping(before.text, text)
+        after = neighbours.get(hit.chunk + 1)
+        if after is not None and (after.section, after.page, after.sheet) == place:
+            text = join_overlapping(text, after.text)
+        return text

@@ -80,3 +80,18 @@ def collapse_near_duplicates(items: Sequence[Fused], limit: int) -> list[Fused]:
         if len(kept) == limit:
             break
     return kept
+
+
+def join_overlapping(first: str, second: str, min_overlap: int = 8) -> str:
+    """``first`` followed by ``second``, the sentences the chunker repeated at the start of
+    ``second`` (its overlap) written once."""
+    if not second:
+        return first
+    position = first.find(second[0], max(0, len(first) - len(second)))
+    while position >= 0:  # the earliest match is the longest overlap
+        tail = first[position:]
+        at_word = position == 0 or first[position - 1].isspace()
+        if len(tail) >= min_overlap and at_word and second.startswith(tail):
+            return first[:position] + second
+        position = first.find(second[0], position + 1)
+    return f"{first}\n{second}"

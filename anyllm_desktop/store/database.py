@@ -4,6 +4,7 @@ migrations."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 MIGRATIONS: tuple[str, ...] = (
@@ -65,10 +66,39 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class PerThreadConnections:
+    """One connection to the database per thread that uses it (a sqlite3 connection must not be
+    shared by threads running at the same time), so the GUI can list threads while a worker
+    writes. ``close`` closes them all, from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[sqlite3.Connection] = []
+
+    def get(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = connect(self._path)
+            self._local.connection = connection
+            with self._lock:
+                self._open.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._open:
+                connection.close()
+            self._open.clear()
+        self._local = threading.local()
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (and migrate) the database. Each thread opens its own connection."""
+    """Open (and migrate) the database."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    # check_same_thread=False only so that PerThreadConnections.close works from any thread.
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute("PRAGMA journal_mode = WAL")

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from anyllm_desktop.core.workspace import ChatSettings, Document, RetrievalSettings, Workspace
-from anyllm_desktop.store.database import connect
+from anyllm_desktop.store.database import PerThreadConnections
 
 
 class WorkspaceExistsError(ValueError):
@@ -38,10 +38,14 @@ def _document(row: sqlite3.Row) -> Document:
 
 class Records:
     def __init__(self, path: Path) -> None:
-        self._db = connect(path)
+        self._connections = PerThreadConnections(path)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._connections.get()
 
     def close(self) -> None:
-        self._db.close()
+        self._connections.close()
 
     # -- workspaces ---------------------------------------------------------------------------
 

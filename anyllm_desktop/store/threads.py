@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
-from anyllm_desktop.store.database import connect
+from anyllm_desktop.store.database import PerThreadConnections
 
 
 class ThreadNotFoundError(KeyError):
@@ -48,10 +48,14 @@ def _message(row: sqlite3.Row) -> Message:
 
 class Threads:
     def __init__(self, path: Path) -> None:
-        self._db = connect(path)
+        self._connections = PerThreadConnections(path)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._connections.get()
 
     def close(self) -> None:
-        self._db.close()
+        self._connections.close()
 
     def create(self, workspace_id: int, title: str) -> ThreadInfo:
         now = time.time()

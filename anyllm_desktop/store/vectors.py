@@ -240,6 +240,18 @@ class VectorStore:
             )
         ]
 
+    def passages(self, table: Any, doc_id: int, chunks: Sequence[int]) -> dict[int, Hit]:
+        """Passages of one document by chunk number (similarity 0.0: not from a search)."""
+        wanted = ", ".join(str(int(c)) for c in chunks)
+        rows = (
+            table.search()
+            .where(f"doc_id = {int(doc_id)} AND chunk IN ({wanted})")
+            .select(_COLUMNS)
+            .limit(len(chunks))
+            .to_list()
+        )
+        return {int(row["chunk"]): _hit(row, similarity=0.0) for row in rows}
+
     def iter_passages(self, table: Any, batch_rows: int = 1024) -> Iterator[list[dict[str, Any]]]:
         """All rows but their vectors, in batches (for re-embedding)."""
         columns = ["doc_id", "chunk", "text", "context", "section", "page", "sheet", "tokens"]

@@ -1,86 +1,107 @@
-"""The main window: workspaces on the left, the conversation in the middle, status below."""
+"""The main window: workspaces and chats on the left, the conversation in the middle, the
+workspace's documents on the right, model and indexing state below.
+
+Everything long (opening the library, loading the model, indexing, answering) runs on worker
+threads through :class:`Backend`; this module only reacts to their events.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFrame,
+    QFileDialog,
+    QInputDialog,
     QLabel,
-    QListWidget,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.core.events import Done, Error, Event, Progress, Sources, Token, Usage
+from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
+from anyllm_desktop.ui.documents_panel import DocumentsPanel
+from anyllm_desktop.ui.passage_dialog import PassageDialog
+from anyllm_desktop.ui.sidebar import Sidebar
 from anyllm_desktop.ui.style import STYLE_SHEET
-from anyllm_desktop.workers.startup import start_warm_up
+from anyllm_desktop.workers.backend import Backend
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.runtime import Runtime
     from anyllm_desktop.workers.generator_worker import GeneratorWorker
+
+DEFAULT_WORKSPACE = "My documents"
 
 
 class MainWindow(QMainWindow):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__()
         self.runtime = runtime
-        self._warm_up: GeneratorWorker | None = None
+        self.backend = Backend(runtime, self)
+        self.workspace: str | None = None
+        self.thread_id: int | None = None
+        self.answer_worker: GeneratorWorker | None = None
+        self._pending_drop: list[Path] = []
         self.setWindowTitle("anyllm-desktop")
         self.setObjectName("MainWindow")
         self.setStyleSheet(STYLE_SHEET)
-        self.resize(1100, 720)
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self._build_sidebar())
-        splitter.addWidget(self._build_conversation())
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 840])
-        self.setCentralWidget(splitter)
+        self.sidebar = Sidebar()
+        self.documents = DocumentsPanel()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self._build_conversation())
+        self.splitter.addWidget(self.documents)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([250, 700, 330])
+        self.setCentralWidget(self.splitter)
         self._build_status_bar()
+        self._connect()
+        self._shortcuts()
+        self._window_settings = QSettings(
+            str(runtime.paths.home / "window.ini"), QSettings.Format.IniFormat
+        )
+        self._restore_geometry()
         for warning in runtime.warnings:
             self.show_notice(warning)
+        self._set_enabled(False)
 
     # -- layout -------------------------------------------------------------------------------
-
-    def _build_sidebar(self) -> QWidget:
-        sidebar = QFrame()
-        sidebar.setObjectName("Sidebar")
-        layout = QVBoxLayout(sidebar)
-        title = QLabel("Workspaces")
-        title.setObjectName("SidebarTitle")
-        self.workspace_list = QListWidget()
-        self.workspace_list.setAccessibleName("Workspaces")
-        self.workspace_list.setObjectName("WorkspaceList")
-        self.empty_hint = QLabel("No workspaces yet.")
-        self.empty_hint.setObjectName("EmptyHint")
-        self.empty_hint.setWordWrap(True)
-        layout.addWidget(title)
-        layout.addWidget(self.empty_hint)
-        layout.addWidget(self.workspace_list, 1)
-        return sidebar
 
     def _build_conversation(self) -> QWidget:
         panel = QWidget()
         layout = QVBoxLayout(panel)
-        layout.setContentsMargins(24, 16, 24, 16)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.notice = QLabel()
         self.notice.setObjectName("Notice")
         self.notice.setWordWrap(True)
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.hide()
+        self.header = QLabel()
+        self.header.setObjectName("ChatHeader")
         self.welcome = QLabel(self._welcome_html("Checking the bundled models…"))
         self.welcome.setObjectName("Welcome")
         self.welcome.setWordWrap(True)
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setTextFormat(Qt.TextFormat.RichText)
+        self.chat_view = ChatView()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.chat_view)
+        self.composer = Composer()
         layout.addWidget(self.notice)
-        layout.addWidget(self.welcome, 1)
+        layout.addWidget(self.header)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.composer)
         return panel
 
     def _build_status_bar(self) -> None:
@@ -88,18 +109,22 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setTextVisible(False)
-        self.progress.setAccessibleName("Start-up progress")
+        self.progress.setAccessibleName("Progress")
         self.model_label = QLabel(f"Model: {self.runtime.chat_model().name} (local)")
+        self.model_label.setObjectName("ModelState")
+        self.speed_label = QLabel()
+        self.speed_label.setObjectName("Speed")
         offline = self.runtime.settings.offline_mode
         self.network_label = QLabel("● Offline" if offline else "● Online")
         self.network_label.setObjectName("NetworkState")
         self.network_label.setProperty("online", not offline)
         self.network_label.setToolTip(
             "Offline mode: nothing leaves this computer."
-            if self.runtime.settings.offline_mode
+            if offline
             else "Cloud providers and downloads are allowed."
         )
         bar.addWidget(self.progress)
+        bar.addPermanentWidget(self.speed_label)
         bar.addPermanentWidget(self.model_label)
         bar.addPermanentWidget(self.network_label)
 
@@ -113,13 +138,73 @@ class MainWindow(QMainWindow):
         return (
             "<h2>Chat with your own documents</h2>"
             f"<p>{where}</p>"
-            f"<p>Chat model: <b>{self.runtime.chat_model().name}</b><br>"
+            "<p><b>1.</b> Drop files or folders on this window (PDF, Word, PowerPoint, Excel, "
+            "e-books, web pages, Markdown, text, e-mail) — or use <i>Add files…</i>.<br>"
+            "<b>2.</b> Ask a question below. Answers cite the passages they use, with page "
+            "numbers; click a citation to read it.</p>"
+            f"<p>Chat model: <b>{self.runtime.chat_model().name}</b> · "
             f"Embedding model: <b>{self.runtime.embedding_model().name}</b></p>"
             f"<p><i>{state}</i></p>"
             f"<p style='color: gray'>Data folder: {self.runtime.paths.home}</p>"
         )
 
-    # -- behaviour ----------------------------------------------------------------------------
+    def _connect(self) -> None:
+        backend = self.backend
+        backend.startup_event.connect(self._on_startup_event)
+        backend.model_event.connect(self._on_model_event)
+        backend.ready.connect(self._on_ready)
+        backend.workspaces_changed.connect(self._refresh_sidebar)
+        backend.threads_changed.connect(lambda _name: self._refresh_sidebar())
+        backend.documents_changed.connect(self._on_documents_changed)
+        backend.ingest_event.connect(self._on_ingest_event)
+        sidebar = self.sidebar
+        sidebar.workspace_selected.connect(self.select_workspace)
+        sidebar.thread_selected.connect(self.select_thread)
+        sidebar.new_workspace_requested.connect(self.new_workspace)
+        sidebar.new_thread_requested.connect(self.new_thread)
+        sidebar.rename_workspace_requested.connect(self._rename_workspace)
+        sidebar.delete_workspace_requested.connect(self._delete_workspace)
+        sidebar.rename_thread_requested.connect(self._rename_thread)
+        sidebar.delete_thread_requested.connect(self._delete_thread)
+        sidebar.export_thread_requested.connect(self._export_thread)
+        self.documents.add_paths_requested.connect(self.add_documents)
+        self.documents.retry_requested.connect(self.add_documents)
+        self.documents.cancel_requested.connect(backend.cancel_ingest)
+        self.documents.remove_requested.connect(
+            lambda d: self.workspace and backend.remove_document(self.workspace, d.id)
+        )
+        self.documents.reindex_requested.connect(
+            lambda d: self.workspace and backend.reindex_document(self.workspace, d)
+        )
+        self.composer.send_requested.connect(self.ask)
+        self.composer.stop_requested.connect(self.stop)
+        self.chat_view.citation_clicked.connect(self.show_passage)
+        self.chat_view.regenerate_requested.connect(self.regenerate)
+        self.chat_view.edit_requested.connect(self._edit_and_resend)
+
+    def _shortcuts(self) -> None:
+        for keys, action in (
+            ("Ctrl+N", self.new_thread),
+            ("Ctrl+L", self.composer.editor.setFocus),
+            ("Ctrl+O", self.documents._pick_files),
+            ("Escape", self.stop),
+        ):
+            QShortcut(QKeySequence(keys), self, activated=action)
+
+    def _restore_geometry(self) -> None:
+        geometry = self._window_settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        splitter = self._window_settings.value("splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+
+    def _set_enabled(self, ready: bool) -> None:
+        self.composer.setEnabled(ready)
+        self.sidebar.setEnabled(ready)
+        self.documents.setEnabled(ready)
+
+    # -- start-up -----------------------------------------------------------------------------
 
     def show_notice(self, text: str) -> None:
         """A non-blocking message at the top of the window (never a modal dialog at start-up)."""
@@ -128,27 +213,324 @@ class MainWindow(QMainWindow):
         self.notice.show()
 
     def start_warm_up(self) -> None:
-        """Verify models and load the engines on a worker thread; the window stays responsive."""
-        self._warm_up = start_warm_up(self.runtime, self)
-        self._warm_up.event.connect(self._on_warm_up_event)
+        """Verify models, open the library and load the model on worker threads."""
+        self.backend.start()
 
-    def _on_warm_up_event(self, event: Event) -> None:
+    def _on_startup_event(self, event: Event) -> None:
         if isinstance(event, Progress):
-            self.progress.setRange(0, max(event.total, 1))
-            self.progress.setValue(event.done)
-            self.statusBar().showMessage(event.message)
+            self._show_progress(event)
         elif isinstance(event, Error):
             self.progress.hide()
             self.statusBar().showMessage("The bundled models could not be loaded")
             self.show_notice(event.message)
             self.welcome.setText(self._welcome_html("The models need attention (see above)."))
+
+    def _on_ready(self) -> None:
+        self._set_enabled(True)
+        self.welcome.setText(self._welcome_html("Ready."))
+        workspaces = self.backend.workspaces()
+        if workspaces and self.workspace is None:
+            self.select_workspace(workspaces[0][0].name)
+        if self._pending_drop:
+            paths, self._pending_drop = self._pending_drop, []
+            self.add_documents(paths)
+
+    def _on_model_event(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            self._show_progress(event)
         elif isinstance(event, Done):
             self.progress.hide()
             self.statusBar().showMessage("Ready", 5000)
-            self.welcome.setText(self._welcome_html("Ready."))
+            provider = self.backend.provider_name
+            self.model_label.setText(f"Model: {self.backend.model_name} ({provider})")
+        elif isinstance(event, Error):
+            self.progress.hide()
+            self.show_notice(event.message)
+
+    def _show_progress(self, event: Progress) -> None:
+        self.progress.show()
+        self.progress.setRange(0, max(event.total, 0))
+        self.progress.setValue(event.done)
+        self.statusBar().showMessage(event.message)
+
+    # -- workspaces, threads, documents ---------------------------------------------------------
+
+    def _refresh_sidebar(self) -> None:
+        if not self.backend.is_ready:
+            return
+        workspaces = self.backend.workspaces()
+        threads = {w.name: self.backend.threads(w.name) for w, _ in workspaces}
+        self.sidebar.populate(workspaces, threads, (self.workspace, self.thread_id))
+
+    def select_workspace(self, name: str) -> None:
+        self.workspace = name
+        self.thread_id = None
+        self.chat_view.clear()
+        self.pages.setCurrentWidget(self.welcome)
+        self.header.setText(f"<b>{name}</b> · new chat")
+        self.documents.show_documents(name, self.backend.documents(name))
+        self._refresh_sidebar()
+
+    def select_thread(self, workspace: str, thread_id: int) -> None:
+        if self.workspace != workspace:
+            self.workspace = workspace
+            self.documents.show_documents(workspace, self.backend.documents(workspace))
+        self.thread_id = thread_id
+        self._show_thread()
+
+    def _show_thread(self) -> None:
+        self.chat_view.clear()
+        self.pages.setCurrentWidget(self.chat_view)
+        if self.thread_id is None:
+            return
+        title = next(
+            (t.title for t in self.backend.threads(self.workspace or "") if t.id == self.thread_id),
+            "",
+        )
+        self.header.setText(f"<b>{self.workspace}</b> · {title}")
+        for message in self.backend.messages(self.thread_id):
+            cited = {int(c["n"]) for c in message.citations if c.get("valid")}
+            widget = self.chat_view.add_message(
+                message.role,
+                message.content,
+                message_id=message.id,
+                sources=[s.to_dict() for s in message.sources] if message.role == "assistant"
+                else None,
+                cited=cited,
+            )  # fmt: skip
+            if message.role == "assistant":
+                self._describe(widget, message.provider, message.model, message.timings,
+                               message.stopped, message.error)  # fmt: skip
+
+    def new_workspace(self) -> None:
+        name, ok = QInputDialog.getText(self, "New workspace", "Name:")
+        if ok and name.strip():
+            try:
+                workspace = self.backend.create_workspace(name)
+            except ValueError as exc:
+                QMessageBox.warning(self, "New workspace", str(exc))
+                return
+            self.select_workspace(workspace.name)
+
+    def new_thread(self) -> None:
+        if self.workspace is not None:
+            self.select_workspace(self.workspace)
+            self.composer.editor.setFocus()
+
+    def _rename_workspace(self, name: str) -> None:
+        new_name, ok = QInputDialog.getText(self, "Rename workspace", "Name:", text=name)
+        if ok and new_name.strip() and new_name != name:
+            try:
+                self.backend.rename_workspace(name, new_name)
+            except ValueError as exc:
+                QMessageBox.warning(self, "Rename workspace", str(exc))
+                return
+            if self.workspace == name:
+                self.select_workspace(" ".join(new_name.split()))
+
+    def _delete_workspace(self, name: str) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Delete workspace",
+            f"Delete the workspace “{name}” with its chats and its index? "
+            "Your files on disk are not touched.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.backend.delete_workspace(name)
+            if self.workspace == name:
+                self.workspace, self.thread_id = None, None
+                self.chat_view.clear()
+                self.pages.setCurrentWidget(self.welcome)
+                self.documents.show_documents(None, [])
+                self.header.clear()
+
+    def _rename_thread(self, thread_id: int) -> None:
+        title, ok = QInputDialog.getText(self, "Rename chat", "Title:")
+        if ok and title.strip():
+            self.backend.rename_thread(thread_id, title.strip())
+
+    def _delete_thread(self, thread_id: int) -> None:
+        if QMessageBox.question(self, "Delete chat", "Delete this chat?") == (
+            QMessageBox.StandardButton.Yes
+        ):
+            self.backend.delete_thread(thread_id)
+            if self.thread_id == thread_id and self.workspace:
+                self.select_workspace(self.workspace)
+
+    def _export_thread(self, thread_id: int) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export chat", "chat.md", "Markdown (*.md);;JSON (*.json)"
+        )
+        if path:
+            fmt = "json" if path.endswith(".json") or "JSON" in chosen else "md"
+            Path(path).write_text(self.backend.export_thread(thread_id, fmt), encoding="utf-8")
+
+    def _on_documents_changed(self, name: str) -> None:
+        if name == self.workspace:
+            self.documents.show_documents(name, self.backend.documents(name))
+
+    # -- drag and drop, indexing ----------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_documents(paths)
+
+    def add_documents(self, paths: list[Path]) -> None:
+        """Index ``paths`` into the current workspace (a first one is created if needed)."""
+        if not self.backend.is_ready:
+            self._pending_drop += paths
+            self.statusBar().showMessage("Files will be added once the library is open…")
+            return
+        if self.workspace is None:
+            existing = [w.name for w, _ in self.backend.workspaces()]
+            name = (
+                existing[0] if existing else self.backend.create_workspace(DEFAULT_WORKSPACE).name
+            )
+            self.select_workspace(name)
+        assert self.workspace is not None
+        if self.backend.ingest_worker is None:
+            self.documents.job_started()
+        self.backend.ingest(self.workspace, paths)
+
+    def _on_ingest_event(self, workspace: str, event: Event) -> None:
+        self.documents.on_event(event)
+        if isinstance(event, Progress):
+            self.progress.show()
+            self.progress.setRange(0, max(event.total, 1))
+            self.progress.setValue(event.done)
+            self.statusBar().showMessage(f"Indexing into {workspace}: {event.message}")
+        elif isinstance(event, Done):
+            self.progress.hide()
+            self.statusBar().showMessage(f"Indexing into {workspace} finished", 5000)
+
+    # -- asking ---------------------------------------------------------------------------------
+
+    def ask(self, question: str) -> None:
+        if self.workspace is None or self.answer_worker is not None:
+            if self.workspace is None:
+                self.show_notice("Create a workspace or drop documents first.")
+            return
+        self.pages.setCurrentWidget(self.chat_view)
+        self.chat_view.add_message("user", question)
+        self._run_answer(self.backend.ask(self.workspace, question, self.thread_id))
+
+    def regenerate(self) -> None:
+        if self.workspace and self.thread_id is not None and self.answer_worker is None:
+            self._show_thread()
+            messages = self.chat_view.messages
+            if messages and messages[-1].role == "assistant":
+                messages.pop().deleteLater()
+            self._run_answer(self.backend.regenerate(self.workspace, self.thread_id))
+
+    def _edit_and_resend(self, message_id: int, text: str) -> None:
+        if not (self.workspace and self.thread_id is not None and self.answer_worker is None):
+            return
+        new_text, ok = QInputDialog.getMultiLineText(self, "Edit question", "Question:", text)
+        if ok and new_text.strip():
+            thread, workspace = self.thread_id, self.workspace
+            keep = []
+            for widget in self.chat_view.messages:
+                if widget.message_id == message_id:
+                    break
+                keep.append(widget)
+            for widget in self.chat_view.messages[len(keep) :]:
+                widget.deleteLater()
+            self.chat_view.messages = keep
+            self.chat_view.add_message("user", new_text.strip())
+            self._run_answer(
+                self.backend.edit_and_resend(workspace, thread, message_id, new_text.strip())
+            )
+
+    def _run_answer(self, worker: GeneratorWorker) -> None:
+        self.answer_worker = worker
+        self.composer.set_busy(True)
+        self.chat_view.start_answer()
+        worker.event.connect(self._on_answer_event)
+        worker.finished.connect(self._on_answer_finished)
+
+    def stop(self) -> None:
+        if self.answer_worker is not None:
+            self.answer_worker.cancel()
+            self.statusBar().showMessage("Stopping…", 3000)
+
+    def _on_answer_event(self, event: Event) -> None:
+        widget = self.chat_view.streaming
+        if widget is None:
+            return
+        if isinstance(event, Progress):
+            widget.set_status(event.message + "…")
+        elif isinstance(event, Sources):
+            widget.set_sources([p.to_dict() for p in event.passages])
+            notes = " ".join(event.notes)
+            widget.set_status(("Reading the passages… " + notes).strip())
+        elif isinstance(event, Token):
+            if widget.status.isVisible():
+                widget.set_status("")
+            self.chat_view.append_token(event.text)
+        elif isinstance(event, Usage):
+            pass
+        elif isinstance(event, Done):
+            answer = event.result
+            finished = self.chat_view.finish_answer()
+            if finished is not None:
+                if answer.refused:
+                    finished.set_text(answer.answer)
+                cited = {int(c["n"]) for c in answer.citations if c.get("valid")}
+                finished.set_sources(answer.sources, cited)
+                finished.message_id = answer.message
+                self._describe(finished, answer.provider, answer.model, answer.timings,
+                               answer.stopped, None, answer.notes)  # fmt: skip
+            self.thread_id = answer.thread
+            speed = answer.timings.get("tokens_per_s")
+            if speed:
+                self.speed_label.setText(f"{speed:.1f} tokens/s")
+        elif isinstance(event, Error):
+            finished = self.chat_view.finish_answer()
+            if finished is not None:
+                finished.set_status(event.message, error=True)
+
+    def _describe(
+        self,
+        widget: MessageWidget,
+        provider: str | None,
+        model: str | None,
+        timings: dict[str, Any],
+        stopped: bool,
+        error: str | None,
+        notes: list[str] | None = None,
+    ) -> None:
+        parts = [f"{model} ({provider})"] if model else []
+        if timings.get("tokens_per_s"):
+            parts.append(f"{timings['tokens_per_s']:.1f} tokens/s")
+        widget.title.setText("Assistant · " + " · ".join(parts) if parts else "Assistant")
+        status = " ".join(notes or [])
+        if stopped:
+            status = ("Stopped — the answer is incomplete. " + status).strip()
+        if error:
+            widget.set_status(error, error=True)
+        else:
+            widget.set_status(status)
+
+    def _on_answer_finished(self) -> None:
+        self.answer_worker = None
+        self.composer.set_busy(False)
+        self.chat_view.finish_answer()
+        self._refresh_sidebar()
+
+    def show_passage(self, source: dict[str, Any]) -> None:
+        PassageDialog(source, self).open()
+
+    # -- closing ----------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self._warm_up is not None and self._warm_up.is_running():
-            self._warm_up.cancel()
-            self._warm_up.wait()
+        self._window_settings.setValue("geometry", self.saveGeometry())
+        self._window_settings.setValue("splitter", self.splitter.saveState())
+        self._window_settings.sync()
+        self.backend.shutdown()
         super().closeEvent(event)

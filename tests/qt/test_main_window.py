@@ -27,8 +27,12 @@ def test_window_shows_then_warm_up_reports_ready(qtbot: QtBot, anyllm_home: Path
     assert "SmolLM2" in window.model_label.text()
     window.start_warm_up()
     qtbot.waitUntil(lambda: "Ready." in window.welcome.text(), timeout=60_000)
+    assert window.composer.isEnabled()
+    # Then the chat model loads, with progress, off the GUI thread.
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Ready", timeout=60_000)
     assert window.notice.isHidden()
     assert not window.progress.isVisible()
+    window.close()
 
 
 def test_a_corrupt_settings_file_is_reported_not_fatal(qtbot: QtBot, anyllm_home: Path) -> None:

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from anyllm_desktop.services.retrieval import Fused, collapse_near_duplicates, fuse
+from anyllm_desktop.services.retrieval import (
+    Fused,
+    collapse_near_duplicates,
+    fuse,
+    join_overlapping,
+)
 from anyllm_desktop.store.vectors import Hit
 
 
@@ -38,3 +43,19 @@ def test_near_duplicates_collapse_to_the_best_ranked() -> None:
     ]
     kept = collapse_near_duplicates(items, limit=2)
     assert [f.hit.doc_id for f in kept] == [1, 3]
+
+
+def test_a_passage_and_its_continuation_join_without_repeating_the_overlap() -> None:
+    first = "Pinning works per package. Use apt-mark hold to keep a version."
+    second = "Use apt-mark hold to keep a version. Undo it with apt-mark unhold."
+    assert join_overlapping(first, second) == (
+        "Pinning works per package. Use apt-mark hold to keep a version. "
+        "Undo it with apt-mark unhold."
+    )
+    # No shared sentence (overlap 0, or a table): both texts, on separate lines.
+    assert join_overlapping("One row.", "Another row.") == "One row.\nAnother row."
+    # A shared end shorter than a few characters, or mid-word, is not an overlap.
+    assert join_overlapping("It is x", "x marks") == "It is x\nx marks"
+    assert join_overlapping("The preset value", "set value and more") == (
+        "The preset value\nset value and more"
+    )

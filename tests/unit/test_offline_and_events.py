@@ -27,3 +27,29 @@ def test_cancel_token() -> None:
 def test_generation_options_are_validated(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         GenerationOptions(**bad)
+
+
+def test_background_work_waits_while_an_answer_is_generated() -> None:
+    import threading
+    import time
+
+    from anyllm_desktop.core.priority import CorePriority
+
+    priority = CorePriority()
+    resumed = threading.Event()
+
+    def background() -> None:
+        priority.wait_for_foreground(CancelToken())
+        resumed.set()
+
+    with priority.foreground():
+        worker = threading.Thread(target=background)
+        worker.start()
+        time.sleep(0.3)
+        assert priority.busy and not resumed.is_set()
+    assert resumed.wait(5) and not priority.busy
+    worker.join()
+    cancel = CancelToken()
+    cancel.cancel()
+    with priority.foreground():
+        priority.wait_for_foreground(cancel)  # a cancelled job does not wait

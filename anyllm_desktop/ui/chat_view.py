@@ -1,0 +1,316 @@
+"""The conversation: message bubbles with Markdown, copy buttons and sources, streamed smoothly.
+
+Tokens are collected as they arrive and the open answer is re-rendered at most ~30 times a
+second (``REPAINT_MS``), so a fast model never floods the GUI thread with layout work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QTextOption
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from anyllm_desktop.core.conversation import Passage
+from anyllm_desktop.ui.markdown_view import markdown_to_html, plain_to_html
+
+REPAINT_MS = 33
+
+
+def _where(source: dict[str, Any]) -> str:
+    passage = Passage.from_dict(source)
+    section = f" — {passage.section}" if passage.section else ""
+    return f"{passage.place}{section}"
+
+
+class MessageWidget(QFrame):
+    """One message. Assistant messages render Markdown, link [n] to their passages and list
+    their sources underneath."""
+
+    citation_clicked = Signal(dict)
+    copy_requested = Signal(str)
+    regenerate_requested = Signal()
+    edit_requested = Signal(int, str)
+
+    def __init__(self, role: str, text: str = "", message_id: int | None = None) -> None:
+        super().__init__()
+        self.role = role
+        self.text = text
+        self.message_id = message_id
+        self.sources: list[dict[str, Any]] = []
+        self.setObjectName("UserMessage" if role == "user" else "AssistantMessage")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        header = QHBoxLayout()
+        self.title = QLabel("You" if role == "user" else "Assistant")
+        self.title.setObjectName("MessageTitle")
+        header.addWidget(self.title)
+        header.addStretch(1)
+        self.copy_button = self._tool("Copy", "Copy this message")
+        self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.text))
+        header.addWidget(self.copy_button)
+        if role == "user":
+            self.edit_button = self._tool("Edit", "Edit this question and send it again")
+            self.edit_button.clicked.connect(self._edit)
+            header.addWidget(self.edit_button)
+        else:
+            self.regenerate_button = self._tool("Regenerate", "Answer this question again")
+            self.regenerate_button.clicked.connect(self.regenerate_requested)
+            header.addWidget(self.regenerate_button)
+        layout.addLayout(header)
+
+        self.body = QTextBrowser()
+        self.body.setObjectName("MessageBody")
+        self.body.setOpenLinks(False)
+        self.body.setFrameShape(QFrame.Shape.NoFrame)
+        self.body.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.body.setAccessibleName("Your question" if role == "user" else "Answer")
+        self.body.anchorClicked.connect(self._on_anchor)
+        self.body.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        layout.addWidget(self.body)
+
+        self.sources_label = QLabel()
+        self.sources_label.setObjectName("Sources")
+        self.sources_label.setWordWrap(True)
+        self.sources_label.setTextFormat(Qt.TextFormat.RichText)
+        self.sources_label.linkActivated.connect(self._on_source_link)
+        self.sources_label.hide()
+        layout.addWidget(self.sources_label)
+        self.status = QLabel()
+        self.status.setObjectName("MessageStatus")
+        self.status.setWordWrap(True)
+        self.status.hide()
+        layout.addWidget(self.status)
+        self.set_text(text)
+
+    def _tool(self, text: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAccessibleName(tip)
+        button.setAutoRaise(True)
+        return button
+
+    def set_text(self, text: str) -> None:
+        self.text = text
+        if self.role == "user":
+            self.body.setHtml(plain_to_html(text))
+        else:
+            self.body.setHtml(markdown_to_html(text, link_citations=bool(self.sources)))
+
+    def set_sources(self, sources: list[dict[str, Any]], cited: set[int] | None = None) -> None:
+        self.sources = sources
+        if not sources:
+            self.sources_label.hide()
+            return
+        cited = cited or set()
+        lines = []
+        for source in sources:
+            n = int(source["n"])
+            mark = "<b>" if n in cited else ""
+            end = "</b>" if n in cited else ""
+            lines.append(f"{mark}<a href='source:{n}'>[{n}]</a> {_where(source)}{end}")
+        self.sources_label.setText("<b>Sources</b><br>" + "<br>".join(lines))
+        self.sources_label.show()
+        self.set_text(self.text)
+
+    def set_status(self, text: str, *, error: bool = False) -> None:
+        self.status.setProperty("error", error)
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+
+    def _fit_height(self) -> None:
+        height = int(self.body.document().size().height()) + 6
+        self.body.setFixedHeight(max(height, 24))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.body.document().setTextWidth(self.body.viewport().width())
+        self._fit_height()
+
+    def _passage(self, n: int) -> dict[str, Any] | None:
+        return next((s for s in self.sources if int(s["n"]) == n), None)
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == "cite" and (source := self._passage(int(url.path() or 0))):
+            self.citation_clicked.emit(source)
+
+    def _on_source_link(self, link: str) -> None:
+        if (source := self._passage(int(link.split(":", 1)[1]))) is not None:
+            self.citation_clicked.emit(source)
+
+    def _edit(self) -> None:
+        if self.message_id is not None:
+            self.edit_requested.emit(self.message_id, self.text)
+
+
+class ChatView(QScrollArea):
+    """Messages top to bottom; the open answer streams into the last one."""
+
+    citation_clicked = Signal(dict)
+    regenerate_requested = Signal()
+    edit_requested = Signal(int, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("ChatView")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName("Conversation")
+        container = QWidget()
+        container.setObjectName("ChatContainer")
+        self._layout = QVBoxLayout(container)
+        self._layout.setContentsMargins(16, 12, 16, 12)
+        self._layout.setSpacing(10)
+        self._layout.addStretch(1)
+        self.setWidget(container)
+        self.messages: list[MessageWidget] = []
+        self._streaming: MessageWidget | None = None
+        self._pending = ""
+        self._dirty = False
+        self._repaint = QTimer(self)
+        self._repaint.setInterval(REPAINT_MS)
+        self._repaint.timeout.connect(self._flush)
+        self.verticalScrollBar().rangeChanged.connect(self._follow)
+        self._at_bottom = True
+        self.verticalScrollBar().valueChanged.connect(self._remember_position)
+
+    def clear(self) -> None:
+        self._repaint.stop()
+        self._streaming = None
+        for widget in self.messages:
+            widget.deleteLater()
+        self.messages = []
+
+    def add_message(
+        self,
+        role: str,
+        text: str,
+        *,
+        message_id: int | None = None,
+        sources: list[dict[str, Any]] | None = None,
+        cited: set[int] | None = None,
+    ) -> MessageWidget:
+        widget = MessageWidget(role, text, message_id)
+        widget.copy_requested.connect(lambda t: QGuiApplication.clipboard().setText(t))
+        widget.citation_clicked.connect(self.citation_clicked)
+        widget.regenerate_requested.connect(self.regenerate_requested)
+        widget.edit_requested.connect(self.edit_requested)
+        if sources:
+            widget.set_sources(sources, cited)
+        self._layout.insertWidget(self._layout.count() - 1, widget)
+        self.messages.append(widget)
+        self._at_bottom = True
+        return widget
+
+    # -- streaming ------------------------------------------------------------------------------
+
+    def start_answer(self) -> MessageWidget:
+        self._streaming = self.add_message("assistant", "")
+        self._streaming.set_status("Searching your documents…")
+        self._pending = ""
+        self._repaint.start()
+        return self._streaming
+
+    def append_token(self, text: str) -> None:
+        self._pending += text
+        self._dirty = True
+
+    def _flush(self) -> None:
+        if self._dirty and self._streaming is not None:
+            self._dirty = False
+            self._streaming.set_text(self._pending)
+
+    def finish_answer(self) -> MessageWidget | None:
+        self._repaint.stop()
+        self._dirty = True
+        self._flush()
+        widget, self._streaming = self._streaming, None
+        return widget
+
+    @property
+    def streaming(self) -> MessageWidget | None:
+        return self._streaming
+
+    def _remember_position(self, value: int) -> None:
+        self._at_bottom = value >= self.verticalScrollBar().maximum() - 40
+
+    def _follow(self, _minimum: int, maximum: int) -> None:
+        if self._at_bottom:
+            self.verticalScrollBar().setValue(maximum)
+
+
+class Composer(QWidget):
+    """Enter sends, Shift+Enter starts a new line; the button turns into Stop while answering."""
+
+    send_requested = Signal(str)
+    stop_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("Composer")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 8, 16, 12)
+        self.editor = QPlainTextEdit()
+        self.editor.setObjectName("ComposerEditor")
+        self.editor.setPlaceholderText(
+            "Ask about your documents…  (Enter sends, Shift+Enter: new line)"
+        )
+        self.editor.setAccessibleName("Question")
+        self.editor.setFixedHeight(72)
+        self.editor.installEventFilter(self)
+        self.button = QPushButton("Send")
+        self.button.setObjectName("SendButton")
+        self.button.setAccessibleName("Send")
+        self.button.setMinimumWidth(84)
+        self.button.clicked.connect(self._on_button)
+        layout.addWidget(self.editor, 1)
+        layout.addWidget(self.button)
+        self._busy = False
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.button.setText("Stop" if busy else "Send")
+        self.button.setAccessibleName("Stop" if busy else "Send")
+        self.button.setProperty("stop", busy)
+        self.button.style().unpolish(self.button)
+        self.button.style().polish(self.button)
+
+    def _on_button(self) -> None:
+        if self._busy:
+            self.stop_requested.emit()
+        else:
+            self._send()
+
+    def _send(self) -> None:
+        text = self.editor.toPlainText().strip()
+        if text and not self._busy:
+            self.editor.clear()
+            self.send_requested.emit(text)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.editor and isinstance(event, QKeyEvent):
+            enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            if event.type() == QEvent.Type.KeyPress and enter and not shift:
+                self._send()
+                return True
+        return super().eventFilter(watched, event)

@@ -1,0 +1,258 @@
+"""The GUI's one door to the services.
+
+``Backend`` owns the Library (SQLite, LanceDB, embedders), the model host and the chat service.
+It opens them on a worker thread after the window shows; every long operation (asking, indexing,
+loading a model) runs as a :class:`GeneratorWorker`, and quick reads (lists of workspaces,
+threads, documents, messages: a few SQLite rows) answer directly. Widgets get plain core
+dataclasses, never a service object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import Message, ThreadInfo
+from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
+from anyllm_desktop.core.workspace import Document, Workspace
+from anyllm_desktop.services.export import export_thread
+from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.services.warmup import warm_up
+from anyllm_desktop.workers.generator_worker import GeneratorWorker
+
+if TYPE_CHECKING:
+    from anyllm_desktop.services.chat import ChatService
+    from anyllm_desktop.services.library import Library
+
+
+class Backend(QObject):
+    #: The library and chat service are open: lists and asking work from now on.
+    ready = Signal()
+    #: Start-up or model events (Progress, Error, Done) for the status bar.
+    startup_event = Signal(object)
+    model_event = Signal(object)
+    workspaces_changed = Signal()
+    #: A workspace's documents changed (its name).
+    documents_changed = Signal(str)
+    threads_changed = Signal(str)
+    #: An indexing job's events: (workspace name, event).
+    ingest_event = Signal(str, object)
+
+    def __init__(self, runtime: Runtime, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        self.library: Library | None = None
+        self.chat: ChatService | None = None
+        self._workers: set[GeneratorWorker] = set()
+        self._ingest_queue: list[tuple[str, list[Path]]] = []
+        self.ingest_worker: GeneratorWorker | None = None
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def start(self) -> GeneratorWorker:
+        """Verify models, import the engines and open the library, off the GUI thread."""
+        worker = self._start(self._open, self.startup_event)
+        worker.finished.connect(self._after_open)
+        return worker
+
+    def _open(self, cancel: CancelToken) -> Iterator[Event]:
+        from anyllm_desktop.services.chat import ChatService
+        from anyllm_desktop.services.library import Library
+        from anyllm_desktop.services.model_host import ModelHost
+
+        for event in warm_up(self.runtime, cancel):
+            if isinstance(event, Done):
+                break
+            yield event
+            if isinstance(event, Error):
+                return
+        yield Progress("open", 0, 0, "Opening the library…")
+        library = Library(self.runtime)
+        host = ModelHost(self.runtime.create_chat_provider())
+        self.library, self.chat = library, ChatService(library, host)
+        yield Done(None)
+
+    def _after_open(self) -> None:
+        if self.chat is None:
+            return
+        self.ready.emit()
+        self.workspaces_changed.emit()
+        self._start(lambda cancel: self._chat().host.load(cancel), self.model_event)
+
+    @property
+    def is_ready(self) -> bool:
+        return self.chat is not None
+
+    def _chat(self) -> ChatService:
+        assert self.chat is not None, "Backend.start() has not finished"
+        return self.chat
+
+    def _library(self) -> Library:
+        assert self.library is not None, "Backend.start() has not finished"
+        return self.library
+
+    def _start(self, source: Any, signal: Any = None) -> GeneratorWorker:
+        worker = GeneratorWorker(source, self)
+        if signal is not None:
+            worker.event.connect(signal)
+        self._workers.add(worker)
+        worker.finished.connect(lambda: self._workers.discard(worker))
+        worker.start()
+        return worker
+
+    def shutdown(self) -> None:
+        """Cancel and wait for every worker, then close the stores (at window close)."""
+        self._ingest_queue.clear()
+        for worker in list(self._workers):
+            worker.cancel()
+        for worker in list(self._workers):
+            worker.wait()
+        if self.chat is not None:
+            self.chat.host.close()
+        if self.library is not None:
+            self.library.close()
+
+    # -- quick reads and edits (GUI thread: a few SQLite rows) ----------------------------------
+
+    def workspaces(self) -> list[tuple[Workspace, int]]:
+        """Workspaces with their number of indexed documents."""
+        library = self._library()
+        return [
+            (w, sum(d.status == "indexed" for d in library.documents(w.name)))
+            for w in library.workspaces()
+        ]
+
+    def create_workspace(self, name: str) -> Workspace:
+        workspace = self._library().create_workspace(name)
+        self.workspaces_changed.emit()
+        return workspace
+
+    def rename_workspace(self, name: str, new_name: str) -> None:
+        self._library().rename_workspace(name, new_name)
+        self.workspaces_changed.emit()
+
+    def delete_workspace(self, name: str) -> None:
+        self._library().delete_workspace(name)
+        self.workspaces_changed.emit()
+
+    def workspace(self, name: str) -> Workspace:
+        return self._library().workspace(name)
+
+    def update_chat_settings(self, name: str, **changes: Any) -> Workspace:
+        return self._library().update_chat(name, **changes)
+
+    def update_retrieval_settings(self, name: str, **changes: Any) -> Workspace:
+        return self._library().update_retrieval(name, **changes)
+
+    def documents(self, name: str) -> list[Document]:
+        return self._library().documents(name)
+
+    def threads(self, name: str) -> list[ThreadInfo]:
+        library = self._library()
+        return library.threads.of_workspace(library.workspace(name).id)
+
+    def messages(self, thread_id: int) -> list[Message]:
+        return self._library().threads.messages(thread_id)
+
+    def rename_thread(self, thread_id: int, title: str) -> None:
+        thread = self._library().threads.rename(thread_id, title)
+        self.threads_changed.emit(self._workspace_name(thread.workspace_id))
+
+    def delete_thread(self, thread_id: int) -> None:
+        threads = self._library().threads
+        name = self._workspace_name(threads.get(thread_id).workspace_id)
+        threads.delete(thread_id)
+        self.threads_changed.emit(name)
+
+    def export_thread(self, thread_id: int, fmt: str) -> str:
+        threads = self._library().threads
+        return export_thread(threads.get(thread_id), threads.messages(thread_id), fmt)
+
+    def _workspace_name(self, workspace_id: int) -> str:
+        return self._library().records.workspace_by_id(workspace_id).name
+
+    @property
+    def model_name(self) -> str:
+        if self.chat is None:
+            return self.runtime.chat_model().name
+        return self.chat.host.provider.model
+
+    @property
+    def provider_name(self) -> str:
+        if self.chat is None:
+            return self.runtime.settings.default_provider
+        return self.chat.host.provider.name
+
+    # -- long operations (worker threads) -------------------------------------------------------
+
+    def ask(self, workspace: str, question: str, thread_id: int | None) -> GeneratorWorker:
+        chat = self._chat()
+        return self._answer_worker(
+            workspace,
+            lambda cancel: chat.ask(workspace, question, thread_id=thread_id, cancel=cancel),
+        )
+
+    def regenerate(self, workspace: str, thread_id: int) -> GeneratorWorker:
+        chat = self._chat()
+        return self._answer_worker(workspace, lambda cancel: chat.regenerate(thread_id, cancel))
+
+    def edit_and_resend(
+        self, workspace: str, thread_id: int, message_id: int, text: str
+    ) -> GeneratorWorker:
+        chat = self._chat()
+        return self._answer_worker(
+            workspace,
+            lambda cancel: chat.edit_and_resend(thread_id, message_id, text, cancel),
+        )
+
+    def _answer_worker(self, workspace: str, source: Any) -> GeneratorWorker:
+        worker = self._start(source)
+        worker.finished.connect(lambda: self.threads_changed.emit(workspace))
+        return worker
+
+    def ingest(self, workspace: str, paths: Sequence[Path]) -> None:
+        """Index files and folders; drops made while one is indexing wait their turn."""
+        self._ingest_queue.append((workspace, [Path(p) for p in paths]))
+        if self.ingest_worker is None:
+            self._next_ingest()
+
+    def cancel_ingest(self) -> None:
+        self._ingest_queue.clear()
+        if self.ingest_worker is not None:
+            self.ingest_worker.cancel()
+
+    def remove_document(self, workspace: str, document_id: int) -> None:
+        self._library().remove_document(workspace, document_id)
+        self.documents_changed.emit(workspace)
+        self.workspaces_changed.emit()
+
+    def reindex_document(self, workspace: str, document: Document) -> None:
+        """Index the file again from disk (after it changed, or after a failure)."""
+        self.remove_document(workspace, document.id)
+        self.ingest(workspace, [Path(document.path)])
+
+    def _next_ingest(self) -> None:
+        if not self._ingest_queue:
+            self.ingest_worker = None
+            return
+        workspace, paths = self._ingest_queue.pop(0)
+        library = self._library()
+        worker = self._start(lambda cancel: library.ingest(workspace, paths, cancel))
+        self.ingest_worker = worker
+
+        def relay(event: Event) -> None:
+            self.ingest_event.emit(workspace, event)
+            if isinstance(event, FileResult) and event.status == "indexed":
+                self.documents_changed.emit(workspace)
+
+        def finished() -> None:
+            self.documents_changed.emit(workspace)
+            self.workspaces_changed.emit()
+            self._next_ingest()
+
+        worker.event.connect(relay)
+        worker.finished.connect(finished)

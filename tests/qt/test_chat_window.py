@@ -1,0 +1,105 @@
+"""The desktop app end to end, offscreen: real files dropped with a QDropEvent, the real
+embedder and LanceDB, the bundled GGUF answering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from anyllm_desktop.core.events import Token
+from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.ui.main_window import MainWindow
+from tests.e2e.conftest import DATA
+
+pytestmark = pytest.mark.e2e
+
+FAQ = DATA / "debian-faq-archives.html"
+
+
+def _ready_window(qtbot: QtBot, home: Path) -> MainWindow:
+    window = MainWindow(Runtime.open(home))
+    qtbot.addWidget(window)
+    window.show()
+    window.start_warm_up()
+    qtbot.waitUntil(lambda: window.backend.is_ready, timeout=120_000)
+    return window
+
+
+def _drop(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    center = window.rect().center()
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPoint(center), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(center), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(window, drop)
+
+
+def _wait_answer(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.answer_worker is None, timeout=240_000)
+
+
+def test_drop_index_ask_stream_sources_and_stop(
+    qtbot: QtBot, anyllm_home: Path, tmp_path: Path
+) -> None:
+    window = _ready_window(qtbot, anyllm_home)
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"\x00\x01 definitely not a zip" * 40)
+    _drop(window, [FAQ, broken])
+    assert window.documents.job.isVisible()
+    qtbot.waitUntil(lambda: window.backend.ingest_worker is None, timeout=240_000)
+
+    # The good file is indexed, the bad one listed as failed; the results say why, by name.
+    documents = window.documents.tree
+    rows = {documents.topLevelItem(i).text(1) for i in range(documents.topLevelItemCount())}
+    assert rows == {"Indexed", "Failed"}
+    results = [
+        window.documents.results.item(i).text() for i in range(window.documents.results.count())
+    ]
+    assert any(r.startswith("✓ debian-faq-archives.html") for r in results), results
+    failed = next(r for r in results if "broken.docx" in r)
+    assert failed.startswith("✗") and len(failed) > len("✗ broken.docx — ") + 5
+    assert window.documents.retry_button.isVisible()
+    assert "1 document" in window.sidebar.tree.topLevelItem(0).text(0)
+
+    # Ask: Enter sends, the answer streams, sources are listed under it.
+    tokens: list[str] = []
+    window.composer.editor.setPlainText("What is the codename of the unstable distribution?")
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
+    assert window.answer_worker is not None and window.composer.button.text() == "Stop"
+    window.answer_worker.event.connect(
+        lambda e: tokens.append(e.text) if isinstance(e, Token) else None
+    )
+    _wait_answer(qtbot, window)
+    answer = window.chat_view.messages[-1]
+    assert answer.role == "assistant" and answer.text.strip()
+    assert "".join(tokens) in answer.text
+    assert answer.sources_label.isVisible()
+    assert "debian-faq-archives" in answer.sources_label.text().lower() or answer.sources
+    assert "tokens/s" in window.speed_label.text()
+    assert window.thread_id is not None
+    thread_items = window.sidebar.tree.topLevelItem(0).childCount()
+    assert thread_items == 1
+
+    # Stop mid-answer: the partial answer stays, marked as stopped.
+    window.composer.editor.setPlainText("Explain the Debian release cycle in detail.")
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
+    worker = window.answer_worker
+    assert worker is not None
+    worker.event.connect(lambda e: window.stop() if isinstance(e, Token) else None)
+    _wait_answer(qtbot, window)
+    stopped = window.chat_view.messages[-1]
+    assert "Stopped" in stopped.status.text()
+    assert window.composer.button.text() == "Send"
+
+    # The thread reloads from the store as shown.
+    window.select_thread(window.workspace or "", window.thread_id)
+    assert [m.role for m in window.chat_view.messages] == ["user", "assistant"] * 2
+    window.close()
