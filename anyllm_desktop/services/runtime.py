@@ -41,8 +41,14 @@ class Runtime:
     def verification_cache(self) -> VerificationCache:
         return VerificationCache(self.paths.cache_dir / "verified-models.json")
 
-    def chat_model(self) -> ModelSpec:
-        return find_embedded(self.settings.chat_model)
+    def chat_model(self) -> ModelSpec | None:
+        """The configured chat model when it is an embedded one; None for an imported file."""
+        chosen = self.settings.chat_model
+        return None if chosen.endswith(".gguf") else find_embedded(chosen)
+
+    def chat_model_name(self) -> str:
+        spec = self.chat_model()
+        return spec.name if spec is not None else Path(self.settings.chat_model).name
 
     def embedding_model(self) -> ModelSpec:
         return find_embedded(self.settings.embedding_model)

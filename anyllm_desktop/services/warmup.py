@@ -17,7 +17,7 @@ _ENGINES = ("llama_cpp", "fastembed", "lancedb")
 
 
 def warm_up(runtime: Runtime, cancel: CancelToken) -> Iterator[Event]:
-    specs = [runtime.chat_model(), runtime.embedding_model()]
+    specs = [s for s in (runtime.chat_model(), runtime.embedding_model()) if s is not None]
     total = len(specs) + len(_ENGINES)
     step = 0
     cache = runtime.verification_cache()
@@ -45,4 +45,4 @@ def warm_up(runtime: Runtime, cancel: CancelToken) -> Iterator[Event]:
             return
         step += 1
     yield Progress("ready", total, total, "Ready")
-    yield Done({"chat_model": specs[0].name, "embedding_model": specs[1].name})
+    yield Done({"chat_model": runtime.chat_model_name(), "embedding_model": specs[-1].name})

@@ -28,9 +28,13 @@ from PySide6.QtWidgets import (
 from anyllm_desktop.core.events import Done, Error, Event, Progress, Sources, Token, Usage
 from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
+from anyllm_desktop.ui.model_manager import ModelManager
 from anyllm_desktop.ui.passage_dialog import PassageDialog
+from anyllm_desktop.ui.settings_dialog import SettingsDialog
 from anyllm_desktop.ui.sidebar import Sidebar
 from anyllm_desktop.ui.style import STYLE_SHEET
+from anyllm_desktop.ui.theme import apply_theme
+from anyllm_desktop.ui.workspace_settings_dialog import WorkspaceSettingsDialog
 from anyllm_desktop.workers.backend import Backend
 
 if TYPE_CHECKING:
@@ -52,6 +56,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("anyllm-desktop")
         self.setObjectName("MainWindow")
         self.setStyleSheet(STYLE_SHEET)
+        apply_theme(runtime.settings.theme, runtime.settings.font_size)
         self.setAcceptDrops(True)
         self.resize(1280, 800)
 
@@ -65,6 +70,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([250, 700, 330])
         self.setCentralWidget(self.splitter)
         self._build_status_bar()
+        self._build_menus()
         self._connect()
         self._shortcuts()
         self._window_settings = QSettings(
@@ -110,7 +116,7 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(180)
         self.progress.setTextVisible(False)
         self.progress.setAccessibleName("Progress")
-        self.model_label = QLabel(f"Model: {self.runtime.chat_model().name} (local)")
+        self.model_label = QLabel(f"Model: {self.runtime.chat_model_name()} (local)")
         self.model_label.setObjectName("ModelState")
         self.speed_label = QLabel()
         self.speed_label.setObjectName("Speed")
@@ -128,6 +134,20 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.model_label)
         bar.addPermanentWidget(self.network_label)
 
+    def _build_menus(self) -> None:
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction("New workspace…", self.new_workspace)
+        file_menu.addAction("New chat", QKeySequence("Ctrl+N"), self.new_thread)
+        file_menu.addAction("Add documents…", QKeySequence("Ctrl+O"), self.documents._pick_files)
+        file_menu.addSeparator()
+        file_menu.addAction("Quit", QKeySequence("Ctrl+Q"), self.close)
+        workspace_menu = menus.addMenu("&Workspace")
+        workspace_menu.addAction("Workspace settings…", self.open_workspace_settings)
+        tools = menus.addMenu("&Tools")
+        tools.addAction("Settings…", QKeySequence("Ctrl+,"), self.open_settings)
+        tools.addAction("Models…", QKeySequence("Ctrl+M"), self.open_model_manager)
+
     def _welcome_html(self, state: str) -> str:
         settings = self.runtime.settings
         where = (
@@ -142,7 +162,7 @@ class MainWindow(QMainWindow):
             "e-books, web pages, Markdown, text, e-mail) — or use <i>Add files…</i>.<br>"
             "<b>2.</b> Ask a question below. Answers cite the passages they use, with page "
             "numbers; click a citation to read it.</p>"
-            f"<p>Chat model: <b>{self.runtime.chat_model().name}</b> · "
+            f"<p>Chat model: <b>{self.runtime.chat_model_name()}</b> · "
             f"Embedding model: <b>{self.runtime.embedding_model().name}</b></p>"
             f"<p><i>{state}</i></p>"
             f"<p style='color: gray'>Data folder: {self.runtime.paths.home}</p>"
@@ -184,9 +204,7 @@ class MainWindow(QMainWindow):
 
     def _shortcuts(self) -> None:
         for keys, action in (
-            ("Ctrl+N", self.new_thread),
             ("Ctrl+L", self.composer.editor.setFocus),
-            ("Ctrl+O", self.documents._pick_files),
             ("Escape", self.stop),
         ):
             QShortcut(QKeySequence(keys), self, activated=action)
@@ -228,12 +246,25 @@ class MainWindow(QMainWindow):
     def _on_ready(self) -> None:
         self._set_enabled(True)
         self.welcome.setText(self._welcome_html("Ready."))
-        workspaces = self.backend.workspaces()
-        if workspaces and self.workspace is None:
-            self.select_workspace(workspaces[0][0].name)
+        self._reopen_last_chat()
         if self._pending_drop:
             paths, self._pending_drop = self._pending_drop, []
             self.add_documents(paths)
+
+    def _reopen_last_chat(self) -> None:
+        """Where the user left off: the last workspace and chat, else the first workspace."""
+        names = [w.name for w, _ in self.backend.workspaces()]
+        last = self._window_settings.value("workspace")
+        if last not in names:
+            if names:
+                self.select_workspace(names[0])
+            return
+        self.select_workspace(str(last))
+        thread = self._window_settings.value("thread")
+        ids = {t.id for t in self.backend.threads(str(last))}
+        if thread is not None and str(thread).isdigit() and int(str(thread)) in ids:
+            self.select_thread(str(last), int(str(thread)))
+            self._refresh_sidebar()
 
     def _on_model_event(self, event: Event) -> None:
         if isinstance(event, Progress):
@@ -283,11 +314,7 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.chat_view)
         if self.thread_id is None:
             return
-        title = next(
-            (t.title for t in self.backend.threads(self.workspace or "") if t.id == self.thread_id),
-            "",
-        )
-        self.header.setText(f"<b>{self.workspace}</b> · {title}")
+        self._show_header()
         for message in self.backend.messages(self.thread_id):
             cited = {int(c["n"]) for c in message.citations if c.get("valid")}
             widget = self.chat_view.add_message(
@@ -368,6 +395,7 @@ class MainWindow(QMainWindow):
     def _on_documents_changed(self, name: str) -> None:
         if name == self.workspace:
             self.documents.show_documents(name, self.backend.documents(name))
+        self._refresh_sidebar()  # document counts
 
     # -- drag and drop, indexing ----------------------------------------------------------------
 
@@ -522,6 +550,71 @@ class MainWindow(QMainWindow):
         self.composer.set_busy(False)
         self.chat_view.finish_answer()
         self._refresh_sidebar()
+        self._show_header()
+
+    def _show_header(self) -> None:
+        title = next(
+            (t.title for t in self.backend.threads(self.workspace or "") if t.id == self.thread_id),
+            "new chat",
+        )
+        self.header.setText(f"<b>{self.workspace}</b> · {title}")
+
+    # -- settings and models -----------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog | None:
+        if not self.backend.is_ready:
+            return None
+        dialog = SettingsDialog(self.backend, self)
+        dialog.accepted.connect(lambda: self._apply_settings(dialog))
+        dialog.open()
+        return dialog
+
+    def _apply_settings(self, dialog: SettingsDialog) -> None:
+        settings = dialog.chosen()
+        self.backend.save_settings(settings)
+        apply_theme(settings.theme, settings.font_size)
+        offline = settings.offline_mode
+        self.network_label.setText("● Offline" if offline else "● Online")
+        self.network_label.setProperty("online", not offline)
+        self.network_label.style().polish(self.network_label)
+
+    def open_workspace_settings(self) -> WorkspaceSettingsDialog | None:
+        if self.workspace is None:
+            return None
+        dialog = WorkspaceSettingsDialog(self.backend.workspace(self.workspace), self)
+        dialog.accepted.connect(lambda: self._apply_workspace_settings(dialog))
+        dialog.open()
+        return dialog
+
+    def _apply_workspace_settings(self, dialog: WorkspaceSettingsDialog) -> None:
+        name = dialog.workspace.name
+        rechunk = dialog.chunking_changed()
+        if (
+            rechunk
+            and QMessageBox.question(
+                self,
+                "Re-index workspace",
+                f"The new chunk size re-indexes all documents of “{name}”. Continue?",
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
+            return
+        try:
+            self.backend.update_chat_settings(name, **dialog.chat_changes())
+            self.backend.update_retrieval_settings(name, **dialog.retrieval_changes())
+        except ValueError as exc:
+            QMessageBox.warning(self, "Workspace settings", str(exc))
+            return
+        if rechunk:
+            self.documents.job_started()
+            self.backend.reindex_workspace(name)
+
+    def open_model_manager(self) -> ModelManager | None:
+        if not self.backend.is_ready:
+            return None
+        dialog = ModelManager(self.backend, self)
+        dialog.open()
+        return dialog
 
     def show_passage(self, source: dict[str, Any]) -> None:
         PassageDialog(source, self).open()
@@ -531,6 +624,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._window_settings.setValue("geometry", self.saveGeometry())
         self._window_settings.setValue("splitter", self.splitter.saveState())
+        self._window_settings.setValue("workspace", self.workspace or "")
+        self._window_settings.setValue("thread", self.thread_id if self.thread_id else "")
         self._window_settings.sync()
         self.backend.shutdown()
         super().closeEvent(event)

@@ -9,6 +9,16 @@ QFrame#Sidebar { background: palette(base); border-right: 1px solid palette(mid)
     background: #fff4d6; color: #5c4400; border: 1px solid #e8c766; border-radius: 6px;
     padding: 8px 10px;
 }
+#ChatHeader { padding: 10px 18px 6px 18px; font-size: 11pt; }
+#UserMessage { background: palette(alternate-base); border-radius: 10px; }
+#AssistantMessage { background: palette(base); border: 1px solid palette(midlight);
+    border-radius: 10px; }
+#MessageTitle { font-weight: 600; color: palette(dark); }
+#MessageBody { background: transparent; }
+#Sources { color: palette(text); padding-top: 4px; }
+#MessageStatus { color: palette(dark); font-style: italic; }
+#MessageStatus[error="true"] { color: #b00020; font-style: normal; font-weight: 600; }
+#SendButton[stop="true"] { color: #b00020; font-weight: 600; }
 #NetworkState { color: #1e7e34; font-weight: 600; padding: 0 6px; }
 #NetworkState[online="true"] { color: #b35c00; }
 """

@@ -18,7 +18,18 @@ from PySide6.QtCore import QObject, Signal
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import Message, ThreadInfo
 from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
+from anyllm_desktop.core.settings import Settings
 from anyllm_desktop.core.workspace import Document, Workspace
+from anyllm_desktop.models.local_models import (
+    CURATED,
+    CuratedModel,
+    LocalModel,
+    chat_models,
+    delete_model,
+    download,
+    import_gguf,
+    memory_hint,
+)
 from anyllm_desktop.services.export import export_thread
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.services.warmup import warm_up
@@ -178,7 +189,7 @@ class Backend(QObject):
     @property
     def model_name(self) -> str:
         if self.chat is None:
-            return self.runtime.chat_model().name
+            return self.runtime.chat_model_name()
         return self.chat.host.provider.model
 
     @property
@@ -186,6 +197,64 @@ class Backend(QObject):
         if self.chat is None:
             return self.runtime.settings.default_provider
         return self.chat.host.provider.name
+
+    # -- settings and models ----------------------------------------------------------------------
+
+    def save_settings(self, settings: Settings) -> None:
+        """Store the settings; a changed model or engine setting reloads the model (worker)."""
+        old = self.runtime.settings
+        self.runtime.settings_store.save(settings)
+        self.runtime.settings = settings
+        engine = ("chat_model", "context_size", "threads", "gpu_layers", "flash_attention",
+                  "lora_path")  # fmt: skip
+        if self.chat is not None and any(getattr(old, k) != getattr(settings, k) for k in engine):
+            self.switch_model()
+
+    def switch_model(self) -> GeneratorWorker:
+        """Unload the current model and load the configured one, with progress."""
+        chat, runtime = self._chat(), self.runtime
+
+        def source(cancel: CancelToken) -> Iterator[Event]:
+            try:
+                provider = runtime.create_chat_provider()
+            except (KeyError, OSError, ValueError) as exc:
+                yield Error(f"The model cannot be used: {exc}")
+                return
+            yield from chat.host.switch(provider, cancel)
+
+        return self._start(source, self.model_event)
+
+    def chat_models(self) -> list[LocalModel]:
+        return chat_models(self.runtime.paths.models_dir)
+
+    def curated_models(self) -> tuple[CuratedModel, ...]:
+        return CURATED
+
+    def memory_hint(self, size: int) -> str:
+        import psutil
+
+        return memory_hint(size, psutil.virtual_memory().available)
+
+    def delete_model(self, model: LocalModel) -> None:
+        delete_model(model)
+
+    def import_model(self, path: Path, *, link: bool = False) -> GeneratorWorker:
+        models_dir = self.runtime.paths.models_dir
+        return self._start(lambda cancel: import_gguf(path, models_dir, cancel, link=link))
+
+    def download_model(self, url: str, sha256: str | None = None) -> GeneratorWorker:
+        models_dir, offline = self.runtime.paths.models_dir, self.runtime.settings.offline_mode
+        return self._start(
+            lambda cancel: download(url, models_dir, cancel, sha256=sha256, offline=offline)
+        )
+
+    def reindex_workspace(self, workspace: str) -> None:
+        """Chunk and embed every document of the workspace again (after a chunking change)."""
+        documents = self.documents(workspace)
+        for document in documents:
+            self._library().remove_document(workspace, document.id)
+        self.documents_changed.emit(workspace)
+        self.ingest(workspace, [Path(d.path) for d in documents if Path(d.path).exists()])
 
     # -- long operations (worker threads) -------------------------------------------------------
 

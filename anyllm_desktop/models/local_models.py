@@ -1,0 +1,289 @@
+"""Chat models on this computer: the embedded one and GGUF files imported or downloaded into the
+models folder. Metadata comes from the GGUF header (read here, without loading the model);
+imports and downloads are generators of Progress events with cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import struct
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.models.embedded import embedded_models
+
+_BLOCK = 8 * 2**20
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    #: What Settings.chat_model holds: a catalog id, or the path of an imported file.
+    id: str
+    name: str
+    path: Path
+    size: int
+    quantization: str
+    context_length: int | None
+    embedded: bool
+    license: str = ""
+
+
+@dataclass(frozen=True)
+class CuratedModel:
+    name: str
+    url: str
+    size_mb: int
+    license: str
+
+
+#: Good small instruction models as single GGUF files (sizes as published).
+CURATED = (
+    CuratedModel(
+        "Qwen2.5 0.5B Instruct (Q4_K_M)",
+        "https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf",
+        491,
+        "Apache-2.0",
+    ),
+    CuratedModel(
+        "Llama 3.2 1B Instruct (Q4_K_M)",
+        "https://huggingface.co/bartowski/Llama-3.2-1B-Instruct-GGUF/resolve/main/Llama-3.2-1B-Instruct-Q4_K_M.gguf",
+        808,
+        "Llama 3.2 Community License",
+    ),
+    CuratedModel(
+        "SmolLM2 1.7B Instruct (Q4_K_M)",
+        "https://huggingface.co/HuggingFaceTB/SmolLM2-1.7B-Instruct-GGUF/resolve/main/smollm2-1.7b-instruct-q4_k_m.gguf",
+        1056,
+        "Apache-2.0",
+    ),
+    CuratedModel(
+        "Qwen2.5 3B Instruct (Q4_K_M)",
+        "https://huggingface.co/Qwen/Qwen2.5-3B-Instruct-GGUF/resolve/main/qwen2.5-3b-instruct-q4_k_m.gguf",
+        2104,
+        "Qwen Research License",
+    ),
+    CuratedModel(
+        "Phi-3.5 mini Instruct (Q4_K_M)",
+        "https://huggingface.co/bartowski/Phi-3.5-mini-instruct-GGUF/resolve/main/Phi-3.5-mini-instruct-Q4_K_M.gguf",
+        2393,
+        "MIT",
+    ),
+)
+
+# -- GGUF metadata ----------------------------------------------------------------------------
+
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
+            11: "<q", 12: "<d"}  # fmt: skip
+_STRING, _ARRAY = 8, 9
+#: llama.cpp's general.file_type numbers for the common quantizations.
+_FILE_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
+               10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M",
+               16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16"}  # fmt: skip
+
+
+class GGUFError(ValueError):
+    """Not a GGUF file, or a damaged one."""
+
+
+def _read(handle: BinaryIO, fmt: str) -> Any:
+    size = struct.calcsize(fmt)
+    data = handle.read(size)
+    if len(data) != size:
+        raise GGUFError("the file ends inside its header")
+    return struct.unpack(fmt, data)[0]
+
+
+def _string(handle: BinaryIO) -> str:
+    length = _read(handle, "<Q")
+    if length > 1 << 24:
+        raise GGUFError("a header string is implausibly long")
+    return str(handle.read(length).decode("utf-8", "replace"))
+
+
+def _value(handle: BinaryIO, kind: int, keep: bool) -> Any:
+    if kind in _SCALARS:
+        return _read(handle, _SCALARS[kind])
+    if kind == _STRING:
+        return _string(handle)
+    if kind == _ARRAY:
+        item_kind, count = _read(handle, "<I"), _read(handle, "<Q")
+        if item_kind in _SCALARS and not keep:  # skip big arrays (the vocabulary) cheaply
+            handle.seek(struct.calcsize(_SCALARS[item_kind]) * count, os.SEEK_CUR)
+            return None
+        values = [_value(handle, item_kind, keep) for _ in range(count)]
+        return values if keep else None
+    raise GGUFError(f"unknown metadata type {kind}")
+
+
+def read_gguf_metadata(path: Path) -> dict[str, Any]:
+    """The GGUF header's key/value pairs, large arrays (vocabulary, merges) left out."""
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise GGUFError(f"{path.name} is not a GGUF file")
+        version = _read(handle, "<I")
+        if version < 2:
+            raise GGUFError(f"{path.name} uses GGUF version {version}, too old for llama.cpp")
+        _read(handle, "<Q")  # tensor count
+        pairs = _read(handle, "<Q")
+        metadata: dict[str, Any] = {}
+        for _ in range(pairs):
+            key = _string(handle)
+            kind = _read(handle, "<I")
+            value = _value(handle, kind, keep=not key.startswith("tokenizer.ggml."))
+            if value is not None:
+                metadata[key] = value
+        return metadata
+
+
+def describe(path: Path, *, model_id: str | None = None, name: str | None = None,
+             embedded: bool = False, license: str = "") -> LocalModel:  # fmt: skip
+    """A model file with its quantization and context length from its header."""
+    quantization, context = "", None
+    try:
+        metadata = read_gguf_metadata(path)
+        architecture = metadata.get("general.architecture", "")
+        context = metadata.get(f"{architecture}.context_length")
+        quantization = _FILE_TYPES.get(metadata.get("general.file_type", -1), "")
+        name = name or metadata.get("general.name") or None
+    except (OSError, GGUFError):
+        pass
+    if not quantization:
+        found = re.search(r"(?i)(i?q\d_[a-z0-9_]+|q\d_\d|f16|bf16|f32)", path.name)
+        quantization = found.group(1).upper() if found else "?"
+    return LocalModel(
+        id=model_id or str(path),
+        name=name or path.stem,
+        path=path,
+        size=path.stat().st_size if path.exists() else 0,
+        quantization=quantization,
+        context_length=int(context) if isinstance(context, int) else None,
+        embedded=embedded,
+        license=license,
+    )
+
+
+def chat_models(models_dir: Path) -> list[LocalModel]:
+    """The embedded chat model first, then every .gguf in the models folder."""
+    found = []
+    for spec in embedded_models():
+        if spec.kind == "chat" and spec.primary_path is not None:
+            model = describe(spec.primary_path, model_id=spec.id, name=spec.name,
+                             embedded=True, license=spec.license)  # fmt: skip
+            found.append(model)
+    if models_dir.is_dir():
+        found += [describe(p) for p in sorted(models_dir.glob("*.gguf")) if p.exists()]
+    return found
+
+
+def memory_hint(size: int, available: int) -> str:
+    """Whether a model of ``size`` bytes fits the RAM that is free now."""
+    needed = size * 1.1 + 256 * 2**20
+    if needed <= available * 0.7:
+        return "fits comfortably"
+    if needed <= available:
+        return "fits, tightly"
+    return f"too large: needs ~{needed / 2**30:.1f} GB, {available / 2**30:.1f} GB free"
+
+
+# -- import, delete, download -----------------------------------------------------------------
+
+
+def import_gguf(
+    source: Path, models_dir: Path, cancel: CancelToken, *, link: bool = False
+) -> Iterator[Event]:
+    """Copy (or link in place) a .gguf into the models folder; Done(LocalModel)."""
+    try:
+        read_gguf_metadata(source)
+    except (OSError, GGUFError) as exc:
+        yield Error(f"{source.name} cannot be imported: {exc}")
+        return
+    models_dir.mkdir(parents=True, exist_ok=True)
+    target = models_dir / source.name
+    if target.exists() or target.is_symlink():
+        yield Error(f"A model named {source.name} is already in the models folder.")
+        return
+    if link:
+        target.symlink_to(source.resolve())
+        yield Done(describe(target))
+        return
+    partial = target.with_name(target.name + ".part")
+    total, done = source.stat().st_size, 0
+    with source.open("rb") as reader, partial.open("wb") as writer:
+        while block := reader.read(_BLOCK):
+            if cancel.cancelled:
+                writer.close()
+                partial.unlink(missing_ok=True)
+                yield Error(f"Importing {source.name} was cancelled.")
+                return
+            writer.write(block)
+            done += len(block)
+            yield Progress("import", done, total, f"Copying {source.name}")
+    partial.replace(target)
+    yield Done(describe(target))
+
+
+def delete_model(model: LocalModel) -> None:
+    if model.embedded:
+        raise ValueError("The embedded model is part of the app and cannot be deleted.")
+    model.path.unlink()
+
+
+def download(
+    url: str,
+    models_dir: Path,
+    cancel: CancelToken,
+    *,
+    sha256: str | None = None,
+    offline: bool,
+    timeout_s: float = 30.0,
+) -> Iterator[Event]:
+    """Download a .gguf with progress; an interrupted download resumes from its .part file
+    (HTTP Range). With ``sha256`` the file is checked before it is kept; Done(LocalModel)."""
+    if offline:
+        yield Error("Offline mode is on: downloads are disabled (Settings → Privacy).")
+        return
+    name = Path(urllib.request.url2pathname(url.split("?", 1)[0].rsplit("/", 1)[-1]))
+    if name.suffix.lower() != ".gguf":
+        yield Error("The link must point at a .gguf file.")
+        return
+    models_dir.mkdir(parents=True, exist_ok=True)
+    target = models_dir / name.name
+    partial = target.with_name(target.name + ".part")
+    start = partial.stat().st_size if partial.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout_s)
+    except OSError as exc:
+        yield Error(f"The download could not start: {exc}")
+        return
+    with response:
+        resumed = start and response.status == 206
+        done = start if resumed else 0
+        length = int(response.headers.get("Content-Length") or 0)
+        total = done + length if length else 0
+        with partial.open("ab" if resumed else "wb") as writer:
+            while block := response.read(1 << 20):
+                if cancel.cancelled:
+                    yield Error(f"Download of {name} cancelled; it resumes from {done} bytes.")
+                    return
+                writer.write(block)
+                done += len(block)
+                yield Progress("download", done, total, f"Downloading {name}")
+    if sha256:
+        digest = hashlib.sha256()
+        with partial.open("rb") as reader:
+            while block := reader.read(_BLOCK):
+                digest.update(block)
+        if digest.hexdigest() != sha256.lower():
+            partial.unlink()
+            yield Error(f"{name} failed its sha256 check and was deleted; download it again.")
+            return
+    shutil.move(partial, target)
+    yield Done(describe(target))

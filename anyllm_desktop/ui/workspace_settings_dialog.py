@@ -1,0 +1,128 @@
+"""One workspace's answering and retrieval settings."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from anyllm_desktop.core.workspace import Workspace
+
+_MODES = (("chat", "Chat: documents plus the model's own knowledge"),
+          ("query", "Query: documents only, refuse when nothing matches"))  # fmt: skip
+
+
+class WorkspaceSettingsDialog(QDialog):
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        chat, retrieval = workspace.chat, workspace.retrieval
+        self.setWindowTitle(f"Workspace settings — {workspace.name}")
+        self.resize(620, 560)
+        form = QFormLayout()
+        self.mode = QComboBox()
+        self.mode.setAccessibleName("Chat mode")
+        for value, label in _MODES:
+            self.mode.addItem(label, value)
+        self.mode.setCurrentIndex(max(self.mode.findData(chat.mode), 0))
+        self.system_prompt = QPlainTextEdit(chat.system_prompt)
+        self.system_prompt.setAccessibleName("System prompt")
+        self.system_prompt.setMinimumHeight(110)
+        self.temperature = self._real(0.0, 2.0, chat.temperature, "Temperature", 0.05)
+        self.top_k = self._int(1, 100, retrieval.top_k, "Passages per answer")
+        self.threshold = self._real(0.0, 1.0, retrieval.similarity_threshold,
+                                    "Similarity threshold", 0.05)  # fmt: skip
+        self.history = self._int(0, 100, chat.history_turns, "History length")
+        self.max_tokens = self._int(16, 32768, chat.max_answer_tokens, "Answer length")
+        self.refusal = QLineEdit(chat.refusal_message)
+        self.refusal.setAccessibleName("Refusal message")
+        self.chunk_tokens = self._int(32, 8192, retrieval.chunk_tokens, "Chunk size")
+        self.chunk_overlap = self._int(0, 4095, retrieval.chunk_overlap, "Chunk overlap")
+        form.addRow("Mode", self.mode)
+        form.addRow("System prompt", self.system_prompt)
+        form.addRow("", QLabel("Variables: {date}, {time}, {workspace}"))
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Passages per answer", self.top_k)
+        form.addRow("Similarity threshold", self.threshold)
+        form.addRow("History (question/answer pairs)", self.history)
+        form.addRow("Longest answer (tokens)", self.max_tokens)
+        form.addRow("Refusal message (query mode)", self.refusal)
+        form.addRow("Chunk size (tokens)", self.chunk_tokens)
+        form.addRow("Chunk overlap (tokens)", self.chunk_overlap)
+        self.reindex_warning = QLabel(
+            "Changing the chunk size or overlap re-indexes every document of this workspace."
+        )
+        self.reindex_warning.setWordWrap(True)
+        self.reindex_warning.setObjectName("EmptyHint")
+        form.addRow(self.reindex_warning)
+        self.error = QLabel()
+        self.error.setObjectName("MessageStatus")
+        self.error.setProperty("error", True)
+        self.error.setWordWrap(True)
+        self.error.hide()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def _int(self, low: int, high: int, value: int, name: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setValue(value)
+        spin.setAccessibleName(name)
+        return spin
+
+    def _real(
+        self, low: float, high: float, value: float, name: str, step: float
+    ) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setDecimals(2)
+        spin.setValue(value)
+        spin.setAccessibleName(name)
+        return spin
+
+    def chat_changes(self) -> dict[str, object]:
+        return {
+            "mode": self.mode.currentData(),
+            "system_prompt": self.system_prompt.toPlainText(),
+            "temperature": self.temperature.value(),
+            "history_turns": self.history.value(),
+            "max_answer_tokens": self.max_tokens.value(),
+            "refusal_message": self.refusal.text(),
+        }
+
+    def retrieval_changes(self) -> dict[str, object]:
+        return {
+            "top_k": self.top_k.value(),
+            "similarity_threshold": self.threshold.value(),
+            "chunk_tokens": self.chunk_tokens.value(),
+            "chunk_overlap": self.chunk_overlap.value(),
+        }
+
+    def chunking_changed(self) -> bool:
+        retrieval = self.workspace.retrieval
+        return (self.chunk_tokens.value(), self.chunk_overlap.value()) != (
+            retrieval.chunk_tokens,
+            retrieval.chunk_overlap,
+        )
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
