@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QKeyEvent, QTextOption
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QTextCursor, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -220,6 +220,28 @@ class ChatView(QScrollArea):
         self.messages.append(widget)
         self._at_bottom = True
         return widget
+
+    def find_next(self, text: str) -> bool:
+        """Select the next occurrence of ``text`` after the current one, wrapping around, and
+        scroll to it."""
+        if not text or not self.messages:
+            return False
+        start = next(
+            (i for i, m in enumerate(self.messages) if m.body.textCursor().hasSelection()), 0
+        )
+        order = self.messages[start:] + self.messages[:start]
+        for offset, widget in enumerate(order):
+            if offset > 0:
+                widget.body.moveCursor(QTextCursor.MoveOperation.Start)
+            if widget.body.find(text):
+                for other in self.messages:
+                    if other is not widget:
+                        other.body.moveCursor(QTextCursor.MoveOperation.Start)
+                rect = widget.body.cursorRect()
+                self.ensureVisible(0, widget.y() + widget.body.y() + rect.y(), 0, 60)
+                return True
+        order[0].body.moveCursor(QTextCursor.MoveOperation.Start)
+        return order[0].body.find(text)
 
     # -- streaming ------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -100,12 +101,19 @@ class MainWindow(QMainWindow):
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setTextFormat(Qt.TextFormat.RichText)
         self.chat_view = ChatView()
+        self.find_bar = QLineEdit()
+        self.find_bar.setObjectName("FindBar")
+        self.find_bar.setPlaceholderText("Find in this chat (Enter: next, Esc: close)")
+        self.find_bar.setAccessibleName("Find in chat")
+        self.find_bar.returnPressed.connect(lambda: self.chat_view.find_next(self.find_bar.text()))
+        self.find_bar.hide()
         self.pages = QStackedWidget()
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.chat_view)
         self.composer = Composer()
         layout.addWidget(self.notice)
         layout.addWidget(self.header)
+        layout.addWidget(self.find_bar)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.composer)
         return panel
@@ -205,9 +213,21 @@ class MainWindow(QMainWindow):
     def _shortcuts(self) -> None:
         for keys, action in (
             ("Ctrl+L", self.composer.editor.setFocus),
-            ("Escape", self.stop),
+            ("Ctrl+F", self.show_find),
+            ("Escape", self._escape),
         ):
             QShortcut(QKeySequence(keys), self, activated=action)
+
+    def show_find(self) -> None:
+        self.find_bar.show()
+        self.find_bar.setFocus()
+        self.find_bar.selectAll()
+
+    def _escape(self) -> None:
+        if self.find_bar.isVisible():
+            self.find_bar.hide()
+        else:
+            self.stop()
 
     def _restore_geometry(self) -> None:
         geometry = self._window_settings.value("geometry")

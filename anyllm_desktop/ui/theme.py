@@ -29,7 +29,7 @@ _system: dict[str, object] = {}
 
 
 def apply_theme(theme: str, font_size: int) -> None:
-    """"system" keeps (or restores) the platform's own style and palette."""
+    """ "system" keeps (or restores) the platform's own style and palette."""
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return

@@ -6,15 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.core.events import Token
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.ui.main_window import MainWindow
 from tests.e2e.conftest import DATA
+from tests.qt.helpers import drop_files
 
 pytestmark = pytest.mark.e2e
 
@@ -30,18 +29,6 @@ def _ready_window(qtbot: QtBot, home: Path) -> MainWindow:
     return window
 
 
-def _drop(window: MainWindow, paths: list[Path]) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    center = window.rect().center()
-    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPoint(center), Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(QPointF(center), Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(window, drop)
-
-
 def _wait_answer(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.answer_worker is None, timeout=240_000)
 
@@ -52,7 +39,7 @@ def test_drop_index_ask_stream_sources_and_stop(
     window = _ready_window(qtbot, anyllm_home)
     broken = tmp_path / "broken.docx"
     broken.write_bytes(b"\x00\x01 definitely not a zip" * 40)
-    _drop(window, [FAQ, broken])
+    assert drop_files(window, [FAQ, broken])
     assert window.documents.job.isVisible()
     qtbot.waitUntil(lambda: window.backend.ingest_worker is None, timeout=240_000)
 

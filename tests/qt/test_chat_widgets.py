@@ -1,0 +1,72 @@
+"""The chat widgets on their own (no model, no library): composer keys, throttled streaming,
+sources and citation links, find."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl
+from pytestqt.qtbot import QtBot
+
+from anyllm_desktop.ui.chat_view import REPAINT_MS, ChatView, Composer
+
+SOURCE = {
+    "n": 1,
+    "document": "Guide",
+    "path": "/docs/guide.pdf",
+    "page": 12,
+    "section": "Install",
+    "text": "Run the installer.",
+    "score": 0.8,
+    "sheet": "",
+}
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(qtbot: QtBot) -> None:
+    composer = Composer()
+    qtbot.addWidget(composer)
+    sent: list[str] = []
+    composer.send_requested.connect(sent.append)
+    qtbot.keyClicks(composer.editor, "first line")
+    qtbot.keyClick(composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(composer.editor, "second line")
+    assert not sent
+    qtbot.keyClick(composer.editor, Qt.Key.Key_Return)
+    assert sent == ["first line\nsecond line"] and composer.editor.toPlainText() == ""
+    composer.set_busy(True)
+    stops: list[bool] = []
+    composer.stop_requested.connect(lambda: stops.append(True))
+    composer.button.click()
+    assert stops == [True] and composer.button.text() == "Stop"
+
+
+def test_tokens_repaint_throttled_and_citations_open_their_passage(qtbot: QtBot) -> None:
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.show()
+    widget = view.start_answer()
+    widget.set_sources([SOURCE])
+    for piece in ["Run ", "the ", "installer ", "[1]."]:
+        view.append_token(piece)
+    assert widget.text == ""  # not repainted per token
+    qtbot.wait(REPAINT_MS * 3)
+    assert widget.text == "Run the installer [1]."
+    assert 'href="cite:1"' in widget.body.toHtml()
+    assert "Guide, page 12" in widget.sources_label.text()
+    opened: list[dict] = []
+    view.citation_clicked.connect(opened.append)
+    widget.body.anchorClicked.emit(QUrl("cite:1"))
+    widget.sources_label.linkActivated.emit("source:1")
+    assert opened == [SOURCE, SOURCE]
+    assert view.finish_answer() is widget and view.streaming is None
+
+
+def test_find_walks_through_the_messages(qtbot: QtBot) -> None:
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.show()
+    view.add_message("user", "Where is the apt configuration?")
+    view.add_message("assistant", "The apt configuration lives in /etc/apt [1].")
+    assert view.find_next("apt configuration")
+    assert view.messages[0].body.textCursor().selectedText() == "apt configuration"
+    assert view.find_next("apt configuration")
+    assert view.messages[1].body.textCursor().selectedText() == "apt configuration"
+    assert not view.find_next("nowhere to be found")
