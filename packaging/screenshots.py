@@ -63,6 +63,7 @@ def main(out: Path) -> None:
     apply_offline_environment()
     from anyllm_desktop.services.runtime import Runtime
     from anyllm_desktop.ui.main_window import MainWindow
+    from anyllm_desktop.ui.theme import apply_theme
 
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -79,6 +80,9 @@ def main(out: Path) -> None:
         wait_until(lambda: window.documents.results.count() >= 2)
         save(window, out / "drop-progress.png")
         wait_until(lambda: window.backend.ingest_worker is None)
+        # The bundled 135M model rambles at higher temperatures; answer tersely.
+        window.backend.update_chat_settings(window.workspace, temperature=0.0,
+                                            max_answer_tokens=160)  # fmt: skip
         editor = window.composer.editor
         editor.setPlainText("What is the codename of the unstable distribution?")
         QApplication.sendEvent(
@@ -95,6 +99,16 @@ def main(out: Path) -> None:
             passage = next(w for w in dialog if w.isWindow() and w.isVisible())
             save(passage, out / "passage.png")
             passage.close()
+        settings = window.open_settings()
+        if settings is not None:
+            save(settings, out / "settings.png")
+            settings.reject()
+        manager = window.open_model_manager()
+        if manager is not None:
+            save(manager, out / "model-manager.png")
+            manager.reject()
+        apply_theme("dark", window.runtime.settings.font_size)
+        save(window, out / "dark-mode.png")
         window.close()
     app.quit()
 

@@ -46,6 +46,10 @@ class FastEmbedEmbedder:
             providers=["CPUExecutionProvider"],
         )
 
+    def unload(self) -> None:
+        """Free the model (about 230 MB resident); the next ``embed`` loads it again (~1 s)."""
+        self._model = None
+
     def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
         """One L2-normalised float32 row per text."""
         import numpy as np
@@ -53,7 +57,8 @@ class FastEmbedEmbedder:
         self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        rows = list(self._model.embed(list(texts), batch_size=batch_size))
+        model = self._model  # one reference for the call, even if another thread unloads
+        rows = list(model.embed(list(texts), batch_size=batch_size))
         return np.asarray(rows, dtype=np.float32)
 
     def release_memory(self) -> None:

@@ -118,6 +118,7 @@ class IngestJob:
         self._bytes_total = sum(sizes.values())
         window: list[_Prepared] = []
         for number, path in enumerate(files):
+            self.library.priority.wait_for_foreground(self.cancel)  # an answer has the cores
             if self.cancel.cancelled:
                 break
             yield self._progress("read", number, len(files), f"Reading {path.name}")
@@ -143,6 +144,9 @@ class IngestJob:
                 )
         if any(r.status == "indexed" for r in self.results):
             self._release_memory()  # index building needs memory of its own
+            if self.library.vectors.vector_index_due(self.table):
+                # Keeps the peak of a large ingest within ~1 GB; reloaded by the next search.
+                self.library.embedder(self.workspace.embedding_model).unload()
             started = time.perf_counter()
             self.library.vectors.finish_writes(self.table)
             self.timings["write"] += time.perf_counter() - started

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from anyllm_desktop.core.cancel import Cancelled, CancelToken
 from anyllm_desktop.core.events import Error, Event
@@ -58,7 +58,9 @@ class GeneratorWorker(QObject):
         self._runner.moveToThread(self._thread)
         self._thread.started.connect(self._runner.run)
         self._runner.event.connect(self.event)
-        self._runner.finished.connect(self._thread.quit)
+        # Direct: the thread ends its own event loop (QThread.quit is thread-safe), so it ends
+        # even when the GUI thread is busy or already shutting down and waiting for it.
+        self._runner.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> None:
@@ -75,4 +77,5 @@ class GeneratorWorker(QObject):
         return self._thread.wait(msecs)
 
     def _on_thread_finished(self) -> None:
+        self._thread.wait()  # QThread.finished comes just before the thread has quite ended
         self.finished.emit()

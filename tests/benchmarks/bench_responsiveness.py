@@ -125,6 +125,9 @@ def main() -> None:
 
         def answer() -> tuple[dict[str, Any], float, float]:
             window.select_workspace("FAQ")
+            # Same question, new thread: forget the KV cache so both answers evaluate the
+            # whole prompt (the benchmark's own reach into the provider).
+            backend.chat.host.run(lambda provider: provider._llama.reset())
             result: dict[str, Any] = {}
             started = time.perf_counter()
             worker = backend.ask("FAQ", QUESTION, None)
@@ -145,7 +148,9 @@ def main() -> None:
         during = passages["n"] - before
         phases["answer streaming while indexing"] = (t0, t1)
         t0 = time.perf_counter()
-        run_for(10)
+        before = passages["n"]
+        run_for(20)
+        after_answer = passages["n"] - before
         phases["indexing after the answer"] = (t0, time.perf_counter())
         backend.cancel_ingest()
         wait_until(lambda: backend.ingest_worker is None)
@@ -159,8 +164,9 @@ def main() -> None:
     print(f"answer tokens/s: alone {alone['tokens_per_s']:.1f}, while indexing "
           f"{busy['tokens_per_s']:.1f} = {ratio:.2f}x (target >= 0.7x); TTFT alone "
           f"{alone['ttft_s']:.2f} s, while indexing {busy['ttft_s']:.2f} s")  # fmt: skip
-    print(f"passages indexed while that answer was generated: {during} "
-          f"(indexing pauses its embedding batches while a local answer streams)")  # fmt: skip
+    print(f"passages indexed while that answer was generated: {during}; in the 20 s after "
+          f"it: {after_answer} (indexing waits between files and embedding batches while a "
+          f"local answer streams, then resumes by itself)")  # fmt: skip
     app.quit()
 
 
