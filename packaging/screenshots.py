@@ -63,7 +63,6 @@ def main(out: Path) -> None:
     apply_offline_environment()
     from anyllm_desktop.services.runtime import Runtime
     from anyllm_desktop.ui.main_window import MainWindow
-    from anyllm_desktop.ui.theme import apply_theme
 
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -107,7 +106,7 @@ def main(out: Path) -> None:
         if manager is not None:
             save(manager, out / "model-manager.png")
             manager.reject()
-        apply_theme("dark", window.runtime.settings.font_size)
+        window.apply_appearance("dark", window.runtime.settings.font_size)
         save(window, out / "dark-mode.png")
         window.close()
     app.quit()

@@ -66,6 +66,7 @@ class DocumentsPanel(QFrame):
         self.tree.setRootIsDecorated(False)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -90,6 +91,8 @@ class DocumentsPanel(QFrame):
         self.results = QListWidget()
         self.results.setObjectName("IngestResults")
         self.results.setAccessibleName("Indexing results")
+        self.results.setWordWrap(True)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.retry_button = QPushButton("Retry failed")
         self.retry_button.setAccessibleName("Retry failed files")
         self.retry_button.clicked.connect(self._retry)
@@ -111,7 +114,7 @@ class DocumentsPanel(QFrame):
         self.tree.clear()
         for document in documents:
             status = _STATUS_TEXT.get(document.status, document.status)
-            added = time.strftime("%Y-%m-%d %H:%M", time.localtime(document.added_at))
+            added = time.strftime("%Y-%m-%d", time.localtime(document.added_at))
             item = QTreeWidgetItem([document.title or Path(document.path).name, status,
                                     str(document.chunks), added])  # fmt: skip
             item.setToolTip(0, document.path)

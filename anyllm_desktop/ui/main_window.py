@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self._build_conversation())
         self.splitter.addWidget(self.documents)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([250, 700, 330])
+        self.splitter.setSizes([270, 640, 370])
         self.setCentralWidget(self.splitter)
         self._build_status_bar()
         self._build_menus()
@@ -592,11 +592,18 @@ class MainWindow(QMainWindow):
     def _apply_settings(self, dialog: SettingsDialog) -> None:
         settings = dialog.chosen()
         self.backend.save_settings(settings)
-        apply_theme(settings.theme, settings.font_size)
+        self.apply_appearance(settings.theme, settings.font_size)
         offline = settings.offline_mode
         self.network_label.setText("● Offline" if offline else "● Online")
         self.network_label.setProperty("online", not offline)
         self.network_label.style().polish(self.network_label)
+
+    def apply_appearance(self, theme: str, font_size: int) -> None:
+        """Theme and font size, at once: the style sheet is set again so that its palette()
+        colours are looked up anew."""
+        apply_theme(theme, font_size)
+        self.setStyleSheet("")
+        self.setStyleSheet(STYLE_SHEET)
 
     def open_workspace_settings(self) -> WorkspaceSettingsDialog | None:
         if self.workspace is None:

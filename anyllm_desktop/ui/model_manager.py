@@ -71,6 +71,10 @@ class ModelManager(QDialog):
         download_row = QHBoxLayout()
         self.curated = QComboBox()
         self.curated.setAccessibleName("Suggested models")
+        self.curated.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.curated.setMinimumContentsLength(24)
         self.curated.addItem("Suggestions…", "")
         for model in backend.curated_models():
             self.curated.addItem(f"{model.name} · {model.size_mb:,} MB · {model.license}",
@@ -83,8 +87,8 @@ class ModelManager(QDialog):
         self.url.setPlaceholderText("https://huggingface.co/…/resolve/main/model.gguf")
         self.download_button = QPushButton("Download")
         self.download_button.clicked.connect(self._download)
-        download_row.addWidget(self.curated)
-        download_row.addWidget(self.url, 1)
+        download_row.addWidget(self.curated, 1)
+        download_row.addWidget(self.url, 2)
         download_row.addWidget(self.download_button)
         layout.addLayout(download_row)
         job_row = QHBoxLayout()

@@ -188,9 +188,7 @@ class Backend(QObject):
 
     @property
     def model_name(self) -> str:
-        if self.chat is None:
-            return self.runtime.chat_model_name()
-        return self.chat.host.provider.model
+        return self.runtime.chat_model_name()
 
     @property
     def provider_name(self) -> str:

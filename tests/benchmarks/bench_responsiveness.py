@@ -155,6 +155,7 @@ def main() -> None:
         backend.cancel_ingest()
         wait_until(lambda: backend.ingest_worker is None)
         window.close()
+        heart.timer.stop()
 
     print(f"GUI heartbeat (10 ms timer), Qt platform {os.environ.get('QT_QPA_PLATFORM', 'xcb')}:")
     for name, (start, end) in phases.items():
