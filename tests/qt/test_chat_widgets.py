@@ -70,3 +70,28 @@ def test_find_walks_through_the_messages(qtbot: QtBot) -> None:
     assert view.find_next("apt configuration")
     assert view.messages[1].body.textCursor().selectedText() == "apt configuration"
     assert not view.find_next("nowhere to be found")
+
+
+def test_a_cited_pdf_page_is_shown_in_the_app(qtbot: QtBot) -> None:
+    from anyllm_desktop.ui.passage_dialog import PassageDialog
+    from tests.e2e.conftest import DATA
+
+    pdf = {**SOURCE, "path": str(DATA / "reportlab-userguide.pdf"), "page": 3}
+    dialog = PassageDialog(pdf)
+    qtbot.addWidget(dialog)
+    assert dialog.page_view is not None
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=10_000)
+    assert dialog.page_view.pixmap().width() == 720
+    assert (
+        dialog.page_label.text().startswith("Page 3 of ") and "(cited)" in dialog.page_label.text()
+    )
+    dialog.next_button.click()
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=10_000)
+    assert (
+        dialog.page_label.text().startswith("Page 4 of ")
+        and "cited" not in dialog.page_label.text()
+    )
+
+    text_only = PassageDialog({**SOURCE, "path": str(DATA / "debian-faq-archives.html")})
+    qtbot.addWidget(text_only)
+    assert text_only.page_view is None and text_only.open_button.isEnabled()
