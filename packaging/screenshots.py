@@ -89,13 +89,24 @@ def main(out: Path) -> None:
             QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
         )
         wait_until(lambda: window.answer_worker is None)
-        wait_until(lambda: window.statusBar().currentMessage() != "Stopping…", 5)
         save(window, out / "main-window.png")
-        answer = window.chat_view.messages[-1]
-        if answer.sources:
-            window.show_passage(answer.sources[0])
-            dialog = window.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
-            passage = next(w for w in dialog if w.isWindow() and w.isVisible())
+        editor.setPlainText("How do I draw a string on a canvas with ReportLab?")
+        QApplication.sendEvent(
+            editor,
+            QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
+        )
+        wait_until(lambda: window.answer_worker is None)
+        pdf_sources = [
+            s for m in window.chat_view.messages for s in m.sources if s["path"].endswith(".pdf")
+        ]
+        sources = pdf_sources or window.chat_view.messages[-1].sources
+        if sources:
+            window.show_passage(sources[0])
+            dialogs = window.findChildren(
+                QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly
+            )
+            passage = next(w for w in dialogs if w.isWindow() and w.isVisible())
+            wait_until(lambda: getattr(passage, "worker", None) is None, 30)
             save(passage, out / "passage.png")
             passage.close()
         settings = window.open_settings()

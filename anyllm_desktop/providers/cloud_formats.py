@@ -1,0 +1,147 @@
+"""The three wire formats: OpenAI-compatible chat completions (OpenAI, Azure OpenAI, Ollama,
+LM Studio, vLLM, llama.cpp server, OpenRouter, Groq, Mistral, Together, DeepSeek), Anthropic
+Messages, and Google Gemini ``streamGenerateContent``. Each builds a streaming request and reads
+one server-sent event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from anyllm_desktop.core.conversation import ChatMessage
+from anyllm_desktop.providers.base import GenerationOptions
+from anyllm_desktop.providers.cloud_http import Chunk, CloudChatProvider, ProviderError
+
+_FINISH = {"stop": "stop", "length": "length", "end_turn": "stop", "max_tokens": "length",
+           "STOP": "stop", "MAX_TOKENS": "length", "stop_sequence": "stop"}  # fmt: skip
+
+
+class OpenAICompatibleProvider(CloudChatProvider):
+    name = "openai-compatible"
+
+    def request(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        headers = (
+            {"Authorization": f"Bearer {self.endpoint.api_key}"} if self.endpoint.api_key else {}
+        )
+        body = {
+            "model": self.endpoint.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": options.temperature,
+            "top_p": options.top_p,
+            "max_tokens": options.max_tokens,
+        }
+        if options.seed is not None:
+            body["seed"] = options.seed
+        return f"{self.endpoint.base_url.rstrip('/')}/chat/completions", headers, body
+
+    def read(self, event: dict[str, Any]) -> Chunk:
+        chunk = Chunk()
+        for choice in event.get("choices") or []:
+            chunk.text += (choice.get("delta") or {}).get("content") or ""
+            if choice.get("finish_reason"):
+                chunk.finish_reason = _FINISH.get(choice["finish_reason"], "stop")
+        usage = event.get("usage") or {}
+        chunk.prompt_tokens = usage.get("prompt_tokens")
+        chunk.completion_tokens = usage.get("completion_tokens")
+        return chunk
+
+
+class AzureOpenAIProvider(OpenAICompatibleProvider):
+    """Azure OpenAI: ``base_url`` is the deployment's URL
+    (``https://NAME.openai.azure.com/openai/deployments/DEPLOYMENT``); the key goes in
+    ``api-key``."""
+
+    name = "azure-openai"
+    api_version = "2024-10-21"
+
+    def request(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        url, _, body = super().request(messages, options)
+        return f"{url}?api-version={self.api_version}", {"api-key": self.endpoint.api_key}, body
+
+
+class AnthropicProvider(CloudChatProvider):
+    name = "anthropic"
+
+    def request(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        body: dict[str, Any] = {
+            "model": self.endpoint.model,
+            "messages": [
+                {"role": m.role, "content": m.content} for m in messages if m.role != "system"
+            ],
+            "max_tokens": options.max_tokens,
+            "temperature": min(options.temperature, 1.0),
+            "stream": True,
+        }
+        if system:
+            body["system"] = system
+        headers = {"x-api-key": self.endpoint.api_key, "anthropic-version": "2023-06-01"}
+        return f"{self.endpoint.base_url.rstrip('/')}/v1/messages", headers, body
+
+    def read(self, event: dict[str, Any]) -> Chunk:
+        kind = event.get("type")
+        if kind == "message_start":
+            usage = (event.get("message") or {}).get("usage") or {}
+            return Chunk(prompt_tokens=usage.get("input_tokens"))
+        if kind == "content_block_delta":
+            return Chunk(text=(event.get("delta") or {}).get("text") or "")
+        if kind == "message_delta":
+            reason = (event.get("delta") or {}).get("stop_reason")
+            usage = event.get("usage") or {}
+            return Chunk(completion_tokens=usage.get("output_tokens"),
+                         finish_reason=_FINISH.get(reason or ""))  # fmt: skip
+        if kind == "message_stop":
+            return Chunk(done=True)
+        if kind == "error":
+            message = (event.get("error") or {}).get("message", "unknown error")
+            raise ProviderError(f"{self.endpoint.label} stopped with an error: {message}")
+        return Chunk()
+
+
+class GeminiProvider(CloudChatProvider):
+    name = "gemini"
+
+    def request(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        body: dict[str, Any] = {
+            "contents": [
+                {
+                    "role": "model" if m.role == "assistant" else "user",
+                    "parts": [{"text": m.content}],
+                }
+                for m in messages
+                if m.role != "system"
+            ],
+            "generationConfig": {
+                "temperature": options.temperature,
+                "topP": options.top_p,
+                "maxOutputTokens": options.max_tokens,
+            },
+        }
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": system}]}
+        base = self.endpoint.base_url.rstrip("/")
+        url = f"{base}/v1beta/models/{self.endpoint.model}:streamGenerateContent?alt=sse"
+        return url, {"x-goog-api-key": self.endpoint.api_key}, body
+
+    def read(self, event: dict[str, Any]) -> Chunk:
+        chunk = Chunk()
+        for candidate in event.get("candidates") or []:
+            for part in (candidate.get("content") or {}).get("parts") or []:
+                chunk.text += part.get("text") or ""
+            if candidate.get("finishReason"):
+                chunk.finish_reason = _FINISH.get(candidate["finishReason"], "stop")
+        usage = event.get("usageMetadata") or {}
+        chunk.prompt_tokens = usage.get("promptTokenCount")
+        chunk.completion_tokens = usage.get("candidatesTokenCount")
+        return chunk

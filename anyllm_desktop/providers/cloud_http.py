@@ -1,0 +1,240 @@
+"""What every cloud chat provider shares: one HTTP client (httpx), server-sent events, retries
+with backoff, cancel between chunks, and errors written for people.
+
+Why httpx rather than three vendor SDKs: the three wire formats (OpenAI-compatible, Anthropic,
+Gemini) are small JSON-over-SSE protocols; one client gives the same timeouts, retry policy,
+cancel and error wording for all of them, adds one dependency instead of three SDKs (each with
+its own retry logic, pydantic models and update cadence), and keeps every byte that leaves the
+machine in one module. A provider subclass says how to build its request and how to read one
+event of its stream.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import ChatMessage
+from anyllm_desktop.core.events import Done, Error, Event, Token, Usage
+from anyllm_desktop.providers.base import Capabilities, Completion, GenerationOptions
+
+RETRY_STATUSES = {429, 500, 502, 503, 504, 529}
+
+
+class ProviderError(Exception):
+    """A failure with a message for the chat."""
+
+
+@dataclass
+class Chunk:
+    """What one stream event carried."""
+
+    text: str = ""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    done: bool = False
+
+
+@dataclass
+class Endpoint:
+    """A configured provider: where, which model, which key (never logged or stored here)."""
+
+    label: str
+    base_url: str
+    model: str
+    api_key: str = field(default="", repr=False)
+    context_size: int = 128_000
+    timeout_s: float = 60.0
+    retries: int = 3
+
+
+class CloudChatProvider:
+    """Streams from an HTTP API. Subclasses implement ``request`` and ``read``."""
+
+    name = "cloud"
+    capabilities = Capabilities(local=False)
+
+    def __init__(self, endpoint: Endpoint, *, backoff_s: float = 1.0) -> None:
+        self.endpoint = endpoint
+        self.backoff_s = backoff_s
+
+    @property
+    def model(self) -> str:
+        return self.endpoint.model
+
+    @property
+    def context_size(self) -> int:
+        return self.endpoint.context_size
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """An estimate (about 4 characters a token, plus a few per message)."""
+        return sum(len(m.content) // 4 + 4 for m in messages)
+
+    # -- what subclasses say ------------------------------------------------------------------
+
+    def request(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """URL, headers and JSON body of a streaming completion."""
+        raise NotImplementedError
+
+    def read(self, event: dict[str, Any]) -> Chunk:
+        """One decoded stream event."""
+        raise NotImplementedError
+
+    # -- the stream ---------------------------------------------------------------------------
+
+    def stream(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
+    ) -> Iterator[Event]:
+        import httpx
+
+        started = time.perf_counter()
+        parts: list[str] = []
+        first_at: float | None = None
+        prompt_tokens = completion_tokens = 0
+        finish = "stop"
+        url, headers, body = self.request(messages, options)
+        timeout = httpx.Timeout(self.endpoint.timeout_s, connect=min(10.0, self.endpoint.timeout_s))
+        try:
+            with httpx.Client(timeout=timeout, trust_env=False) as client:
+                for event in self._events(client, url, headers, body, cancel):
+                    chunk = self.read(event)
+                    if chunk.text:
+                        first_at = first_at or time.perf_counter()
+                        parts.append(chunk.text)
+                        yield Token(chunk.text)
+                    prompt_tokens = chunk.prompt_tokens or prompt_tokens
+                    completion_tokens = chunk.completion_tokens or completion_tokens
+                    finish = chunk.finish_reason or finish
+                    if chunk.done:
+                        break
+        except ProviderError as exc:
+            yield Error(str(exc))
+            return
+        stopped = cancel.cancelled
+        finished = time.perf_counter()
+        generating = finished - first_at if first_at else 0.0
+        completion_tokens = completion_tokens or len(parts)
+        yield Usage(prompt_tokens, completion_tokens, 0)
+        yield Done(
+            Completion(
+                text="".join(parts),
+                stopped=stopped,
+                ttft_s=(first_at or finished) - started,
+                tokens_per_s=(completion_tokens - 1) / generating
+                if generating > 0 and completion_tokens > 1
+                else 0.0,
+                prompt_tokens=prompt_tokens,
+                cached_tokens=0,
+                completion_tokens=completion_tokens,
+                finish_reason="cancelled" if stopped else finish,
+            )
+        )
+
+    def _events(
+        self, client: Any, url: str, headers: dict[str, str], body: dict[str, Any],
+        cancel: CancelToken,
+    ) -> Iterator[dict[str, Any]]:  # fmt: skip
+        """Decoded SSE data events; retried with backoff until the stream has started."""
+        import httpx
+
+        label = self.endpoint.label
+        for attempt in range(self.endpoint.retries + 1):
+            if cancel.cancelled:
+                return
+            try:
+                with client.stream("POST", url, headers=headers, json=body) as response:
+                    if response.status_code >= 400:
+                        text = response.read().decode("utf-8", "replace")
+                        if (
+                            response.status_code in RETRY_STATUSES
+                            and not _is_quota(text)
+                            and (attempt < self.endpoint.retries)
+                        ):
+                            self._wait(attempt, response.headers.get("retry-after"), cancel)
+                            continue
+                        raise ProviderError(self._explain(response.status_code, text, attempt))
+                    for line in response.iter_lines():
+                        if cancel.cancelled:
+                            return
+                        if not line.startswith("data:"):
+                            continue
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            return
+                        try:
+                            yield json.loads(data)
+                        except json.JSONDecodeError as exc:
+                            raise ProviderError(f"{label} sent a malformed stream.") from exc
+                    return
+            except httpx.ConnectError as exc:
+                if attempt < self.endpoint.retries:
+                    self._wait(attempt, None, cancel)
+                    continue
+                host = httpx.URL(url).host
+                raise ProviderError(
+                    f"Cannot reach {label} at {host}: no network connection, or the server is down."
+                ) from exc
+            except httpx.TimeoutException as exc:
+                raise ProviderError(
+                    f"{label} did not answer within {self.endpoint.timeout_s:.0f} s."
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise ProviderError(f"The connection to {label} failed: {exc}") from exc
+
+    def _wait(self, attempt: int, retry_after: str | None, cancel: CancelToken) -> None:
+        delay = self.backoff_s * 2**attempt
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            delay = min(float(retry_after), 20.0)
+        end = time.monotonic() + delay
+        while time.monotonic() < end and not cancel.cancelled:
+            time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+
+    def _explain(self, status: int, body: str, attempt: int) -> str:
+        label, model = self.endpoint.label, self.endpoint.model
+        detail = _error_detail(body)
+        lowered = body.lower()
+        if status in (401, 403):
+            return (f"{label} refused the API key (HTTP {status}). Check it in "
+                    "Settings → Providers.")  # fmt: skip
+        if status == 404:
+            return f"{label} does not know the model {model!r} (HTTP 404). {detail}".strip()
+        if status in (400, 413) and any(
+            k in lowered for k in ("context", "too long", "too many tokens", "maximum")
+        ):
+            return (f"The prompt is longer than {model}'s context window allows (HTTP {status}). "
+                    "Shorten the history or use fewer passages. " + detail).strip()  # fmt: skip
+        if status == 429 and _is_quota(body):
+            return f"{label}: the account's quota is used up (HTTP 429). {detail}".strip()
+        if status == 429:
+            return (f"{label} is rate-limiting requests (HTTP 429), still after {attempt + 1} "
+                    "tries. Wait a moment and try again.")  # fmt: skip
+        if status >= 500:
+            return (f"{label} had a server error (HTTP {status}) {attempt + 1} times in a row; "
+                    "try again later.")  # fmt: skip
+        return f"{label} rejected the request (HTTP {status}). {detail}".strip()
+
+
+def _is_quota(body: str) -> bool:
+    lowered = body.lower()
+    return any(k in lowered for k in ("insufficient_quota", "quota", "billing", "credit"))
+
+
+def _error_detail(body: str) -> str:
+    """The provider's own message from a JSON error body, if any (never the request)."""
+    try:
+        parsed = json.loads(body)
+    except json.JSONDecodeError:
+        return ""
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message", ""))[:300]
+    if isinstance(error, str):
+        return error[:300]
+    return ""
