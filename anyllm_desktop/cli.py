@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop import __version__
+from anyllm_desktop.cli_providers import add_commands as add_provider_commands
 from anyllm_desktop.core.offline import apply_offline_environment
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("thread", type=int, metavar="THREAD_ID")
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.set_defaults(handler=_cmd_export)
+    add_provider_commands(commands)
     return parser
 
 
@@ -101,7 +103,9 @@ def _chat_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thread", type=int, default=None, help="continue this thread")
     parser.add_argument("--provider", default=None, help="provider name (default: settings)")
     parser.add_argument(
-        "--model", default=None, help="catalog id or .gguf path (default: settings)"
+        "--model",
+        default=None,
+        help="local: catalog id or .gguf path; cloud: model id (default: settings)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per answer")
 
@@ -347,7 +351,7 @@ if __name__ == "__main__":
 
 @contextmanager
 def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
-    from anyllm_desktop.providers.registry import UnknownProviderError
+    from anyllm_desktop.providers.registry import OfflineModeError, UnknownProviderError
     from anyllm_desktop.services.chat import ChatService
     from anyllm_desktop.services.model_host import ModelHost
 
@@ -356,7 +360,7 @@ def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
             provider = library.runtime.create_chat_provider(
                 provider=args.provider, model=args.model
             )
-        except (UnknownProviderError, KeyError, OSError) as exc:
+        except (UnknownProviderError, OfflineModeError, KeyError, OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         host = ModelHost(provider)
         try:

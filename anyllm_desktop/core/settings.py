@@ -42,6 +42,9 @@ class Settings:
     flash_attention: bool = False
     #: A LoRA adapter (.gguf) applied to the local model; empty for none.
     lora_path: str = ""
+    #: Cloud providers the user added: {"name", "kind", "base_url", "model"} each (keys live in
+    #: the keyring, never here).
+    providers: list[dict[str, str]] = field(default_factory=list)
     theme: str = "system"
     font_size: int = 11
     window_geometry: str = ""
@@ -58,6 +61,15 @@ _VALIDATORS: dict[str, Any] = {
     "gpu_layers": lambda v: _is_int(v) and -1 <= v <= 10_000,
     "flash_attention": lambda v: isinstance(v, bool),
     "lora_path": lambda v: isinstance(v, str),
+    "providers": lambda v: (
+        isinstance(v, list)
+        and all(
+            isinstance(p, dict)
+            and {"name", "kind", "base_url", "model"} <= set(p)
+            and all(isinstance(x, str) for x in p.values())
+            for p in v
+        )
+    ),
     "theme": lambda v: v in THEMES,
     "font_size": lambda v: _is_int(v) and 6 <= v <= 48,
     "window_geometry": lambda v: isinstance(v, str),

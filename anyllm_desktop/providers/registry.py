@@ -10,6 +10,10 @@ class UnknownProviderError(KeyError):
         return str(self.args[0])
 
 
+class OfflineModeError(RuntimeError):
+    """A cloud provider was asked for while offline mode is on."""
+
+
 @dataclass(frozen=True)
 class ProviderInfo:
     name: str

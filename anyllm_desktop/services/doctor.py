@@ -25,7 +25,7 @@ from anyllm_desktop.core.events import Done, Error
 from anyllm_desktop.models.catalog import check_model
 from anyllm_desktop.models.embedded import embedded_models
 from anyllm_desktop.providers.base import Completion, GenerationOptions
-from anyllm_desktop.providers.llama_local import llama_system_info
+from anyllm_desktop.providers.llama_local import LocalLlamaProvider, llama_system_info
 from anyllm_desktop.services.runtime import Runtime
 
 PACKAGES = (
@@ -162,7 +162,8 @@ def _check_llama_build() -> dict[str, Any]:
 
 
 def _check_generation(runtime: Runtime) -> dict[str, Any]:
-    provider = runtime.create_chat_provider()
+    provider = runtime.create_chat_provider(provider="local")
+    assert isinstance(provider, LocalLlamaProvider)
     started = time.perf_counter()
     provider.load()
     loaded = time.perf_counter()

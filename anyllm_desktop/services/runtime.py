@@ -16,9 +16,12 @@ from anyllm_desktop.models.catalog import (
     require_model,
 )
 from anyllm_desktop.models.embedded import find_embedded
+from anyllm_desktop.providers.base import ChatProvider
+from anyllm_desktop.providers.cloud_presets import build_provider
 from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
 from anyllm_desktop.providers.llama_local import LocalLlamaProvider
-from anyllm_desktop.providers.registry import PROVIDERS, UnknownProviderError
+from anyllm_desktop.providers.registry import PROVIDERS, OfflineModeError, UnknownProviderError
+from anyllm_desktop.store.secrets import SecretStore
 
 
 @dataclass
@@ -55,15 +58,24 @@ class Runtime:
 
     def create_chat_provider(
         self, *, provider: str | None = None, model: str | None = None, seed: int = 0
-    ) -> LocalLlamaProvider:
-        """The chat provider by registry name (default: the configured one), for ``model``: a
-        catalog id or a path to a .gguf file (default: the configured chat model). Embedded
-        model files are verified first."""
+    ) -> ChatProvider:
+        """The chat provider by name (default: the configured one). For the local provider,
+        ``model`` is a catalog id or a .gguf path (default: the configured chat model; embedded
+        files are verified first); for a cloud provider, a model id overriding its default.
+        A cloud provider is refused while offline mode is on."""
         name = provider or self.settings.default_provider
+        configured = {p["name"]: p for p in self.settings.providers}
+        if name in configured:
+            if self.settings.offline_mode:
+                raise OfflineModeError(
+                    f"Offline mode is on, so {name!r} (a cloud provider) cannot be used. Turn "
+                    "it off in Settings → Privacy, or with `anyllm offline off`."
+                )
+            config = {**configured[name], **({"model": model} if model else {})}
+            return build_provider(config, SecretStore(self.paths.home).get(name))
         if name not in PROVIDERS:
-            raise UnknownProviderError(
-                f"Unknown provider {name!r}; available: {', '.join(sorted(PROVIDERS))}"
-            )
+            known = sorted({*PROVIDERS, *configured})
+            raise UnknownProviderError(f"Unknown provider {name!r}; available: {', '.join(known)}")
         chosen = model or self.settings.chat_model
         if chosen.endswith(".gguf") or Path(chosen).is_file():
             path = Path(chosen).expanduser()

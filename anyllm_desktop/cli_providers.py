@@ -1,0 +1,119 @@
+"""`anyllm providers …` and `anyllm offline …`: cloud providers and offline mode from the
+command line (the settings dialog does the same through the same services)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from typing import Any
+
+from anyllm_desktop.providers.cloud_presets import KINDS
+
+
+def add_commands(commands: Any) -> None:
+    providers = commands.add_parser("providers", help="list, add, remove or test cloud providers")
+    actions = providers.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list providers (keys are never shown)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_list)
+    add = actions.add_parser("add", help="add (or replace) a provider")
+    add.add_argument("name")
+    add.add_argument("--kind", required=True, choices=sorted(KINDS))
+    add.add_argument("--base-url", default="", help="default: the kind's usual address")
+    add.add_argument("--api-key", default="", help="stored in the system keyring")
+    add.add_argument("--model", required=True, help="the model that answers by default")
+    add.set_defaults(handler=_add)
+    remove = actions.add_parser("remove", help="remove a provider and its key")
+    remove.add_argument("name")
+    remove.set_defaults(handler=_remove)
+    test = actions.add_parser("test", help="send a one-line request and report the reply")
+    test.add_argument("name")
+    test.add_argument("--json", action="store_true")
+    test.set_defaults(handler=_test)
+
+    offline = commands.add_parser("offline", help="turn offline mode on or off, or show it")
+    offline.add_argument("state", choices=("on", "off", "status"), nargs="?", default="status")
+    offline.set_defaults(handler=_offline)
+
+
+def _runtime(args: argparse.Namespace) -> Any:
+    from anyllm_desktop.services.runtime import Runtime
+
+    return Runtime.open(args.home)
+
+
+def _fail(message: str) -> int:
+    print(f"anyllm: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _list(args: argparse.Namespace) -> int:
+    from anyllm_desktop.services.cloud_providers import list_providers
+
+    rows = list_providers(_runtime(args))
+    if args.json:
+        print(json.dumps({"providers": rows}, ensure_ascii=False))
+        return 0
+    for row in rows:
+        where = "this computer" if row["local"] else row["base_url"]
+        print(f"{row['name']:16s} {row['kind']:18s} {row['model']:32s} {where} (key {row['key']})")
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    from anyllm_desktop.services.cloud_providers import add_provider
+
+    try:
+        notice = add_provider(_runtime(args), args.name, args.kind, base_url=args.base_url,
+                              model=args.model, api_key=args.api_key)  # fmt: skip
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(f"added {args.name} ({KINDS[args.kind].label})")
+    if notice:
+        print(f"anyllm: note: {notice}", file=sys.stderr)
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from anyllm_desktop.services.cloud_providers import remove_provider
+
+    try:
+        remove_provider(_runtime(args), args.name)
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(f"removed {args.name}")
+    return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    from anyllm_desktop.core.cancel import CancelToken
+    from anyllm_desktop.core.events import Done, Error
+    from anyllm_desktop.services.cloud_providers import check_provider
+
+    for event in check_provider(_runtime(args), args.name, CancelToken()):
+        if isinstance(event, Error):
+            if args.json:
+                print(json.dumps({"ok": False, "error": event.message}))
+                return 1
+            return _fail(event.message) - 1
+        if isinstance(event, Done):
+            result = event.result
+            if args.json:
+                print(json.dumps({"ok": True, **result}, ensure_ascii=False))
+            else:
+                print(f"{args.name} answered in {result['seconds']} s with {result['model']}: "
+                      f"{result['reply']!r}")  # fmt: skip
+    return 0
+
+
+def _offline(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    if args.state != "status":
+        settings = replace(runtime.settings, offline_mode=args.state == "on")
+        runtime.settings_store.save(settings)
+        runtime.settings = settings
+    state = "on" if runtime.settings.offline_mode else "off"
+    print(f"offline mode is {state}")
+    return 0

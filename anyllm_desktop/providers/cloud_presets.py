@@ -1,0 +1,85 @@
+"""Kinds of cloud provider and the presets of OpenAI-compatible servers: which wire format,
+which default base URL, whether a key is needed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from anyllm_desktop.providers.cloud_formats import (
+    AnthropicProvider,
+    AzureOpenAIProvider,
+    GeminiProvider,
+    OpenAICompatibleProvider,
+)
+from anyllm_desktop.providers.cloud_http import CloudChatProvider, Endpoint
+
+
+@dataclass(frozen=True)
+class Kind:
+    label: str
+    provider: type[CloudChatProvider]
+    #: Empty where the user must give one (Azure, a custom server).
+    base_url: str
+    needs_key: bool = True
+    #: Runs on the user's own network (a local server): nothing goes to a third party.
+    self_hosted: bool = False
+
+
+KINDS: dict[str, Kind] = {
+    "openai": Kind("OpenAI", OpenAICompatibleProvider, "https://api.openai.com/v1"),
+    "anthropic": Kind("Anthropic", AnthropicProvider, "https://api.anthropic.com"),
+    "gemini": Kind("Google Gemini", GeminiProvider, "https://generativelanguage.googleapis.com"),
+    "azure-openai": Kind("Azure OpenAI", AzureOpenAIProvider, ""),
+    "openai-compatible": Kind(
+        "OpenAI-compatible server", OpenAICompatibleProvider, "", needs_key=False
+    ),
+    "ollama": Kind(
+        "Ollama",
+        OpenAICompatibleProvider,
+        "http://localhost:11434/v1",
+        needs_key=False,
+        self_hosted=True,
+    ),
+    "lmstudio": Kind(
+        "LM Studio",
+        OpenAICompatibleProvider,
+        "http://localhost:1234/v1",
+        needs_key=False,
+        self_hosted=True,
+    ),
+    "vllm": Kind(
+        "vLLM",
+        OpenAICompatibleProvider,
+        "http://localhost:8000/v1",
+        needs_key=False,
+        self_hosted=True,
+    ),
+    "llamacpp-server": Kind(
+        "llama.cpp server",
+        OpenAICompatibleProvider,
+        "http://localhost:8080/v1",
+        needs_key=False,
+        self_hosted=True,
+    ),
+    "openrouter": Kind("OpenRouter", OpenAICompatibleProvider, "https://openrouter.ai/api/v1"),
+    "groq": Kind("Groq", OpenAICompatibleProvider, "https://api.groq.com/openai/v1"),
+    "mistral": Kind("Mistral", OpenAICompatibleProvider, "https://api.mistral.ai/v1"),
+    "together": Kind("Together", OpenAICompatibleProvider, "https://api.together.xyz/v1"),
+    "deepseek": Kind("DeepSeek", OpenAICompatibleProvider, "https://api.deepseek.com/v1"),
+}
+
+
+def build_provider(config: dict[str, str], api_key: str | None) -> CloudChatProvider:
+    """A provider from its stored configuration (name, kind, base_url, model) and its key."""
+    kind = KINDS[config["kind"]]
+    if kind.needs_key and not api_key:
+        raise ValueError(f"The provider {config['name']!r} has no API key; add it again with one.")
+    endpoint = Endpoint(
+        label=f"{config['name']} ({kind.label})",
+        base_url=config.get("base_url") or kind.base_url,
+        model=config["model"],
+        api_key=api_key or "",
+    )
+    provider = kind.provider(endpoint)
+    provider.name = config["name"]
+    return provider

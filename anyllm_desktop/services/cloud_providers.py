@@ -1,0 +1,112 @@
+"""Adding, listing, removing and testing cloud providers: the configuration goes into the
+settings file, the API key into the keyring (``store/secrets.py``), never both in one place."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import ChatMessage
+from anyllm_desktop.core.events import Done, Error, Event, Token
+from anyllm_desktop.providers.base import GenerationOptions
+from anyllm_desktop.providers.cloud_presets import KINDS
+from anyllm_desktop.providers.registry import PROVIDERS, OfflineModeError
+from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.store.secrets import SecretStore
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+def list_providers(runtime: Runtime) -> list[dict[str, Any]]:
+    """Every provider with where it sends prompts; whether a key is stored, never the key."""
+    secrets = SecretStore(runtime.paths.home)
+    rows: list[dict[str, Any]] = [
+        {
+            "name": "local",
+            "kind": "local",
+            "base_url": "",
+            "model": runtime.chat_model_name(),
+            "local": True,
+            "key": "not needed",
+        }
+    ]
+    for config in runtime.settings.providers:
+        kind = KINDS[config["kind"]]
+        has_key = secrets.get(config["name"]) is not None
+        rows.append(
+            {
+                **config,
+                "base_url": config["base_url"] or kind.base_url,
+                "local": False,
+                "key": "stored" if has_key else ("missing" if kind.needs_key else "not needed"),
+            }
+        )
+    return rows
+
+
+def add_provider(
+    runtime: Runtime, name: str, kind: str, *, base_url: str = "", model: str, api_key: str = ""
+) -> str | None:
+    """Store a provider (replacing one of the same name); the keyring's fallback notice, if any."""
+    if not _NAME.match(name) or name in PROVIDERS:
+        raise ValueError(
+            f"{name!r} cannot be a provider name: use letters, digits, '.', '_' or '-' (not "
+            "'local')."
+        )
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind {kind!r}; one of: {', '.join(KINDS)}")
+    spec = KINDS[kind]
+    if not (base_url or spec.base_url):
+        raise ValueError(f"A {spec.label} provider needs --base-url.")
+    if spec.needs_key and not api_key:
+        raise ValueError(f"A {spec.label} provider needs --api-key.")
+    if not model:
+        raise ValueError("A provider needs a default model (--model).")
+    secrets = SecretStore(runtime.paths.home)
+    if api_key:
+        secrets.set(name, api_key)
+    else:
+        secrets.delete(name)
+    config = {"name": name, "kind": kind, "base_url": base_url, "model": model}
+    others = [p for p in runtime.settings.providers if p["name"] != name]
+    _save(runtime, [*others, config])
+    return secrets.fallback_notice if api_key else None
+
+
+def remove_provider(runtime: Runtime, name: str) -> None:
+    if name not in {p["name"] for p in runtime.settings.providers}:
+        raise ValueError(f"There is no provider named {name!r}.")
+    SecretStore(runtime.paths.home).delete(name)
+    _save(runtime, [p for p in runtime.settings.providers if p["name"] != name])
+
+
+def check_provider(runtime: Runtime, name: str, cancel: CancelToken) -> Iterator[Event]:
+    """A one-line request to the provider: Done({"model", "reply", "seconds"}) or Error."""
+    try:
+        provider = runtime.create_chat_provider(provider=name)
+    except (OfflineModeError, ValueError, KeyError) as exc:
+        yield Error(str(exc))
+        return
+    started = time.perf_counter()
+    reply: list[str] = []
+    options = GenerationOptions(temperature=0.0, max_tokens=8)
+    for event in provider.stream([ChatMessage("user", "Reply with: OK")], options, cancel):
+        if isinstance(event, Token):
+            reply.append(event.text)
+        elif isinstance(event, Error):
+            yield event
+            return
+    seconds = round(time.perf_counter() - started, 3)
+    yield Done({"model": provider.model, "reply": "".join(reply).strip(), "seconds": seconds})
+
+
+def _save(runtime: Runtime, providers: list[dict[str, str]]) -> None:
+    settings = replace(runtime.settings, providers=providers)
+    if runtime.settings.default_provider not in {"local", *(p["name"] for p in providers)}:
+        settings = replace(settings, default_provider="local")
+    runtime.settings_store.save(settings)
+    runtime.settings = settings

@@ -1,0 +1,96 @@
+"""Cloud providers from the CLI end to end: add/list/test/remove, `ask --provider NAME` against
+a loopback server speaking the OpenAI streaming format, offline mode, and a planted key that must
+not appear anywhere in the home folder or the output."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import DATA
+from tests.e2e.test_ingest_cli import anyllm
+from tests.unit.test_cloud_providers import OPENAI_STREAM, Replay, Reply
+
+pytestmark = pytest.mark.e2e
+
+KEY = "sk-live-PLANTED-c0ffee-91b2"
+
+
+@pytest.fixture
+def server() -> Iterator[Replay]:
+    replay = Replay()
+    thread = threading.Thread(target=replay.serve_forever, daemon=True)
+    thread.start()
+    yield replay
+    replay.shutdown()
+    replay.server_close()
+
+
+@pytest.fixture
+def keyless_env(child_env: dict[str, str]) -> dict[str, str]:
+    # The CI box has no keyring; force the same on a developer's desktop so the test never
+    # writes into a real keyring.
+    return {**child_env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
+
+def test_providers_add_test_ask_remove_and_the_key_never_leaks(
+    keyless_env: dict[str, str], anyllm_home: Path, server: Replay
+) -> None:
+    env = keyless_env
+    base = f"{server.url}/v1"
+    added = anyllm(env, "providers", "add", "replay", "--kind", "openai-compatible",
+                   "--base-url", base, "--api-key", KEY, "--model", "gpt-test")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "No system keyring was found" in added.stderr  # said, not hidden
+    listed = json.loads(anyllm(env, "providers", "list", "--json").stdout)["providers"]
+    assert [p["name"] for p in listed] == ["local", "replay"]
+    assert listed[1]["key"] == "stored" and listed[1]["model"] == "gpt-test"
+
+    # Offline mode (the default) refuses before any connection is made.
+    refused = anyllm(env, "providers", "test", "replay")
+    assert refused.returncode == 1 and "Offline mode is on" in refused.stderr
+    assert server.requests == []
+
+    assert "offline mode is off" in anyllm(env, "offline", "off").stdout
+    server.replies = [Reply(chunks=OPENAI_STREAM)]
+    tested = json.loads(anyllm(env, "providers", "test", "replay", "--json").stdout)
+    assert tested["ok"] and tested["reply"] == "Sid is unstable [1]."
+    assert server.requests[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+
+    assert anyllm(env, "workspace", "create", "FAQ").returncode == 0
+    assert (
+        anyllm(env, "ingest", "-w", "FAQ", str(DATA / "debian-faq-archives.html")).returncode == 0
+    )
+    server.replies = [Reply(chunks=OPENAI_STREAM)]
+    asked = anyllm(env, "ask", "-w", "FAQ", "What is sid?", "--provider", "replay", "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["provider"] == "replay" and answer["model"] == "gpt-test"
+    assert answer["answer"] == "Sid is unstable [1]." and answer["citations"][0]["n"] == 1
+    sent = json.dumps(server.requests[-1]["body"])
+    assert "unstable" in sent and "[1]" in sent  # the numbered passages went with the question
+
+    # A failing provider: a clear error, the thread intact.
+    server.replies = [Reply(401, [b'{"error": {"message": "bad key"}}'])]
+    failed = anyllm(env, "ask", "-w", "FAQ", "And testing?", "--provider", "replay",
+                    "--thread", str(answer["thread"]))  # fmt: skip
+    assert failed.returncode != 0 and "refused the API key" in failed.stderr
+    exported = anyllm(env, "export", str(answer["thread"]), "--format", "json")
+    messages = json.loads(exported.stdout)["messages"]
+    assert [m["role"] for m in messages][:2] == ["user", "assistant"]
+
+    # The planted key is nowhere: not in the home folder's files, not in any output.
+    outputs = [added, refused, asked, failed, exported]
+    assert not any(KEY in o.stdout + o.stderr for o in outputs)
+    for path in anyllm_home.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+
+    assert anyllm(env, "providers", "remove", "replay").returncode == 0
+    listed = json.loads(anyllm(env, "providers", "list", "--json").stdout)["providers"]
+    assert [p["name"] for p in listed] == ["local"]
+    assert json.loads((anyllm_home / "secrets.fernet").read_text()) == {}
