@@ -107,6 +107,11 @@ def _chat_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="local: catalog id or .gguf path; cloud: model id (default: settings)",
     )
+    parser.add_argument(
+        "--send-to-cloud",
+        action="store_true",
+        help="agree that this workspace's passages go to the cloud provider (remembered)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per answer")
 
 
@@ -362,6 +367,13 @@ def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
             )
         except (UnknownProviderError, OfflineModeError, KeyError, OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
+        if args.send_to_cloud and not provider.capabilities.local:
+            try:
+                agreed = library.workspace(args.workspace).chat.cloud_consent
+            except KeyError as exc:
+                raise CommandError(str(exc)) from exc
+            if provider.name not in agreed:
+                library.update_chat(args.workspace, cloud_consent=[*agreed, provider.name])
         host = ModelHost(provider)
         try:
             yield ChatService(library, host)
@@ -372,6 +384,7 @@ def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
 def _answer(service: Any, args: argparse.Namespace, question: str, thread: int | None) -> Any:
     """Run one turn, streaming tokens to stdout unless --json; the Answer, or None on error."""
     from anyllm_desktop.core.events import Done, Error, Token
+    from anyllm_desktop.services.outbound import CONSENT_REQUIRED
 
     answer = None
     for event in service.ask(args.workspace, question, thread_id=thread):
@@ -379,6 +392,9 @@ def _answer(service: Any, args: argparse.Namespace, question: str, thread: int |
             print(event.text, end="", flush=True)
         elif isinstance(event, Error):
             print(f"anyllm: error: {event.message}", file=sys.stderr)
+            if event.detail == CONSENT_REQUIRED:
+                print("anyllm: run again with --send-to-cloud to agree (remembered for this "
+                      "workspace and provider)", file=sys.stderr)  # fmt: skip
             return None
         elif isinstance(event, Done):
             answer = event.result

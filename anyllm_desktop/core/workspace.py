@@ -89,6 +89,12 @@ class ChatSettings(_StoredSettings):
     history_turns: int = 8
     #: The reply in query mode when no passage passes the similarity threshold.
     refusal_message: str = DEFAULT_REFUSAL
+    #: Never send this workspace's documents to a cloud provider.
+    local_only: bool = False
+    #: Remove e-mail addresses, phone numbers, IBANs and card numbers before sending to a cloud.
+    redact_personal_data: bool = False
+    #: Cloud providers the user agreed to send this workspace's passages to.
+    cloud_consent: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []

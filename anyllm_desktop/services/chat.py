@@ -29,6 +29,7 @@ from anyllm_desktop.core.prompting import (
 )
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.base import ChatProvider, Completion, GenerationOptions
+from anyllm_desktop.services import outbound
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
 
@@ -104,6 +105,7 @@ class ChatService:
         self.library = library
         self.host = host
         self.threads = library.threads
+        self.outbound_log = outbound.OutboundLog(library.runtime.paths.logs_dir)
 
     # -- threads ------------------------------------------------------------------------------
 
@@ -162,6 +164,9 @@ class ChatService:
             for i, r in enumerate(results, start=1)
         ]
         provider: ChatProvider = self.host.provider
+        if (refused := outbound.refusal(workspace, provider)) is not None:
+            yield Error(refused[0], detail=refused[1])
+            return
         if settings.mode == "query" and not passages:
             yield from self._refuse(thread, question, settings.refusal_message, provider,
                                     retrieval_s)  # fmt: skip
@@ -191,6 +196,11 @@ class ChatService:
             return
         if thread.system_prompt is None:
             self.threads.set_system_prompt(thread.id, system)
+        messages, removed = prompt.messages, None
+        if not provider.capabilities.local:
+            messages, removed = outbound.prepared(messages, settings.redact_personal_data)
+            if removed.counts:
+                prompt.notes.append(f"Removed before sending: {removed.summary()}.")
         yield Sources(prompt.passages, prompt.notes)
         self.threads.add_message(thread.id, "user", question, sent_content=prompt.sent_question)
 
@@ -201,7 +211,7 @@ class ChatService:
         )
         parts: list[str] = []
         completion: Completion | None = None
-        for event in self._generate(provider, prompt.messages, options, cancel):
+        for event in self._generate(provider, messages, options, cancel):
             if isinstance(event, Token):
                 parts.append(event.text)
                 yield event
@@ -219,9 +229,16 @@ class ChatService:
                     model=provider.model,
                     error=event.message,
                 )
+                if not provider.capabilities.local:
+                    self.outbound_log.record(provider, workspace.name, redactions=removed,
+                                             error=event.message)  # fmt: skip
                 yield event
                 return
         assert completion is not None, "a provider stream ends with Done or Error"
+        if not provider.capabilities.local:
+            self.outbound_log.record(provider, workspace.name, redactions=removed,
+                                     prompt_tokens=completion.prompt_tokens,
+                                     completion_tokens=completion.completion_tokens)  # fmt: skip
         timings = {
             "retrieval_s": round(retrieval_s, 4),
             "ttft_s": round(completion.ttft_s, 4),

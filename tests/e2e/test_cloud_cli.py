@@ -65,8 +65,14 @@ def test_providers_add_test_ask_remove_and_the_key_never_leaks(
     assert (
         anyllm(env, "ingest", "-w", "FAQ", str(DATA / "debian-faq-archives.html")).returncode == 0
     )
+    # The first time, the user must agree to send this workspace's passages there.
+    unasked = anyllm(env, "ask", "-w", "FAQ", "What is sid?", "--provider", "replay")
+    assert unasked.returncode == 1 and "needs your agreement" in unasked.stderr
+    assert "127.0.0.1" in unasked.stderr and "--send-to-cloud" in unasked.stderr
+    assert len(server.requests) == 1  # only the connection test so far
     server.replies = [Reply(chunks=OPENAI_STREAM)]
-    asked = anyllm(env, "ask", "-w", "FAQ", "What is sid?", "--provider", "replay", "--json")
+    asked = anyllm(env, "ask", "-w", "FAQ", "What is sid?", "--provider", "replay", "--json",
+                   "--send-to-cloud")  # fmt: skip
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
     assert answer["provider"] == "replay" and answer["model"] == "gpt-test"
@@ -83,8 +89,15 @@ def test_providers_add_test_ask_remove_and_the_key_never_leaks(
     messages = json.loads(exported.stdout)["messages"]
     assert [m["role"] for m in messages][:2] == ["user", "assistant"]
 
+    # The outbound log: who got what, never the key or the text.
+    log = [json.loads(line) for line in (anyllm_home / "logs" / "outbound.jsonl").open()]
+    assert [(e["provider"], e["host"], e["ok"]) for e in log] == [
+        ("replay", "127.0.0.1", True), ("replay", "127.0.0.1", False)
+    ]  # fmt: skip
+    assert log[0]["prompt_tokens"] == 21 and "What is sid" not in json.dumps(log)
+
     # The planted key is nowhere: not in the home folder's files, not in any output.
-    outputs = [added, refused, asked, failed, exported]
+    outputs = [added, refused, unasked, asked, failed, exported]
     assert not any(KEY in o.stdout + o.stderr for o in outputs)
     for path in anyllm_home.rglob("*"):
         if path.is_file():

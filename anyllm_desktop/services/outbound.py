@@ -1,0 +1,92 @@
+"""What leaves the machine for a cloud provider, and the record of it.
+
+Before a workspace's passages go to a cloud provider: the workspace may be locked to local
+models; the first time per provider the user must agree (the UI shows what will be sent and
+where); personal data can be removed. After each request a line goes to ``logs/outbound.jsonl``:
+time, provider, model, host, tokens, what was removed — never the key or the text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from anyllm_desktop.core.conversation import ChatMessage
+from anyllm_desktop.core.redaction import Redactions, redact
+from anyllm_desktop.core.workspace import Workspace
+from anyllm_desktop.providers.base import ChatProvider
+
+CONSENT_REQUIRED = "consent-required"
+LOCAL_ONLY = "local-only"
+
+
+def destination(provider: ChatProvider) -> str:
+    """Where a cloud provider sends prompts: its host name."""
+    endpoint = getattr(provider, "endpoint", None)
+    if endpoint is None:
+        return provider.name
+    return urlsplit(endpoint.base_url).hostname or endpoint.base_url
+
+
+def refusal(workspace: Workspace, provider: ChatProvider) -> tuple[str, str] | None:
+    """(message, code) when this workspace's passages may not go to ``provider`` now."""
+    if provider.capabilities.local:
+        return None
+    if workspace.chat.local_only:
+        return (f"The workspace “{workspace.name}” is locked to local models; its documents are "
+                "never sent to a cloud provider (Workspace settings).", LOCAL_ONLY)  # fmt: skip
+    if provider.name not in workspace.chat.cloud_consent:
+        return (
+            f"Sending to {provider.name} ({destination(provider)}) needs your agreement first: "
+            f"the system prompt, your question, earlier turns of this chat and up to "
+            f"{workspace.retrieval.top_k} passages from “{workspace.name}” will be sent there.",
+            CONSENT_REQUIRED,
+        )
+    return None
+
+
+def prepared(
+    messages: Sequence[ChatMessage], remove_personal_data: bool
+) -> tuple[list[ChatMessage], Redactions]:
+    """The messages as they will leave: with personal data removed when asked."""
+    found = Redactions()
+    if not remove_personal_data:
+        return list(messages), found
+    return [replace(m, content=redact(m.content, found)) for m in messages], found
+
+
+class OutboundLog:
+    def __init__(self, logs_dir: Path) -> None:
+        self.path = logs_dir / "outbound.jsonl"
+
+    def record(
+        self, provider: ChatProvider, workspace: str, *, prompt_tokens: int = 0,
+        completion_tokens: int = 0, redactions: Redactions | None = None, error: str = "",
+    ) -> None:  # fmt: skip
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "provider": provider.name,
+            "model": provider.model,
+            "host": destination(provider),
+            "workspace": workspace,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "redactions": dict(redactions.counts) if redactions else {},
+            "ok": not error,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def entries(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries, newest first."""
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in reversed(lines[-limit:]) if line.strip()]
