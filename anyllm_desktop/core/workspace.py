@@ -89,6 +89,10 @@ class ChatSettings(_StoredSettings):
     history_turns: int = 8
     #: The reply in query mode when no passage passes the similarity threshold.
     refusal_message: str = DEFAULT_REFUSAL
+    #: Who answers in this workspace: "" for the app's default, "local", or a cloud provider's
+    #: name; and its model ("" for the provider's default).
+    provider: str = ""
+    model: str = ""
     #: Never send this workspace's documents to a cloud provider.
     local_only: bool = False
     #: Remove e-mail addresses, phone numbers, IBANs and card numbers before sending to a cloud.

@@ -38,6 +38,13 @@ class OpenAICompatibleProvider(CloudChatProvider):
             body["seed"] = options.seed
         return f"{self.endpoint.base_url.rstrip('/')}/chat/completions", headers, body
 
+    def models_request(self) -> tuple[str, dict[str, str]]:
+        url, headers, _ = self.request([], GenerationOptions())
+        return url.replace("/chat/completions", "/models", 1), headers
+
+    def read_models(self, body: dict[str, Any]) -> list[str]:
+        return [str(m["id"]) for m in body.get("data") or [] if "id" in m]
+
     def read(self, event: dict[str, Any]) -> Chunk:
         chunk = Chunk()
         for choice in event.get("choices") or []:
@@ -86,6 +93,13 @@ class AnthropicProvider(CloudChatProvider):
         headers = {"x-api-key": self.endpoint.api_key, "anthropic-version": "2023-06-01"}
         return f"{self.endpoint.base_url.rstrip('/')}/v1/messages", headers, body
 
+    def models_request(self) -> tuple[str, dict[str, str]]:
+        url, headers, _ = self.request([], GenerationOptions())
+        return url.replace("/v1/messages", "/v1/models", 1), headers
+
+    def read_models(self, body: dict[str, Any]) -> list[str]:
+        return [str(m["id"]) for m in body.get("data") or [] if "id" in m]
+
     def read(self, event: dict[str, Any]) -> Chunk:
         kind = event.get("type")
         if kind == "message_start":
@@ -133,6 +147,13 @@ class GeminiProvider(CloudChatProvider):
         base = self.endpoint.base_url.rstrip("/")
         url = f"{base}/v1beta/models/{self.endpoint.model}:streamGenerateContent?alt=sse"
         return url, {"x-goog-api-key": self.endpoint.api_key}, body
+
+    def models_request(self) -> tuple[str, dict[str, str]]:
+        base = self.endpoint.base_url.rstrip("/")
+        return f"{base}/v1beta/models", {"x-goog-api-key": self.endpoint.api_key}
+
+    def read_models(self, body: dict[str, Any]) -> list[str]:
+        return [str(m["name"]).removeprefix("models/") for m in body.get("models") or []]
 
     def read(self, event: dict[str, Any]) -> Chunk:
         chunk = Chunk()

@@ -87,6 +87,29 @@ class CloudChatProvider:
         """One decoded stream event."""
         raise NotImplementedError
 
+    def models_request(self) -> tuple[str, dict[str, str]]:
+        """URL and headers of the provider's model list."""
+        raise NotImplementedError
+
+    def read_models(self, body: dict[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def list_models(self) -> list[str]:
+        """The model ids the provider offers (for the settings' model picker)."""
+        import httpx
+
+        url, headers = self.models_request()
+        try:
+            response = httpx.get(url, headers=headers, timeout=self.endpoint.timeout_s,
+                                 trust_env=False)  # fmt: skip
+        except httpx.ConnectError as exc:
+            raise ProviderError(f"Cannot reach {self.endpoint.label}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"The connection to {self.endpoint.label} failed: {exc}") from exc
+        if response.status_code >= 400:
+            raise ProviderError(self._explain(response.status_code, response.text, 0))
+        return sorted(self.read_models(response.json()))
+
     # -- the stream ---------------------------------------------------------------------------
 
     def stream(

@@ -117,23 +117,34 @@ class ChatService:
             raise ValueError(f"thread {thread_id} belongs to another workspace")
         return thread
 
-    def regenerate(self, thread_id: int, cancel: CancelToken) -> Iterator[Event]:
+    def regenerate(
+        self, thread_id: int, cancel: CancelToken, provider: ChatProvider | None = None
+    ) -> Iterator[Event]:
         """Answer the thread's last question again (its old answer is replaced)."""
         messages = self.threads.messages(thread_id)
         last_question = next((m for m in reversed(messages) if m.role == "user"), None)
         if last_question is None:
             yield Error("This thread has no question to answer again.")
             return
-        yield from self.edit_and_resend(thread_id, last_question.id, last_question.content, cancel)
+        yield from self.edit_and_resend(
+            thread_id, last_question.id, last_question.content, cancel, provider
+        )
 
     def edit_and_resend(
-        self, thread_id: int, message_id: int, question: str, cancel: CancelToken
+        self,
+        thread_id: int,
+        message_id: int,
+        question: str,
+        cancel: CancelToken,
+        provider: ChatProvider | None = None,
     ) -> Iterator[Event]:
         """Replace a question (and everything after it) with ``question`` and answer it."""
         thread = self.threads.get(thread_id)
         workspace = self.library.records.workspace_by_id(thread.workspace_id)
         self.threads.truncate_from(thread_id, message_id)
-        yield from self.ask(workspace.name, question, thread_id=thread_id, cancel=cancel)
+        yield from self.ask(
+            workspace.name, question, thread_id=thread_id, cancel=cancel, provider=provider
+        )
 
     # -- the turn -----------------------------------------------------------------------------
 
@@ -144,7 +155,10 @@ class ChatService:
         *,
         thread_id: int | None = None,
         cancel: CancelToken | None = None,
+        provider: ChatProvider | None = None,
     ) -> Iterator[Event]:
+        """One turn. ``provider`` overrides the host's model (a cloud provider chosen for the
+        workspace); it then runs on the calling thread, since it holds no model."""
         cancel = cancel or CancelToken()
         question = question.strip()
         if not question:
@@ -163,7 +177,7 @@ class ChatService:
             Passage(i, r.document, r.path, r.page, r.section, r.text, r.score, r.sheet)
             for i, r in enumerate(results, start=1)
         ]
-        provider: ChatProvider = self.host.provider
+        provider = provider or self.host.provider
         if (refused := outbound.refusal(workspace, provider)) is not None:
             yield Error(refused[0], detail=refused[1])
             return
@@ -176,7 +190,7 @@ class ChatService:
             settings.system_prompt, settings.mode, workspace=workspace.name, now=datetime.now()
         )
         try:
-            prompt: Prompt = self.host.run(
+            prompt: Prompt = self._on(provider)(
                 lambda p: build_prompt(
                     system=system,
                     history=history,
@@ -282,11 +296,19 @@ class ChatService:
         cancel: CancelToken,
     ) -> Iterator[Event]:
         """The provider's stream; while a local model generates, background embedding waits."""
-        if not provider.capabilities.local:
+        if provider is not self.host.provider:
+            yield from provider.stream(messages, options, cancel)
+        elif not provider.capabilities.local:
             yield from self.host.stream(messages, options, cancel)
-            return
-        with self.library.priority.foreground():
-            yield from self.host.stream(messages, options, cancel)
+        else:
+            with self.library.priority.foreground():
+                yield from self.host.stream(messages, options, cancel)
+
+    def _on(self, provider: ChatProvider) -> Any:
+        """Run a function of the provider: on the model's thread for the host's provider."""
+        if provider is self.host.provider:
+            return self.host.run
+        return lambda function: function(provider)
 
     def _refuse(
         self,

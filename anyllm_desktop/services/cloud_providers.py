@@ -13,7 +13,7 @@ from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Token
 from anyllm_desktop.providers.base import GenerationOptions
-from anyllm_desktop.providers.cloud_presets import KINDS
+from anyllm_desktop.providers.cloud_presets import KINDS, build_provider
 from anyllm_desktop.providers.registry import PROVIDERS, OfflineModeError
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.secrets import SecretStore
@@ -102,6 +102,12 @@ def check_provider(runtime: Runtime, name: str, cancel: CancelToken) -> Iterator
             return
     seconds = round(time.perf_counter() - started, 3)
     yield Done({"model": provider.model, "reply": "".join(reply).strip(), "seconds": seconds})
+
+
+def fetch_models(kind: str, base_url: str, api_key: str) -> list[str]:
+    """The models a provider offers, for the picker (raises ProviderError with a message)."""
+    config = {"name": "new", "kind": kind, "base_url": base_url, "model": ""}
+    return build_provider(config, api_key).list_models()
 
 
 def _save(runtime: Runtime, providers: list[dict[str, str]]) -> None:

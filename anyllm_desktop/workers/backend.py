@@ -83,7 +83,7 @@ class Backend(QObject):
                 return
         yield Progress("open", 0, 0, "Opening the library…")
         library = Library(self.runtime)
-        host = ModelHost(self.runtime.create_chat_provider())
+        host = ModelHost(self.runtime.create_chat_provider(provider="local"))
         self.library, self.chat = library, ChatService(library, host)
         yield Done(None)
 
@@ -214,7 +214,7 @@ class Backend(QObject):
 
         def source(cancel: CancelToken) -> Iterator[Event]:
             try:
-                provider = runtime.create_chat_provider()
+                provider = runtime.create_chat_provider(provider="local")
             except (KeyError, OSError, ValueError) as exc:
                 yield Error(f"The model cannot be used: {exc}")
                 return
@@ -260,12 +260,16 @@ class Backend(QObject):
         chat = self._chat()
         return self._answer_worker(
             workspace,
-            lambda cancel: chat.ask(workspace, question, thread_id=thread_id, cancel=cancel),
+            lambda cancel, provider: chat.ask(
+                workspace, question, thread_id=thread_id, cancel=cancel, provider=provider
+            ),
         )
 
     def regenerate(self, workspace: str, thread_id: int) -> GeneratorWorker:
         chat = self._chat()
-        return self._answer_worker(workspace, lambda cancel: chat.regenerate(thread_id, cancel))
+        return self._answer_worker(
+            workspace, lambda cancel, provider: chat.regenerate(thread_id, cancel, provider)
+        )
 
     def edit_and_resend(
         self, workspace: str, thread_id: int, message_id: int, text: str
@@ -273,13 +277,50 @@ class Backend(QObject):
         chat = self._chat()
         return self._answer_worker(
             workspace,
-            lambda cancel: chat.edit_and_resend(thread_id, message_id, text, cancel),
+            lambda cancel, provider: chat.edit_and_resend(
+                thread_id, message_id, text, cancel, provider
+            ),
         )
 
-    def _answer_worker(self, workspace: str, source: Any) -> GeneratorWorker:
+    def _answer_worker(self, workspace: str, turn: Any) -> GeneratorWorker:
+        """A turn answered by the workspace's provider (a cloud one is created per turn)."""
+        chosen = self.workspace(workspace).chat
+        name = self.answering_provider(workspace)
+        runtime = self.runtime
+
+        def source(cancel: CancelToken) -> Iterator[Event]:
+            provider = None
+            if name != "local":
+                try:
+                    provider = runtime.create_chat_provider(
+                        provider=name, model=chosen.model or None
+                    )
+                except (KeyError, ValueError, RuntimeError) as exc:
+                    yield Error(str(exc))
+                    return
+            yield from turn(cancel, provider)
+
         worker = self._start(source)
         worker.finished.connect(lambda: self.threads_changed.emit(workspace))
         return worker
+
+    def answering_provider(self, workspace: str) -> str:
+        """The workspace's own choice, else the app's default provider."""
+        return self.workspace(workspace).chat.provider or self.runtime.settings.default_provider
+
+    def agree_to_cloud(self, workspace: str) -> None:
+        """Remember that this workspace's passages may go to its cloud provider."""
+        name, chat = self.answering_provider(workspace), self.workspace(workspace).chat
+        if name != "local" and name not in chat.cloud_consent:
+            self.update_chat_settings(workspace, cloud_consent=[*chat.cloud_consent, name])
+
+    def provider_names(self) -> list[str]:
+        return ["local", *(p["name"] for p in self.runtime.settings.providers)]
+
+    def outbound_log(self) -> list[dict[str, Any]]:
+        from anyllm_desktop.services.outbound import OutboundLog
+
+        return OutboundLog(self.runtime.paths.logs_dir).entries()
 
     def ingest(self, workspace: str, paths: Sequence[Path]) -> None:
         """Index files and folders; drops made while one is indexing wait their turn."""

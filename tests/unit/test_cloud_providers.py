@@ -24,7 +24,7 @@ from anyllm_desktop.providers.cloud_formats import (
     GeminiProvider,
     OpenAICompatibleProvider,
 )
-from anyllm_desktop.providers.cloud_http import Endpoint
+from anyllm_desktop.providers.cloud_http import Endpoint, ProviderError
 
 KEY = "sk-test-PLANTED-7f3a9c"
 MESSAGES = [ChatMessage("system", "Cite passages."), ChatMessage("user", "What is sid?")]
@@ -111,6 +111,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(0.01)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client stopped reading (cancel)
+
+    def do_GET(self) -> None:
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": {}})
+        reply = self.server.replies.pop(0)
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"".join(reply.chunks))
 
     def log_message(self, *_args: object) -> None:
         pass
@@ -262,3 +270,22 @@ def test_stop_mid_answer_keeps_the_partial_text(server: Replay) -> None:
             cancel.cancel()
     done = _answer(events).result
     assert done.stopped and done.finish_reason == "cancelled" and done.text == "Sid is "
+
+
+def test_model_lists_in_each_format(server: Replay) -> None:
+    server.replies = [
+        Reply(chunks=[b'{"data": [{"id": "gpt-b"}, {"id": "gpt-a"}]}']),
+        Reply(chunks=[b'{"data": [{"id": "claude-x", "type": "model"}]}']),
+        Reply(chunks=[b'{"models": [{"name": "models/gemini-y"}]}']),
+        Reply(401, [b'{"error": {"message": "no"}}']),
+    ]
+    assert OpenAICompatibleProvider(_endpoint(f"{server.url}/v1")).list_models() == [
+        "gpt-a",
+        "gpt-b",
+    ]
+    assert AnthropicProvider(_endpoint(server.url)).list_models() == ["claude-x"]
+    assert GeminiProvider(_endpoint(server.url)).list_models() == ["gemini-y"]
+    paths = [r["path"] for r in server.requests]
+    assert paths == ["/v1/models", "/v1/models", "/v1beta/models"]
+    with pytest.raises(ProviderError, match="refused the API key"):
+        OpenAICompatibleProvider(_endpoint(server.url)).list_models()
