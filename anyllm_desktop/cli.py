@@ -383,8 +383,7 @@ def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
 
 def _answer(service: Any, args: argparse.Namespace, question: str, thread: int | None) -> Any:
     """Run one turn, streaming tokens to stdout unless --json; the Answer, or None on error."""
-    from anyllm_desktop.core.events import Done, Error, Token
-    from anyllm_desktop.services.outbound import CONSENT_REQUIRED
+    from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Token
 
     answer = None
     for event in service.ask(args.workspace, question, thread_id=thread):

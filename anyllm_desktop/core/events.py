@@ -39,6 +39,11 @@ class Done:
     result: Any = None
 
 
+#: ``Error.detail`` codes the UI acts on.
+CONSENT_REQUIRED = "consent-required"
+LOCAL_ONLY = "local-only"
+
+
 @dataclass(frozen=True)
 class Error:
     """The operation failed; ``message`` is written for the user, ``detail`` for the log."""

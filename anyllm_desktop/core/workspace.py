@@ -114,6 +114,8 @@ class ChatSettings(_StoredSettings):
             problems.append(f"history_turns must be 0..100, not {self.history_turns}")
         if not self.refusal_message.strip():
             problems.append("refusal_message must not be empty")
+        if not isinstance(self.provider, str) or not isinstance(self.model, str):
+            problems.append("provider and model must be text")
         if problems:
             raise ValueError("; ".join(problems))
 

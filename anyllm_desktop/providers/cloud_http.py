@@ -25,7 +25,7 @@ from anyllm_desktop.providers.base import Capabilities, Completion, GenerationOp
 RETRY_STATUSES = {429, 500, 502, 503, 504, 529}
 
 
-class ProviderError(Exception):
+class ProviderError(RuntimeError):
     """A failure with a message for the chat."""
 
 

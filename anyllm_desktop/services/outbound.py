@@ -17,12 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from anyllm_desktop.core.conversation import ChatMessage
+from anyllm_desktop.core.events import CONSENT_REQUIRED, LOCAL_ONLY
 from anyllm_desktop.core.redaction import Redactions, redact
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.base import ChatProvider
-
-CONSENT_REQUIRED = "consent-required"
-LOCAL_ONLY = "local-only"
 
 
 def destination(provider: ChatProvider) -> str:

@@ -26,7 +26,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from anyllm_desktop.core.events import Done, Error, Event, Progress, Sources, Token, Usage
+from anyllm_desktop.core.events import (
+    CONSENT_REQUIRED,
+    Done,
+    Error,
+    Event,
+    Progress,
+    Sources,
+    Token,
+    Usage,
+)
 from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
 from anyllm_desktop.ui.model_manager import ModelManager
@@ -54,6 +63,7 @@ class MainWindow(QMainWindow):
         self.thread_id: int | None = None
         self.answer_worker: GeneratorWorker | None = None
         self._pending_drop: list[Path] = []
+        self._pending_consent = ""
         self.setWindowTitle("anyllm-desktop")
         self.setObjectName("MainWindow")
         self.setStyleSheet(STYLE_SHEET)
@@ -540,7 +550,9 @@ class MainWindow(QMainWindow):
                 self.speed_label.setText(f"{speed:.1f} tokens/s")
         elif isinstance(event, Error):
             finished = self.chat_view.finish_answer()
-            if finished is not None:
+            if event.detail == CONSENT_REQUIRED:
+                self._pending_consent = event.message
+            elif finished is not None:
                 finished.set_status(event.message, error=True)
 
     def _describe(
@@ -571,6 +583,29 @@ class MainWindow(QMainWindow):
         self.chat_view.finish_answer()
         self._refresh_sidebar()
         self._show_header()
+        if self._pending_consent:
+            message, self._pending_consent = self._pending_consent, ""
+            self._ask_consent(message)
+
+    def _ask_consent(self, message: str) -> None:
+        """The first time passages would go to a cloud provider: say what and where, ask."""
+        messages = self.chat_view.messages
+        answer, question = messages[-1], messages[-2]
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        text = message + "\n\nSend now? (Asked once per workspace and provider.)"
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Send to a cloud provider?", text, buttons, self
+        )
+        box.button(QMessageBox.StandardButton.Yes).setText("Send")
+        box.button(QMessageBox.StandardButton.No).setText("Don't send")
+        for widget in (answer, question):
+            widget.deleteLater()
+        del messages[-2:]
+        if box.exec() == QMessageBox.StandardButton.Yes and self.workspace is not None:
+            self.backend.agree_to_cloud(self.workspace)
+            self.ask(question.text)
+        else:
+            self.composer.editor.setPlainText(question.text)
 
     def _show_header(self) -> None:
         title = next(
@@ -608,7 +643,9 @@ class MainWindow(QMainWindow):
     def open_workspace_settings(self) -> WorkspaceSettingsDialog | None:
         if self.workspace is None:
             return None
-        dialog = WorkspaceSettingsDialog(self.backend.workspace(self.workspace), self)
+        dialog = WorkspaceSettingsDialog(
+            self.backend.workspace(self.workspace), self.backend.provider_names(), self
+        )
         dialog.accepted.connect(lambda: self._apply_workspace_settings(dialog))
         dialog.open()
         return dialog

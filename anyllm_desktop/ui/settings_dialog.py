@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
@@ -13,15 +14,20 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
     QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from anyllm_desktop.core.events import Done, Error, Event
 from anyllm_desktop.core.settings import THEMES, Settings
+from anyllm_desktop.ui.provider_dialog import ProviderDialog
 from anyllm_desktop.workers.backend import Backend
 
 
@@ -73,9 +79,10 @@ class SettingsDialog(QDialog):
         self.provider = QComboBox()
         self.provider.setAccessibleName("Default provider")
         self.provider.addItem("Local (llama.cpp, on this computer)", "local")
-        self.provider.setCurrentIndex(
-            max(self.provider.findData(self.settings.default_provider), 0)
-        )
+        for row in self.backend.providers()[1:]:
+            self.provider.addItem(f"{row['name']} ({row['kind']}, cloud)", row["name"])
+        current = self.provider.findData(self.settings.default_provider)
+        self.provider.setCurrentIndex(max(current, 0))
         form.addRow("Chat model", self.model)
         form.addRow("Context size (tokens)", self.context)
         form.addRow("Threads", self.threads)
@@ -90,15 +97,92 @@ class SettingsDialog(QDialog):
     def _providers_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        text = QLabel(
-            "<p>Answers come from the local model on this computer.</p><p>Cloud providers "
-            "(OpenAI, Anthropic, Gemini, Azure OpenAI and OpenAI-compatible servers) will be "
-            "configured here, with their keys kept in the system keyring.</p>"
+        note = QLabel(
+            "Cloud providers answer only when you pick them (here as the default, or per "
+            "workspace) and offline mode is off. Keys are kept in the system keyring."
         )
-        text.setWordWrap(True)
-        layout.addWidget(text)
-        layout.addStretch(1)
+        note.setWordWrap(True)
+        self.provider_table = QTreeWidget()
+        self.provider_table.setAccessibleName("Providers")
+        self.provider_table.setRootIsDecorated(False)
+        self.provider_table.setHeaderLabels(["Name", "Kind", "Model", "Address", "Key"])
+        buttons = QHBoxLayout()
+        for text, action in (
+            ("Add…", self._add_provider),
+            ("Edit…", self._edit_provider),
+            ("Remove", self._remove_provider),
+            ("Test connection", self._test_provider),
+        ):
+            button = QPushButton(text)
+            button.setAccessibleName(text.rstrip("…"))
+            button.clicked.connect(action)
+            buttons.addWidget(button)
+        self.provider_status = QLabel()
+        self.provider_status.setWordWrap(True)
+        layout.addWidget(note)
+        layout.addWidget(self.provider_table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.provider_status)
+        self._show_providers()
         return tab
+
+    def _show_providers(self) -> None:
+        self.rows = self.backend.providers()
+        self.provider_table.clear()
+        for row in self.rows:
+            where = "this computer" if row["local"] else row["base_url"]
+            self.provider_table.addTopLevelItem(
+                QTreeWidgetItem([row["name"], row["kind"], row["model"], where, row["key"]])
+            )
+        chosen = self.provider.currentData()
+        self.provider.clear()
+        self.provider.addItem("Local (llama.cpp, on this computer)", "local")
+        for row in self.rows[1:]:
+            self.provider.addItem(f"{row['name']} ({row['kind']}, cloud)", row["name"])
+        self.provider.setCurrentIndex(max(self.provider.findData(chosen), 0))
+
+    def _selected_provider(self) -> dict[str, Any] | None:
+        index = self.provider_table.indexOfTopLevelItem(self.provider_table.currentItem())
+        return self.rows[index] if index > 0 else None  # row 0 is the local model
+
+    def _add_provider(self) -> None:
+        self._open_provider(None)
+
+    def _edit_provider(self) -> None:
+        if (row := self._selected_provider()) is not None:
+            self._open_provider(row)
+
+    def _open_provider(self, row: dict[str, Any] | None) -> ProviderDialog:
+        dialog = ProviderDialog(self.backend, row, self)
+        dialog.accepted.connect(lambda: self._provider_saved(dialog))
+        dialog.open()
+        return dialog
+
+    def _provider_saved(self, dialog: ProviderDialog) -> None:
+        self._show_providers()
+        self.provider_status.setText(dialog.notice or f"Saved {dialog.name.text()}.")
+
+    def _remove_provider(self) -> None:
+        if (row := self._selected_provider()) is not None:
+            self.backend.remove_provider(row["name"])
+            self._show_providers()
+
+    def _test_provider(self) -> None:
+        if (row := self._selected_provider()) is None:
+            return
+        self.provider_status.setText(f"Testing {row['name']}…")
+        worker = self.backend.test_provider(row["name"])
+        worker.event.connect(self._on_test)
+
+    def _on_test(self, event: Event) -> None:
+        if isinstance(event, Done):
+            result = event.result
+            self.provider_status.setText(
+                f"Connected: {result['model']} answered {result['reply']!r} in "
+                f"{result['seconds']} s."
+            )
+        elif isinstance(event, Error):
+            self.provider_status.setText(event.message)
 
     def _embedding_tab(self) -> QWidget:
         tab = QWidget()
@@ -122,14 +206,23 @@ class SettingsDialog(QDialog):
         text = QLabel(
             "<p>With offline mode on, nothing leaves this computer: documents, questions and "
             "answers stay in the data folder, and no network connection is made.</p>"
-            "<p>Turning it off allows model downloads you start from the model manager. "
-            "Nothing is sent anywhere without your action; there is no telemetry.</p>"
+            "<p>Turning it off allows model downloads you start and cloud providers you choose. "
+            "The first time a workspace's passages would go to a cloud provider, you are asked "
+            "first; workspaces can be locked to local models and can have personal data "
+            "removed before sending (Workspace settings). There is no telemetry.</p>"
         )
         text.setWordWrap(True)
+        log_button = QPushButton("Outbound log…")
+        log_button.setAccessibleName("Outbound log")
+        log_button.clicked.connect(self._show_outbound_log)
         layout.addWidget(self.offline)
         layout.addWidget(text)
+        layout.addWidget(log_button)
         layout.addStretch(1)
         return tab
+
+    def _show_outbound_log(self) -> None:
+        OutboundLogDialog(self.backend.outbound_log(), self).open()
 
     def _appearance_tab(self) -> QWidget:
         tab = QWidget()
@@ -164,7 +257,7 @@ class SettingsDialog(QDialog):
 
     def chosen(self) -> Settings:
         return replace(
-            self.settings,
+            self.backend.runtime.settings,  # current: providers may have changed meanwhile
             chat_model=str(self.model.currentData()),
             context_size=self.context.value(),
             threads=self.threads.value(),
@@ -175,3 +268,34 @@ class SettingsDialog(QDialog):
             theme=str(self.theme.currentData()),
             font_size=self.font_size.value(),
         )
+
+
+class OutboundLogDialog(QDialog):
+    """What went to cloud providers: when, to whom, how many tokens, what was removed."""
+
+    def __init__(self, entries: list[dict[str, Any]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Outbound log")
+        self.resize(760, 420)
+        self.table = QTreeWidget()
+        self.table.setAccessibleName("Requests sent to cloud providers")
+        self.table.setRootIsDecorated(False)
+        self.table.setHeaderLabels(
+            ["Time", "Provider", "Model", "Host", "Workspace", "Tokens in/out", "Removed", "OK"]
+        )
+        for entry in entries:
+            removed = ", ".join(f"{n} {k}" for k, n in entry.get("redactions", {}).items())
+            self.table.addTopLevelItem(QTreeWidgetItem([
+                entry["time"], entry["provider"], entry["model"], entry["host"],
+                entry.get("workspace", ""),
+                f"{entry['prompt_tokens']}/{entry['completion_tokens']}", removed or "—",
+                "yes" if entry["ok"] else "failed",
+            ]))  # fmt: skip
+        layout = QVBoxLayout(self)
+        if entries:
+            layout.addWidget(self.table, 1)
+        else:
+            layout.addWidget(QLabel("Nothing has been sent to a cloud provider."))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)

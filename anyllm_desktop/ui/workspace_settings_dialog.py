@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -23,12 +24,14 @@ _MODES = (("chat", "Chat: documents plus the model's own knowledge"),
 
 
 class WorkspaceSettingsDialog(QDialog):
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, providers: list[str], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         chat, retrieval = workspace.chat, workspace.retrieval
         self.setWindowTitle(f"Workspace settings — {workspace.name}")
-        self.resize(620, 560)
+        self.resize(640, 700)
         form = QFormLayout()
         self.mode = QComboBox()
         self.mode.setAccessibleName("Chat mode")
@@ -46,8 +49,28 @@ class WorkspaceSettingsDialog(QDialog):
         self.max_tokens = self._int(16, 32768, chat.max_answer_tokens, "Answer length")
         self.refusal = QLineEdit(chat.refusal_message)
         self.refusal.setAccessibleName("Refusal message")
+        self.provider = QComboBox()
+        self.provider.setAccessibleName("Answered by")
+        self.provider.addItem("The app's default provider", "")
+        for name in providers:
+            label = "Local model (on this computer)" if name == "local" else f"{name} (cloud)"
+            self.provider.addItem(label, name)
+        self.provider.setCurrentIndex(max(self.provider.findData(chat.provider), 0))
+        self.model = QLineEdit(chat.model)
+        self.model.setAccessibleName("Cloud model")
+        self.model.setPlaceholderText("the provider's default model")
+        self.local_only = QCheckBox("Local only: never send this workspace's documents to a cloud")
+        self.local_only.setChecked(chat.local_only)
+        self.redact = QCheckBox(
+            "Remove e-mail addresses, phone numbers, IBANs and card numbers before sending"
+        )
+        self.redact.setChecked(chat.redact_personal_data)
         self.chunk_tokens = self._int(32, 8192, retrieval.chunk_tokens, "Chunk size")
         self.chunk_overlap = self._int(0, 4095, retrieval.chunk_overlap, "Chunk overlap")
+        form.addRow("Answered by", self.provider)
+        form.addRow("Cloud model", self.model)
+        form.addRow("", self.local_only)
+        form.addRow("", self.redact)
         form.addRow("Mode", self.mode)
         form.addRow("System prompt", self.system_prompt)
         form.addRow("", QLabel("Variables: {date}, {time}, {workspace}"))
@@ -106,6 +129,10 @@ class WorkspaceSettingsDialog(QDialog):
             "history_turns": self.history.value(),
             "max_answer_tokens": self.max_tokens.value(),
             "refusal_message": self.refusal.text(),
+            "provider": self.provider.currentData(),
+            "model": self.model.text().strip(),
+            "local_only": self.local_only.isChecked(),
+            "redact_personal_data": self.redact.isChecked(),
         }
 
     def retrieval_changes(self) -> dict[str, object]:

@@ -314,6 +314,63 @@ class Backend(QObject):
         if name != "local" and name not in chat.cloud_consent:
             self.update_chat_settings(workspace, cloud_consent=[*chat.cloud_consent, name])
 
+    def providers(self) -> list[dict[str, Any]]:
+        from anyllm_desktop.services.cloud_providers import list_providers
+
+        return list_providers(self.runtime)
+
+    def provider_kinds(self) -> dict[str, tuple[str, str, bool]]:
+        """Kind → (label, default base URL, needs a key)."""
+        from anyllm_desktop.providers.cloud_presets import KINDS
+
+        return {k: (v.label, v.base_url, v.needs_key) for k, v in KINDS.items()}
+
+    def save_provider(
+        self, name: str, kind: str, base_url: str, model: str, api_key: str | None
+    ) -> str | None:
+        """Add or replace a provider; ``api_key`` None keeps the stored one. The keyring's
+        fallback notice, if any. Raises ValueError with a message for the user."""
+        from anyllm_desktop.services.cloud_providers import add_provider
+        from anyllm_desktop.store.secrets import SecretStore
+
+        if api_key is None:
+            api_key = SecretStore(self.runtime.paths.home).get(name) or ""
+        return add_provider(self.runtime, name, kind, base_url=base_url, model=model,
+                            api_key=api_key)  # fmt: skip
+
+    def remove_provider(self, name: str) -> None:
+        from anyllm_desktop.services.cloud_providers import remove_provider
+
+        remove_provider(self.runtime, name)
+
+    def test_provider(self, name: str) -> GeneratorWorker:
+        from anyllm_desktop.services.cloud_providers import check_provider
+
+        runtime = self.runtime
+        return self._start(lambda cancel: check_provider(runtime, name, cancel))
+
+    def fetch_models(
+        self, kind: str, base_url: str, api_key: str, *, stored_for: str | None = None
+    ) -> GeneratorWorker:
+        """The provider's model list; an empty ``api_key`` uses the key stored for
+        ``stored_for``."""
+        from anyllm_desktop.services.cloud_providers import fetch_models
+        from anyllm_desktop.store.secrets import SecretStore
+
+        if not api_key and stored_for:
+            api_key = SecretStore(self.runtime.paths.home).get(stored_for) or ""
+
+        def source(cancel: CancelToken) -> Iterator[Event]:
+            if self.runtime.settings.offline_mode:
+                yield Error("Offline mode is on: the model list cannot be fetched.")
+                return
+            try:
+                yield Done(fetch_models(kind, base_url, api_key))
+            except (ValueError, RuntimeError) as exc:
+                yield Error(str(exc))
+
+        return self._start(source)
+
     def provider_names(self) -> list[str]:
         return ["local", *(p["name"] for p in self.runtime.settings.providers)]
 

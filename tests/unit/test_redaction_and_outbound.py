@@ -5,17 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from anyllm_desktop.core.conversation import ChatMessage
+from anyllm_desktop.core.events import CONSENT_REQUIRED, LOCAL_ONLY
 from anyllm_desktop.core.redaction import Redactions, redact
 from anyllm_desktop.core.workspace import ChatSettings, Workspace
 from anyllm_desktop.providers.cloud_formats import OpenAICompatibleProvider
 from anyllm_desktop.providers.cloud_http import Endpoint
-from anyllm_desktop.services.outbound import (
-    CONSENT_REQUIRED,
-    LOCAL_ONLY,
-    OutboundLog,
-    prepared,
-    refusal,
-)
+from anyllm_desktop.services.outbound import OutboundLog, prepared, refusal
 
 
 def test_personal_data_is_removed_and_counted_but_numbers_that_are_not_stay() -> None:

@@ -1,0 +1,110 @@
+"""A cloud provider configured end to end in the GUI: Settings → Providers → Add (model list
+fetched from a loopback server speaking the OpenAI format), offline mode off, the workspace
+set to answer with it, the first-use agreement, the answer, the outbound log."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.store import secrets
+from anyllm_desktop.ui.main_window import MainWindow
+from anyllm_desktop.ui.settings_dialog import OutboundLogDialog
+from tests.e2e.conftest import DATA
+from tests.unit.test_cloud_providers import OPENAI_STREAM, Replay, Reply
+
+pytestmark = pytest.mark.e2e
+
+KEY = "sk-gui-PLANTED-5e5e"
+
+
+@pytest.fixture
+def server() -> Iterator[Replay]:
+    replay = Replay()
+    thread = threading.Thread(target=replay.serve_forever, daemon=True)
+    thread.start()
+    yield replay
+    replay.shutdown()
+    replay.server_close()
+
+
+def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
+    qtbot: QtBot, anyllm_home: Path, server: Replay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
+    window = MainWindow(Runtime.open(anyllm_home))
+    qtbot.addWidget(window)
+    window.show()
+    window.start_warm_up()
+    qtbot.waitUntil(lambda: window.backend.is_ready, timeout=120_000)
+    backend = window.backend
+    backend.create_workspace("FAQ")
+    backend.ingest("FAQ", [DATA / "debian-faq-archives.html"])
+    qtbot.waitUntil(lambda: backend.ingest_worker is None, timeout=120_000)
+    window.select_workspace("FAQ")
+
+    settings = window.open_settings()
+    assert settings is not None
+    settings.offline.setChecked(False)
+    add = settings._open_provider(None)
+    add.name.setText("replay")
+    add.kind.setCurrentIndex(add.kind.findData("openai-compatible"))
+    add.base_url.setText(f"{server.url}/v1")
+    add.api_key.setText(KEY)
+    backend.runtime.settings = settings.chosen()  # offline off takes effect on OK below
+    server.replies = [Reply(chunks=[b'{"data": [{"id": "gpt-b"}, {"id": "gpt-a"}]}'])]
+    add._fetch()
+    qtbot.waitUntil(lambda: add.worker is None, timeout=10_000)
+    assert [add.model.itemText(i) for i in range(add.model.count())] == ["gpt-a", "gpt-b"]
+    add.model.setCurrentIndex(1)
+    add._save()
+    assert add.result() == QDialog.DialogCode.Accepted
+    assert "No system keyring was found" in settings.provider_status.text()  # said plainly
+    rows = [settings.provider_table.topLevelItem(i).text(0) for i in range(2)]
+    assert rows == ["local", "replay"]
+    assert settings.provider_table.topLevelItem(1).text(4) == "stored"
+    settings.done(QDialog.DialogCode.Accepted)
+    assert not backend.runtime.settings.offline_mode
+    assert window.network_label.text() == "● Online"
+
+    dialog = window.open_workspace_settings()
+    assert dialog is not None
+    dialog.provider.setCurrentIndex(dialog.provider.findData("replay"))
+    dialog.done(QDialog.DialogCode.Accepted)
+    assert backend.workspace("FAQ").chat.provider == "replay"
+
+    # The first question asks before anything is sent; "Send" sends it.
+    def agree() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            assert "127.0.0.1" in box.text() and "FAQ" in box.text()
+            box.button(QMessageBox.StandardButton.Yes).click()
+        else:
+            QTimer.singleShot(50, agree)
+
+    server.replies = [Reply(chunks=OPENAI_STREAM)]
+    QTimer.singleShot(50, agree)
+    window.ask("What is sid?")
+    qtbot.waitUntil(lambda: window.answer_worker is None and len(server.requests) == 2,
+                    timeout=30_000)  # fmt: skip
+    qtbot.waitUntil(lambda: window.answer_worker is None, timeout=30_000)
+    answer = window.chat_view.messages[-1]
+    assert answer.text == "Sid is unstable [1]." and "replay" in answer.title.text()
+    assert [m.role for m in window.chat_view.messages] == ["user", "assistant"]
+    assert backend.workspace("FAQ").chat.cloud_consent == ["replay"]
+
+    log = OutboundLogDialog(backend.outbound_log())
+    qtbot.addWidget(log)
+    assert log.table.topLevelItemCount() == 1
+    assert log.table.topLevelItem(0).text(3) == "127.0.0.1"
+    for path in anyllm_home.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    window.close()
