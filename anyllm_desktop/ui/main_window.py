@@ -644,7 +644,10 @@ class MainWindow(QMainWindow):
         if self.workspace is None:
             return None
         dialog = WorkspaceSettingsDialog(
-            self.backend.workspace(self.workspace), self.backend.provider_names(), self
+            self.backend.workspace(self.workspace),
+            self.backend.provider_names(),
+            self.backend.embedding_models(),
+            self,
         )
         dialog.accepted.connect(lambda: self._apply_workspace_settings(dialog))
         dialog.open()
@@ -653,14 +656,9 @@ class MainWindow(QMainWindow):
     def _apply_workspace_settings(self, dialog: WorkspaceSettingsDialog) -> None:
         name = dialog.workspace.name
         rechunk = dialog.chunking_changed()
-        if (
-            rechunk
-            and QMessageBox.question(
-                self,
-                "Re-index workspace",
-                f"The new chunk size re-indexes all documents of “{name}”. Continue?",
-            )
-            != QMessageBox.StandardButton.Yes
+        if rechunk and not self._confirm(
+            "Re-index workspace",
+            f"The new chunk size re-indexes all documents of “{name}”. Continue?",
         ):
             return
         try:
@@ -672,6 +670,16 @@ class MainWindow(QMainWindow):
         if rechunk:
             self.documents.job_started()
             self.backend.reindex_workspace(name)
+        elif (model := dialog.embedder_changed()) is not None and self._confirm(
+            "Re-embed workspace",
+            f"Embed all passages of “{name}” again with the new model? The current index keeps "
+            "answering until the new one is complete.",
+        ):
+            self.documents.job_started()
+            self.backend.reembed_workspace(name, model)
+
+    def _confirm(self, title: str, text: str) -> bool:
+        return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
 
     def open_model_manager(self) -> ModelManager | None:
         if not self.backend.is_ready:

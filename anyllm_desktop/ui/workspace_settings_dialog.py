@@ -25,7 +25,11 @@ _MODES = (("chat", "Chat: documents plus the model's own knowledge"),
 
 class WorkspaceSettingsDialog(QDialog):
     def __init__(
-        self, workspace: Workspace, providers: list[str], parent: QWidget | None = None
+        self,
+        workspace: Workspace,
+        providers: list[str],
+        embedders: list[tuple[str, str]],
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.workspace = workspace
@@ -65,6 +69,11 @@ class WorkspaceSettingsDialog(QDialog):
             "Remove e-mail addresses, phone numbers, IBANs and card numbers before sending"
         )
         self.redact.setChecked(chat.redact_personal_data)
+        self.embedder = QComboBox()
+        self.embedder.setAccessibleName("Embedding model")
+        for model_id, label in embedders:
+            self.embedder.addItem(label, model_id)
+        self.embedder.setCurrentIndex(max(self.embedder.findData(workspace.embedding_model), 0))
         self.chunk_tokens = self._int(32, 8192, retrieval.chunk_tokens, "Chunk size")
         self.chunk_overlap = self._int(0, 4095, retrieval.chunk_overlap, "Chunk overlap")
         form.addRow("Answered by", self.provider)
@@ -80,10 +89,12 @@ class WorkspaceSettingsDialog(QDialog):
         form.addRow("History (question/answer pairs)", self.history)
         form.addRow("Longest answer (tokens)", self.max_tokens)
         form.addRow("Refusal message (query mode)", self.refusal)
+        form.addRow("Embedding model", self.embedder)
         form.addRow("Chunk size (tokens)", self.chunk_tokens)
         form.addRow("Chunk overlap (tokens)", self.chunk_overlap)
         self.reindex_warning = QLabel(
-            "Changing the chunk size or overlap re-indexes every document of this workspace."
+            "Changing the embedding model re-embeds this workspace's passages; changing the "
+            "chunk size or overlap re-indexes its documents. Both ask first."
         )
         self.reindex_warning.setWordWrap(True)
         self.reindex_warning.setObjectName("EmptyHint")
@@ -142,6 +153,11 @@ class WorkspaceSettingsDialog(QDialog):
             "chunk_tokens": self.chunk_tokens.value(),
             "chunk_overlap": self.chunk_overlap.value(),
         }
+
+    def embedder_changed(self) -> str | None:
+        """The newly chosen embedding model, if it differs from the workspace's."""
+        chosen = self.embedder.currentData()
+        return str(chosen) if chosen and chosen != self.workspace.embedding_model else None
 
     def chunking_changed(self) -> bool:
         retrieval = self.workspace.retrieval

@@ -246,6 +246,28 @@ class Backend(QObject):
             lambda cancel: download(url, models_dir, cancel, sha256=sha256, offline=offline)
         )
 
+    def embedding_models(self) -> list[tuple[str, str]]:
+        """(id, name) of the embedding models a workspace can use."""
+        from anyllm_desktop.models.embedded import embedded_models
+
+        return [(m.id, f"{m.name} ({m.dim} dimensions)") for m in embedded_models()
+                if m.kind == "embedding"]  # fmt: skip
+
+    def reembed_workspace(self, workspace: str, model_id: str) -> None:
+        """Switch the workspace's embedder: its passages are embedded again (progress and
+        cancel in the documents panel); the old index serves until the new one is complete."""
+        library = self._library()
+        worker = self._start(lambda cancel: library.reembed(workspace, model_id, cancel))
+        self.ingest_worker = worker
+        worker.event.connect(lambda event: self.ingest_event.emit(workspace, event))
+
+        def finished() -> None:
+            self.ingest_worker = None
+            self.documents_changed.emit(workspace)
+            self._next_ingest()
+
+        worker.finished.connect(finished)
+
     def reindex_workspace(self, workspace: str) -> None:
         """Chunk and embed every document of the workspace again (after a chunking change)."""
         documents = self.documents(workspace)

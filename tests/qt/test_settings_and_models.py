@@ -73,6 +73,8 @@ def test_workspace_settings_round_trip(qtbot: QtBot, anyllm_home: Path) -> None:
     window.select_workspace("Notes")
     dialog = window.open_workspace_settings()
     assert dialog is not None
+    assert dialog.embedder.currentData() == window.backend.workspace("Notes").embedding_model
+    assert dialog.embedder_changed() is None and not dialog.chunking_changed()
     dialog.mode.setCurrentIndex(dialog.mode.findData("query"))
     dialog.system_prompt.setPlainText("Answer in French. Today is {date}.")
     dialog.temperature.setValue(0.7)
