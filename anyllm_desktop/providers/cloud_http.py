@@ -143,7 +143,9 @@ class CloudChatProvider:
         stopped = cancel.cancelled
         finished = time.perf_counter()
         generating = finished - first_at if first_at else 0.0
+        # Servers that send no usage (llama.cpp's, some proxies): estimates, not zeros.
         completion_tokens = completion_tokens or len(parts)
+        prompt_tokens = prompt_tokens or self.count_tokens(messages)
         yield Usage(prompt_tokens, completion_tokens, 0)
         yield Done(
             Completion(

@@ -107,3 +107,61 @@ def test_providers_add_test_ask_remove_and_the_key_never_leaks(
     listed = json.loads(anyllm(env, "providers", "list", "--json").stdout)["providers"]
     assert [p["name"] for p in listed] == ["local"]
     assert json.loads((anyllm_home / "secrets.fernet").read_text()) == {}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_openai_path_against_llama_cpp_server_serving_the_embedded_model(
+    keyless_env: dict[str, str],
+) -> None:
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from anyllm_desktop.models.embedded import smollm2_chat
+
+    port = _free_port()
+    model = smollm2_chat().primary_path
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
+        env=keyless_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+                time.sleep(0.5)
+        env = keyless_env
+        base = f"http://127.0.0.1:{port}/v1"
+        assert anyllm(env, "providers", "add", "lcpp", "--kind", "llamacpp-server",
+                      "--base-url", base, "--model", "smollm2").returncode == 0  # fmt: skip
+        assert anyllm(env, "offline", "off").returncode == 0
+        tested = json.loads(anyllm(env, "providers", "test", "lcpp", "--json").stdout)
+        assert tested["ok"] and tested["model"] == "smollm2" and tested["reply"]
+        assert anyllm(env, "workspace", "create", "FAQ").returncode == 0
+        assert (
+            anyllm(env, "ingest", "-w", "FAQ", str(DATA / "debian-faq-archives.html")).returncode
+            == 0
+        )
+        question = "What is the codename of the unstable distribution?"
+        asked = anyllm(env, "ask", "-w", "FAQ", question, "--provider", "lcpp",
+                       "--send-to-cloud", "--json")  # fmt: skip
+        assert asked.returncode == 0, asked.stderr
+        answer = json.loads(asked.stdout)
+        assert answer["provider"] == "lcpp" and answer["answer"].strip()
+        assert answer["timings"]["prompt_tokens"] > 100  # the passages went with the question
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
