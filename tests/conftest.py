@@ -14,6 +14,8 @@ sys.path.insert(0, str(NETGUARD_DIR))
 
 import anyllm_netguard  # noqa: E402
 
+from tests.replay_server import Replay, replay_server  # noqa: E402
+
 # Before pytest-qt creates the QApplication: no display is needed for tests/qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 anyllm_netguard.install()
@@ -47,3 +49,10 @@ def child_env(anyllm_home: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(NETGUARD_DIR), *filter(None, [env.get("PYTHONPATH")])])
     env["QT_QPA_PLATFORM"] = "offscreen"
     return env
+
+
+@pytest.fixture
+def server() -> Iterator[Replay]:
+    """A loopback HTTP server replaying scripted replies (tests/replay_server.py)."""
+    with replay_server() as replay:
+        yield replay

@@ -16,6 +16,16 @@ _FINISH = {"stop": "stop", "length": "length", "end_turn": "stop", "max_tokens":
            "STOP": "stop", "MAX_TOKENS": "length", "stop_sequence": "stop"}  # fmt: skip
 
 
+def _data_ids(body: dict[str, Any]) -> list[str]:
+    """Model ids from an OpenAI- or Anthropic-style list: ``{"data": [{"id": ...}]}``."""
+    return [str(m["id"]) for m in body.get("data") or [] if "id" in m]
+
+
+def _system_text(messages: Sequence[ChatMessage]) -> str:
+    """The system messages as one text, for APIs that take the system prompt apart."""
+    return "\n\n".join(m.content for m in messages if m.role == "system")
+
+
 class OpenAICompatibleProvider(CloudChatProvider):
     name = "openai-compatible"
 
@@ -43,7 +53,7 @@ class OpenAICompatibleProvider(CloudChatProvider):
         return url.replace("/chat/completions", "/models", 1), headers
 
     def read_models(self, body: dict[str, Any]) -> list[str]:
-        return [str(m["id"]) for m in body.get("data") or [] if "id" in m]
+        return _data_ids(body)
 
     def read(self, event: dict[str, Any]) -> Chunk:
         chunk = Chunk()
@@ -78,7 +88,7 @@ class AnthropicProvider(CloudChatProvider):
     def request(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> tuple[str, dict[str, str], dict[str, Any]]:
-        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        system = _system_text(messages)
         body: dict[str, Any] = {
             "model": self.endpoint.model,
             "messages": [
@@ -98,7 +108,7 @@ class AnthropicProvider(CloudChatProvider):
         return url.replace("/v1/messages", "/v1/models", 1), headers
 
     def read_models(self, body: dict[str, Any]) -> list[str]:
-        return [str(m["id"]) for m in body.get("data") or [] if "id" in m]
+        return _data_ids(body)
 
     def read(self, event: dict[str, Any]) -> Chunk:
         kind = event.get("type")
@@ -126,7 +136,7 @@ class GeminiProvider(CloudChatProvider):
     def request(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> tuple[str, dict[str, str], dict[str, Any]]:
-        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        system = _system_text(messages)
         body: dict[str, Any] = {
             "contents": [
                 {

@@ -94,6 +94,20 @@ class PerThreadConnections:
         self._local = threading.local()
 
 
+class SQLiteStore:
+    """Base of the stores on the app's database: ``_db`` is the calling thread's connection."""
+
+    def __init__(self, path: Path) -> None:
+        self._connections = PerThreadConnections(path)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._connections.get()
+
+    def close(self) -> None:
+        self._connections.close()
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (and migrate) the database."""
     path.parent.mkdir(parents=True, exist_ok=True)

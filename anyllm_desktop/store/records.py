@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from anyllm_desktop.core.workspace import ChatSettings, Document, RetrievalSettings, Workspace
-from anyllm_desktop.store.database import PerThreadConnections
+from anyllm_desktop.store.database import SQLiteStore
 
 
 class WorkspaceExistsError(ValueError):
@@ -36,17 +36,7 @@ def _document(row: sqlite3.Row) -> Document:
     return Document(**{key: row[key] for key in row.keys()})  # noqa: SIM118 (sqlite3.Row)
 
 
-class Records:
-    def __init__(self, path: Path) -> None:
-        self._connections = PerThreadConnections(path)
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        return self._connections.get()
-
-    def close(self) -> None:
-        self._connections.close()
-
+class Records(SQLiteStore):
     # -- workspaces ---------------------------------------------------------------------------
 
     def create_workspace(self, name: str, embedding_model: str) -> Workspace:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
 from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
-from anyllm_desktop.store.database import PerThreadConnections
+from anyllm_desktop.store.database import SQLiteStore
 
 
 class ThreadNotFoundError(KeyError):
@@ -46,17 +45,7 @@ def _message(row: sqlite3.Row) -> Message:
     )
 
 
-class Threads:
-    def __init__(self, path: Path) -> None:
-        self._connections = PerThreadConnections(path)
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        return self._connections.get()
-
-    def close(self) -> None:
-        self._connections.close()
-
+class Threads(SQLiteStore):
     def create(self, workspace_id: int, title: str) -> ThreadInfo:
         now = time.time()
         cursor = self._db.execute(

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.core.events import Done, Error, Event
 from anyllm_desktop.core.settings import THEMES, Settings
+from anyllm_desktop.ui.form_fields import int_field
 from anyllm_desktop.ui.provider_dialog import ProviderDialog
 from anyllm_desktop.workers.backend import Backend
 
@@ -68,21 +68,17 @@ class SettingsDialog(QDialog):
             self.model.addItem(label, model.id)
         index = self.model.findData(self.settings.chat_model)
         self.model.setCurrentIndex(max(index, 0))
-        self.context = self._spin(256, 1_048_576, self.settings.context_size, "Context size")
+        self.context = int_field(256, 1_048_576, self.settings.context_size, "Context size")
         self.context.setSingleStep(1024)
-        self.threads = self._spin(0, 512, self.settings.threads, "Threads")
+        self.threads = int_field(0, 512, self.settings.threads, "Threads")
         self.threads.setSpecialValueText("automatic")
-        self.gpu_layers = self._spin(-1, 10_000, self.settings.gpu_layers, "GPU layers")
+        self.gpu_layers = int_field(-1, 10_000, self.settings.gpu_layers, "GPU layers")
         self.gpu_layers.setSpecialValueText("all")
         self.flash = QCheckBox("Flash attention")
         self.flash.setChecked(self.settings.flash_attention)
         self.provider = QComboBox()
         self.provider.setAccessibleName("Default provider")
-        self.provider.addItem("Local (llama.cpp, on this computer)", "local")
-        for row in self.backend.providers()[1:]:
-            self.provider.addItem(f"{row['name']} ({row['kind']}, cloud)", row["name"])
-        current = self.provider.findData(self.settings.default_provider)
-        self.provider.setCurrentIndex(max(current, 0))
+        # Filled, with the providers, by _show_providers (the Providers tab).
         form.addRow("Chat model", self.model)
         form.addRow("Context size (tokens)", self.context)
         form.addRow("Threads", self.threads)
@@ -134,7 +130,7 @@ class SettingsDialog(QDialog):
             self.provider_table.addTopLevelItem(
                 QTreeWidgetItem([row["name"], row["kind"], row["model"], where, row["key"]])
             )
-        chosen = self.provider.currentData()
+        chosen = self.provider.currentData() or self.settings.default_provider
         self.provider.clear()
         self.provider.addItem("Local (llama.cpp, on this computer)", "local")
         for row in self.rows[1:]:
@@ -232,7 +228,7 @@ class SettingsDialog(QDialog):
         for theme in THEMES:
             self.theme.addItem(theme.capitalize(), theme)
         self.theme.setCurrentIndex(max(self.theme.findData(self.settings.theme), 0))
-        self.font_size = self._spin(6, 48, self.settings.font_size, "Font size")
+        self.font_size = int_field(6, 48, self.settings.font_size, "Font size")
         form.addRow("Theme", self.theme)
         form.addRow("Font size", self.font_size)
         return tab
@@ -247,13 +243,6 @@ class SettingsDialog(QDialog):
         open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(home))))
         form.addRow("", open_button)
         return tab
-
-    def _spin(self, low: int, high: int, value: int, name: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setValue(value)
-        spin.setAccessibleName(name)
-        return spin
 
     def chosen(self) -> Settings:
         return replace(

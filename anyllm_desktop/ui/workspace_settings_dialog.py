@@ -7,17 +7,16 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from anyllm_desktop.core.workspace import Workspace
+from anyllm_desktop.ui.form_fields import int_field, real_field
 
 _MODES = (("chat", "Chat: documents plus the model's own knowledge"),
           ("query", "Query: documents only, refuse when nothing matches"))  # fmt: skip
@@ -45,12 +44,12 @@ class WorkspaceSettingsDialog(QDialog):
         self.system_prompt = QPlainTextEdit(chat.system_prompt)
         self.system_prompt.setAccessibleName("System prompt")
         self.system_prompt.setMinimumHeight(110)
-        self.temperature = self._real(0.0, 2.0, chat.temperature, "Temperature", 0.05)
-        self.top_k = self._int(1, 100, retrieval.top_k, "Passages per answer")
-        self.threshold = self._real(0.0, 1.0, retrieval.similarity_threshold,
+        self.temperature = real_field(0.0, 2.0, chat.temperature, "Temperature", 0.05)
+        self.top_k = int_field(1, 100, retrieval.top_k, "Passages per answer")
+        self.threshold = real_field(0.0, 1.0, retrieval.similarity_threshold,
                                     "Similarity threshold", 0.05)  # fmt: skip
-        self.history = self._int(0, 100, chat.history_turns, "History length")
-        self.max_tokens = self._int(16, 32768, chat.max_answer_tokens, "Answer length")
+        self.history = int_field(0, 100, chat.history_turns, "History length")
+        self.max_tokens = int_field(16, 32768, chat.max_answer_tokens, "Answer length")
         self.refusal = QLineEdit(chat.refusal_message)
         self.refusal.setAccessibleName("Refusal message")
         self.provider = QComboBox()
@@ -74,8 +73,8 @@ class WorkspaceSettingsDialog(QDialog):
         for model_id, label in embedders:
             self.embedder.addItem(label, model_id)
         self.embedder.setCurrentIndex(max(self.embedder.findData(workspace.embedding_model), 0))
-        self.chunk_tokens = self._int(32, 8192, retrieval.chunk_tokens, "Chunk size")
-        self.chunk_overlap = self._int(0, 4095, retrieval.chunk_overlap, "Chunk overlap")
+        self.chunk_tokens = int_field(32, 8192, retrieval.chunk_tokens, "Chunk size")
+        self.chunk_overlap = int_field(0, 4095, retrieval.chunk_overlap, "Chunk overlap")
         form.addRow("Answered by", self.provider)
         form.addRow("Cloud model", self.model)
         form.addRow("", self.local_only)
@@ -113,24 +112,6 @@ class WorkspaceSettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-
-    def _int(self, low: int, high: int, value: int, name: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setValue(value)
-        spin.setAccessibleName(name)
-        return spin
-
-    def _real(
-        self, low: float, high: float, value: float, name: str, step: float
-    ) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setDecimals(2)
-        spin.setValue(value)
-        spin.setAccessibleName(name)
-        return spin
 
     def chat_changes(self) -> dict[str, object]:
         return {

@@ -5,29 +5,18 @@ not appear anywhere in the home folder or the output."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import DATA
 from tests.e2e.test_ingest_cli import anyllm
-from tests.unit.test_cloud_providers import OPENAI_STREAM, Replay, Reply
+from tests.replay_server import Replay, Reply
+from tests.unit.test_cloud_providers import OPENAI_STREAM
 
 pytestmark = pytest.mark.e2e
 
 KEY = "sk-live-PLANTED-c0ffee-91b2"
-
-
-@pytest.fixture
-def server() -> Iterator[Replay]:
-    replay = Replay()
-    thread = threading.Thread(target=replay.serve_forever, daemon=True)
-    thread.start()
-    yield replay
-    replay.shutdown()
-    replay.server_close()
 
 
 @pytest.fixture

@@ -7,6 +7,20 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.ui.main_window import MainWindow
+
+
+def ready_window(qtbot: QtBot, home: Path) -> MainWindow:
+    """The main window on ``home``, shown, once its library is open (the model may still load)."""
+    window = MainWindow(Runtime.open(home))
+    qtbot.addWidget(window)
+    window.show()
+    window.start_warm_up()
+    qtbot.waitUntil(lambda: window.backend.is_ready, timeout=120_000)
+    return window
 
 
 def drop_files(target: QWidget, paths: list[Path]) -> bool:

@@ -10,23 +10,13 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.core.events import Token
-from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.ui.main_window import MainWindow
 from tests.e2e.conftest import DATA
-from tests.qt.helpers import drop_files
+from tests.qt.helpers import drop_files, ready_window
 
 pytestmark = pytest.mark.e2e
 
 FAQ = DATA / "debian-faq-archives.html"
-
-
-def _ready_window(qtbot: QtBot, home: Path) -> MainWindow:
-    window = MainWindow(Runtime.open(home))
-    qtbot.addWidget(window)
-    window.show()
-    window.start_warm_up()
-    qtbot.waitUntil(lambda: window.backend.is_ready, timeout=120_000)
-    return window
 
 
 def _wait_answer(qtbot: QtBot, window: MainWindow) -> None:
@@ -36,7 +26,7 @@ def _wait_answer(qtbot: QtBot, window: MainWindow) -> None:
 def test_drop_index_ask_stream_sources_and_stop(
     qtbot: QtBot, anyllm_home: Path, tmp_path: Path
 ) -> None:
-    window = _ready_window(qtbot, anyllm_home)
+    window = ready_window(qtbot, anyllm_home)
     broken = tmp_path / "broken.docx"
     broken.write_bytes(b"\x00\x01 definitely not a zip" * 40)
     assert drop_files(window, [FAQ, broken])

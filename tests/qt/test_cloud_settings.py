@@ -4,8 +4,6 @@ set to answer with it, the first-use agreement, the answer, the outbound log."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,37 +11,23 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store import secrets
-from anyllm_desktop.ui.main_window import MainWindow
 from anyllm_desktop.ui.settings_dialog import OutboundLogDialog
 from tests.e2e.conftest import DATA
-from tests.unit.test_cloud_providers import OPENAI_STREAM, Replay, Reply
+from tests.qt.helpers import ready_window
+from tests.replay_server import Replay, Reply
+from tests.unit.test_cloud_providers import OPENAI_STREAM
 
 pytestmark = pytest.mark.e2e
 
 KEY = "sk-gui-PLANTED-5e5e"
 
 
-@pytest.fixture
-def server() -> Iterator[Replay]:
-    replay = Replay()
-    thread = threading.Thread(target=replay.serve_forever, daemon=True)
-    thread.start()
-    yield replay
-    replay.shutdown()
-    replay.server_close()
-
-
 def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
     qtbot: QtBot, anyllm_home: Path, server: Replay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
-    window = MainWindow(Runtime.open(anyllm_home))
-    qtbot.addWidget(window)
-    window.show()
-    window.start_warm_up()
-    qtbot.waitUntil(lambda: window.backend.is_ready, timeout=120_000)
+    window = ready_window(qtbot, anyllm_home)
     backend = window.backend
     backend.create_workspace("FAQ")
     backend.ingest("FAQ", [DATA / "debian-faq-archives.html"])

@@ -11,19 +11,9 @@ import pytest
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
-from anyllm_desktop.services.runtime import Runtime
-from anyllm_desktop.ui.main_window import MainWindow
+from tests.qt.helpers import ready_window
 
 pytestmark = pytest.mark.e2e
-
-
-def _ready_window(qtbot: QtBot, home: Path) -> MainWindow:
-    window = MainWindow(Runtime.open(home))
-    qtbot.addWidget(window)
-    window.show()
-    window.start_warm_up()
-    qtbot.waitUntil(lambda: window.backend.is_ready, timeout=120_000)
-    return window
 
 
 def _header_only_gguf(path: Path, name: str) -> Path:
@@ -40,7 +30,7 @@ def _header_only_gguf(path: Path, name: str) -> Path:
 
 
 def test_settings_round_trip_and_apply_without_restart(qtbot: QtBot, anyllm_home: Path) -> None:
-    window = _ready_window(qtbot, anyllm_home)
+    window = ready_window(qtbot, anyllm_home)
     dialog = window.open_settings()
     assert dialog is not None
     assert [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())] == [
@@ -68,7 +58,7 @@ def test_settings_round_trip_and_apply_without_restart(qtbot: QtBot, anyllm_home
 
 
 def test_workspace_settings_round_trip(qtbot: QtBot, anyllm_home: Path) -> None:
-    window = _ready_window(qtbot, anyllm_home)
+    window = ready_window(qtbot, anyllm_home)
     window.backend.create_workspace("Notes")
     window.select_workspace("Notes")
     dialog = window.open_workspace_settings()
@@ -95,7 +85,7 @@ def test_workspace_settings_round_trip(qtbot: QtBot, anyllm_home: Path) -> None:
 def test_model_manager_lists_imports_links_and_deletes(
     qtbot: QtBot, anyllm_home: Path, tmp_path: Path
 ) -> None:
-    window = _ready_window(qtbot, anyllm_home)
+    window = ready_window(qtbot, anyllm_home)
     manager = window.open_model_manager()
     assert manager is not None
     first = manager.tree.topLevelItem(0)

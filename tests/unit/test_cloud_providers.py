@@ -5,12 +5,7 @@ connection, stop mid-answer. The key never shows up in a message."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -25,6 +20,7 @@ from anyllm_desktop.providers.cloud_formats import (
     OpenAICompatibleProvider,
 )
 from anyllm_desktop.providers.cloud_http import Endpoint, ProviderError
+from tests.replay_server import Replay, Reply
 
 KEY = "sk-test-PLANTED-7f3a9c"
 MESSAGES = [ChatMessage("system", "Cite passages."), ChatMessage("user", "What is sid?")]
@@ -65,73 +61,6 @@ GEMINI_STREAM = sse(
                      "finishReason": "STOP"}],
      "usageMetadata": {"promptTokenCount": 17, "candidatesTokenCount": 5}},
 )  # fmt: skip
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    chunks: list[bytes] = field(default_factory=list)
-    delay_s: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class Replay(http.server.ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.replies: list[Reply] = []
-        self.requests: list[dict[str, object]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: Replay
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length))
-        self.server.requests.append(
-            {"path": self.path, "headers": dict(self.headers), "body": body}
-        )
-        reply = self.server.replies.pop(0)
-        time.sleep(reply.delay_s)
-        self.send_response(reply.status)
-        self.send_header(
-            "Content-Type", "text/event-stream" if reply.status < 400 else "application/json"
-        )
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            for chunk in reply.chunks:
-                self.wfile.write(chunk)
-                self.wfile.flush()
-                time.sleep(0.01)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client stopped reading (cancel)
-
-    def do_GET(self) -> None:
-        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": {}})
-        reply = self.server.replies.pop(0)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"".join(reply.chunks))
-
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[Replay]:
-    replay = Replay()
-    thread = threading.Thread(target=replay.serve_forever, daemon=True)
-    thread.start()
-    yield replay
-    replay.shutdown()
-    replay.server_close()
 
 
 def _endpoint(url: str, **changes: object) -> Endpoint:

@@ -1,0 +1,81 @@
+"""A real HTTP server on loopback that replays scripted responses (a cloud provider's streaming
+wire format, an error status, a slow answer) and records the requests it got."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    chunks: list[bytes] = field(default_factory=list)
+    delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Replay(http.server.ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.replies: list[Reply] = []
+        self.requests: list[dict[str, object]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: Replay
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length))
+        self.server.requests.append(
+            {"path": self.path, "headers": dict(self.headers), "body": body}
+        )
+        reply = self.server.replies.pop(0)
+        time.sleep(reply.delay_s)
+        self.send_response(reply.status)
+        self.send_header(
+            "Content-Type", "text/event-stream" if reply.status < 400 else "application/json"
+        )
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            for chunk in reply.chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                time.sleep(0.01)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading (cancel)
+
+    def do_GET(self) -> None:
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": {}})
+        reply = self.server.replies.pop(0)
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"".join(reply.chunks))
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@contextmanager
+def replay_server() -> Iterator[Replay]:
+    replay = Replay()
+    thread = threading.Thread(target=replay.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield replay
+    finally:
+        replay.shutdown()
+        replay.server_close()
