@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     delete = actions.add_parser("delete", help="delete a workspace, its index and document list")
     delete.add_argument("name")
     delete.set_defaults(handler=_cmd_workspace_delete)
+    embedder = actions.add_parser(
+        "embedder", help="show a workspace's embedding model and the choices, or re-embed with one"
+    )
+    embedder.add_argument("name")
+    embedder.add_argument("model", nargs="?", help="an id from the list this prints")
+    embedder.add_argument(
+        "--send-to-cloud",
+        action="store_true",
+        help="agree that the workspace's documents and questions go to the cloud embedder",
+    )
+    embedder.add_argument("--json", action="store_true")
+    embedder.set_defaults(handler=_cmd_workspace_embedder)
 
     ingest = commands.add_parser("ingest", help="add files or folders to a workspace")
     ingest.add_argument("-w", "--workspace", required=True)
@@ -144,12 +156,13 @@ def _open_library(args: argparse.Namespace) -> Library:
 
 @contextmanager
 def _library(args: argparse.Namespace) -> Iterator[Library]:
+    from anyllm_desktop.providers.cloud_http import ProviderError
     from anyllm_desktop.store.records import WorkspaceExistsError, WorkspaceNotFoundError
 
     library = _open_library(args)
     try:
         yield library
-    except (WorkspaceNotFoundError, WorkspaceExistsError, ValueError) as exc:
+    except (WorkspaceNotFoundError, WorkspaceExistsError, ValueError, ProviderError) as exc:
         raise CommandError(str(exc)) from exc
     finally:
         library.close()
@@ -199,6 +212,40 @@ def _cmd_workspace_delete(args: argparse.Namespace) -> int:
     with _library(args) as library:
         library.delete_workspace(args.name)
     print(f"deleted workspace {args.name!r}")
+    return 0
+
+
+def _cmd_workspace_embedder(args: argparse.Namespace) -> int:
+    from anyllm_desktop.core.cancel import CancelToken
+    from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Progress
+    from anyllm_desktop.services.cloud_providers import embedding_models
+
+    with _library(args) as library:
+        current = library.workspace(args.name).embedding_model
+        if args.model is None:
+            choices = embedding_models(library.runtime)
+            if args.json:
+                _print_json({"workspace": args.name, "embedding_model": current,
+                             "choices": choices})  # fmt: skip
+            else:
+                for choice in choices:
+                    mark = "*" if choice["id"] == current else " "
+                    print(f"{mark} {choice['id']}  {choice['label']}")
+            return 0
+        events = library.reembed(args.name, args.model, CancelToken(), agreed=args.send_to_cloud)
+        for event in events:
+            if isinstance(event, Progress) and sys.stderr.isatty():
+                print(f"\r{event.message[:100]:100s}", end="", file=sys.stderr, flush=True)
+            elif isinstance(event, Error) and event.detail == CONSENT_REQUIRED:
+                raise CommandError(f"{event.message} Add --send-to-cloud to agree.")
+            elif isinstance(event, Error):
+                raise CommandError(event.message)
+            elif isinstance(event, Done):
+                if args.json:
+                    _print_json(event.result)
+                else:
+                    print(f"{args.name}: {event.result['passages']} passages embedded with "
+                          f"{args.model}")  # fmt: skip
     return 0
 
 

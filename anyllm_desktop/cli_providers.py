@@ -24,6 +24,11 @@ def add_commands(commands: Any) -> None:
     add.add_argument("--base-url", default="", help="default: the kind's usual address")
     add.add_argument("--api-key", default="", help="stored in the system keyring")
     add.add_argument("--model", required=True, help="the model that answers by default")
+    add.add_argument(
+        "--embedding-model",
+        default=None,
+        help="offered to workspaces as an embedder (default: the kind's usual one; '' for none)",
+    )
     add.set_defaults(handler=_add)
     remove = actions.add_parser("remove", help="remove a provider and its key")
     remove.add_argument("name")
@@ -67,7 +72,8 @@ def _add(args: argparse.Namespace) -> int:
 
     try:
         notice = add_provider(_runtime(args), args.name, args.kind, base_url=args.base_url,
-                              model=args.model, api_key=args.api_key)  # fmt: skip
+                              model=args.model, api_key=args.api_key,
+                              embedding_model=args.embedding_model)  # fmt: skip
     except ValueError as exc:
         return _fail(str(exc))
     print(f"added {args.name} ({KINDS[args.kind].label})")

@@ -1,5 +1,6 @@
 """A real HTTP server on loopback that replays scripted responses (a cloud provider's streaming
-wire format, an error status, a slow answer) and records the requests it got."""
+wire format, an error status, a slow answer) or computes them (``respond``: an embeddings
+service), and records the requests it got."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ class Replay(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.replies: list[Reply] = []
+        #: Answers a POST (path, JSON body) when no scripted reply is left.
+        self.respond: Callable[[str, dict[str, object]], Reply] | None = None
         self.requests: list[dict[str, object]] = []
 
     @property
@@ -40,7 +43,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.server.requests.append(
             {"path": self.path, "headers": dict(self.headers), "body": body}
         )
-        reply = self.server.replies.pop(0)
+        if self.server.replies or self.server.respond is None:
+            reply = self.server.replies.pop(0)
+        else:
+            reply = self.server.respond(self.path, body)
         time.sleep(reply.delay_s)
         self.send_response(reply.status)
         self.send_header(

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Event
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -86,3 +89,33 @@ class ChatProvider(Protocol):
     def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
     ) -> Iterator[Event]: ...
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors: a local ONNX model or a cloud API."""
+
+    #: Runs on this machine; otherwise every text embedded is sent over the network.
+    local: bool
+    #: Longest text it reads, in tokens; longer text is truncated (and invisible to search).
+    max_input_tokens: int
+    #: Bounds on one call: texts, and (texts x longest text) in tokens.
+    batch_texts: int
+    batch_tokens: int
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(
+        self, texts: Sequence[str], batch_size: int = 16, cancel: CancelToken | None = None
+    ) -> np.ndarray:
+        """One row per text; a cloud embedder stops between requests when ``cancel`` is set
+        and raises ProviderError when it fails."""
+        ...
+
+    def unload(self) -> None:
+        """Free what ``embed`` loaded; the next call loads it again."""
+        ...
+
+    def release_memory(self) -> None:
+        """Return memory kept from the largest call so far."""
+        ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +108,7 @@ class CloudChatProvider:
         except httpx.HTTPError as exc:
             raise ProviderError(f"The connection to {self.endpoint.label} failed: {exc}") from exc
         if response.status_code >= 400:
-            raise ProviderError(self._explain(response.status_code, response.text, 0))
+            raise ProviderError(explain(self.endpoint, response.status_code, response.text, 0))
         return sorted(self.read_models(response.json()))
 
     # -- the stream ---------------------------------------------------------------------------
@@ -167,83 +168,110 @@ class CloudChatProvider:
         cancel: CancelToken,
     ) -> Iterator[dict[str, Any]]:  # fmt: skip
         """Decoded SSE data events; retried with backoff until the stream has started."""
-        import httpx
-
         label = self.endpoint.label
-        for attempt in range(self.endpoint.retries + 1):
-            if cancel.cancelled:
+        with connection_errors(self.endpoint, url):
+            for response in responses(client, url, headers, body, self.endpoint, cancel,
+                                      self.backoff_s):  # fmt: skip
+                for line in response.iter_lines():
+                    if cancel.cancelled:
+                        return
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    try:
+                        yield json.loads(data)
+                    except json.JSONDecodeError as exc:
+                        raise ProviderError(f"{label} sent a malformed stream.") from exc
+
+
+def responses(
+    client: Any, url: str, headers: dict[str, str], body: dict[str, Any], endpoint: Endpoint,
+    cancel: CancelToken, backoff_s: float,
+) -> Iterator[Any]:  # fmt: skip
+    """The one successful response to a POST (open while the caller reads it), after retries
+    with backoff on 429/5xx and refused connections; nothing when cancelled. A failure raises
+    :class:`ProviderError` with a message for people (wrap the loop in
+    :func:`connection_errors` for failures while reading)."""
+    import httpx
+
+    for attempt in range(endpoint.retries + 1):
+        if cancel.cancelled:
+            return
+        try:
+            with client.stream("POST", url, headers=headers, json=body) as response:
+                if response.status_code >= 400:
+                    text = response.read().decode("utf-8", "replace")
+                    if (
+                        response.status_code in RETRY_STATUSES
+                        and not _is_quota(text)
+                        and (attempt < endpoint.retries)
+                    ):
+                        _wait(backoff_s, attempt, response.headers.get("retry-after"), cancel)
+                        continue
+                    raise ProviderError(explain(endpoint, response.status_code, text, attempt))
+                yield response
                 return
-            try:
-                with client.stream("POST", url, headers=headers, json=body) as response:
-                    if response.status_code >= 400:
-                        text = response.read().decode("utf-8", "replace")
-                        if (
-                            response.status_code in RETRY_STATUSES
-                            and not _is_quota(text)
-                            and (attempt < self.endpoint.retries)
-                        ):
-                            self._wait(attempt, response.headers.get("retry-after"), cancel)
-                            continue
-                        raise ProviderError(self._explain(response.status_code, text, attempt))
-                    for line in response.iter_lines():
-                        if cancel.cancelled:
-                            return
-                        if not line.startswith("data:"):
-                            continue
-                        data = line[5:].strip()
-                        if data == "[DONE]":
-                            return
-                        try:
-                            yield json.loads(data)
-                        except json.JSONDecodeError as exc:
-                            raise ProviderError(f"{label} sent a malformed stream.") from exc
-                    return
-            except httpx.ConnectError as exc:
-                if attempt < self.endpoint.retries:
-                    self._wait(attempt, None, cancel)
-                    continue
-                host = httpx.URL(url).host
-                raise ProviderError(
-                    f"Cannot reach {label} at {host}: no network connection, or the server is down."
-                ) from exc
-            except httpx.TimeoutException as exc:
-                raise ProviderError(
-                    f"{label} did not answer within {self.endpoint.timeout_s:.0f} s."
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise ProviderError(f"The connection to {label} failed: {exc}") from exc
+        except httpx.ConnectError:
+            if attempt < endpoint.retries:
+                _wait(backoff_s, attempt, None, cancel)
+                continue
+            raise
 
-    def _wait(self, attempt: int, retry_after: str | None, cancel: CancelToken) -> None:
-        delay = self.backoff_s * 2**attempt
-        if retry_after and retry_after.replace(".", "", 1).isdigit():
-            delay = min(float(retry_after), 20.0)
-        end = time.monotonic() + delay
-        while time.monotonic() < end and not cancel.cancelled:
-            time.sleep(min(0.05, max(0.0, end - time.monotonic())))
 
-    def _explain(self, status: int, body: str, attempt: int) -> str:
-        label, model = self.endpoint.label, self.endpoint.model
-        detail = _error_detail(body)
-        lowered = body.lower()
-        if status in (401, 403):
-            return (f"{label} refused the API key (HTTP {status}). Check it in "
-                    "Settings → Providers.")  # fmt: skip
-        if status == 404:
-            return f"{label} does not know the model {model!r} (HTTP 404). {detail}".strip()
-        if status in (400, 413) and any(
-            k in lowered for k in ("context", "too long", "too many tokens", "maximum")
-        ):
-            return (f"The prompt is longer than {model}'s context window allows (HTTP {status}). "
-                    "Shorten the history or use fewer passages. " + detail).strip()  # fmt: skip
-        if status == 429 and _is_quota(body):
-            return f"{label}: the account's quota is used up (HTTP 429). {detail}".strip()
-        if status == 429:
-            return (f"{label} is rate-limiting requests (HTTP 429), still after {attempt + 1} "
-                    "tries. Wait a moment and try again.")  # fmt: skip
-        if status >= 500:
-            return (f"{label} had a server error (HTTP {status}) {attempt + 1} times in a row; "
-                    "try again later.")  # fmt: skip
-        return f"{label} rejected the request (HTTP {status}). {detail}".strip()
+@contextmanager
+def connection_errors(endpoint: Endpoint, url: str) -> Iterator[None]:
+    """httpx's exceptions as :class:`ProviderError` messages that say what happened."""
+    import httpx
+
+    label = endpoint.label
+    try:
+        yield
+    except httpx.ConnectError as exc:
+        host = httpx.URL(url).host
+        raise ProviderError(
+            f"Cannot reach {label} at {host}: no network connection, or the server is down."
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise ProviderError(f"{label} did not answer within {endpoint.timeout_s:.0f} s.") from exc
+    except httpx.HTTPError as exc:
+        raise ProviderError(f"The connection to {label} failed: {exc}") from exc
+
+
+def _wait(backoff_s: float, attempt: int, retry_after: str | None, cancel: CancelToken) -> None:
+    delay = backoff_s * 2**attempt
+    if retry_after and retry_after.replace(".", "", 1).isdigit():
+        delay = min(float(retry_after), 20.0)
+    end = time.monotonic() + delay
+    while time.monotonic() < end and not cancel.cancelled:
+        time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+
+
+def explain(endpoint: Endpoint, status: int, body: str, attempt: int) -> str:
+    """An HTTP error status as a sentence for the chat (the provider's own message added)."""
+    label, model = endpoint.label, endpoint.model
+    detail = _error_detail(body)
+    lowered = body.lower()
+    if status in (401, 403):
+        return (f"{label} refused the API key (HTTP {status}). Check it in "
+                "Settings → Providers.")  # fmt: skip
+    if status == 404:
+        return f"{label} does not know the model {model!r} (HTTP 404). {detail}".strip()
+    if status in (400, 413) and any(
+        k in lowered for k in ("context", "too long", "too many tokens", "maximum")
+    ):
+        return (f"The prompt is longer than {model}'s context window allows (HTTP {status}). "
+                "Shorten the history or use fewer passages. " + detail).strip()  # fmt: skip
+    if status == 429 and _is_quota(body):
+        return f"{label}: the account's quota is used up (HTTP 429). {detail}".strip()
+    if status == 429:
+        return (f"{label} is rate-limiting requests (HTTP 429), still after {attempt + 1} "
+                "tries. Wait a moment and try again.")  # fmt: skip
+    if status >= 500:
+        return (f"{label} had a server error (HTTP {status}) {attempt + 1} times in a row; "
+                "try again later.")  # fmt: skip
+    return f"{label} rejected the request (HTTP {status}). {detail}".strip()
 
 
 def _is_quota(body: str) -> bool:

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from anyllm_desktop.providers.cloud_embeddings import (
+    AzureOpenAIEmbedder,
+    CloudEmbedder,
+    GeminiEmbedder,
+    OpenAIEmbedder,
+    RequestReport,
+)
 from anyllm_desktop.providers.cloud_formats import (
     AnthropicProvider,
     AzureOpenAIProvider,
@@ -23,13 +30,27 @@ class Kind:
     needs_key: bool = True
     #: Runs on the user's own network (a local server): nothing goes to a third party.
     self_hosted: bool = False
+    #: Its embeddings API (None: it has none), and the embedding model suggested for it.
+    embedder: type[CloudEmbedder] | None = OpenAIEmbedder
+    embedding_model: str = ""
 
 
 KINDS: dict[str, Kind] = {
-    "openai": Kind("OpenAI", OpenAICompatibleProvider, "https://api.openai.com/v1"),
-    "anthropic": Kind("Anthropic", AnthropicProvider, "https://api.anthropic.com"),
-    "gemini": Kind("Google Gemini", GeminiProvider, "https://generativelanguage.googleapis.com"),
-    "azure-openai": Kind("Azure OpenAI", AzureOpenAIProvider, ""),
+    "openai": Kind(
+        "OpenAI",
+        OpenAICompatibleProvider,
+        "https://api.openai.com/v1",
+        embedding_model="text-embedding-3-small",
+    ),
+    "anthropic": Kind("Anthropic", AnthropicProvider, "https://api.anthropic.com", embedder=None),
+    "gemini": Kind(
+        "Google Gemini",
+        GeminiProvider,
+        "https://generativelanguage.googleapis.com",
+        embedder=GeminiEmbedder,
+        embedding_model="gemini-embedding-001",
+    ),
+    "azure-openai": Kind("Azure OpenAI", AzureOpenAIProvider, "", embedder=AzureOpenAIEmbedder),
     "openai-compatible": Kind(
         "OpenAI-compatible server", OpenAICompatibleProvider, "", needs_key=False
     ),
@@ -39,6 +60,7 @@ KINDS: dict[str, Kind] = {
         "http://localhost:11434/v1",
         needs_key=False,
         self_hosted=True,
+        embedding_model="nomic-embed-text",
     ),
     "lmstudio": Kind(
         "LM Studio",
@@ -62,24 +84,46 @@ KINDS: dict[str, Kind] = {
         self_hosted=True,
     ),
     "openrouter": Kind("OpenRouter", OpenAICompatibleProvider, "https://openrouter.ai/api/v1"),
-    "groq": Kind("Groq", OpenAICompatibleProvider, "https://api.groq.com/openai/v1"),
-    "mistral": Kind("Mistral", OpenAICompatibleProvider, "https://api.mistral.ai/v1"),
+    "groq": Kind("Groq", OpenAICompatibleProvider, "https://api.groq.com/openai/v1", embedder=None),
+    "mistral": Kind(
+        "Mistral",
+        OpenAICompatibleProvider,
+        "https://api.mistral.ai/v1",
+        embedding_model="mistral-embed",
+    ),
     "together": Kind("Together", OpenAICompatibleProvider, "https://api.together.xyz/v1"),
-    "deepseek": Kind("DeepSeek", OpenAICompatibleProvider, "https://api.deepseek.com/v1"),
+    "deepseek": Kind(
+        "DeepSeek", OpenAICompatibleProvider, "https://api.deepseek.com/v1", embedder=None
+    ),
 }
+
+
+def _endpoint(config: dict[str, str], api_key: str | None, model: str) -> Endpoint:
+    kind = KINDS[config["kind"]]
+    if kind.needs_key and not api_key:
+        raise ValueError(f"The provider {config['name']!r} has no API key; add it again with one.")
+    return Endpoint(
+        label=f"{config['name']} ({kind.label})",
+        base_url=config.get("base_url") or kind.base_url,
+        model=model,
+        api_key=api_key or "",
+    )
 
 
 def build_provider(config: dict[str, str], api_key: str | None) -> CloudChatProvider:
     """A provider from its stored configuration (name, kind, base_url, model) and its key."""
-    kind = KINDS[config["kind"]]
-    if kind.needs_key and not api_key:
-        raise ValueError(f"The provider {config['name']!r} has no API key; add it again with one.")
-    endpoint = Endpoint(
-        label=f"{config['name']} ({kind.label})",
-        base_url=config.get("base_url") or kind.base_url,
-        model=config["model"],
-        api_key=api_key or "",
-    )
-    provider = kind.provider(endpoint)
+    provider = KINDS[config["kind"]].provider(_endpoint(config, api_key, config["model"]))
     provider.name = config["name"]
     return provider
+
+
+def build_embedder(
+    config: dict[str, str], api_key: str | None, model: str, *, redact: bool = False,
+    on_request: RequestReport | None = None,
+) -> CloudEmbedder:  # fmt: skip
+    """The provider's embeddings API for ``model``; ValueError if it has none."""
+    kind = KINDS[config["kind"]]
+    if kind.embedder is None:
+        raise ValueError(f"{kind.label} offers no embeddings API; choose another provider.")
+    return kind.embedder(_endpoint(config, api_key, model), name=config["name"], redact=redact,
+                         on_request=on_request)  # fmt: skip

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+    from anyllm_desktop.core.cancel import CancelToken
+
 
 class FastEmbedEmbedder:
     """Embeds texts with a local ONNX model folder (``model.onnx`` plus tokenizer files).
@@ -16,6 +18,13 @@ class FastEmbedEmbedder:
     ``fastembed_name`` picks fastembed's description of the architecture (pooling,
     normalisation); ``model_dir`` supplies the files, so nothing is fetched from a hub.
     """
+
+    local = True
+    #: all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP].
+    max_input_tokens = 254
+    #: Padding is what costs time and memory here: small batches of similar length.
+    batch_texts = 64
+    batch_tokens = 2048
 
     def __init__(
         self,
@@ -28,10 +37,14 @@ class FastEmbedEmbedder:
     ) -> None:
         self.model_dir = model_dir
         self.fastembed_name = fastembed_name
-        self.dim = dim
+        self._dim = dim
         self.cache_dir = cache_dir
         self.threads = threads
         self._model: Any = None
+
+    @property
+    def dim(self) -> int:
+        return self._dim
 
     def load(self) -> None:
         if self._model is not None:
@@ -50,8 +63,11 @@ class FastEmbedEmbedder:
         """Free the model (about 230 MB resident); the next ``embed`` loads it again (~1 s)."""
         self._model = None
 
-    def embed(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
-        """One L2-normalised float32 row per text."""
+    def embed(
+        self, texts: Sequence[str], batch_size: int = 16, cancel: CancelToken | None = None
+    ) -> np.ndarray:
+        """One L2-normalised float32 row per text (``cancel`` is not needed: a batch takes
+        well under a second)."""
         import numpy as np
 
         self.load()

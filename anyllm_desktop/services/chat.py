@@ -29,6 +29,7 @@ from anyllm_desktop.core.prompting import (
 )
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.base import ChatProvider, Completion, GenerationOptions
+from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services import outbound
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
@@ -171,7 +172,11 @@ class ChatService:
 
         yield Progress("retrieve", 0, 1, "Searching the documents")
         started = time.perf_counter()
-        results = self.library.search(workspace.name, question)
+        try:
+            results = self.library.search(workspace.name, question)
+        except ProviderError as exc:  # the workspace's cloud embedder failed or is refused
+            yield Error(f"The documents could not be searched: {exc}")
+            return
         retrieval_s = time.perf_counter() - started
         passages = [
             Passage(i, r.document, r.path, r.page, r.section, r.text, r.score, r.sheet)

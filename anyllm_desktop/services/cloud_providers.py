@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
@@ -49,9 +50,11 @@ def list_providers(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 def add_provider(
-    runtime: Runtime, name: str, kind: str, *, base_url: str = "", model: str, api_key: str = ""
-) -> str | None:
-    """Store a provider (replacing one of the same name); the keyring's fallback notice, if any."""
+    runtime: Runtime, name: str, kind: str, *, base_url: str = "", model: str, api_key: str = "",
+    embedding_model: str | None = None,
+) -> str | None:  # fmt: skip
+    """Store a provider (replacing one of the same name); the keyring's fallback notice, if any.
+    ``embedding_model`` None takes the kind's usual one; "" offers none for workspaces."""
     if not _NAME.match(name) or name in PROVIDERS:
         raise ValueError(
             f"{name!r} cannot be a provider name: use letters, digits, '.', '_' or '-' (not "
@@ -66,12 +69,17 @@ def add_provider(
         raise ValueError(f"A {spec.label} provider needs --api-key.")
     if not model:
         raise ValueError("A provider needs a default model (--model).")
+    if embedding_model is None:
+        embedding_model = spec.embedding_model if spec.embedder else ""
+    if embedding_model and spec.embedder is None:
+        raise ValueError(f"{spec.label} offers no embeddings API (--embedding-model).")
     secrets = SecretStore(runtime.paths.home)
     if api_key:
         secrets.set(name, api_key)
     else:
         secrets.delete(name)
-    config = {"name": name, "kind": kind, "base_url": base_url, "model": model}
+    config = {"name": name, "kind": kind, "base_url": base_url, "model": model,
+              "embedding_model": embedding_model}  # fmt: skip
     others = [p for p in runtime.settings.providers if p["name"] != name]
     _save(runtime, [*others, config])
     return secrets.fallback_notice if api_key else None
@@ -102,6 +110,28 @@ def check_provider(runtime: Runtime, name: str, cancel: CancelToken) -> Iterator
             return
     seconds = round(time.perf_counter() - started, 3)
     yield Done({"model": provider.model, "reply": "".join(reply).strip(), "seconds": seconds})
+
+
+def embedding_models(runtime: Runtime) -> list[dict[str, Any]]:
+    """What a workspace can embed with: the embedded models, then each provider's embedding
+    model ("id", "label", "local")."""
+    from anyllm_desktop.models.embedded import embedded_models
+    from anyllm_desktop.providers.cloud_embeddings import cloud_model_id
+
+    rows: list[dict[str, Any]] = [
+        {"id": m.id, "label": f"{m.name} ({m.dim} dimensions, on this computer)", "local": True}
+        for m in embedded_models()
+        if m.kind == "embedding"
+    ]
+    for config in runtime.settings.providers:
+        if model := config.get("embedding_model"):
+            host = urlsplit(config["base_url"] or KINDS[config["kind"]].base_url).hostname
+            rows.append({
+                "id": cloud_model_id(config["name"], model),
+                "label": f"{model} by {config['name']} (sends your documents to {host})",
+                "local": False,
+            })  # fmt: skip
+    return rows
 
 
 def fetch_models(kind: str, base_url: str, api_key: str) -> list[str]:

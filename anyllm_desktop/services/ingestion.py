@@ -26,6 +26,7 @@ from anyllm_desktop.core.workspace import Chunk, Document, Workspace
 from anyllm_desktop.ingest.blocks import ParseError
 from anyllm_desktop.ingest.chunking import Chunker
 from anyllm_desktop.ingest.formats import discover, parse_file
+from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.store.vectors import PassageRow
 
 if TYPE_CHECKING:
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
 
 #: Files are embedded together until their passages reach this many.
 WINDOW_CHUNKS = 256
-#: Upper bound on (texts x longest text) per embedding call: bounds memory and padding waste.
-MAX_BATCH_TOKENS = 2048
-MAX_BATCH_TEXTS = 64
 
 
 @dataclass
@@ -63,11 +61,11 @@ def file_hash(path: Path) -> str:
 def plan_batches(
     token_counts: Sequence[int],
     *,
-    max_tokens: int = MAX_BATCH_TOKENS,
-    max_texts: int = MAX_BATCH_TEXTS,
+    max_tokens: int,
+    max_texts: int,
 ) -> list[list[int]]:
     """Indices grouped into batches of similar length: sorted by length, each batch's
-    (size x longest) within ``max_tokens``."""
+    (size x longest) within ``max_tokens`` (bounds memory and padding waste)."""
     order = sorted(range(len(token_counts)), key=lambda i: token_counts[i])
     batches: list[list[int]] = []
     current: list[int] = []
@@ -98,6 +96,8 @@ class IngestJob:
         self._chunks_done = 0
         #: Content hashes read in this run, waiting in a window or written: path by hash.
         self._seen: dict[str, Path] = {}
+        #: Why the run stopped early (the embedding provider failed); "" while it goes on.
+        self._stopped = ""
         #: Seconds spent in each stage (for benchmarks and the log).
         self.timings = {"parse": 0.0, "chunk": 0.0, "embed": 0.0, "write": 0.0}
 
@@ -106,12 +106,22 @@ class IngestJob:
     def run(self) -> Iterator[Event]:
         model = self.workspace.embedding_model
         retrieval = self.workspace.retrieval
+        try:
+            self.embedder = self.library.embedder(model, self.workspace)
+            self.table = self.library.table(self.workspace)
+        except ProviderError as exc:  # a cloud embedder refused (offline, locked, no key)
+            yield from self._not_indexed(discover(self.paths), str(exc))
+            yield Done(list(self.results))
+            return
+        limit = self.embedder.max_input_tokens
+        if not self.embedder.local:  # counted in stand-in word pieces: keep a wide margin
+            limit //= 2
         self.chunker = Chunker(
             self.library.token_counter(model),
             chunk_tokens=retrieval.chunk_tokens,
             overlap_tokens=retrieval.chunk_overlap,
+            max_tokens=limit,
         )
-        self.table = self.library.table(self.workspace)
         requeued = self._recover_interrupted()
         files = list(dict.fromkeys([*requeued, *discover(self.paths)]))
         sizes = {f: _size(f) for f in files}
@@ -119,7 +129,7 @@ class IngestJob:
         window: list[_Prepared] = []
         for number, path in enumerate(files):
             self.library.priority.wait_for_foreground(self.cancel)  # an answer has the cores
-            if self.cancel.cancelled:
+            if self.cancel.cancelled or self._stopped:
                 break
             yield self._progress("read", number, len(files), f"Reading {path.name}")
             prepared = self._prepare(path)
@@ -132,28 +142,31 @@ class IngestJob:
                 yield from self._commit(window, number + 1, len(files))
                 window = []
                 self._release_memory()
-        if window:
+        if window and not self._stopped:
             yield from self._commit(window, len(files), len(files))
         handled = {r.path for r in self.results}
-        for path in files:
-            if str(path) not in handled:
-                yield self._record(
-                    FileResult(
-                        str(path), "cancelled", path.name, reason="cancelled before it was read"
-                    )
-                )
+        yield from self._not_indexed(
+            [p for p in files if str(p) not in handled],
+            self._stopped or "cancelled before it was read",
+        )
         if any(r.status == "indexed" for r in self.results):
             self._release_memory()  # index building needs memory of its own
             if self.library.vectors.vector_index_due(self.table):
                 # Keeps the peak of a large ingest within ~1 GB; reloaded by the next search.
-                self.library.embedder(self.workspace.embedding_model).unload()
+                self.embedder.unload()
             started = time.perf_counter()
             self.library.vectors.finish_writes(self.table)
             self.timings["write"] += time.perf_counter() - started
         yield Done(list(self.results))
 
+    def _not_indexed(self, paths: Sequence[Path], reason: str) -> Iterator[FileResult]:
+        """Files left out: failed when the embedder failed, else cancelled."""
+        status = "failed" if self._stopped or not self.cancel.cancelled else "cancelled"
+        for path in paths:
+            yield self._record(FileResult(str(path), status, path.name, reason=reason))
+
     def _release_memory(self) -> None:
-        self.library.embedder(self.workspace.embedding_model).release_memory()
+        self.embedder.release_memory()
         release_free_memory()
 
     def _record(self, result: FileResult) -> FileResult:
@@ -248,16 +261,22 @@ class IngestJob:
     ) -> Iterator[Event]:
         texts = [c.embed_text for p in window for c in p.chunks]
         started = time.perf_counter()
-        vectors = yield from embed_texts(
-            self.library,
-            self.workspace.embedding_model,
-            texts,
-            self.cancel,
-            lambda done: self._progress(
-                "embed", files_done, files_total, f"Embedding {done}/{len(texts)} passages"
-            ),
-            self.chunker.counter,
-        )
+        try:
+            vectors = yield from embed_texts(
+                self.library,
+                self.workspace,
+                self.workspace.embedding_model,
+                texts,
+                self.cancel,
+                lambda done: self._progress(
+                    "embed", files_done, files_total, f"Embedding {done}/{len(texts)} passages"
+                ),
+                self.chunker.counter,
+            )
+        except ProviderError as exc:  # nothing of this window is written; later files wait
+            self._stopped = f"not indexed: the embedding provider failed ({exc})"
+            yield from self._not_indexed([p.path for p in window], self._stopped)
+            return
         self.timings["embed"] += time.perf_counter() - started
         if vectors is None:  # cancelled: nothing of this window is written
             for prepared in window:
@@ -318,17 +337,22 @@ class IngestJob:
 
 def embed_texts(
     library: Library,
+    workspace: Workspace,
     model: str,
     texts: list[str],
     cancel: CancelToken,
     progress: Callable[[int], Event],
     counter: TokenCounter | None = None,
 ) -> Generator[Event, None, list[Any] | None]:
-    """Vectors for ``texts`` from the embedding cache, or computed in length-sorted,
-    token-bounded batches. Yields ``progress(done)`` after each batch; returns the vectors in
-    order, or None if cancelled between batches."""
-    embedder = library.embedder(model)
-    cached = library.cache.get_many(model, texts)
+    """Vectors for ``texts`` (for ``workspace``, by ``model``) from the embedding cache, or
+    computed in length-sorted batches bounded by the embedder's limits. Yields
+    ``progress(done)`` after each batch; returns the vectors in order, or None if cancelled.
+    A cloud embedder's failure raises ProviderError."""
+    embedder = library.embedder(model, workspace)
+    # Vectors of redacted text are not those of the text: cached apart.
+    redacted = workspace.chat.redact_personal_data and not embedder.local
+    cache_key = model + ("+redacted" if redacted else "")
+    cached = library.cache.get_many(cache_key, texts)
     vectors: list[Any] = list(cached)
     missing = [i for i, v in enumerate(cached) if v is None]
     if counter is not None:
@@ -336,14 +360,21 @@ def embed_texts(
     else:  # characters / 4 estimate tokens well enough to group and bound batches
         lengths = [len(texts[i]) // 4 + 2 for i in missing]
     done = len(texts) - len(missing)
-    for batch in plan_batches(lengths):
+    for batch in plan_batches(
+        lengths, max_tokens=embedder.batch_tokens, max_texts=embedder.batch_texts
+    ):
         library.priority.wait_for_foreground(cancel)
         if cancel.cancelled:
             return None
         indices = [missing[i] for i in batch]
         batch_texts = [texts[i] for i in indices]
-        computed = embedder.embed(batch_texts, batch_size=len(batch_texts))
-        library.cache.put_many(model, batch_texts, computed)
+        try:
+            computed = embedder.embed(batch_texts, batch_size=len(batch_texts), cancel=cancel)
+        except ProviderError:
+            if cancel.cancelled:
+                return None
+            raise
+        library.cache.put_many(cache_key, batch_texts, computed)
         for index, vector in zip(indices, computed, strict=True):
             vectors[index] = vector
         done += len(indices)

@@ -5,15 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Event, Progress
 from anyllm_desktop.core.priority import CorePriority
+from anyllm_desktop.core.redaction import Redactions
 from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
 from anyllm_desktop.ingest.tokens import TokenCounter
 from anyllm_desktop.models.embedded import find_embedded
-from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
+from anyllm_desktop.providers.base import Embedder
+from anyllm_desktop.providers.cloud_embeddings import KNOWN_MODELS, parse_cloud_model_id
+from anyllm_desktop.providers.cloud_http import ProviderError
+from anyllm_desktop.services.outbound import (
+    OutboundLog,
+    Sender,
+    embedding_consent_text,
+    embedding_refusal,
+)
 from anyllm_desktop.services.retrieval import (
     CANDIDATES_PER_RESULT,
     MIN_CANDIDATES,
@@ -56,7 +65,8 @@ class Library:
         self.cache = EmbeddingCache(runtime.paths.cache_dir / "embeddings.sqlite3")
         #: Answers being generated make background embedding wait (the cores are theirs).
         self.priority = CorePriority()
-        self._embedders: dict[str, FastEmbedEmbedder] = {}
+        self.outbound_log = OutboundLog(runtime.paths.logs_dir)
+        self._embedders: dict[tuple[str, int, bool], Embedder] = {}
         self._counters: dict[str, TokenCounter] = {}
         self._dims: dict[str, int] = {}
 
@@ -67,28 +77,65 @@ class Library:
 
     # -- models -------------------------------------------------------------------------------
 
-    def embedder(self, model_id: str) -> FastEmbedEmbedder:
-        if model_id not in self._embedders:
-            self._embedders[model_id] = self.runtime.create_embedder(model_id)
-        return self._embedders[model_id]
+    def embedder(self, model_id: str, workspace: Workspace | None = None) -> Embedder:
+        """The embedder for ``model_id``. A cloud one serves one workspace: it is refused for a
+        workspace locked to local models and while offline (:class:`ProviderError` with the
+        reason), removes personal data first if the workspace asks, and logs each request."""
+        cloud = parse_cloud_model_id(model_id)
+        if cloud is None:
+            key = (model_id, 0, False)
+        else:
+            if workspace is None:
+                raise ValueError("a cloud embedder serves a workspace: pass it")
+            if (refused := embedding_refusal(workspace, cloud[0])) is not None:
+                raise ProviderError(refused)
+            key = (model_id, workspace.id, workspace.chat.redact_personal_data)
+        if key not in self._embedders:
+            self._embedders[key] = self._create_embedder(model_id, workspace)
+        return self._embedders[key]
+
+    def _create_embedder(self, model_id: str, workspace: Workspace | None) -> Embedder:
+        if workspace is None or parse_cloud_model_id(model_id) is None:
+            return self.runtime.create_embedder(model_id)
+        name = workspace.name
+
+        def report(tokens: int, texts: int, removed: Redactions, error: str) -> None:
+            self.outbound_log.record(embedder, name, prompt_tokens=tokens, redactions=removed,
+                                     error=error, kind="embeddings", texts=texts)  # fmt: skip
+
+        try:
+            embedder = self.runtime.create_cloud_embedder(
+                model_id, redact=workspace.chat.redact_personal_data, on_request=report
+            )
+        except (KeyError, ValueError, RuntimeError) as exc:  # unknown, no key, offline
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise ProviderError(f"{model_id} cannot embed now: {message}") from exc
+        return embedder
 
     def token_counter(self, model_id: str) -> TokenCounter:
         if model_id not in self._counters:
             self._counters[model_id] = self.runtime.create_token_counter(model_id)
         return self._counters[model_id]
 
-    def model_dim(self, model_id: str) -> int:
+    def model_dim(self, model_id: str, workspace: Workspace | None = None) -> int:
+        """The vectors' length: from the catalog, a cloud model's published size, or else one
+        probe request through the workspace's embedder."""
         if model_id not in self._dims:
-            self._dims[model_id] = find_embedded(model_id).dim or 0
+            cloud = parse_cloud_model_id(model_id)
+            if cloud is None:
+                self._dims[model_id] = find_embedded(model_id).dim or 0
+            elif (known := KNOWN_MODELS.get(cloud[1].split(":")[0])) is not None:
+                self._dims[model_id] = known.dim
+            else:
+                self._dims[model_id] = self.embedder(model_id, workspace).dim
         return self._dims[model_id]
 
     def table(self, workspace: Workspace, *, create: bool = True) -> Any:
-        return self.vectors.table(
-            workspace.vector_table,
-            model=workspace.embedding_model,
-            dim=self.model_dim(workspace.embedding_model),
-            create=create,
-        )
+        """The workspace's passages (its stored vector size is used when the table exists: no
+        probe request to a cloud embedder for it)."""
+        name, model = workspace.vector_table, workspace.embedding_model
+        dim = self.vectors.stored_dim(name) or self.model_dim(model, workspace)
+        return self.vectors.table(name, model=model, dim=dim, create=create)
 
     # -- workspaces ---------------------------------------------------------------------------
 
@@ -143,10 +190,29 @@ class Library:
 
         return IngestJob(self, self.records.workspace(name), paths, cancel).run()
 
-    def reembed(self, name: str, model_id: str, cancel: CancelToken) -> Iterator[Event]:
+    def cloud_embedding_terms(self, name: str, model_id: str) -> str | None:
+        """What embedding workspace ``name`` with ``model_id`` sends, and where, for the user
+        to agree to; None for a local model (nothing leaves). Raises ProviderError when a cloud
+        model is refused (offline, the workspace's lock, an unknown provider or key)."""
+        if parse_cloud_model_id(model_id) is None:
+            return None
+        workspace = self.records.workspace(name)
+        embedder = self.embedder(model_id, workspace)
+        passages = 0
+        if self.vectors.has_table(workspace.vector_table):
+            passages = self.vectors.count(self.table(workspace))
+        return embedding_consent_text(workspace, cast(Sender, embedder), passages)
+
+    def reembed(
+        self, name: str, model_id: str, cancel: CancelToken, *, agreed: bool = False
+    ) -> Iterator[Event]:
         """Switch a workspace to another embedding model: its passages are embedded again into
-        a new table, which replaces the old one only when complete. Cancelling, or a crash,
-        leaves the workspace on its old model, intact.
+        a new table, which replaces the old one only when complete. Cancelling, a failing
+        provider or a crash leaves the workspace on its old model, intact.
+
+        A cloud model (``cloud:PROVIDER:MODEL``) sends every passage, and later every added
+        document and every question, to the provider: it needs ``agreed`` (else an Error with
+        code CONSENT_REQUIRED says what would go where).
 
         Passages keep their size; a model that reads fewer tokens than the old one would
         truncate them, so such a switch should re-ingest the files instead.
@@ -157,25 +223,39 @@ class Library:
         if model_id == workspace.embedding_model:
             yield Done({"workspace": name, "model": model_id, "passages": 0})
             return
-        dim = self.model_dim(model_id)
+        old_table = self.table(workspace)
+        total = self.vectors.count(old_table)
+        try:
+            terms = self.cloud_embedding_terms(name, model_id)
+            if terms is not None and not agreed:
+                yield Error(terms, CONSENT_REQUIRED)
+                return
+            dim = self.model_dim(model_id, workspace)
+        except (ProviderError, KeyError) as exc:  # refused, failing, or an unknown model
+            yield Error(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
+            return
         version = int(workspace.vector_table.rsplit("_v", 1)[-1]) + 1
         new_name = f"ws{workspace.id}_v{version}"
         self.vectors.drop_table(new_name)  # left over from an interrupted switch
         new_table = self.vectors.table(new_name, model=model_id, dim=dim)
-        old_table = self.table(workspace)
-        total = self.vectors.count(old_table)
         done = 0
         for rows in self.vectors.iter_passages(old_table):
             texts = [f"{r['context']}\n{r['text']}" if r["context"] else r["text"] for r in rows]
-            vectors = yield from embed_texts(
-                self,
-                model_id,
-                texts,
-                cancel,
-                lambda n, before=done: Progress(
-                    "re-embed", before + n, total, f"Re-embedding {before + n}/{total} passages"
-                ),
-            )
+            try:
+                vectors = yield from embed_texts(
+                    self,
+                    workspace,
+                    model_id,
+                    texts,
+                    cancel,
+                    lambda n, before=done: Progress(
+                        "re-embed", before + n, total, f"Re-embedding {before + n}/{total} passages"
+                    ),
+                )
+            except ProviderError as exc:
+                self.vectors.drop_table(new_name)
+                yield Error(f"Re-embedding stopped: {exc} The workspace keeps its old model.")
+                return
             if vectors is None:
                 self.vectors.drop_table(new_name)
                 yield Error("Re-embedding was cancelled; the workspace keeps its old model.")
@@ -214,7 +294,8 @@ class Library:
             return []
         table = self.table(workspace)
         candidates = max(MIN_CANDIDATES, k * CANDIDATES_PER_RESULT)
-        query_vector = self.embedder(workspace.embedding_model).embed([query])[0]
+        # A cloud embedder's failure raises ProviderError with a message for people.
+        query_vector = self.embedder(workspace.embedding_model, workspace).embed([query])[0]
         vector_hits: list[Hit] = []
         text_hits: list[Hit] = []
         # Sequential on purpose: LanceDB serves a process's queries from one event loop, and two

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from anyllm_desktop.core.conversation import ChatMessage
@@ -23,7 +23,16 @@ from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.base import ChatProvider
 
 
-def destination(provider: ChatProvider) -> str:
+class Sender(Protocol):
+    """A chat provider or an embedder: what the log names."""
+
+    name: str
+
+    @property
+    def model(self) -> str: ...
+
+
+def destination(provider: Sender) -> str:
     """Where a cloud provider sends prompts: its host name."""
     endpoint = getattr(provider, "endpoint", None)
     if endpoint is None:
@@ -48,6 +57,26 @@ def refusal(workspace: Workspace, provider: ChatProvider) -> tuple[str, str] | N
     return None
 
 
+def embedding_refusal(workspace: Workspace, provider: str) -> str | None:
+    """Why this workspace's text may not go to the cloud embedder of ``provider`` (None: it
+    may; agreeing happens when the embedder is chosen)."""
+    if workspace.chat.local_only:
+        return (f"The workspace “{workspace.name}” is locked to local models, but its passages "
+                f"are embedded by {provider} (a cloud provider). Switch its embedding model to "
+                "a local one in Workspace settings, or lift the lock.")  # fmt: skip
+    return None
+
+
+def embedding_consent_text(workspace: Workspace, embedder: Sender, passages: int) -> str:
+    """What choosing a cloud embedder sends, and where: for the agreement."""
+    return (
+        f"Embedding “{workspace.name}” with {embedder.model} sends the text of all its "
+        f"{passages:,} passages to {embedder.name} ({destination(embedder)}) now, and from then "
+        "on the text of every document added to it and every question asked in it."
+        + (" Personal data is removed first." if workspace.chat.redact_personal_data else "")
+    )
+
+
 def prepared(
     messages: Sequence[ChatMessage], remove_personal_data: bool
 ) -> tuple[list[ChatMessage], Redactions]:
@@ -63,17 +92,22 @@ class OutboundLog:
         self.path = logs_dir / "outbound.jsonl"
 
     def record(
-        self, provider: ChatProvider, workspace: str, *, prompt_tokens: int = 0,
+        self, provider: Sender, workspace: str, *, prompt_tokens: int = 0,
         completion_tokens: int = 0, redactions: Redactions | None = None, error: str = "",
+        kind: str = "chat", texts: int = 0,
     ) -> None:  # fmt: skip
+        """One request: ``kind`` "chat" (a prompt) or "embeddings" (``texts`` passages or a
+        question)."""
         entry = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "kind": kind,
             "provider": provider.name,
             "model": provider.model,
             "host": destination(provider),
             "workspace": workspace,
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
+            **({"texts": texts} if kind == "embeddings" else {}),
             "redactions": dict(redactions.counts) if redactions else {},
             "ok": not error,
         }

@@ -15,9 +15,14 @@ from anyllm_desktop.models.catalog import (
     assemble_model_dir,
     require_model,
 )
-from anyllm_desktop.models.embedded import find_embedded
+from anyllm_desktop.models.embedded import EMBEDDING_MODEL_ID, find_embedded
 from anyllm_desktop.providers.base import ChatProvider
-from anyllm_desktop.providers.cloud_presets import build_provider
+from anyllm_desktop.providers.cloud_embeddings import (
+    CloudEmbedder,
+    RequestReport,
+    parse_cloud_model_id,
+)
+from anyllm_desktop.providers.cloud_presets import build_embedder, build_provider
 from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
 from anyllm_desktop.providers.llama_local import LocalLlamaProvider
 from anyllm_desktop.providers.registry import PROVIDERS, OfflineModeError, UnknownProviderError
@@ -64,17 +69,11 @@ class Runtime:
         files are verified first); for a cloud provider, a model id overriding its default.
         A cloud provider is refused while offline mode is on."""
         name = provider or self.settings.default_provider
-        configured = {p["name"]: p for p in self.settings.providers}
-        if name in configured:
-            if self.settings.offline_mode:
-                raise OfflineModeError(
-                    f"Offline mode is on, so {name!r} (a cloud provider) cannot be used. Turn "
-                    "it off in Settings → Privacy, or with `anyllm offline off`."
-                )
-            config = {**configured[name], **({"model": model} if model else {})}
+        if name in self._configured():
+            config = {**self._cloud_config(name), **({"model": model} if model else {})}
             return build_provider(config, SecretStore(self.paths.home).get(name))
         if name not in PROVIDERS:
-            known = sorted({*PROVIDERS, *configured})
+            known = sorted({*PROVIDERS, *self._configured()})
             raise UnknownProviderError(f"Unknown provider {name!r}; available: {', '.join(known)}")
         chosen = model or self.settings.chat_model
         if chosen.endswith(".gguf") or Path(chosen).is_file():
@@ -94,8 +93,25 @@ class Runtime:
             seed=seed,
         )
 
+    def _configured(self) -> dict[str, dict[str, str]]:
+        return {p["name"]: p for p in self.settings.providers}
+
+    def _cloud_config(self, name: str) -> dict[str, str]:
+        """A configured cloud provider's settings; refused while offline mode is on."""
+        configured = self._configured()
+        if name not in configured:
+            raise UnknownProviderError(
+                f"There is no provider named {name!r}; add it in Settings → Providers."
+            )
+        if self.settings.offline_mode:
+            raise OfflineModeError(
+                f"Offline mode is on, so {name!r} (a cloud provider) cannot be used. Turn "
+                "it off in Settings → Privacy, or with `anyllm offline off`."
+            )
+        return configured[name]
+
     def create_embedder(self, model_id: str | None = None) -> FastEmbedEmbedder:
-        """An embedder for ``model_id`` (default: the configured one), its files verified first."""
+        """An embedded embedding model (default: the configured one), its files verified first."""
         spec = find_embedded(model_id) if model_id else self.embedding_model()
         require_model(spec, self.verification_cache())
         folder = assemble_model_dir(
@@ -108,8 +124,25 @@ class Runtime:
             cache_dir=self.paths.cache_dir / "fastembed",
         )
 
+    def create_cloud_embedder(
+        self, model_id: str, *, redact: bool = False, on_request: RequestReport | None = None
+    ) -> CloudEmbedder:
+        """The embedder of ``cloud:PROVIDER:MODEL`` (refused while offline), removing personal
+        data first if ``redact`` and reporting each request to ``on_request``."""
+        cloud = parse_cloud_model_id(model_id)
+        if cloud is None:
+            raise KeyError(f"{model_id!r} is not a cloud embedding model")
+        name, model = cloud
+        config = self._cloud_config(name)
+        return build_embedder(config, SecretStore(self.paths.home).get(name), model,
+                              redact=redact, on_request=on_request)  # fmt: skip
+
     def create_token_counter(self, model_id: str) -> TokenCounter:
-        """Counts text in the embedding model's own tokens."""
+        """Counts text in the embedding model's own tokens. A cloud model's tokenizer is not on
+        this machine: the embedded model's word pieces stand in (for English about 1.2 per
+        BPE token, so sizes err on the short side)."""
+        if parse_cloud_model_id(model_id) is not None:
+            model_id = EMBEDDING_MODEL_ID
         spec = find_embedded(model_id)
         tokenizer = next((f.path for f in spec.files if f.file_name == "tokenizer.json"), None)
         if tokenizer is None:

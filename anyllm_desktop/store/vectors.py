@@ -116,6 +116,13 @@ class VectorStore:
             )
         return table
 
+    def stored_dim(self, name: str) -> int | None:
+        """The vector size a table was created with; None when there is no such table."""
+        if not self.has_table(name):
+            return None
+        table = self._tables.get(name) or self._db.open_table(name)
+        return int((table.schema.metadata or {}).get(b"dim", b"0")) or None
+
     def has_table(self, name: str) -> bool:
         return name in self._tables or name in self._db.list_tables().tables
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from anyllm_desktop.core.events import Done, Event, FileResult, Progress
+from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
 from anyllm_desktop.core.workspace import Document
 
 _STATUS_TEXT = {"indexed": "Indexed", "indexing": "Indexing…", "failed": "Failed"}
@@ -179,18 +179,26 @@ class DocumentsPanel(QFrame):
             self.results.scrollToBottom()
             if event.status == "failed":
                 self._failed.append(event.path)
+        elif isinstance(event, Done) and isinstance(event.result, dict):  # a re-embedding
+            self._finish(f"Done: {event.result['passages']} passages embedded with "
+                         f"{event.result['model']}.")  # fmt: skip
         elif isinstance(event, Done):
             results = event.result or []
             indexed = sum(r.status == "indexed" for r in results)
             failed = sum(r.status == "failed" for r in results)
-            self.job_progress.setRange(0, 1)
-            self.job_progress.setValue(1)
-            self.job_label.setText(
+            self._finish(
                 f"Done: {indexed} indexed, {failed} failed, {len(results) - indexed - failed} "
                 "skipped"
             )
-            self.cancel_button.setEnabled(False)
-            self.retry_button.setVisible(bool(self._failed))
+        elif isinstance(event, Error):
+            self._finish(event.message)
+
+    def _finish(self, message: str) -> None:
+        self.job_progress.setRange(0, 1)
+        self.job_progress.setValue(1)
+        self.job_label.setText(message)
+        self.cancel_button.setEnabled(False)
+        self.retry_button.setVisible(bool(self._failed))
 
     def _retry(self) -> None:
         if self._failed:

@@ -466,6 +466,9 @@ class MainWindow(QMainWindow):
         elif isinstance(event, Done):
             self.progress.hide()
             self.statusBar().showMessage(f"Indexing into {workspace} finished", 5000)
+        elif isinstance(event, Error):
+            self.progress.hide()
+            self.statusBar().showMessage(f"{workspace}: {event.message}", 10000)
 
     # -- asking ---------------------------------------------------------------------------------
 
@@ -670,13 +673,36 @@ class MainWindow(QMainWindow):
         if rechunk:
             self.documents.job_started()
             self.backend.reindex_workspace(name)
-        elif (model := dialog.embedder_changed()) is not None and self._confirm(
-            "Re-embed workspace",
-            f"Embed all passages of “{name}” again with the new model? The current index keeps "
-            "answering until the new one is complete.",
-        ):
+        elif (model := dialog.embedder_changed()) is not None:
+            self._reembed(name, model)
+
+    def _reembed(self, name: str, model: str) -> None:
+        """Ask first: a cloud embedder is told what it will be sent and where."""
+        try:
+            terms = self.backend.cloud_embedding_terms(name, model)
+        except RuntimeError as exc:  # offline, locked to local models, no key
+            QMessageBox.warning(self, "Embedding model", str(exc))
+            return
+        if terms is None:
+            agreed = self._confirm(
+                "Re-embed workspace",
+                f"Embed all passages of “{name}” again with the new model? The current index "
+                "keeps answering until the new one is complete.",
+            )
+        else:
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Send documents to a cloud embedder?",
+                terms + "\n\nThe current index keeps answering until the new one is complete.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                self,
+            )
+            box.button(QMessageBox.StandardButton.Yes).setText("Send and re-embed")
+            box.button(QMessageBox.StandardButton.No).setText("Don't send")
+            agreed = box.exec() == QMessageBox.StandardButton.Yes
+        if agreed:
             self.documents.job_started()
-            self.backend.reembed_workspace(name, model)
+            self.backend.reembed_workspace(name, model, agreed=terms is not None)
 
     def _confirm(self, title: str, text: str) -> bool:
         return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes

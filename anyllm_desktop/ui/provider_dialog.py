@@ -1,6 +1,6 @@
 """Add or edit a cloud provider: kind (with the usual address filled in), base URL, API key
 (kept in the keyring; never shown again), default model picked from the provider's own list,
-and a connection test."""
+the embedding model offered to workspaces, and a connection test."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class ProviderDialog(QDialog):
         self.name.setReadOnly(existing is not None)
         self.kind = QComboBox()
         self.kind.setAccessibleName("Provider kind")
-        for kind, (label, _url, _key) in self.kinds.items():
+        for kind, (label, *_rest) in self.kinds.items():
             self.kind.addItem(label, kind)
         if existing:
             self.kind.setCurrentIndex(self.kind.findData(existing["kind"]))
@@ -67,11 +67,17 @@ class ProviderDialog(QDialog):
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
         model_row.addWidget(fetch)
+        self.embedding_model = QLineEdit(existing.get("embedding_model", "") if existing else "")
+        self.embedding_model.setAccessibleName("Embedding model")
+        self.embedding_model.setToolTip(
+            "Offered to workspaces as their embedding model (Workspace settings). Empty: none."
+        )
         form.addRow("Name", self.name)
         form.addRow("Kind", self.kind)
         form.addRow("Base URL", self.base_url)
         form.addRow("API key", self.api_key)
         form.addRow("Default model", model_row)
+        form.addRow("Embedding model", self.embedding_model)
         self.status = QLabel()
         self.status.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -83,13 +89,25 @@ class ProviderDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addWidget(buttons)
+        self._usual_embedding = ""
         self._kind_changed()
 
     def _kind_changed(self) -> None:
-        _label, url, needs_key = self.kinds[str(self.kind.currentData())]
+        _label, url, needs_key, embedding = self.kinds[str(self.kind.currentData())]
         self.base_url.setPlaceholderText(url or "required, e.g. http://localhost:8000/v1")
         if not self.api_key.placeholderText().startswith("stored"):
             self.api_key.setPlaceholderText("required" if needs_key else "optional")
+        # The kind's usual embedding model, unless the user typed another.
+        self.embedding_model.setEnabled(embedding is not None)
+        typed = self.embedding_model.text().strip()
+        if embedding is None:
+            self.embedding_model.clear()
+            self.embedding_model.setPlaceholderText("this kind has no embeddings API")
+        elif not typed or typed == self._usual_embedding:
+            if self.existing is None:
+                self.embedding_model.setText(embedding)
+            self.embedding_model.setPlaceholderText(embedding or "e.g. nomic-embed-text")
+        self._usual_embedding = embedding or ""
 
     def _fetch(self) -> None:
         if self.worker is not None:
@@ -120,6 +138,7 @@ class ProviderDialog(QDialog):
             notice = self.backend.save_provider(
                 self.name.text().strip(), str(self.kind.currentData()),
                 self.base_url.text().strip(), self.model.currentText().strip(), key,
+                self.embedding_model.text().strip(),
             )  # fmt: skip
         except ValueError as exc:
             self.status.setText(str(exc))

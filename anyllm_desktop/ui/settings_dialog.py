@@ -270,12 +270,25 @@ class OutboundLogDialog(QDialog):
         self.table.setAccessibleName("Requests sent to cloud providers")
         self.table.setRootIsDecorated(False)
         self.table.setHeaderLabels(
-            ["Time", "Provider", "Model", "Host", "Workspace", "Tokens in/out", "Removed", "OK"]
+            [
+                "Time",
+                "Sent",
+                "Provider",
+                "Model",
+                "Host",
+                "Workspace",
+                "Tokens in/out",
+                "Removed",
+                "OK",
+            ]
         )
         for entry in entries:
             removed = ", ".join(f"{n} {k}" for k, n in entry.get("redactions", {}).items())
+            sent = "prompt"
+            if entry.get("kind") == "embeddings":
+                sent = f"{entry.get('texts', 0)} texts to embed"
             self.table.addTopLevelItem(QTreeWidgetItem([
-                entry["time"], entry["provider"], entry["model"], entry["host"],
+                entry["time"], sent, entry["provider"], entry["model"], entry["host"],
                 entry.get("workspace", ""),
                 f"{entry['prompt_tokens']}/{entry['completion_tokens']}", removed or "—",
                 "yes" if entry["ok"] else "failed",

@@ -247,17 +247,25 @@ class Backend(QObject):
         )
 
     def embedding_models(self) -> list[tuple[str, str]]:
-        """(id, name) of the embedding models a workspace can use."""
-        from anyllm_desktop.models.embedded import embedded_models
+        """(id, label) of the embedding models a workspace can use: the embedded ones, then
+        each cloud provider's."""
+        from anyllm_desktop.services.cloud_providers import embedding_models
 
-        return [(m.id, f"{m.name} ({m.dim} dimensions)") for m in embedded_models()
-                if m.kind == "embedding"]  # fmt: skip
+        return [(m["id"], m["label"]) for m in embedding_models(self.runtime)]
 
-    def reembed_workspace(self, workspace: str, model_id: str) -> None:
+    def cloud_embedding_terms(self, workspace: str, model_id: str) -> str | None:
+        """What a cloud embedder would be sent, and where (None for a local model); raises
+        RuntimeError with the reason when it is refused. Quick: nothing is sent."""
+        return self._library().cloud_embedding_terms(workspace, model_id)
+
+    def reembed_workspace(self, workspace: str, model_id: str, *, agreed: bool = False) -> None:
         """Switch the workspace's embedder: its passages are embedded again (progress and
-        cancel in the documents panel); the old index serves until the new one is complete."""
+        cancel in the documents panel); the old index serves until the new one is complete.
+        ``agreed``: the user accepted :meth:`cloud_embedding_terms`."""
         library = self._library()
-        worker = self._start(lambda cancel: library.reembed(workspace, model_id, cancel))
+        worker = self._start(
+            lambda cancel: library.reembed(workspace, model_id, cancel, agreed=agreed)
+        )
         self.ingest_worker = worker
         worker.event.connect(lambda event: self.ingest_event.emit(workspace, event))
 
@@ -341,15 +349,20 @@ class Backend(QObject):
 
         return list_providers(self.runtime)
 
-    def provider_kinds(self) -> dict[str, tuple[str, str, bool]]:
-        """Kind → (label, default base URL, needs a key)."""
+    def provider_kinds(self) -> dict[str, tuple[str, str, bool, str | None]]:
+        """Kind → (label, default base URL, needs a key, usual embedding model or None when
+        the kind has no embeddings API)."""
         from anyllm_desktop.providers.cloud_presets import KINDS
 
-        return {k: (v.label, v.base_url, v.needs_key) for k, v in KINDS.items()}
+        return {
+            k: (v.label, v.base_url, v.needs_key, v.embedding_model if v.embedder else None)
+            for k, v in KINDS.items()
+        }
 
     def save_provider(
-        self, name: str, kind: str, base_url: str, model: str, api_key: str | None
-    ) -> str | None:
+        self, name: str, kind: str, base_url: str, model: str, api_key: str | None,
+        embedding_model: str = "",
+    ) -> str | None:  # fmt: skip
         """Add or replace a provider; ``api_key`` None keeps the stored one. The keyring's
         fallback notice, if any. Raises ValueError with a message for the user."""
         from anyllm_desktop.services.cloud_providers import add_provider
@@ -358,7 +371,7 @@ class Backend(QObject):
         if api_key is None:
             api_key = SecretStore(self.runtime.paths.home).get(name) or ""
         return add_provider(self.runtime, name, kind, base_url=base_url, model=model,
-                            api_key=api_key)  # fmt: skip
+                            api_key=api_key, embedding_model=embedding_model)  # fmt: skip
 
     def remove_provider(self, name: str) -> None:
         from anyllm_desktop.services.cloud_providers import remove_provider

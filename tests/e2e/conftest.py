@@ -29,3 +29,10 @@ def ingest(library: Library, workspace: str, *paths: Path,
 
 def passages_in_table(library: Library, workspace: str) -> int:
     return library.vectors.count(library.table(library.workspace(workspace)))
+
+
+@pytest.fixture
+def keyless_env(child_env: dict[str, str]) -> dict[str, str]:
+    """Child processes without a system keyring (as on the CI box), so a test never writes into
+    a developer's real keyring."""
+    return {**child_env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}

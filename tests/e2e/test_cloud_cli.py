@@ -19,13 +19,6 @@ pytestmark = pytest.mark.e2e
 KEY = "sk-live-PLANTED-c0ffee-91b2"
 
 
-@pytest.fixture
-def keyless_env(child_env: dict[str, str]) -> dict[str, str]:
-    # The CI box has no keyring; force the same on a developer's desktop so the test never
-    # writes into a real keyring.
-    return {**child_env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-
-
 def test_providers_add_test_ask_remove_and_the_key_never_leaks(
     keyless_env: dict[str, str], anyllm_home: Path, server: Replay
 ) -> None:

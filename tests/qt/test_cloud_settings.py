@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from anyllm_desktop.store import secrets
 from anyllm_desktop.ui.settings_dialog import OutboundLogDialog
 from tests.e2e.conftest import DATA
+from tests.e2e.test_cloud_embeddings import _hashed_vectors
 from tests.qt.helpers import ready_window
 from tests.replay_server import Replay, Reply
 from tests.unit.test_cloud_providers import OPENAI_STREAM
@@ -87,8 +88,70 @@ def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
     log = OutboundLogDialog(backend.outbound_log())
     qtbot.addWidget(log)
     assert log.table.topLevelItemCount() == 1
-    assert log.table.topLevelItem(0).text(3) == "127.0.0.1"
+    assert log.table.topLevelItem(0).text(1) == "prompt"
+    assert log.table.topLevelItem(0).text(4) == "127.0.0.1"
     for path in anyllm_home.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
+    window.close()
+
+
+def test_a_cloud_embedder_is_chosen_for_a_workspace_after_the_user_agrees(
+    qtbot: QtBot, anyllm_home: Path, server: Replay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
+    window = ready_window(qtbot, anyllm_home)
+    backend = window.backend
+    backend.create_workspace("FAQ")
+    backend.ingest("FAQ", [DATA / "debian-faq-archives.html"])
+    qtbot.waitUntil(lambda: backend.ingest_worker is None, timeout=120_000)
+    window.select_workspace("FAQ")
+    passages = sum(d.chunks for d in backend.documents("FAQ"))
+
+    settings = window.open_settings()
+    assert settings is not None
+    settings.offline.setChecked(False)
+    add = settings._open_provider(None)
+    add.name.setText("emb")
+    add.kind.setCurrentIndex(add.kind.findData("openai"))
+    assert add.embedding_model.text() == "text-embedding-3-small"  # the kind's usual one
+    add.kind.setCurrentIndex(add.kind.findData("anthropic"))
+    assert not add.embedding_model.isEnabled() and add.embedding_model.text() == ""
+    add.kind.setCurrentIndex(add.kind.findData("openai-compatible"))
+    add.base_url.setText(f"{server.url}/v1")
+    add.model.setEditText("chat-x")
+    add.embedding_model.setText("hashed-16")
+    add._save()
+    assert add.result() == QDialog.DialogCode.Accepted
+    settings.done(QDialog.DialogCode.Accepted)
+
+    dialog = window.open_workspace_settings()
+    assert dialog is not None
+    model = "cloud:emb:hashed-16"
+    assert dialog.embedder.findData(model) >= 0
+    assert "127.0.0.1" in dialog.embedder.itemText(dialog.embedder.findData(model))
+    dialog.embedder.setCurrentIndex(dialog.embedder.findData(model))
+
+    shown: list[str] = []
+
+    def agree() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            shown.append(box.text())
+            box.button(QMessageBox.StandardButton.Yes).click()
+        else:
+            QTimer.singleShot(50, agree)
+
+    server.respond = _hashed_vectors
+    QTimer.singleShot(50, agree)
+    dialog.done(QDialog.DialogCode.Accepted)
+    assert f"all its {passages} passages to emb (127.0.0.1)" in shown[0]
+    qtbot.waitUntil(lambda: backend.ingest_worker is None, timeout=60_000)
+    assert backend.workspace("FAQ").embedding_model == model
+    assert window.documents.job_label.text() == f"Done: {passages} passages embedded with {model}."
+    assert sum(len(r["body"]["input"]) for r in server.requests) == passages + 1  # and a probe
+
+    log = OutboundLogDialog(backend.outbound_log())
+    qtbot.addWidget(log)
+    assert log.table.topLevelItem(0).text(1).endswith("texts to embed")
     window.close()
