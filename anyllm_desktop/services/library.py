@@ -15,7 +15,7 @@ from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
 from anyllm_desktop.ingest.tokens import TokenCounter
 from anyllm_desktop.models.embedded import find_embedded
 from anyllm_desktop.providers.base import Embedder
-from anyllm_desktop.providers.cloud_embeddings import KNOWN_MODELS, parse_cloud_model_id
+from anyllm_desktop.providers.cloud_embeddings import parse_cloud_model_id
 from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.outbound import (
     OutboundLog,
@@ -97,9 +97,10 @@ class Library:
     def _create_embedder(self, model_id: str, workspace: Workspace | None) -> Embedder:
         if workspace is None or parse_cloud_model_id(model_id) is None:
             return self.runtime.create_embedder(model_id)
-        name = workspace.name
+        workspace_id = workspace.id
 
         def report(tokens: int, texts: int, removed: Redactions, error: str) -> None:
+            name = self.records.workspace_by_id(workspace_id).name  # as renamed since
             self.outbound_log.record(embedder, name, prompt_tokens=tokens, redactions=removed,
                                      error=error, kind="embeddings", texts=texts)  # fmt: skip
 
@@ -118,14 +119,11 @@ class Library:
         return self._counters[model_id]
 
     def model_dim(self, model_id: str, workspace: Workspace | None = None) -> int:
-        """The vectors' length: from the catalog, a cloud model's published size, or else one
-        probe request through the workspace's embedder."""
+        """The vectors' length: from the catalog, or the cloud embedder's (published, or else
+        one probe request)."""
         if model_id not in self._dims:
-            cloud = parse_cloud_model_id(model_id)
-            if cloud is None:
+            if parse_cloud_model_id(model_id) is None:
                 self._dims[model_id] = find_embedded(model_id).dim or 0
-            elif (known := KNOWN_MODELS.get(cloud[1].split(":")[0])) is not None:
-                self._dims[model_id] = known.dim
             else:
                 self._dims[model_id] = self.embedder(model_id, workspace).dim
         return self._dims[model_id]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from anyllm_desktop.core.paths import AppPaths, resolve_home
@@ -15,7 +15,7 @@ from anyllm_desktop.models.catalog import (
     assemble_model_dir,
     require_model,
 )
-from anyllm_desktop.models.embedded import EMBEDDING_MODEL_ID, find_embedded
+from anyllm_desktop.models.embedded import EMBEDDING_MODEL_ID, embedded_models, find_embedded
 from anyllm_desktop.providers.base import ChatProvider
 from anyllm_desktop.providers.cloud_embeddings import (
     CloudEmbedder,
@@ -40,7 +40,21 @@ class Runtime:
     def open(cls, home: str | Path | None = None) -> Runtime:
         paths = AppPaths(resolve_home(home)).ensure()
         loaded = SettingsStore(paths.settings_file).load()
-        return cls(paths, loaded.settings, list(loaded.warnings))
+        settings, warnings = loaded.settings, list(loaded.warnings)
+        # A model id this version does not know (a hand-edited file, a newer version's
+        # catalog) falls back to the default for this session, with a word, instead of
+        # keeping the app from starting.
+        defaults = Settings()
+        for key, kind in (("chat_model", "chat"), ("embedding_model", "embedding")):
+            chosen = getattr(settings, key)
+            if chosen in {m.id for m in embedded_models() if m.kind == kind} or (
+                kind == "chat" and (chosen.endswith(".gguf") or Path(chosen).is_file())
+            ):
+                continue
+            warnings.append(f"The {kind} model {chosen!r} in the settings is unknown; the "
+                            "embedded default is used instead.")  # fmt: skip
+            settings = replace(settings, **{key: getattr(defaults, key)})
+        return cls(paths, settings, warnings)
 
     @property
     def settings_store(self) -> SettingsStore:

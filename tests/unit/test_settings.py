@@ -5,6 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from anyllm_desktop.core.settings import SETTINGS_VERSION, Settings, SettingsStore
+from anyllm_desktop.services.runtime import Runtime
 
 
 def test_missing_file_gives_defaults_without_warnings(tmp_path: Path) -> None:
@@ -78,3 +79,18 @@ def test_newer_version_warns_and_keeps_unknown_settings(tmp_path: Path) -> None:
     assert "newer version" in result.warnings[0]
     SettingsStore(path).save(result.settings)
     assert SettingsStore(path).load().settings.extra == {"future_option": [1, 2]}
+
+
+def test_an_unknown_model_id_falls_back_to_the_embedded_default(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.json").write_text(
+        json.dumps({"version": 1, "chat_model": "embedded:gone", "embedding_model": "x:y"})
+    )
+    runtime = Runtime.open(home)
+    assert runtime.settings.chat_model == Settings().chat_model
+    assert runtime.settings.embedding_model == Settings().embedding_model
+    assert any("'embedded:gone'" in w and "unknown" in w for w in runtime.warnings)
+    assert len(runtime.warnings) == 2
+    (home / "settings.json").write_text(json.dumps({"version": 1, "chat_model": "/m/a.gguf"}))
+    assert Runtime.open(home).settings.chat_model == "/m/a.gguf"  # a file: its load says more
