@@ -51,6 +51,7 @@ class MessageWidget(QFrame):
         self.text = text
         self.message_id = message_id
         self.sources: list[dict[str, Any]] = []
+        self.cited: set[int] = set()
         self.setObjectName("UserMessage" if role == "user" else "AssistantMessage")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
@@ -119,6 +120,7 @@ class MessageWidget(QFrame):
 
     def set_sources(self, sources: list[dict[str, Any]], cited: set[int] | None = None) -> None:
         self.sources = sources
+        self.cited = cited or set()
         if not sources:
             self.sources_label.hide()
             return
@@ -132,6 +134,12 @@ class MessageWidget(QFrame):
         self.sources_label.setText("<b>Sources</b><br>" + "<br>".join(lines))
         self.sources_label.show()
         self.set_text(self.text)
+
+    def restyle(self) -> None:
+        """Render again, after a theme change: rich text keeps the link colours of the palette
+        it was laid out with (and QLabel skips setting the same text again)."""
+        self.sources_label.clear()
+        self.set_sources(self.sources, self.cited)
 
     def set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setProperty("error", error)
@@ -224,6 +232,10 @@ class ChatView(QScrollArea):
         self.messages.append(widget)
         self._at_bottom = True
         return widget
+
+    def restyle(self) -> None:
+        for widget in self.messages:
+            widget.restyle()
 
     def find_next(self, text: str) -> bool:
         """Select the next occurrence of ``text`` after the current one, wrapping around, and

@@ -642,6 +642,7 @@ class MainWindow(QMainWindow):
         apply_theme(theme, font_size)
         self.setStyleSheet("")
         self.setStyleSheet(STYLE_SHEET)
+        self.chat_view.restyle()
 
     def open_workspace_settings(self) -> WorkspaceSettingsDialog | None:
         if self.workspace is None:
