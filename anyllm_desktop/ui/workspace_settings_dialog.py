@@ -72,7 +72,10 @@ class WorkspaceSettingsDialog(QDialog):
         self.embedder.setAccessibleName("Embedding model")
         for model_id, label in embedders:
             self.embedder.addItem(label, model_id)
-        self.embedder.setCurrentIndex(max(self.embedder.findData(workspace.embedding_model), 0))
+        if self.embedder.findData(workspace.embedding_model) < 0:  # its provider was removed
+            self.embedder.addItem(f"{workspace.embedding_model} (no longer offered)",
+                                  workspace.embedding_model)  # fmt: skip
+        self.embedder.setCurrentIndex(self.embedder.findData(workspace.embedding_model))
         self.chunk_tokens = int_field(32, 8192, retrieval.chunk_tokens, "Chunk size")
         self.chunk_overlap = int_field(0, 4095, retrieval.chunk_overlap, "Chunk overlap")
         form.addRow("Answered by", self.provider)

@@ -210,8 +210,11 @@ class _FakeEmbedder:
     """An 8-dimensional embedder: enough to prove a dimension change never crashes."""
 
     dim = 8
+    local = True
+    batch_texts = 64
+    batch_tokens = 2048
 
-    def embed(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 16, cancel: object = None) -> np.ndarray:
         rows = np.zeros((len(texts), 8), dtype=np.float32)
         for i, text in enumerate(texts):
             for word in text.lower().split():
@@ -227,8 +230,8 @@ def test_switching_embedder_re_embeds_without_a_dimension_crash(
     before = passages_in_table(library, "S")
     real_dim = library.model_dim
     monkeypatch.setattr(library, "model_dim",
-                        lambda m: 8 if m == "test:fake-8" else real_dim(m))  # fmt: skip
-    library._embedders["test:fake-8"] = _FakeEmbedder()  # type: ignore[assignment]
+                        lambda m, w=None: 8 if m == "test:fake-8" else real_dim(m))  # fmt: skip
+    library._embedders["test:fake-8", 0, False] = _FakeEmbedder()  # type: ignore[assignment]
     # Cancelled: the workspace stays on its model, searchable.
     cancel = CancelToken()
     cancel.cancel()
