@@ -98,9 +98,11 @@ class Embedder(Protocol):
     local: bool
     #: Longest text it reads, in tokens; longer text is truncated (and invisible to search).
     max_input_tokens: int
-    #: Bounds on one call: texts, and (texts x longest text) in tokens.
+    #: Bounds on one call: texts, and (texts x longest text) in tokens; texts longer than
+    #: ``batch_quadratic_from`` count for more (their attention memory), None for no such rule.
     batch_texts: int
     batch_tokens: int
+    batch_quadratic_from: int | None
 
     @property
     def dim(self) -> int: ...

@@ -70,6 +70,7 @@ class CloudEmbedder:
     #: One request: at most this many texts (Gemini's limit is 100) and tokens.
     batch_texts = 96
     batch_tokens = 60_000
+    batch_quadratic_from = None
 
     def __init__(
         self, endpoint: Endpoint, *, name: str, redact: bool = False,

@@ -25,6 +25,9 @@ class FastEmbedEmbedder:
     #: Padding is what costs time and memory here: small batches of similar length.
     batch_texts = 64
     batch_tokens = 2048
+    #: Batches of texts longer than this are smaller: at 256 tokens, 4 texts a batch embed as
+    #: fast as 8 and hold 130 MB less in onnxruntime's arena (measured).
+    batch_quadratic_from = 128
 
     def __init__(
         self,

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 #: Files are embedded together until their passages reach this many.
 WINDOW_CHUNKS = 256
+#: After parsing a file this large, freed heap goes back to the OS at once.
+BIG_FILE_BYTES = 1 << 20
 
 
 @dataclass
@@ -63,14 +65,19 @@ def plan_batches(
     *,
     max_tokens: int,
     max_texts: int,
+    quadratic_from: int | None = None,
 ) -> list[list[int]]:
     """Indices grouped into batches of similar length: sorted by length, each batch's
-    (size x longest) within ``max_tokens`` (bounds memory and padding waste)."""
+    (size x longest) within ``max_tokens`` (bounds memory and padding waste). With
+    ``quadratic_from``, a text longer than that counts for more, in proportion to its length:
+    attention memory grows with the square of the length."""
     order = sorted(range(len(token_counts)), key=lambda i: token_counts[i])
     batches: list[list[int]] = []
     current: list[int] = []
     for index in order:
         longest = max(token_counts[index], 1)
+        if quadratic_from:
+            longest = longest * max(longest, quadratic_from) / quadratic_from
         if (current and (len(current) + 1) * longest > max_tokens) or len(current) == max_texts:
             batches.append(current)
             current = []
@@ -134,6 +141,8 @@ class IngestJob:
             yield self._progress("read", number, len(files), f"Reading {path.name}")
             prepared = self._prepare(path)
             self._bytes_done += sizes[path]
+            if sizes[path] >= BIG_FILE_BYTES:
+                release_free_memory()  # the parse's heap, before its passages are embedded
             if isinstance(prepared, FileResult):
                 yield self._record(prepared)
                 continue
@@ -361,7 +370,10 @@ def embed_texts(
         lengths = [len(texts[i]) // 4 + 2 for i in missing]
     done = len(texts) - len(missing)
     for batch in plan_batches(
-        lengths, max_tokens=embedder.batch_tokens, max_texts=embedder.batch_texts
+        lengths,
+        max_tokens=embedder.batch_tokens,
+        max_texts=embedder.batch_texts,
+        quadratic_from=embedder.batch_quadratic_from,
     ):
         library.priority.wait_for_foreground(cancel)
         if cancel.cancelled:

@@ -213,6 +213,7 @@ class _FakeEmbedder:
     local = True
     batch_texts = 64
     batch_tokens = 2048
+    batch_quadratic_from = None
 
     def embed(self, texts: list[str], batch_size: int = 16, cancel: object = None) -> np.ndarray:
         rows = np.zeros((len(texts), 8), dtype=np.float32)
