@@ -313,12 +313,16 @@ class Library:
             for i in items
             if i.hit.doc_id in documents and documents[i.hit.doc_id].status == "indexed"
         ]
+        if not items:
+            return []
+        # The best passage comes with its neighbours in the same section: they are not listed
+        # again, so their places go to other passages.
+        best = items[0]
+        best_text, joined = self._with_neighbours(table, best.hit)
+        rest = [i for i in items[1:] if (i.hit.doc_id, i.hit.chunk) not in joined]
         results = []
-        for rank, item in enumerate(collapse_near_duplicates(items, k), start=1):
+        for rank, item in enumerate(collapse_near_duplicates([best, *rest], k), start=1):
             document = documents[item.hit.doc_id]
-            text = item.hit.text
-            if rank == 1:
-                text = self._with_neighbours(table, item.hit)
             results.append(
                 SearchResult(
                     rank=rank,
@@ -329,25 +333,28 @@ class Library:
                     page=item.hit.page,
                     section=item.hit.section,
                     sheet=item.hit.sheet,
-                    text=text,
+                    text=best_text if rank == 1 else item.hit.text,
                     doc_id=item.hit.doc_id,
                     chunk=item.hit.chunk,
                 )
             )
         return results
 
-    def _with_neighbours(self, table: Any, hit: Hit) -> str:
+    def _with_neighbours(self, table: Any, hit: Hit) -> tuple[str, set[tuple[int, int]]]:
         """The best passage's text joined with the passages before and after it in the same
-        section and page: an answer often starts or ends across a cut between passages (a
-        section's opening warning, a list that runs on), and the best passage is where it
-        most likely is."""
+        section and page (an answer often starts or ends across a cut between passages: a
+        section's opening warning, a list that runs on, and the best passage is where it most
+        likely is), and the (document, chunk) of the passages joined."""
         neighbours = self.vectors.passages(table, hit.doc_id, [hit.chunk - 1, hit.chunk + 1])
         place = (hit.section, hit.page, hit.sheet)
         text = hit.text
+        joined: set[tuple[int, int]] = set()
         before = neighbours.get(hit.chunk - 1)
         if before is not None and (before.section, before.page, before.sheet) == place:
             text = join_overlapping(before.text, text)
+            joined.add((hit.doc_id, hit.chunk - 1))
         after = neighbours.get(hit.chunk + 1)
         if after is not None and (after.section, after.page, after.sheet) == place:
             text = join_overlapping(text, after.text)
-        return text
+            joined.add((hit.doc_id, hit.chunk + 1))
+        return text, joined

@@ -64,6 +64,23 @@ def test_search_finds_the_passage_with_its_page_and_section(
     assert [r.rank for r in results] == list(range(1, len(results) + 1))
 
 
+def test_the_best_passage_comes_with_its_neighbours_and_they_are_not_listed_twice(
+    everything: tuple[Library, list],
+) -> None:
+    library, _ = everything
+    results = library.search("All", "How do I draw a string on a pdfgen canvas?", k=4)
+    best = results[0]
+    table = library.table(library.workspace("All"))
+    around = library.vectors.passages(table, best.doc_id, [best.chunk - 1, best.chunk + 1])
+    joined = [p for p in around.values() if (p.section, p.page) == (best.section, best.page)]
+    assert joined, "this query's best passage has neighbours on its page and section"
+    for neighbour in joined:
+        assert neighbour.text[-40:] in best.text or neighbour.text[:40] in best.text
+    listed = {(r.doc_id, r.chunk) for r in results[1:]}
+    assert not listed & {(p.doc_id, p.chunk) for p in joined}
+    assert len(results) == 4
+
+
 def test_search_modes_and_threshold(everything: tuple[Library, list]) -> None:
     library, _ = everything
     text = library.search("All", "horsebean", k=3, mode="fulltext")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.store import secrets
+from anyllm_desktop.ui.main_window import MainWindow
 from anyllm_desktop.ui.settings_dialog import OutboundLogDialog
 from tests.e2e.conftest import DATA
 from tests.e2e.test_cloud_embeddings import _hashed_vectors
@@ -24,16 +25,22 @@ pytestmark = pytest.mark.e2e
 KEY = "sk-gui-PLANTED-5e5e"
 
 
+def _window_with_faq(qtbot: QtBot, home: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    """The main window with a workspace "FAQ" holding the Debian FAQ chapter, selected."""
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
+    window = ready_window(qtbot, home)
+    window.backend.create_workspace("FAQ")
+    window.backend.ingest("FAQ", [DATA / "debian-faq-archives.html"])
+    qtbot.waitUntil(lambda: window.backend.ingest_worker is None, timeout=120_000)
+    window.select_workspace("FAQ")
+    return window
+
+
 def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
     qtbot: QtBot, anyllm_home: Path, server: Replay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
-    window = ready_window(qtbot, anyllm_home)
+    window = _window_with_faq(qtbot, anyllm_home, monkeypatch)
     backend = window.backend
-    backend.create_workspace("FAQ")
-    backend.ingest("FAQ", [DATA / "debian-faq-archives.html"])
-    qtbot.waitUntil(lambda: backend.ingest_worker is None, timeout=120_000)
-    window.select_workspace("FAQ")
 
     settings = window.open_settings()
     assert settings is not None
@@ -99,13 +106,8 @@ def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
 def test_a_cloud_embedder_is_chosen_for_a_workspace_after_the_user_agrees(
     qtbot: QtBot, anyllm_home: Path, server: Replay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
-    window = ready_window(qtbot, anyllm_home)
+    window = _window_with_faq(qtbot, anyllm_home, monkeypatch)
     backend = window.backend
-    backend.create_workspace("FAQ")
-    backend.ingest("FAQ", [DATA / "debian-faq-archives.html"])
-    qtbot.waitUntil(lambda: backend.ingest_worker is None, timeout=120_000)
-    window.select_workspace("FAQ")
     passages = sum(d.chunks for d in backend.documents("FAQ"))
 
     settings = window.open_settings()
