@@ -69,12 +69,17 @@ def embedding_refusal(workspace: Workspace, provider: str) -> str | None:
 
 def embedding_consent_text(workspace: Workspace, embedder: Sender, passages: int) -> str:
     """What choosing a cloud embedder sends, and where: for the agreement."""
-    return (
-        f"Embedding “{workspace.name}” with {embedder.model} sends the text of all its "
-        f"{passages:,} passages to {embedder.name} ({destination(embedder)}) now, and from then "
-        "on the text of every document added to it and every question asked in it."
-        + (" Personal data is removed first." if workspace.chat.redact_personal_data else "")
-    )
+    where = f"{embedder.name} ({destination(embedder)})"
+    later = "the text of every document added to it and every question asked in it"
+    if passages:
+        sends = (
+            f"sends the text of all its {passages:,} passages to {where} now, and from then "
+            f"on {later}"
+        )
+    else:
+        sends = f"sends {later} to {where}"
+    removed = " Personal data is removed first." if workspace.chat.redact_personal_data else ""
+    return f"Embedding “{workspace.name}” with {embedder.model} {sends}.{removed}"
 
 
 def prepared(

@@ -8,9 +8,16 @@ from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import CONSENT_REQUIRED, LOCAL_ONLY
 from anyllm_desktop.core.redaction import Redactions, redact
 from anyllm_desktop.core.workspace import ChatSettings, Workspace
+from anyllm_desktop.providers.cloud_embeddings import OpenAIEmbedder
 from anyllm_desktop.providers.cloud_formats import OpenAICompatibleProvider
 from anyllm_desktop.providers.cloud_http import Endpoint
-from anyllm_desktop.services.outbound import OutboundLog, prepared, refusal
+from anyllm_desktop.services.outbound import (
+    OutboundLog,
+    embedding_consent_text,
+    embedding_refusal,
+    prepared,
+    refusal,
+)
 
 
 def test_personal_data_is_removed_and_counted_but_numbers_that_are_not_stay() -> None:
@@ -55,3 +62,16 @@ def test_local_only_consent_and_what_leaves(tmp_path: Path) -> None:
         "api.acme.test", 10, {"email": 1}
     )  # fmt: skip
     assert newest["ok"] is False and "k" not in newest.values()
+
+
+def test_the_cloud_embedding_agreement_says_what_goes_where() -> None:
+    embedder = OpenAIEmbedder(Endpoint("Acme", "https://api.acme.test/v1", "emb-1", "k"),
+                              name="acme")  # fmt: skip
+    text = embedding_consent_text(_workspace(), embedder, 1234)
+    assert text.startswith("Embedding “Notes” with emb-1 sends the text of all its 1,234")
+    assert "acme (api.acme.test) now" in text and "every question asked in it." in text
+    empty = embedding_consent_text(_workspace(redact_personal_data=True), embedder, 0)
+    assert "passages" not in empty and "to acme (api.acme.test)." in empty
+    assert empty.endswith("Personal data is removed first.")
+    assert embedding_refusal(_workspace(), "acme") is None
+    assert "locked to local models" in str(embedding_refusal(_workspace(local_only=True), "acme"))
