@@ -14,6 +14,7 @@ from anyllm_desktop.core.redaction import Redactions, redact
 from anyllm_desktop.providers.cloud_http import (
     Endpoint,
     ProviderError,
+    bearer_headers,
     connection_errors,
     responses,
 )
@@ -174,11 +175,9 @@ class CloudEmbedder:
 
 class OpenAIEmbedder(CloudEmbedder):
     def request(self, texts: list[str]) -> tuple[str, dict[str, str], dict[str, Any]]:
-        headers = (
-            {"Authorization": f"Bearer {self.endpoint.api_key}"} if self.endpoint.api_key else {}
-        )
         body = {"model": self.endpoint.model, "input": texts}
-        return f"{self.endpoint.base_url.rstrip('/')}/embeddings", headers, body
+        url = f"{self.endpoint.base_url.rstrip('/')}/embeddings"
+        return url, bearer_headers(self.endpoint), body
 
     def read(self, body: dict[str, Any]) -> tuple[list[list[float]], int]:
         data = sorted(body["data"], key=lambda d: d.get("index", 0))

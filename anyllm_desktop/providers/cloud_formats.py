@@ -10,7 +10,12 @@ from typing import Any
 
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.providers.base import GenerationOptions
-from anyllm_desktop.providers.cloud_http import Chunk, CloudChatProvider, ProviderError
+from anyllm_desktop.providers.cloud_http import (
+    Chunk,
+    CloudChatProvider,
+    ProviderError,
+    bearer_headers,
+)
 
 _FINISH = {"stop": "stop", "length": "length", "end_turn": "stop", "max_tokens": "length",
            "STOP": "stop", "MAX_TOKENS": "length", "stop_sequence": "stop"}  # fmt: skip
@@ -32,9 +37,7 @@ class OpenAICompatibleProvider(CloudChatProvider):
     def request(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> tuple[str, dict[str, str], dict[str, Any]]:
-        headers = (
-            {"Authorization": f"Bearer {self.endpoint.api_key}"} if self.endpoint.api_key else {}
-        )
+        headers = bearer_headers(self.endpoint)
         body = {
             "model": self.endpoint.model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],

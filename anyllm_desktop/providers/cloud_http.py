@@ -54,6 +54,11 @@ class Endpoint:
     retries: int = 3
 
 
+def bearer_headers(endpoint: Endpoint) -> dict[str, str]:
+    """The OpenAI-style ``Authorization`` header, or none for a server without a key."""
+    return {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
+
+
 class CloudChatProvider:
     """Streams from an HTTP API. Subclasses implement ``request`` and ``read``."""
 

@@ -106,7 +106,7 @@ class ChatService:
         self.library = library
         self.host = host
         self.threads = library.threads
-        self.outbound_log = outbound.OutboundLog(library.runtime.paths.logs_dir)
+        self.outbound_log = library.outbound_log
 
     # -- threads ------------------------------------------------------------------------------
 

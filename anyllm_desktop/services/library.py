@@ -195,10 +195,15 @@ class Library:
         if parse_cloud_model_id(model_id) is None:
             return None
         workspace = self.records.workspace(name)
-        embedder = self.embedder(model_id, workspace)
         passages = 0
         if self.vectors.has_table(workspace.vector_table):
             passages = self.vectors.count(self.table(workspace))
+        return self._cloud_terms(workspace, model_id, passages)
+
+    def _cloud_terms(self, workspace: Workspace, model_id: str, passages: int) -> str | None:
+        if parse_cloud_model_id(model_id) is None:
+            return None
+        embedder = self.embedder(model_id, workspace)
         return embedding_consent_text(workspace, cast(Sender, embedder), passages)
 
     def reembed(
@@ -224,7 +229,7 @@ class Library:
         old_table = self.table(workspace)
         total = self.vectors.count(old_table)
         try:
-            terms = self.cloud_embedding_terms(name, model_id)
+            terms = self._cloud_terms(workspace, model_id, total)
             if terms is not None and not agreed:
                 yield Error(terms, CONSENT_REQUIRED)
                 return

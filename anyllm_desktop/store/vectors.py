@@ -120,7 +120,9 @@ class VectorStore:
         """The vector size a table was created with; None when there is no such table."""
         if not self.has_table(name):
             return None
-        table = self._tables.get(name) or self._db.open_table(name)
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = self._db.open_table(name)
         return int((table.schema.metadata or {}).get(b"dim", b"0")) or None
 
     def has_table(self, name: str) -> bool:
