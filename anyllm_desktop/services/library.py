@@ -26,9 +26,11 @@ from anyllm_desktop.services.outbound import (
 from anyllm_desktop.services.retrieval import (
     CANDIDATES_PER_RESULT,
     MIN_CANDIDATES,
+    VECTOR_PLACES,
     collapse_near_duplicates,
     fuse,
     join_overlapping,
+    keep_places,
 )
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.embedding_cache import EmbeddingCache
@@ -325,8 +327,15 @@ class Library:
         best = items[0]
         best_text, joined = self._with_neighbours(table, best.hit)
         rest = [i for i in items[1:] if (i.hit.doc_id, i.hit.chunk) not in joined]
+        ranked = [best, *rest]
+        if vector_hits and text_hits:
+            # Full-text scores re-order the embedding model's best passages, but do not push them
+            # out: words shared with many passages ("package", "file") lifted others above
+            # them, and the answer went missing where vector search alone found it.
+            reserved = [(h.doc_id, h.chunk) for h in vector_hits[: int(k * VECTOR_PLACES)]]
+            ranked = keep_places(ranked, reserved, k)
         results = []
-        for rank, item in enumerate(collapse_near_duplicates([best, *rest], k), start=1):
+        for rank, item in enumerate(collapse_near_duplicates(ranked, k), start=1):
             document = documents[item.hit.doc_id]
             results.append(
                 SearchResult(

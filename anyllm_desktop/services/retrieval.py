@@ -21,6 +21,9 @@ VECTOR_WEIGHT = 0.85
 #: Candidates fetched from each list per passage asked for.
 CANDIDATES_PER_RESULT = 10
 MIN_CANDIDATES = 40
+#: Share of the results kept for the passages the embedding model ranks highest, in hybrid
+#: search (see Library.search).
+VECTOR_PLACES = 0.5
 #: Word-5-gram overlap above which two passages count as the same text.
 NEAR_DUPLICATE_JACCARD = 0.8
 
@@ -54,6 +57,21 @@ def fuse(
         for key, hit in hits.items()
     ]
     return sorted(fused, key=lambda f: (-f.score, f.hit.doc_id, f.hit.chunk))
+
+
+def keep_places(
+    items: Sequence[Fused], reserved: Sequence[tuple[int, int]], places: int
+) -> list[Fused]:
+    """``items`` with the ``reserved`` (document, chunk) passages among them moved into the
+    first ``places``, each taking the place of the lowest-ranked other passage there; the rest
+    keeps the fused order."""
+    wanted = set(reserved)
+    kept = [i for i in items if (i.hit.doc_id, i.hit.chunk) in wanted][:places]
+    kept_keys = {(i.hit.doc_id, i.hit.chunk) for i in kept}
+    others = [i for i in items if (i.hit.doc_id, i.hit.chunk) not in kept_keys]
+    free = places - len(kept)
+    head = sorted([*kept, *others[:free]], key=lambda f: (-f.score, f.hit.doc_id, f.hit.chunk))
+    return [*head, *others[free:]]
 
 
 def _shingles(text: str, size: int = 5) -> set[tuple[str, ...]]:

@@ -5,6 +5,7 @@ from anyllm_desktop.services.retrieval import (
     collapse_near_duplicates,
     fuse,
     join_overlapping,
+    keep_places,
 )
 from anyllm_desktop.store.vectors import Hit
 
@@ -31,6 +32,21 @@ def test_single_mode_uses_its_own_score() -> None:
     assert [f.hit.doc_id for f in only_text] == [2, 1] and only_text[0].score == 1.0
     only_vector = fuse([_hit(1, 0, sim=0.3), _hit(2, 0, sim=0.7)], [])
     assert [f.score for f in only_vector] == [0.7, 0.3]
+
+
+def test_reserved_passages_take_the_last_places_of_the_first_k() -> None:
+    items = [Fused(_hit(doc, 0), score, score) for doc, score in
+             [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6), (5, 0.5), (6, 0.4)]]  # fmt: skip
+    # The embedding model's best two are 5 and 2: 2 is in the first four already, 5 takes the
+    # place of 4, the lowest-ranked other passage there; the order stays the fused order.
+    kept = keep_places(items, [(5, 0), (2, 0)], places=4)
+    assert [f.hit.doc_id for f in kept] == [1, 2, 3, 5, 4, 6]
+    # More reserved passages than places: the best-ranked of them.
+    assert [f.hit.doc_id for f in keep_places(items, [(6, 0), (5, 0), (4, 0)], 2)] == [
+        4, 5, 1, 2, 3, 6,
+    ]  # fmt: skip
+    # Reserved passages that are not among the candidates (filtered out) change nothing.
+    assert keep_places(items, [(9, 0)], 4) == items
 
 
 def test_near_duplicates_collapse_to_the_best_ranked() -> None:
