@@ -325,7 +325,9 @@ class Library:
         # The best passage comes with its neighbours in the same section: they are not listed
         # again, so their places go to other passages.
         best = items[0]
-        best_text, joined = self._with_neighbours(table, best.hit)
+        best_text, joined = self._with_neighbours(
+            table, best.hit, documents[best.hit.doc_id].chunks - 1
+        )
         rest = [i for i in items[1:] if (i.hit.doc_id, i.hit.chunk) not in joined]
         ranked = [best, *rest]
         if vector_hits and text_hits:
@@ -354,12 +356,14 @@ class Library:
             )
         return results
 
-    def _with_neighbours(self, table: Any, hit: Hit) -> tuple[str, set[tuple[int, int]]]:
+    def _with_neighbours(
+        self, table: Any, hit: Hit, last_chunk: int
+    ) -> tuple[str, set[tuple[int, int]]]:
         """The best passage's text joined with the passages before and after it in the same
         section and page (an answer often starts or ends across a cut between passages: a
         section's opening warning, a list that runs on, and the best passage is where it most
         likely is), and the (document, chunk) of the passages joined."""
-        neighbours = self.vectors.passages(table, hit.doc_id, [hit.chunk - 1, hit.chunk + 1])
+        neighbours = self.vectors.neighbours(table, hit, last_chunk)
         place = (hit.section, hit.page, hit.sheet)
         text = hit.text
         joined: set[tuple[int, int]] = set()

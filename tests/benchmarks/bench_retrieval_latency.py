@@ -11,7 +11,7 @@ the Debian Reference in six languages (HTML and PDF), parsed and chunked by the 
 where a size needs more). Embedding 100k passages takes about an hour on 2 cores, so only the
 first REAL_VECTORS passages are embedded for real; every passage's vector mixes two random real
 ones (weights 1 and 0.5) plus Gaussian noise, normalised: spread like real embeddings, not
-clumped around 2,000 points (which would leave most IVF partitions empty). Queries: the 40
+clumped around 2,000 points (which would leave most IVF partitions empty). Queries: the 79
 retrieval-quality questions and 60 passage openings, embedded for real.
 
     .venv/bin/python tests/benchmarks/bench_retrieval_latency.py [--sizes 10000 100000]

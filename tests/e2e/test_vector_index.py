@@ -73,3 +73,30 @@ def test_small_tables_are_scanned_exactly(tmp_path: Path) -> None:
     store.finish_writes(table)
     assert "vector_idx" not in {i.name for i in table.list_indices()}
     assert [h.chunk for h in store.vector_search(table, vectors[5], 1)] == [5]
+
+
+def test_neighbours_are_read_by_row_id_and_checked(tmp_path: Path) -> None:
+    store = VectorStore(tmp_path)
+    table = store.table("docs", model="test-model", dim=4)
+
+    def rows(doc: int, chunks: range) -> list[PassageRow]:
+        return [
+            PassageRow(doc, c, f"doc {doc} chunk {c}", "", "s", None, "", 3, np.ones(4, "f4"))
+            for c in chunks
+        ]
+
+    # Document 2 spans two appends (two fragments); document 1 is deleted afterwards.
+    store.add(table, rows(1, range(3)) + rows(2, range(2)))
+    store.add(table, rows(2, range(2, 4)))
+    store.delete_documents(table, [1])
+    hits = {(h.doc_id, h.chunk): h for h in store.vector_search(table, np.ones(4, "f4"), 10)}
+    assert all(h.row_id is not None for h in hits.values())
+
+    def texts(doc: int, chunk: int, last: int) -> dict[int, str]:
+        return {c: h.text for c, h in store.neighbours(table, hits[doc, chunk], last).items()}
+
+    assert texts(2, 0, 3) == {1: "doc 2 chunk 1"}  # the row before is deleted: not read
+    # The neighbour after sits in the next fragment: found by the filtered lookup.
+    assert texts(2, 1, 3) == {0: "doc 2 chunk 0", 2: "doc 2 chunk 2"}
+    assert texts(2, 2, 3) == {1: "doc 2 chunk 1", 3: "doc 2 chunk 3"}
+    assert texts(2, 3, 3) == {2: "doc 2 chunk 2"}  # the last passage has no next one
