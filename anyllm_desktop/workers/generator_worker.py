@@ -17,6 +17,15 @@ from anyllm_desktop.core.events import Error, Event
 
 EventSource = Callable[[CancelToken], Iterator[Event]]
 
+#: Workers whose thread may still run: held here so that none is garbage-collected (which
+#: destroys a running QThread and aborts the process) before its thread has ended.
+_STARTED: set[GeneratorWorker] = set()
+
+
+def still_running() -> list[GeneratorWorker]:
+    """Started workers whose thread has not ended yet."""
+    return [worker for worker in list(_STARTED) if worker.is_running()]
+
 
 class _Runner(QObject):
     event = Signal(object)
@@ -53,6 +62,9 @@ class GeneratorWorker(QObject):
     def __init__(self, source: EventSource, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cancel_token = CancelToken()
+        #: Where the event source is defined (for reports of a thread that does not end).
+        code = getattr(source, "__code__", None)
+        self.source_name = f"{code.co_filename}:{code.co_firstlineno}" if code else repr(source)
         self._thread = QThread()
         self._runner = _Runner(source, self.cancel_token)
         self._runner.moveToThread(self._thread)
@@ -64,6 +76,7 @@ class GeneratorWorker(QObject):
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> None:
+        _STARTED.add(self)
         self._thread.start()
 
     def cancel(self) -> None:
@@ -78,4 +91,5 @@ class GeneratorWorker(QObject):
 
     def _on_thread_finished(self) -> None:
         self._thread.wait()  # QThread.finished comes just before the thread has quite ended
+        _STARTED.discard(self)
         self.finished.emit()
