@@ -32,6 +32,8 @@ class ModelHost:
     def __init__(self, provider: ChatProvider) -> None:
         self._provider = provider
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._closed = False
+        self._closing = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name="model-owner", daemon=True)
         self._thread.start()
 
@@ -43,6 +45,14 @@ class ModelHost:
         while (job := self._jobs.get()) is not None:
             job()
 
+    def _submit(self, job: Callable[[], None]) -> None:
+        """Queue ``job`` for the owner thread; after ``close`` nobody would run it (and its
+        caller would wait forever), so that is an error instead."""
+        with self._closing:
+            if self._closed:
+                raise RuntimeError("the model host is closed")
+            self._jobs.put(job)
+
     def run(self, function: Callable[[ChatProvider], T]) -> T:
         """``function(provider)`` on the owner thread; its result, or its exception re-raised."""
         done: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
@@ -53,7 +63,7 @@ class ModelHost:
             except BaseException as exc:  # handed to the caller's thread
                 done.put((False, exc))
 
-        self._jobs.put(job)
+        self._submit(job)
         ok, value = done.get()
         if not ok:
             raise value
@@ -72,7 +82,7 @@ class ModelHost:
             finally:
                 events.put(_END)
 
-        self._jobs.put(job)
+        self._submit(job)
         while (event := events.get()) is not _END:
             yield event
 
@@ -112,6 +122,11 @@ class ModelHost:
         return self.load(cancel or CancelToken())
 
     def close(self) -> None:
+        """Unload the model and end the owner thread; later calls raise RuntimeError."""
+        if self._closed:
+            return
         self.run(_unload)
-        self._jobs.put(None)
+        with self._closing:
+            self._closed = True
+            self._jobs.put(None)
         self._thread.join(timeout=10)

@@ -61,6 +61,7 @@ class Backend(QObject):
         self._workers: set[GeneratorWorker] = set()
         self._ingest_queue: list[tuple[str, list[Path]]] = []
         self.ingest_worker: GeneratorWorker | None = None
+        self._shut_down = False
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -88,7 +89,8 @@ class Backend(QObject):
         yield Done(None)
 
     def _after_open(self) -> None:
-        if self.chat is None:
+        # The window may have closed before this queued signal arrived: the host is closed then.
+        if self.chat is None or self._shut_down:
             return
         self.ready.emit()
         self.workspaces_changed.emit()
@@ -117,6 +119,7 @@ class Backend(QObject):
 
     def shutdown(self) -> None:
         """Cancel and wait for every worker, then close the stores (at window close)."""
+        self._shut_down = True
         self._ingest_queue.clear()
         for worker in list(self._workers):
             worker.cancel()

@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from anyllm_desktop.models.catalog import ModelFile, ModelSpec
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.ui.main_window import MainWindow
+from anyllm_desktop.workers.generator_worker import still_running
 from tests.conftest import BIN_DIR
 
 
@@ -33,6 +34,22 @@ def test_window_shows_then_warm_up_reports_ready(qtbot: QtBot, anyllm_home: Path
     assert window.notice.isHidden()
     assert not window.progress.isVisible()
     window.close()
+
+
+def test_closing_before_start_up_is_delivered_starts_nothing(
+    qtbot: QtBot, anyllm_home: Path
+) -> None:
+    """The window closes after the library opened but before that news reached the GUI
+    thread: the model load that would follow must not start on the closed model host (it
+    used to wait forever, and the process aborted at exit with a running thread)."""
+    window = _window(qtbot, Runtime.open(anyllm_home))
+    startup = window.backend.start()
+    assert startup.wait(120_000)  # ended; its "finished" is still queued for the GUI thread
+    window.close()
+    qtbot.wait(200)  # deliver it now
+    assert still_running() == []
+    with pytest.raises(RuntimeError, match="closed"):
+        window.backend.chat.host.run(lambda provider: provider.model)  # type: ignore[union-attr]
 
 
 def test_a_corrupt_settings_file_is_reported_not_fatal(qtbot: QtBot, anyllm_home: Path) -> None:
