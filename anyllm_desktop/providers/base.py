@@ -103,9 +103,16 @@ class Embedder(Protocol):
     batch_texts: int
     batch_tokens: int
     batch_quadratic_from: int | None
+    #: Batches that may be embedded at the same time (from as many threads).
+    concurrent_batches: int
 
     @property
     def dim(self) -> int: ...
+
+    def for_bulk(self) -> Embedder:
+        """The embedder for many batches in a row (ingestion, re-embedding): itself, or a
+        sibling tuned for throughput, which frees its memory on ``unload``."""
+        ...
 
     def embed(
         self, texts: Sequence[str], batch_size: int = 16, cancel: CancelToken | None = None

@@ -72,6 +72,7 @@ class CloudEmbedder:
     batch_texts = 96
     batch_tokens = 60_000
     batch_quadratic_from = None
+    concurrent_batches = 1
 
     def __init__(
         self, endpoint: Endpoint, *, name: str, redact: bool = False,
@@ -96,6 +97,10 @@ class CloudEmbedder:
         if not self._dim:
             self._dim = int(self.embed(["dimension probe"]).shape[1])
         return self._dim
+
+    def for_bulk(self) -> CloudEmbedder:
+        """Requests go one at a time (providers rate-limit)."""
+        return self
 
     def unload(self) -> None:
         """Nothing is loaded here."""

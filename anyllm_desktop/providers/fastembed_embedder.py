@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ class FastEmbedEmbedder:
     #: Batches of texts longer than this are smaller: at 256 tokens, 4 texts a batch embed as
     #: fast as 8 and hold 130 MB less in onnxruntime's arena (measured).
     batch_quadratic_from = 128
+    concurrent_batches = 1
 
     def __init__(
         self,
@@ -44,27 +47,55 @@ class FastEmbedEmbedder:
         self.cache_dir = cache_dir
         self.threads = threads
         self._model: Any = None
+        self._bulk: FastEmbedEmbedder | None = None
+        self._loading = threading.Lock()  # batches may arrive from two threads at once
 
     @property
     def dim(self) -> int:
         return self._dim
 
     def load(self) -> None:
-        if self._model is not None:
-            return
-        from fastembed import TextEmbedding
+        with self._loading:
+            if self._model is not None:
+                return
+            from fastembed import TextEmbedding
 
-        self._model = TextEmbedding(
-            model_name=self.fastembed_name,
-            specific_model_path=str(self.model_dir),
-            cache_dir=str(self.cache_dir),
-            threads=self.threads,
-            providers=["CPUExecutionProvider"],
-        )
+            self._model = TextEmbedding(
+                model_name=self.fastembed_name,
+                specific_model_path=str(self.model_dir),
+                cache_dir=str(self.cache_dir),
+                threads=self.threads,
+                providers=["CPUExecutionProvider"],
+            )
+
+    def for_bulk(self) -> FastEmbedEmbedder:
+        """For ingestion: a second ONNX session on half the cores that embeds two batches at
+        once. ONNX Runtime splits each step of one run across threads and waits for all of
+        them; two runs side by side keep the cores busier. On 2 cores: 41.6 against 35.8
+        passages/s, the same vectors (measured 2026-11-23, tests/benchmarks/RESULTS.md). A
+        lone question keeps the session that uses every core (2.7 ms against 5.3 ms on one).
+        Its batches hold half the tokens, so two in flight use the memory of one."""
+        cores = self.threads or os.cpu_count() or 1
+        if cores < 2 or self.concurrent_batches > 1:
+            return self
+        if self._bulk is None:
+            bulk = FastEmbedEmbedder(
+                self.model_dir,
+                fastembed_name=self.fastembed_name,
+                dim=self._dim,
+                cache_dir=self.cache_dir,
+                threads=cores // 2,
+            )
+            bulk.concurrent_batches = 2
+            bulk.batch_tokens = self.batch_tokens // 2
+            self._bulk = bulk
+        return self._bulk
 
     def unload(self) -> None:
         """Free the model (about 230 MB resident); the next ``embed`` loads it again (~1 s)."""
         self._model = None
+        if self._bulk is not None:
+            self._bulk.unload()
 
     def embed(
         self, texts: Sequence[str], batch_size: int = 16, cancel: CancelToken | None = None
@@ -87,6 +118,8 @@ class FastEmbedEmbedder:
         256 tokens); a one-token run with arena shrinkage enabled returns it. Called between
         ingest windows, so a long ingest does not hold the peak of its largest batch.
         """
+        if self._bulk is not None:
+            self._bulk.release_memory()
         session = getattr(getattr(self._model, "model", None), "model", None)
         if session is None or not hasattr(session, "get_inputs"):
             return  # not loaded, or fastembed's internals moved

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ from anyllm_desktop.store.vectors import PassageRow
 
 if TYPE_CHECKING:
     from anyllm_desktop.ingest.tokens import TokenCounter
+    from anyllm_desktop.providers.base import Embedder
     from anyllm_desktop.services.library import Library
 
 #: Files are embedded together until their passages reach this many.
@@ -166,6 +169,7 @@ class IngestJob:
             started = time.perf_counter()
             self.library.vectors.finish_writes(self.table)
             self.timings["write"] += time.perf_counter() - started
+        free_bulk_session(self.embedder)
         yield Done(list(self.results))
 
     def _not_indexed(self, paths: Sequence[Path], reason: str) -> Iterator[FileResult]:
@@ -344,6 +348,13 @@ class IngestJob:
             )
 
 
+def free_bulk_session(embedder: Embedder) -> None:
+    """Unload the embedder's session for ingestion, if it has one of its own."""
+    bulk = embedder.for_bulk()
+    if bulk is not embedder:
+        bulk.unload()
+
+
 def embed_texts(
     library: Library,
     workspace: Workspace,
@@ -354,10 +365,10 @@ def embed_texts(
     counter: TokenCounter | None = None,
 ) -> Generator[Event, None, list[Any] | None]:
     """Vectors for ``texts`` (for ``workspace``, by ``model``) from the embedding cache, or
-    computed in length-sorted batches bounded by the embedder's limits. Yields
-    ``progress(done)`` after each batch; returns the vectors in order, or None if cancelled.
-    A cloud embedder's failure raises ProviderError."""
-    embedder = library.embedder(model, workspace)
+    computed in length-sorted batches bounded by the embedder's limits, as many at once as the
+    embedder takes. Yields ``progress(done)`` after each batch; returns the vectors in order,
+    or None if cancelled. A cloud embedder's failure raises ProviderError."""
+    embedder = library.embedder(model, workspace).for_bulk()
     # Vectors of redacted text are not those of the text: cached apart.
     redacted = workspace.chat.redact_personal_data and not embedder.local
     cache_key = model + ("+redacted" if redacted else "")
@@ -369,28 +380,47 @@ def embed_texts(
     else:  # characters / 4 estimate tokens well enough to group and bound batches
         lengths = [len(texts[i]) // 4 + 2 for i in missing]
     done = len(texts) - len(missing)
-    for batch in plan_batches(
+    batches = plan_batches(
         lengths,
         max_tokens=embedder.batch_tokens,
         max_texts=embedder.batch_texts,
         quadratic_from=embedder.batch_quadratic_from,
-    ):
-        library.priority.wait_for_foreground(cancel)
-        if cancel.cancelled:
-            return None
-        indices = [missing[i] for i in batch]
-        batch_texts = [texts[i] for i in indices]
+    )
+    in_flight: deque[tuple[list[int], list[str], Future[Any]]] = deque()
+
+    def finish_one() -> bool:
+        """Store the oldest batch's vectors; False if it failed because of a cancel."""
+        nonlocal done
+        indices, batch_texts, future = in_flight.popleft()
         try:
-            computed = embedder.embed(batch_texts, batch_size=len(batch_texts), cancel=cancel)
+            computed = future.result()
         except ProviderError:
             if cancel.cancelled:
-                return None
+                return False
             raise
         library.cache.put_many(cache_key, batch_texts, computed)
         for index, vector in zip(indices, computed, strict=True):
             vectors[index] = vector
         done += len(indices)
-        yield progress(done)
+        return True
+
+    with ThreadPoolExecutor(embedder.concurrent_batches, thread_name_prefix="embed") as pool:
+        for batch in batches:
+            library.priority.wait_for_foreground(cancel)
+            if cancel.cancelled:
+                return None
+            indices = [missing[i] for i in batch]
+            batch_texts = [texts[i] for i in indices]
+            future = pool.submit(embedder.embed, batch_texts, len(batch_texts), cancel)
+            in_flight.append((indices, batch_texts, future))
+            if len(in_flight) == embedder.concurrent_batches:
+                if not finish_one():
+                    return None
+                yield progress(done)
+        while in_flight:
+            if not finish_one():
+                return None
+            yield progress(done)
     return vectors
 
 

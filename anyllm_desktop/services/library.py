@@ -222,7 +222,7 @@ class Library:
         Passages keep their size; a model that reads fewer tokens than the old one would
         truncate them, so such a switch should re-ingest the files instead.
         """
-        from anyllm_desktop.services.ingestion import embed_texts
+        from anyllm_desktop.services.ingestion import embed_texts, free_bulk_session
 
         workspace = self.records.workspace(name)
         if model_id == workspace.embedding_model:
@@ -281,6 +281,7 @@ class Library:
             ]
             self.vectors.add(new_table, passages)
             done += len(rows)
+        free_bulk_session(self.embedder(model_id, workspace))
         self.vectors.finish_writes(new_table)
         self.records.set_vector_table(workspace.id, model_id, new_name)
         self.vectors.drop_table(workspace.vector_table)

@@ -107,3 +107,22 @@ def test_embedder_tokenizer_reads_256_word_pieces(runtime: Runtime, anyllm_home:
     embedder = runtime.create_embedder()
     tokenizer, _ = load_tokenizer(embedder.model_dir)
     assert len(tokenizer.encode("word " * 1000).ids) == 256
+
+
+def test_bulk_session_runs_two_batches_at_once_with_the_same_vectors(runtime: Runtime) -> None:
+    """Ingestion's sibling session (half the cores, two batches in flight, half the tokens per
+    batch) gives the vectors of the session that answers questions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    embedder = runtime.create_embedder()
+    embedder.threads = 2  # as on the 2-core CI machine, whatever this machine has
+    bulk = embedder.for_bulk()
+    assert bulk is not embedder and bulk is embedder.for_bulk()  # one sibling, kept
+    assert (bulk.threads, bulk.concurrent_batches) == (1, 2)
+    assert bulk.batch_tokens == embedder.batch_tokens // 2
+    texts = [f"Passage {i} about {topic}." for i, topic in enumerate(["apt", "dpkg", "tar"] * 4)]
+    with ThreadPoolExecutor(2) as pool:
+        halves = list(pool.map(bulk.embed, [texts[:6], texts[6:]]))
+    assert np.allclose(np.vstack(halves), embedder.embed(texts), atol=1e-5)
+    embedder.unload()
+    assert bulk._model is None  # freed with its parent

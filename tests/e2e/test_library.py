@@ -231,6 +231,10 @@ class _FakeEmbedder:
     batch_texts = 64
     batch_tokens = 2048
     batch_quadratic_from = None
+    concurrent_batches = 1
+
+    def for_bulk(self) -> _FakeEmbedder:
+        return self
 
     def embed(self, texts: list[str], batch_size: int = 16, cancel: object = None) -> np.ndarray:
         rows = np.zeros((len(texts), 8), dtype=np.float32)
