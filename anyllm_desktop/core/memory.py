@@ -28,3 +28,20 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+#: mallopt's parameter number for the most heaps glibc may create (malloc.h).
+_M_ARENA_MAX = -8
+
+
+def limit_heap_arenas(count: int = 2) -> None:
+    """Let glibc create at most ``count`` heaps for the whole process.
+
+    By default each thread that meets contention gets a heap of its own (up to 8 per core), and
+    each heap keeps its own high-water mark: with two embedding threads next to the GUI, the
+    model and LanceDB, an ingest's peak grew. Measured on the Node.js docs' all.html (6,525
+    passages, two batches at once): peak RSS 772 MB with glibc's default, 724 MB with 2 heaps.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_ARENA_MAX, count)

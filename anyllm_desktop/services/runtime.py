@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from anyllm_desktop.core.memory import limit_heap_arenas
 from anyllm_desktop.core.paths import AppPaths, resolve_home
 from anyllm_desktop.core.settings import Settings, SettingsStore
 from anyllm_desktop.ingest.tokens import TokenCounter
@@ -39,6 +40,7 @@ class Runtime:
     @classmethod
     def open(cls, home: str | Path | None = None) -> Runtime:
         paths = AppPaths(resolve_home(home)).ensure()
+        limit_heap_arenas()  # keeps an ingest's peak memory down (the embedding threads)
         loaded = SettingsStore(paths.settings_file).load()
         settings, warnings = loaded.settings, list(loaded.warnings)
         # A model id this version does not know (a hand-edited file, a newer version's
