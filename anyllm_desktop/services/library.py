@@ -236,6 +236,7 @@ class Library:
                 yield Error(terms, CONSENT_REQUIRED)
                 return
             dim = self.model_dim(model_id, workspace)
+            embedder = self.embedder(model_id, workspace)
         except (ProviderError, KeyError) as exc:  # refused, failing, or an unknown model
             yield Error(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
             return
@@ -244,44 +245,51 @@ class Library:
         self.vectors.drop_table(new_name)  # left over from an interrupted switch
         new_table = self.vectors.table(new_name, model=model_id, dim=dim)
         done = 0
-        for rows in self.vectors.iter_passages(old_table):
-            texts = [f"{r['context']}\n{r['text']}" if r["context"] else r["text"] for r in rows]
-            try:
-                vectors = yield from embed_texts(
-                    self,
-                    workspace,
-                    model_id,
-                    texts,
-                    cancel,
-                    lambda n, before=done: Progress(
-                        "re-embed", before + n, total, f"Re-embedding {before + n}/{total} passages"
-                    ),
-                )
-            except ProviderError as exc:
-                self.vectors.drop_table(new_name)
-                yield Error(f"Re-embedding stopped: {exc} The workspace keeps its old model.")
-                return
-            if vectors is None:
-                self.vectors.drop_table(new_name)
-                yield Error("Re-embedding was cancelled; the workspace keeps its old model.")
-                return
-            passages = [
-                PassageRow(
-                    r["doc_id"],
-                    r["chunk"],
-                    r["text"],
-                    r["context"],
-                    r["section"],
-                    r["page"],
-                    r["sheet"],
-                    r["tokens"],
-                    vector,
-                )
-                for r, vector in zip(rows, vectors, strict=True)
-            ]
-            self.vectors.add(new_table, passages)
-            done += len(rows)
-        free_bulk_session(self.embedder(model_id, workspace))
+        try:
+            for rows in self.vectors.iter_passages(old_table):
+                texts = [
+                    f"{r['context']}\n{r['text']}" if r["context"] else r["text"] for r in rows
+                ]
+                try:
+                    vectors = yield from embed_texts(
+                        self,
+                        workspace,
+                        model_id,
+                        texts,
+                        cancel,
+                        lambda n, before=done: Progress(
+                            "re-embed",
+                            before + n,
+                            total,
+                            f"Re-embedding {before + n}/{total} passages",
+                        ),
+                    )
+                except ProviderError as exc:
+                    self.vectors.drop_table(new_name)
+                    yield Error(f"Re-embedding stopped: {exc} The workspace keeps its old model.")
+                    return
+                if vectors is None:
+                    self.vectors.drop_table(new_name)
+                    yield Error("Re-embedding was cancelled; the workspace keeps its old model.")
+                    return
+                passages = [
+                    PassageRow(
+                        r["doc_id"],
+                        r["chunk"],
+                        r["text"],
+                        r["context"],
+                        r["section"],
+                        r["page"],
+                        r["sheet"],
+                        r["tokens"],
+                        vector,
+                    )
+                    for r, vector in zip(rows, vectors, strict=True)
+                ]
+                self.vectors.add(new_table, passages)
+                done += len(rows)
+        finally:  # the sibling session is for this job only
+            free_bulk_session(embedder)
         self.vectors.finish_writes(new_table)
         self.records.set_vector_table(workspace.id, model_id, new_name)
         self.vectors.drop_table(workspace.vector_table)
