@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -222,7 +222,7 @@ class Library:
         Passages keep their size; a model that reads fewer tokens than the old one would
         truncate them, so such a switch should re-ingest the files instead.
         """
-        from anyllm_desktop.services.ingestion import embed_texts, free_bulk_session
+        from anyllm_desktop.services.ingestion import free_bulk_session
 
         workspace = self.records.workspace(name)
         if model_id == workspace.embedding_model:
@@ -244,56 +244,65 @@ class Library:
         new_name = f"ws{workspace.id}_v{version}"
         self.vectors.drop_table(new_name)  # left over from an interrupted switch
         new_table = self.vectors.table(new_name, model=model_id, dim=dim)
-        done = 0
         try:
-            for rows in self.vectors.iter_passages(old_table):
-                texts = [
-                    f"{r['context']}\n{r['text']}" if r["context"] else r["text"] for r in rows
-                ]
-                try:
-                    vectors = yield from embed_texts(
-                        self,
-                        workspace,
-                        model_id,
-                        texts,
-                        cancel,
-                        lambda n, before=done: Progress(
-                            "re-embed",
-                            before + n,
-                            total,
-                            f"Re-embedding {before + n}/{total} passages",
-                        ),
-                    )
-                except ProviderError as exc:
-                    self.vectors.drop_table(new_name)
-                    yield Error(f"Re-embedding stopped: {exc} The workspace keeps its old model.")
-                    return
-                if vectors is None:
-                    self.vectors.drop_table(new_name)
-                    yield Error("Re-embedding was cancelled; the workspace keeps its old model.")
-                    return
-                passages = [
-                    PassageRow(
-                        r["doc_id"],
-                        r["chunk"],
-                        r["text"],
-                        r["context"],
-                        r["section"],
-                        r["page"],
-                        r["sheet"],
-                        r["tokens"],
-                        vector,
-                    )
-                    for r, vector in zip(rows, vectors, strict=True)
-                ]
-                self.vectors.add(new_table, passages)
-                done += len(rows)
+            done = yield from self._embed_into(
+                workspace, model_id, old_table, new_table, total, cancel
+            )
+            failure = "Re-embedding was cancelled; the workspace keeps its old model."
+        except ProviderError as exc:
+            done, failure = None, f"Re-embedding stopped: {exc} The workspace keeps its old model."
         finally:  # the sibling session is for this job only
             free_bulk_session(embedder)
+        if done is None:
+            self.vectors.drop_table(new_name)
+            yield Error(failure)
+            return
         self.vectors.finish_writes(new_table)
         self.records.set_vector_table(workspace.id, model_id, new_name)
         self.vectors.drop_table(workspace.vector_table)
         yield Done({"workspace": name, "model": model_id, "passages": done})
+
+    def _embed_into(
+        self, workspace: Workspace, model_id: str, old_table: Any, new_table: Any, total: int,
+        cancel: CancelToken,
+    ) -> Generator[Event, None, int | None]:  # fmt: skip
+        """Every passage of ``old_table`` (``total`` of them) written to ``new_table`` with
+        ``model_id``'s vectors, with progress: how many, or None when cancelled. A failing
+        provider raises ProviderError."""
+        from anyllm_desktop.services.ingestion import embed_texts
+
+        done = 0
+        for rows in self.vectors.iter_passages(old_table):
+            texts = [f"{r['context']}\n{r['text']}" if r["context"] else r["text"] for r in rows]
+            vectors = yield from embed_texts(
+                self,
+                workspace,
+                model_id,
+                texts,
+                cancel,
+                lambda n, before=done: Progress(
+                    "re-embed", before + n, total, f"Re-embedding {before + n}/{total} passages"
+                ),
+            )
+            if vectors is None:
+                return None
+            passages = [
+                PassageRow(
+                    r["doc_id"],
+                    r["chunk"],
+                    r["text"],
+                    r["context"],
+                    r["section"],
+                    r["page"],
+                    r["sheet"],
+                    r["tokens"],
+                    vector,
+                )
+                for r, vector in zip(rows, vectors, strict=True)
+            ]
+            self.vectors.add(new_table, passages)
+            done += len(rows)
+        return done
 
     # -- search -------------------------------------------------------------------------------
 
