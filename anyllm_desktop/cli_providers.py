@@ -4,7 +4,9 @@ command line (the settings dialog does the same through the same services)."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from dataclasses import replace
 from typing import Any
@@ -21,8 +23,31 @@ def add_commands(commands: Any) -> None:
     add = actions.add_parser("add", help="add (or replace) a provider")
     add.add_argument("name")
     add.add_argument("--kind", required=True, choices=sorted(KINDS))
-    add.add_argument("--base-url", default="", help="default: the kind's usual address")
-    add.add_argument("--api-key", default="", help="stored in the system keyring")
+    add.add_argument(
+        "--base-url",
+        default="",
+        help="default: the kind's usual address (no key or password in it)",
+    )
+    keys = add.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--api-key",
+        default="",
+        help="the key itself, stored in the system keyring. Careful: other users of this "
+        "computer can see a command line (ps) while it runs, and your shell history keeps it; "
+        "prefer --api-key-stdin or --api-key-env",
+    )
+    keys.add_argument(
+        "--api-key-stdin",
+        action="store_true",
+        help="read the key from the first line of standard input (asked for, unechoed, on a "
+        "terminal): `pass show openai | anyllm providers add ...`",
+    )
+    keys.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        default=None,
+        help="read the key from the environment variable NAME",
+    )
     add.add_argument("--model", required=True, help="the model that answers by default")
     add.add_argument(
         "--embedding-model",
@@ -46,7 +71,10 @@ def add_commands(commands: Any) -> None:
 def _runtime(args: argparse.Namespace) -> Any:
     from anyllm_desktop.services.runtime import Runtime
 
-    return Runtime.open(args.home)
+    runtime = Runtime.open(args.home)
+    for warning in runtime.warnings:
+        print(f"anyllm: warning: {warning}", file=sys.stderr)
+    return runtime
 
 
 def _fail(message: str) -> int:
@@ -67,12 +95,30 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_key(args: argparse.Namespace) -> str:
+    """The key from --api-key, the first line of stdin, or an environment variable."""
+    if args.api_key_env is not None:
+        key = os.environ.get(args.api_key_env, "").strip()
+        if not key:
+            raise ValueError(f"The environment variable {args.api_key_env} (--api-key-env) is "
+                             "not set or empty.")  # fmt: skip
+        return key
+    if args.api_key_stdin:
+        key = (getpass.getpass("API key: ") if sys.stdin.isatty()
+               else sys.stdin.readline()).strip()  # fmt: skip
+        if not key:
+            raise ValueError("No API key was given on standard input (--api-key-stdin).")
+        return key
+    return str(args.api_key)
+
+
 def _add(args: argparse.Namespace) -> int:
     from anyllm_desktop.services.cloud_providers import add_provider
 
     try:
+        api_key = _api_key(args)
         notice = add_provider(_runtime(args), args.name, args.kind, base_url=args.base_url,
-                              model=args.model, api_key=args.api_key,
+                              model=args.model, api_key=api_key,
                               embedding_model=args.embedding_model)  # fmt: skip
     except ValueError as exc:
         return _fail(str(exc))

@@ -1,14 +1,18 @@
 """Versioned, validated user settings stored as JSON in the home folder.
 
-A settings file that cannot be read never stops the app: it is copied aside, defaults are used,
-and the caller gets a message to show the user. Values that fail validation fall back to their
-defaults one by one, so a single bad value does not cost the user every other preference.
+A settings file that cannot be read never stops the app: it is moved aside, every setting that
+is still intact in it is recovered (a file cut short keeps what came before the cut) and saved,
+and the caller gets a message to show the user, naming the copy and how to restore it. Values
+that fail validation fall back to their defaults one by one, and one bad provider entry drops
+only that entry, so a single mistake does not cost the user every other preference. Saving never
+replaces a file that cannot be read without first moving it aside.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -61,15 +65,7 @@ _VALIDATORS: dict[str, Any] = {
     "gpu_layers": lambda v: _is_int(v) and -1 <= v <= 10_000,
     "flash_attention": lambda v: isinstance(v, bool),
     "lora_path": lambda v: isinstance(v, str),
-    "providers": lambda v: (
-        isinstance(v, list)
-        and all(
-            isinstance(p, dict)
-            and {"name", "kind", "base_url", "model"} <= set(p)
-            and all(isinstance(x, str) for x in p.values())
-            for p in v
-        )
-    ),
+    "providers": lambda v: isinstance(v, list),  # and each entry: _check_providers
     "theme": lambda v: v in THEMES,
     "font_size": lambda v: _is_int(v) and 6 <= v <= 48,
     "window_geometry": lambda v: isinstance(v, str),
@@ -79,6 +75,97 @@ _VALIDATORS: dict[str, Any] = {
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+#: The keys every provider entry needs; all of an entry's values are text.
+PROVIDER_KEYS = ("name", "kind", "base_url", "model")
+
+
+def _check_providers(entries: list[Any], source: Path) -> tuple[list[dict[str, str]], list[str]]:
+    """The valid provider entries, and a message for each one left out."""
+    kept: list[dict[str, str]] = []
+    warnings: list[str] = []
+    again = "Add it again in Settings → Providers or with `anyllm providers add`."
+    for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            warnings.append(f"Provider entry {number} in {source} is not an object "
+                            f"({entry!r}); it was left out.")  # fmt: skip
+            continue
+        label = f"Provider entry {number} ({entry.get('name')!r}) in {source}"
+        missing = [key for key in PROVIDER_KEYS if key not in entry]
+        not_text = [key for key, value in entry.items() if not isinstance(value, str)]
+        if missing or not_text:
+            problem = (f"has no {', '.join(map(repr, missing))}" if missing
+                       else f"has a {', '.join(map(repr, not_text))} that is not text")  # fmt: skip
+            warnings.append(f"{label} {problem}; it was left out. {again}")
+        elif entry["name"] in {p["name"] for p in kept}:
+            warnings.append(f"Provider {entry['name']!r} appears twice in {source}; the entry "
+                            f"number {number} was left out.")  # fmt: skip
+        else:
+            kept.append(entry)
+    return kept, warnings
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _skip(text: str, at: int) -> int:
+    """The index of the first character at or after ``at`` that is not JSON whitespace."""
+    while at < len(text) and text[at] in " \t\n\r":
+        at += 1
+    return at
+
+
+def _intact(text: str, at: int) -> tuple[Any, int, bool]:
+    """The JSON value at ``text[at:]`` as far as it is intact: (value, end, complete). An object
+    or array that breaks off keeps its members before the break; a broken scalar is None."""
+    at = _skip(text, at)
+    if not text.startswith(("{", "["), at):
+        try:
+            value, end = _DECODER.raw_decode(text, at)
+        except ValueError:
+            return None, at, False
+        return value, end, True
+    is_object = text[at] == "{"
+    close = "}" if is_object else "]"
+    members: Any = {} if is_object else []
+    at = _skip(text, at + 1)
+    if text.startswith(close, at):
+        return members, at + 1, True
+    while True:
+        key = None
+        if is_object:
+            at = _skip(text, at)
+            try:
+                key, at = _DECODER.raw_decode(text, at)
+            except ValueError:
+                return members, at, False
+            at = _skip(text, at)
+            if not isinstance(key, str) or not text.startswith(":", at):
+                return members, at, False
+            at += 1
+        value, at, complete = _intact(text, at)
+        at = _skip(text, at)
+        ended = text.startswith((",", close), at)
+        # A scalar counts only when a separator follows it ("threads": 1 may be 12 cut short);
+        # a container keeps what it holds.
+        if (complete and ended) or isinstance(value, (dict, list)):
+            if is_object:
+                members[key] = value
+            else:
+                members.append(value)
+        if not (complete and ended):
+            return members, at, False
+        if text.startswith(close, at):
+            return members, at + 1, True
+        at += 1
+
+
+def salvage(text: str) -> dict[str, Any]:
+    """Every top-level setting of a damaged settings file that is still intact."""
+    start = text.find("{")
+    recovered = _intact(text, start)[0] if start >= 0 else None
+    return recovered if isinstance(recovered, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -104,16 +191,16 @@ class SettingsStore:
             if not isinstance(raw, dict):
                 raise ValueError("the top level is not a JSON object")
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            backup = self._back_up()
-            message = (
-                f"The settings file {self.path} could not be read ({exc}); it was saved as "
-                f"{backup.name} and default settings are in use."
-            )
-            return LoadResult(Settings(), [message], backup)
+            return self._recover(exc)
         return self._from_dict(raw)
 
-    def save(self, settings: Settings) -> None:
+    def save(self, settings: Settings) -> Path | None:
+        """Write atomically. A file there that cannot be read (damaged after it was loaded) is
+        moved aside first, never overwritten; the copy's path is returned."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        backup = None
+        if self.path.exists() and not self._readable():
+            backup = self._back_up()
         data = json.dumps(asdict(settings), indent=2, sort_keys=True)
         fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.path.parent)
         try:
@@ -125,6 +212,48 @@ class SettingsStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        return backup
+
+    def _readable(self) -> bool:
+        try:
+            return isinstance(json.loads(self.path.read_text(encoding="utf-8")), dict)
+        except (OSError, UnicodeDecodeError, ValueError):
+            return False
+
+    def _recover(self, error: Exception) -> LoadResult:
+        """The damaged file is moved aside; what is intact in it is kept and saved, so the next
+        start (and the next save) begins from it instead of from defaults."""
+        try:
+            text = self.path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            text = ""
+        try:
+            backup = self._back_up()
+        except OSError as exc:
+            message = (f"The settings file {self.path} could not be read ({error}) nor moved "
+                       f"aside ({exc.strerror}); default settings are in use and it is left "
+                       "as it is. Repair or remove it.")  # fmt: skip
+            return LoadResult(Settings(), [message])
+        recovered = self._from_dict(salvage(text))
+        names = sorted(k for k, v in asdict(recovered.settings).items()
+                       if k != "version" and v != getattr(Settings(), k))  # fmt: skip
+        kept = (
+            f"these settings were recovered from it: {', '.join(names)}; the others are at "
+            "their defaults"
+            if names
+            else "nothing could be recovered from it, so default settings are in use"
+        )
+        try:
+            self.save(recovered.settings)
+        except OSError as exc:
+            kept += f" (they could not be saved: {exc.strerror})"
+        message = (
+            f"The settings file {self.path} could not be read ({error}). It was kept as "
+            f"{backup.name} and {kept}. To go back to the old file, repair the copy and put it "
+            f"back while anyllm-desktop is closed: cp {shlex.quote(str(backup))} "
+            f"{shlex.quote(str(self.path))}"
+        )
+        return LoadResult(recovered.settings, [message, *recovered.warnings], backup)
 
     def _back_up(self) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -155,6 +284,9 @@ class SettingsStore:
             value = raw[name]
             if _VALIDATORS[name](value):
                 values[name] = value
+                if name == "providers":
+                    values[name], left_out = _check_providers(value, self.path)
+                    warnings.extend(left_out)
             else:
                 warnings.append(
                     f"Setting {name!r} had an invalid value {value!r}; using the "

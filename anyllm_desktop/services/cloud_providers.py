@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
@@ -20,6 +20,38 @@ from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.secrets import SecretStore
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+#: Query parameters that carry a credential (key=, api_key=, access_token=, sig=, ...).
+_SECRET_PARAM = re.compile(
+    r"(^|[_-])(key|apikey|token|sig|signature|secret|password|passwd|pwd|auth|code|credentials?)$",
+    re.IGNORECASE,
+)
+MASK = "***"
+
+
+def url_secrets(url: str) -> list[str]:
+    """What in a base URL is a credential: "a user name and password", "the 'key' parameter"."""
+    parts = urlsplit(url)
+    found = ["a user name or password"] if "@" in parts.netloc else []
+    for pair in filter(None, parts.query.split("&")):
+        name = pair.partition("=")[0]
+        if _SECRET_PARAM.search(name):
+            found.append(f"the {name!r} parameter")
+    return found
+
+
+def mask_url(url: str) -> str:
+    """The URL with its credentials (user:password@, key=..., token=...) shown as ***."""
+    if not url_secrets(url):
+        return url
+    parts = urlsplit(url)
+    netloc = f"{MASK}@{parts.netloc.rpartition('@')[2]}" if "@" in parts.netloc else parts.netloc
+    query = "&".join(map(_mask_param, parts.query.split("&"))) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _mask_param(pair: str) -> str:
+    name = pair.partition("=")[0]
+    return f"{name}={MASK}" if _SECRET_PARAM.search(name) else pair
 
 
 def list_providers(runtime: Runtime) -> list[dict[str, Any]]:
@@ -41,7 +73,7 @@ def list_providers(runtime: Runtime) -> list[dict[str, Any]]:
         rows.append(
             {
                 **config,
-                "base_url": config["base_url"] or kind.base_url,
+                "base_url": mask_url(config["base_url"] or kind.base_url),
                 "local": False,
                 "key": "stored" if has_key else ("missing" if kind.needs_key else "not needed"),
             }
@@ -65,8 +97,17 @@ def add_provider(
     spec = KINDS[kind]
     if not (base_url or spec.base_url):
         raise ValueError(f"A {spec.label} provider needs --base-url.")
+    if found := url_secrets(base_url):
+        raise ValueError(
+            f"The base URL {mask_url(base_url)} has {' and '.join(found)} in it. The URL is "
+            "kept in the settings file and shown in lists, so give the key as the provider's "
+            "API key instead (--api-key-stdin or --api-key-env): it goes to the system keyring."
+        )
     if spec.needs_key and not api_key:
-        raise ValueError(f"A {spec.label} provider needs --api-key.")
+        raise ValueError(
+            f"A {spec.label} provider needs an API key (--api-key-stdin, --api-key-env NAME or "
+            "--api-key)."
+        )
     if not model:
         raise ValueError("A provider needs a default model (--model).")
     if embedding_model is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from anyllm_desktop.core.memory import limit_heap_arenas
-from anyllm_desktop.core.paths import AppPaths, resolve_home
+from anyllm_desktop.core.paths import AppPaths, private_umask, resolve_home
 from anyllm_desktop.core.settings import Settings, SettingsStore
 from anyllm_desktop.ingest.tokens import TokenCounter
 from anyllm_desktop.models.catalog import (
@@ -23,7 +23,7 @@ from anyllm_desktop.providers.cloud_embeddings import (
     RequestReport,
     parse_cloud_model_id,
 )
-from anyllm_desktop.providers.cloud_presets import build_embedder, build_provider
+from anyllm_desktop.providers.cloud_presets import KINDS, build_embedder, build_provider
 from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
 from anyllm_desktop.providers.llama_local import LocalLlamaProvider
 from anyllm_desktop.providers.registry import PROVIDERS, OfflineModeError, UnknownProviderError
@@ -39,10 +39,17 @@ class Runtime:
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> Runtime:
+        private_umask()  # before anything is written: documents and chats are the user's only
         paths = AppPaths(resolve_home(home)).ensure()
         limit_heap_arenas()  # keeps an ingest's peak memory down (the embedding threads)
         loaded = SettingsStore(paths.settings_file).load()
-        settings, warnings = loaded.settings, list(loaded.warnings)
+        settings, warnings = loaded.settings, [*paths.make_private(), *loaded.warnings]
+        unknown = [p for p in settings.providers if p["kind"] not in KINDS]
+        for config in unknown:
+            warnings.append(f"The provider {config['name']!r} in the settings is of a kind this "
+                            f"version does not know ({config['kind']!r}); it is left out, and "
+                            "dropped from the file when settings are next saved.")  # fmt: skip
+        settings = replace(settings, providers=[p for p in settings.providers if p not in unknown])
         # A model id this version does not know (a hand-edited file, a newer version's
         # catalog) falls back to the default for this session, with a word, instead of
         # keeping the app from starting.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -28,3 +30,19 @@ def test_ensure_creates_the_layout_and_is_repeatable(tmp_path: Path) -> None:
     for folder in (paths.models_dir, paths.workspaces_dir, paths.cache_dir, paths.logs_dir):
         assert folder.is_dir() and folder.parent == paths.home
     assert paths.settings_file.parent == paths.home
+
+
+def test_ensure_creates_folders_only_the_user_can_enter(tmp_path: Path) -> None:
+    previous = os.umask(0o022)  # the usual umask: new folders would be 0755
+    try:
+        paths = AppPaths(tmp_path / "new-home").ensure()
+    finally:
+        os.umask(previous)
+    for folder in (
+        paths.home,
+        paths.models_dir,
+        paths.workspaces_dir,
+        paths.cache_dir,
+        paths.logs_dir,
+    ):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder

@@ -33,13 +33,68 @@ def test_round_trip_keeps_every_value(tmp_path: Path) -> None:
 
 def test_corrupt_file_is_backed_up_and_defaults_used(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
-    path.write_text('{"theme": "dark", ', encoding="utf-8")
+    path.write_text('{"theme": ', encoding="utf-8")
     result = SettingsStore(path).load()
     assert result.settings == Settings()
-    assert result.backup is not None and result.backup.read_text() == '{"theme": "dark", '
-    assert not path.exists()
+    assert result.backup is not None and result.backup.read_text() == '{"theme": '
     assert len(result.warnings) == 1
     assert str(path) in result.warnings[0] and result.backup.name in result.warnings[0]
+    assert "nothing could be recovered" in result.warnings[0]
+
+
+GOOD = {"name": "work", "kind": "openai", "base_url": "", "model": "gpt-4o-mini"}
+OTHER = {"name": "home-lab", "kind": "ollama", "base_url": "http://nas:11434/v1", "model": "qwen"}
+
+
+def test_a_cut_off_file_keeps_every_setting_before_the_damage(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    whole = json.dumps({"offline_mode": False, "providers": [GOOD, OTHER], "theme": "dark"})
+    damaged = whole[: whole.index('"qwen"') + 3]  # cut inside the second provider
+    path.write_text(damaged, encoding="utf-8")
+    result = SettingsStore(path).load()
+    assert result.settings.offline_mode is False
+    assert result.settings.providers == [GOOD]
+    assert result.settings.theme == Settings().theme
+    assert result.backup is not None and result.backup.read_text() == damaged
+    warning = " ".join(result.warnings)
+    assert result.backup.name in warning and "recovered" in warning and "offline_mode" in warning
+    assert f"cp {result.backup} {path}" in warning  # how to go back to the old file
+    # What was recovered is what the next start sees: no silent fall-back to defaults.
+    again = SettingsStore(path).load()
+    assert again.warnings == [] and again.settings == result.settings
+
+
+def test_saving_never_replaces_an_unreadable_file_without_a_copy(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    store = SettingsStore(path)
+    store.save(Settings())
+    path.write_text('{"providers": [oops', encoding="utf-8")  # broken after it was loaded
+    backup = store.save(replace(Settings(), theme="dark"))
+    assert backup is not None and backup.read_text() == '{"providers": [oops'
+    assert store.load().settings.theme == "dark"
+
+
+def test_one_bad_provider_entry_drops_only_that_entry(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    no_model = {"name": "broken", "kind": "openai", "base_url": ""}
+    twice = {**OTHER, "model": "llama"}
+    path.write_text(json.dumps({"providers": [GOOD, no_model, OTHER, 7, twice]}))
+    result = SettingsStore(path).load()
+    assert result.settings.providers == [GOOD, OTHER]
+    assert len(result.warnings) == 3
+    assert any("'broken'" in w and "'model'" in w for w in result.warnings)
+    assert any("entry 4" in w for w in result.warnings)
+    assert any("'home-lab'" in w and "twice" in w for w in result.warnings)
+
+
+def test_a_provider_of_an_unknown_kind_is_left_out_with_a_word(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    future = {"name": "future", "kind": "hal-9000", "base_url": "", "model": "m"}
+    (home / "settings.json").write_text(json.dumps({"providers": [future, GOOD]}))
+    runtime = Runtime.open(home)
+    assert runtime.settings.providers == [GOOD]
+    assert any("'future'" in w and "hal-9000" in w for w in runtime.warnings)
 
 
 def test_binary_garbage_and_non_object_are_handled(tmp_path: Path) -> None:
