@@ -14,6 +14,7 @@ Everything left out is reported so the UI can say so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -56,16 +57,39 @@ def render_system_prompt(template: str, mode: str, *, workspace: str, now: datet
     return f"{text.strip()}\n\n{CITE_INSTRUCTIONS[mode]}".strip()
 
 
+#: A line of passage text that looks like a passage's header: "[2] (", "【2】", "[Passage 2]".
+_HEADER_LIKE = re.compile(r"^(\s*)[\[【［]\s*((?:passage|source)\s*)?(\d+)\s*[\]】］]", re.I)
+#: Lines of the layout's own, which passage text must not start a line with.
+_MARKERS = ("passages:", "question:", "answer briefly")
+
+
 def _where(passage: Passage) -> str:
-    return ", ".join(p for p in (passage.place, passage.section) if p)
+    """The header's place and section, on one line whatever the document's metadata holds."""
+    return ", ".join(" ".join(p.split()) for p in (passage.place, passage.section) if p.strip())
+
+
+def _passage_text(text: str) -> str:
+    """The passage's lines, none of which can pass for a boundary of the layout: a header-like
+    "[2] (…)" becomes "(2) (…)", a line opening like "Question:" is quoted ("> Question:").
+    Every kind of line break becomes a newline, so what is a line here is a line to the model.
+    Ordinary text comes out unchanged."""
+    lines = []
+    for line in text.strip().splitlines():
+        line = _HEADER_LIKE.sub(r"\1(\2\3)", line)
+        if line.lstrip().lower().startswith(_MARKERS):
+            line = f"> {line}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def user_turn(question: str, passages: Sequence[Passage]) -> str:
     """A question with its numbered passages (the passages first, the question last, where
-    small models attend best)."""
+    small models attend best). Passage text cannot imitate a header or the question (a
+    document must not pass its words off as another source); earlier turns are repeated as
+    they were stored, so this rendering applies from the next new turn on."""
     if not passages:
         return question
-    blocks = [f"[{p.n}] ({_where(p)})\n{p.text.strip()}" for p in passages]
+    blocks = [f"[{p.n}] ({_where(p)})\n{_passage_text(p.text)}" for p in passages]
     return (
         "Passages:\n\n"
         + "\n\n".join(blocks)
