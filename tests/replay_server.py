@@ -8,7 +8,7 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 @dataclass
 class Reply:
     status: int = 200
-    chunks: list[bytes] = field(default_factory=list)
+    #: What the body is made of: a list, or a generator for a hostile server (keep-alives
+    #: forever, an endless line, a huge body) that must end by itself within a bounded time.
+    chunks: Iterable[bytes] = field(default_factory=list)
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    #: Pause after each chunk (0 sends as fast as the client reads).
+    pause_s: float = 0.01
 
 
 class Replay(http.server.ThreadingHTTPServer):
@@ -59,7 +63,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             for chunk in reply.chunks:
                 self.wfile.write(chunk)
                 self.wfile.flush()
-                time.sleep(0.01)
+                time.sleep(reply.pause_s)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client stopped reading (cancel)
 

@@ -16,7 +16,9 @@ from anyllm_desktop.providers.cloud_http import (
     ProviderError,
     bearer_headers,
     connection_errors,
+    read_json,
     responses,
+    unreadable,
 )
 
 if TYPE_CHECKING:
@@ -144,7 +146,7 @@ class CloudEmbedder:
             texts = [redact(t, removed) for t in texts]
         url, headers, body = self.request(texts)
         timeout = httpx.Timeout(self.endpoint.timeout_s, connect=min(10.0, self.endpoint.timeout_s))
-        answers: list[Any] = []
+        answers: list[tuple[Any, str]] = []
         try:
             with (
                 httpx.Client(timeout=timeout, trust_env=False) as client,
@@ -152,26 +154,33 @@ class CloudEmbedder:
             ):
                 for response in responses(client, url, headers, body, self.endpoint,
                                           cancel or CancelToken(), self.backoff_s):  # fmt: skip
-                    response.read()
-                    answers.append(response.json())
+                    answers.append(read_json(self.endpoint, response))
             if not answers:
                 raise ProviderError(f"Embedding with {self.endpoint.label} was cancelled.")
-            vectors, tokens = self.read(answers[0])
-            if len(vectors) != len(texts):
-                raise ProviderError(f"{self.endpoint.label} returned {len(vectors)} vectors for "
-                                    f"{len(texts)} texts.")  # fmt: skip
+            matrix, tokens = self._matrix(*answers[0], count=len(texts))
         except ProviderError as exc:
             self._report(0, len(texts), removed, str(exc))
             raise
-        except (ValueError, KeyError, TypeError) as exc:
-            self._report(0, len(texts), removed, "malformed answer")
-            raise ProviderError(
-                f"{self.endpoint.label} sent an answer that is not a list of embeddings."
-            ) from exc
         self._report(tokens or sum(len(t) // 4 + 1 for t in texts), len(texts), removed, "")
-        matrix = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms > 0, norms, 1.0)
+
+    def _matrix(self, answer: Any, text: str, *, count: int) -> tuple[np.ndarray, int]:
+        """The answer's vectors as a (count x dim) float32 matrix, and its token count; a
+        reply of another shape or size raises :class:`ProviderError` naming what it sent."""
+        import numpy as np
+
+        try:
+            vectors, tokens = self.read(answer)
+            if len(vectors) != count:
+                raise ProviderError(f"{self.endpoint.label} returned {len(vectors)} vectors for "
+                                    f"{count} texts.")  # fmt: skip
+            matrix = np.asarray(vectors, dtype=np.float32)
+            if matrix.ndim != 2 or not matrix.shape[1]:
+                raise ValueError(f"vectors of shape {matrix.shape}")
+            return matrix, int(tokens)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise unreadable(self.endpoint, text, "not a list of embeddings") from exc
 
     def _report(self, tokens: int, count: int, removed: Redactions, error: str) -> None:
         if self.on_request is not None:

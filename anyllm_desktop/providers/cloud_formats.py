@@ -127,6 +127,8 @@ class AnthropicProvider(CloudChatProvider):
                          finish_reason=_FINISH.get(reason or ""))  # fmt: skip
         if kind == "message_stop":
             return Chunk(done=True)
+        if kind == "ping":
+            return Chunk(keepalive=True)
         if kind == "error":
             message = (event.get("error") or {}).get("message", "unknown error")
             raise ProviderError(f"{self.endpoint.label} stopped with an error: {message}")

@@ -7,11 +7,16 @@ cancel and error wording for all of them, adds one dependency instead of three S
 its own retry logic, pydantic models and update cadence), and keeps every byte that leaves the
 machine in one module. A provider subclass says how to build its request and how to read one
 event of its stream.
+
+Nothing a server sends is trusted (``cloud_wire``): lines, error bodies and answers are read up
+to a limit; an answer has an overall deadline, an idle timeout that keep-alives do not reset,
+and a cap on its length; a reply of the wrong shape is named, never a Python error.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,12 +27,36 @@ from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Token, Usage
 from anyllm_desktop.providers.base import Capabilities, Completion, GenerationOptions
+from anyllm_desktop.providers.cloud_wire import (
+    END,
+    MAX_ANSWER_BYTES,
+    MAX_ERROR_BYTES,
+    Pump,
+    TooLarge,
+    read_at_most,
+    size_text,
+    split_lines,
+)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504, 529}
 
 
 class ProviderError(RuntimeError):
     """A failure with a message for the chat."""
+
+
+class Stalled(ProviderError):
+    """The answer passed its deadline or its idle timeout (what came so far is kept)."""
+
+
+def answer_token_cap(max_tokens: int) -> int:
+    """How far an answer may run past the tokens asked for (servers count a little
+    differently, and text is estimated at 4 characters a token) before it is cut off."""
+    return 2 * max_tokens + 64
+
+
+#: What the stream's reader hands over once the response has started (the idle clock starts).
+_OPENED = object()
 
 
 @dataclass
@@ -39,6 +68,8 @@ class Chunk:
     completion_tokens: int | None = None
     finish_reason: str | None = None
     done: bool = False
+    #: A keep-alive event (Anthropic's ``ping``): not progress.
+    keepalive: bool = False
 
 
 @dataclass
@@ -50,8 +81,63 @@ class Endpoint:
     model: str
     api_key: str = field(default="", repr=False)
     context_size: int = 128_000
+    #: Seconds the server may send nothing; once an answer has started, also the seconds it
+    #: may send no content (keep-alive comments and pings do not count).
     timeout_s: float = 60.0
     retries: int = 3
+    #: The longest one answer may take, from the request to its last token.
+    deadline_s: float = 600.0
+
+
+def unreadable(endpoint: Endpoint, sent: str, expected: str = "") -> ProviderError:
+    """A reply of the wrong shape, named with what it was (never a Python error's text)."""
+    what = f" ({expected})" if expected else ""
+    return ProviderError(f"{endpoint.label} sent a reply this app cannot read{what}: {sent[:200]}")
+
+
+def read_json(endpoint: Endpoint, response: Any) -> tuple[Any, str]:
+    """A JSON answer read whole, up to :data:`MAX_ANSWER_BYTES`, and its text."""
+    raw, cut = read_at_most(response, MAX_ANSWER_BYTES)
+    if cut:
+        raise ProviderError(f"{endpoint.label} sent an answer larger than "
+                            f"{size_text(MAX_ANSWER_BYTES)}; stopped.")  # fmt: skip
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text), text
+    except ValueError as exc:
+        raise unreadable(endpoint, text) from exc
+
+
+class _Clock:
+    """An answer's two clocks: the overall deadline, and the time since the last content."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.deadline = time.monotonic() + endpoint.deadline_s
+        self.last: float | None = None  # counted from the moment the response started
+
+    def progress(self) -> None:
+        self.last = time.monotonic()
+
+    def check(self) -> None:
+        now, end = time.monotonic(), self.endpoint
+        if now >= self.deadline:
+            raise Stalled(f"{end.label} was still answering after {end.deadline_s:g} s; stopped.")
+        if self.last is not None and now - self.last >= end.timeout_s:
+            raise Stalled(f"{end.label} sent nothing for {end.timeout_s:g} s; stopped.")
+
+
+def _checked(chunk: Chunk) -> Chunk:
+    """``chunk`` with numbers as ints; TypeError when a field has the wrong type."""
+    if not isinstance(chunk.text, str) or not isinstance(chunk.finish_reason, str | None):
+        raise TypeError("text and finish_reason must be strings")
+    for name in ("prompt_tokens", "completion_tokens"):
+        value = getattr(chunk, name)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{name} must be a number")
+            setattr(chunk, name, int(value))
+    return chunk
 
 
 def bearer_headers(endpoint: Endpoint) -> dict[str, str]:
@@ -105,46 +191,55 @@ class CloudChatProvider:
         import httpx
 
         url, headers = self.models_request()
+        with (
+            httpx.Client(timeout=self.endpoint.timeout_s, trust_env=False) as client,
+            connection_errors(self.endpoint, url),
+            client.stream("GET", url, headers=headers) as response,
+        ):
+            if response.status_code >= 400:
+                text = read_at_most(response, MAX_ERROR_BYTES)[0].decode("utf-8", "replace")
+                raise ProviderError(explain(self.endpoint, response.status_code, text, 0))
+            body, text = read_json(self.endpoint, response)
         try:
-            response = httpx.get(url, headers=headers, timeout=self.endpoint.timeout_s,
-                                 trust_env=False)  # fmt: skip
-        except httpx.ConnectError as exc:
-            raise ProviderError(f"Cannot reach {self.endpoint.label}: {exc}") from exc
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"The connection to {self.endpoint.label} failed: {exc}") from exc
-        if response.status_code >= 400:
-            raise ProviderError(explain(self.endpoint, response.status_code, response.text, 0))
-        return sorted(self.read_models(response.json()))
+            return sorted(self.read_models(body))
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:
+            raise unreadable(self.endpoint, text) from exc
 
     # -- the stream ---------------------------------------------------------------------------
 
     def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
     ) -> Iterator[Event]:
-        import httpx
-
         started = time.perf_counter()
         parts: list[str] = []
+        size = 0
         first_at: float | None = None
         prompt_tokens = completion_tokens = 0
         finish = "stop"
         url, headers, body = self.request(messages, options)
-        timeout = httpx.Timeout(self.endpoint.timeout_s, connect=min(10.0, self.endpoint.timeout_s))
+        clock = _Clock(self.endpoint)
+        cap = answer_token_cap(options.max_tokens)
         try:
-            with httpx.Client(timeout=timeout, trust_env=False) as client:
-                for event in self._events(client, url, headers, body, cancel):
-                    chunk = self.read(event)
-                    if chunk.text:
-                        first_at = first_at or time.perf_counter()
-                        parts.append(chunk.text)
-                        yield Token(chunk.text)
-                    prompt_tokens = chunk.prompt_tokens or prompt_tokens
-                    completion_tokens = chunk.completion_tokens or completion_tokens
-                    finish = chunk.finish_reason or finish
-                    if chunk.done:
-                        break
+            for data in self._data(url, headers, body, cancel, clock):
+                chunk = self._read_checked(data)
+                if not chunk.keepalive:
+                    clock.progress()
+                if chunk.text:
+                    first_at = first_at or time.perf_counter()
+                    parts.append(chunk.text)
+                    size += len(chunk.text)
+                    yield Token(chunk.text)
+                prompt_tokens = chunk.prompt_tokens or prompt_tokens
+                completion_tokens = chunk.completion_tokens or completion_tokens
+                finish = chunk.finish_reason or finish
+                if chunk.done:
+                    break
+                if max(len(parts), size // 4) >= cap:  # a server that does not stop: cut here
+                    finish = "length"
+                    break
         except ProviderError as exc:
-            yield Error(str(exc))
+            kept = " The partial answer is kept." if parts and isinstance(exc, Stalled) else ""
+            yield Error(f"{exc}{kept}")
             return
         stopped = cancel.cancelled
         finished = time.perf_counter()
@@ -168,27 +263,60 @@ class CloudChatProvider:
             )
         )
 
-    def _events(
-        self, client: Any, url: str, headers: dict[str, str], body: dict[str, Any],
-        cancel: CancelToken,
-    ) -> Iterator[dict[str, Any]]:  # fmt: skip
-        """Decoded SSE data events; retried with backoff until the stream has started."""
-        label = self.endpoint.label
-        with connection_errors(self.endpoint, url):
+    def _read_checked(self, data: str) -> Chunk:
+        """One event's payload read by the format; a reply of another shape is named."""
+        try:
+            return _checked(self.read(json.loads(data)))
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise unreadable(self.endpoint, data) from exc
+
+    def _data(
+        self, url: str, headers: dict[str, str], body: dict[str, Any], cancel: CancelToken,
+        clock: _Clock,
+    ) -> Iterator[str]:  # fmt: skip
+        """The payloads of the stream's ``data:`` lines, until ``[DONE]`` or a cancel. The
+        network is read by a :class:`Pump`, so a cancel, the deadline or a stalled server end
+        the wait within a tenth of a second, whatever the socket does."""
+        with Pump(self._lines(url, headers, body, cancel)) as pump:
+            while not cancel.cancelled:
+                clock.check()
+                try:
+                    line = pump.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if line is END:
+                    return
+                if line is _OPENED:
+                    clock.progress()
+                    continue
+                assert isinstance(line, str)
+                if not line.startswith("data:"):
+                    continue  # comments (": ping"), event names, the blank lines between events
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    return
+                yield data
+
+    def _lines(
+        self, url: str, headers: dict[str, str], body: dict[str, Any], cancel: CancelToken
+    ) -> Iterator[str | object]:
+        """On the pump's thread: the response's lines (``_OPENED`` first), each at most
+        :data:`~cloud_wire.MAX_LINE_BYTES`; retried with backoff until the stream started."""
+        import httpx
+
+        timeout = httpx.Timeout(self.endpoint.timeout_s, connect=min(10.0, self.endpoint.timeout_s))
+        with (
+            httpx.Client(timeout=timeout, trust_env=False) as client,
+            connection_errors(self.endpoint, url),
+        ):
             for response in responses(client, url, headers, body, self.endpoint, cancel,
                                       self.backoff_s):  # fmt: skip
-                for line in response.iter_lines():
-                    if cancel.cancelled:
-                        return
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    try:
-                        yield json.loads(data)
-                    except json.JSONDecodeError as exc:
-                        raise ProviderError(f"{label} sent a malformed stream.") from exc
+                yield _OPENED
+                try:
+                    yield from split_lines(response.iter_bytes())
+                except TooLarge as exc:
+                    raise ProviderError(f"{self.endpoint.label} sent a line longer than "
+                                        f"{size_text(exc.limit)}; stopped.") from exc  # fmt: skip
 
 
 def responses(
@@ -207,7 +335,7 @@ def responses(
         try:
             with client.stream("POST", url, headers=headers, json=body) as response:
                 if response.status_code >= 400:
-                    text = response.read().decode("utf-8", "replace")
+                    text = read_at_most(response, MAX_ERROR_BYTES)[0].decode("utf-8", "replace")
                     if (
                         response.status_code in RETRY_STATUSES
                         and not _is_quota(text)
@@ -239,7 +367,7 @@ def connection_errors(endpoint: Endpoint, url: str) -> Iterator[None]:
             f"Cannot reach {label} at {host}: no network connection, or the server is down."
         ) from exc
     except httpx.TimeoutException as exc:
-        raise ProviderError(f"{label} did not answer within {endpoint.timeout_s:.0f} s.") from exc
+        raise ProviderError(f"{label} did not answer within {endpoint.timeout_s:g} s.") from exc
     except httpx.HTTPError as exc:
         raise ProviderError(f"The connection to {label} failed: {exc}") from exc
 

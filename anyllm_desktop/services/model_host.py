@@ -4,22 +4,30 @@ llama.cpp contexts are not thread-safe, and loading a model twice doubles its me
 ``ModelHost`` starts one daemon thread that owns the provider; ``run`` executes a function on
 it and returns the result, ``stream`` relays a provider stream's events as they are produced.
 The GUI's workers and the CLI both go through it.
+
+A provider stuck inside a job (a read on a silent socket, a backend that ignores the cancel)
+must not hold its callers: a cancelled stream's relay stops waiting after a short grace and ends
+with the partial answer, and ``close`` waits a bounded time, then abandons the owner thread (a
+daemon) instead of hanging the exit.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
-from anyllm_desktop.core.events import Done, Error, Event
-from anyllm_desktop.providers.base import ChatProvider, GenerationOptions
+from anyllm_desktop.core.events import Done, Error, Event, Token
+from anyllm_desktop.providers.base import ChatProvider, Completion, GenerationOptions
 
 T = TypeVar("T")
 _END = object()
+#: Seconds a cancelled stream may take to end before its relay stops waiting for it.
+CANCEL_GRACE_S = 2.0
 
 
 def _unload(provider: ChatProvider) -> None:
@@ -53,8 +61,9 @@ class ModelHost:
                 raise RuntimeError("the model host is closed")
             self._jobs.put(job)
 
-    def run(self, function: Callable[[ChatProvider], T]) -> T:
-        """``function(provider)`` on the owner thread; its result, or its exception re-raised."""
+    def run(self, function: Callable[[ChatProvider], T], timeout_s: float | None = None) -> T:
+        """``function(provider)`` on the owner thread; its result, or its exception re-raised;
+        TimeoutError when it has not finished within ``timeout_s`` (it still runs later)."""
         done: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
 
         def job() -> None:
@@ -64,13 +73,21 @@ class ModelHost:
                 done.put((False, exc))
 
         self._submit(job)
-        ok, value = done.get()
+        try:
+            ok, value = done.get(timeout=timeout_s)
+        except queue.Empty:
+            raise TimeoutError(f"the model thread is busy after {timeout_s} s") from None
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
 
-    def _relay(self, produce: Callable[[], Iterator[Event]], failure: str) -> Iterator[Event]:
-        """Events of ``produce()`` run on the owner thread, yielded here as they come."""
+    def _relay(
+        self, produce: Callable[[], Iterator[Event]], failure: str,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[Event]:  # fmt: skip
+        """Events of ``produce()`` run on the owner thread, yielded here as they come. With
+        ``cancel`` (a chat stream): once cancelled, at most CANCEL_GRACE_S more of waiting,
+        then Done with the text relayed so far, stopped."""
         events: queue.Queue[Any] = queue.Queue()
 
         def job() -> None:
@@ -83,14 +100,29 @@ class ModelHost:
                 events.put(_END)
 
         self._submit(job)
-        while (event := events.get()) is not _END:
+        relayed: list[str] = []
+        given_up_at: float | None = None
+        while True:
+            if cancel is not None and cancel.cancelled:
+                given_up_at = given_up_at or time.monotonic() + CANCEL_GRACE_S
+                if time.monotonic() >= given_up_at:
+                    yield Done(_stopped("".join(relayed), len(relayed)))
+                    return
+            try:
+                event = events.get(timeout=None if cancel is None else 0.1)
+            except queue.Empty:
+                continue
+            if event is _END:
+                return
+            if isinstance(event, Token):
+                relayed.append(event.text)
             yield event
 
     def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken
     ) -> Iterator[Event]:
         return self._relay(
-            lambda: self._provider.stream(messages, options, cancel), "The model failed"
+            lambda: self._provider.stream(messages, options, cancel), "The model failed", cancel
         )
 
     def load(self, cancel: CancelToken) -> Iterator[Event]:
@@ -121,12 +153,27 @@ class ModelHost:
         self.run(swap)
         return self.load(cancel or CancelToken())
 
-    def close(self) -> None:
-        """Unload the model and end the owner thread; later calls raise RuntimeError."""
+    def close(self, wait_s: float = 10.0) -> None:
+        """Unload the model and end the owner thread; later calls raise RuntimeError. An owner
+        thread still inside a job after ``wait_s`` (a provider stuck on a silent server) is
+        abandoned: it is a daemon, and the model goes with the process."""
         if self._closed:
             return
-        self.run(_unload)
+        try:
+            self.run(_unload, timeout_s=wait_s)
+            ended = True
+        except TimeoutError:
+            ended = False
         with self._closing:
             self._closed = True
             self._jobs.put(None)
-        self._thread.join(timeout=10)
+        if ended:
+            self._thread.join(timeout=wait_s)
+
+
+def _stopped(text: str, pieces: int) -> Completion:
+    """A stream given up after its cancel: what came so far, marked stopped."""
+    return Completion(
+        text=text, stopped=True, ttft_s=0.0, tokens_per_s=0.0, prompt_tokens=0,
+        cached_tokens=0, completion_tokens=pieces, finish_reason="cancelled",
+    )  # fmt: skip
