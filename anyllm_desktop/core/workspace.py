@@ -130,6 +130,8 @@ class Workspace:
     vector_table: str
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
+    #: Never reused (ids are): names the workspace's tables and its writer lock.
+    uid: str = ""
 
 
 @dataclass(frozen=True)

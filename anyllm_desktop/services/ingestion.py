@@ -13,27 +13,28 @@ passages and ingests those files again.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Event, FileResult, Progress
+from anyllm_desktop.core.filenames import clean_text, path_from_stored, stored_path
 from anyllm_desktop.core.memory import release_free_memory
 from anyllm_desktop.core.workspace import Chunk, Document, Workspace
-from anyllm_desktop.ingest.blocks import ParseError
+from anyllm_desktop.ingest.blocks import ParsedDocument, ParseError
 from anyllm_desktop.ingest.chunking import Chunker
-from anyllm_desktop.ingest.formats import discover, parse_file
+from anyllm_desktop.ingest.formats import MAX_FILE_BYTES, MAX_PDF_BYTES, discover, parse_file
 from anyllm_desktop.providers.cloud_http import ProviderError
+from anyllm_desktop.services.embedding import embed_texts, free_bulk_session
+from anyllm_desktop.services.index_health import IndexHealth, index_errors
 from anyllm_desktop.store.vectors import PassageRow
 
 if TYPE_CHECKING:
-    from anyllm_desktop.ingest.tokens import TokenCounter
-    from anyllm_desktop.providers.base import Embedder
     from anyllm_desktop.services.library import Library
 
 #: Files are embedded together until their passages reach this many.
@@ -55,50 +56,40 @@ class _Prepared:
     replaces: list[Document] = field(default_factory=list)
 
 
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
+class NotARegularFileError(OSError):
+    """A pipe, device, socket or folder where a file was expected."""
+
+
+def file_hash(path: Path, limit: int | None = None) -> str:
+    """The SHA-256 of a regular file's bytes, at most ``limit`` of them read. Opened without
+    blocking and checked after opening: a FIFO or a link to /dev/zero hung ingestion forever."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotARegularFileError(f"{path} is not a regular file")
+        digest = hashlib.sha256()
+        left = limit if limit is not None else -1
+        while left and (block := handle.read(1 << 20 if left < 0 else min(1 << 20, left))):
             digest.update(block)
+            left -= len(block) if left > 0 else 0
     return digest.hexdigest()
-
-
-def plan_batches(
-    token_counts: Sequence[int],
-    *,
-    max_tokens: int,
-    max_texts: int,
-    quadratic_from: int | None = None,
-) -> list[list[int]]:
-    """Indices grouped into batches of similar length: sorted by length, each batch's
-    (size x longest) within ``max_tokens`` (bounds memory and padding waste). With
-    ``quadratic_from``, a text longer than that counts for more, in proportion to its length:
-    attention memory grows with the square of the length."""
-    order = sorted(range(len(token_counts)), key=lambda i: token_counts[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for index in order:
-        longest = max(token_counts[index], 1)
-        if quadratic_from:
-            longest = longest * max(longest, quadratic_from) / quadratic_from
-        if (current and (len(current) + 1) * longest > max_tokens) or len(current) == max_texts:
-            batches.append(current)
-            current = []
-        current.append(index)
-    if current:
-        batches.append(current)
-    return batches
 
 
 class IngestJob:
     def __init__(
-        self, library: Library, workspace: Workspace, paths: Sequence[Path], cancel: CancelToken
-    ) -> None:
+        self, library: Library, workspace: Workspace, paths: Sequence[Path], cancel: CancelToken,
+        *, reindex: bool = False,
+    ) -> None:  # fmt: skip
         self.library = library
         self.workspace = workspace
         self.records = library.records
-        self.paths = [Path(p).expanduser() for p in paths]
+        # Absolute and resolved: the same file from another folder is the same document.
+        self.paths = [Path(p).expanduser().resolve() for p in paths]
         self.cancel = cancel
+        #: Chunk and embed again what is already indexed (all documents when no paths).
+        self.reindex = reindex
+        #: Documents recorded as indexed whose passages are missing from the table.
+        self._stale: set[int] = set()
         self.results: list[FileResult] = []
         self._started = time.perf_counter()
         self._bytes_total = 0
@@ -114,14 +105,41 @@ class IngestJob:
     # -- the run ------------------------------------------------------------------------------
 
     def run(self) -> Iterator[Event]:
+        """Become the workspace's one writer (waiting for another ingest, re-embed or removal,
+        in this process or another), then ingest."""
+        job = "reindex" if self.reindex else "ingest"
+        held = yield from self.library.writer(self.workspace, job, self.cancel)
+        if held is None:
+            yield from self._not_indexed(self._discover(), "cancelled while waiting")
+        else:
+            with held:
+                current = self.records.workspace_by_uid(self.workspace.uid)
+                if current is None:
+                    reason = f"not indexed: the workspace {self.workspace.name!r} was deleted"
+                    yield from self._not_indexed(self._discover(), reason)
+                else:
+                    self.workspace = current  # as the writer before this one left it
+                    yield from self._run()
+        yield Done(list(self.results))
+
+    def _discover(self) -> list[Path]:
+        return list(dict.fromkeys(p.resolve() for p in discover(self.paths)))
+
+    def _run(self) -> Iterator[Event]:
         model = self.workspace.embedding_model
         retrieval = self.workspace.retrieval
+        health = IndexHealth.of(self.library, self.workspace)
+        if health.damage and self.reindex:  # rebuilt from the files
+            self.library.vectors.drop_table(self.workspace.vector_table)
+        elif health.damage:
+            yield from self._not_indexed(self._discover(), f"not indexed: {health.message}")
+            return
+        self._stale = {d.id for d in health.incomplete}
         try:
             self.embedder = self.library.embedder(model, self.workspace)
             self.table = self.library.table(self.workspace)
         except ProviderError as exc:  # a cloud embedder refused (offline, locked, no key)
-            yield from self._not_indexed(discover(self.paths), str(exc))
-            yield Done(list(self.results))
+            yield from self._not_indexed(self._discover(), str(exc))
             return
         limit = self.embedder.max_input_tokens
         if not self.embedder.local:  # counted in stand-in word pieces: keep a wide margin
@@ -133,7 +151,9 @@ class IngestJob:
             max_tokens=limit,
         )
         requeued = self._recover_interrupted()
-        files = list(dict.fromkeys([*requeued, *discover(self.paths)]))
+        if self.reindex and not self.paths:
+            requeued += yield from self._whole_workspace(health)
+        files = list(dict.fromkeys([*requeued, *self._discover()]))
         sizes = {f: _size(f) for f in files}
         self._bytes_total = sum(sizes.values())
         window: list[_Prepared] = []
@@ -158,7 +178,7 @@ class IngestJob:
             yield from self._commit(window, len(files), len(files))
         handled = {r.path for r in self.results}
         yield from self._not_indexed(
-            [p for p in files if str(p) not in handled],
+            [p for p in files if stored_path(p) not in handled],
             self._stopped or "cancelled before it was read",
         )
         if any(r.status == "indexed" for r in self.results):
@@ -167,16 +187,35 @@ class IngestJob:
                 # Keeps the peak of a large ingest within ~1 GB; reloaded by the next search.
                 self.embedder.unload()
             started = time.perf_counter()
-            self.library.vectors.finish_writes(self.table)
+            with index_errors(self.workspace):
+                self.library.vectors.finish_writes(self.table)
             self.timings["write"] += time.perf_counter() - started
         free_bulk_session(self.embedder)
-        yield Done(list(self.results))
+
+    def _whole_workspace(self, health: IndexHealth) -> Generator[FileResult, None, list[Path]]:
+        """Every document's file, to be read again; documents whose file is gone keep their
+        passages, or, where those were lost, are marked failed with the reason."""
+        lost = health.table_missing or bool(health.damage)
+        stale = {d.id for d in health.incomplete}
+        files: list[Path] = []
+        for document in self.records.documents(self.workspace.id):
+            path = path_from_stored(document.path)
+            if path.is_file():
+                files.append(path)
+            elif lost or document.id in stale or document.status != "indexed":
+                reason = (f"its passages were lost and the file is no longer at {document.path}: "
+                          "add it again from where it is now")  # fmt: skip
+                self.records.mark_failed(document.id, reason)
+                yield self._record(FileResult(document.path, "failed", document.title,
+                                              reason=reason))  # fmt: skip
+        return files
 
     def _not_indexed(self, paths: Sequence[Path], reason: str) -> Iterator[FileResult]:
         """Files left out: failed when the embedder failed, else cancelled."""
         status = "failed" if self._stopped or not self.cancel.cancelled else "cancelled"
         for path in paths:
-            yield self._record(FileResult(str(path), status, path.name, reason=reason))
+            name = clean_text(path.name)
+            yield self._record(FileResult(stored_path(path), status, name, reason=reason))
 
     def _release_memory(self) -> None:
         self.embedder.release_memory()
@@ -200,74 +239,107 @@ class IngestJob:
     def _recover_interrupted(self) -> list[Path]:
         """Passages of documents a killed process left half-written are removed; their files
         are ingested again if they still exist."""
+        # Only the workspace's writer gets here (the lock), so no live process is still
+        # writing these: they are what a killed one left.
         interrupted = self.records.interrupted(self.workspace.id)
         if not interrupted:
             return []
-        self.library.vectors.delete_documents(self.table, [d.id for d in interrupted])
+        with index_errors(self.workspace):
+            self.library.vectors.delete_documents(self.table, [d.id for d in interrupted])
         self.records.delete_documents([d.id for d in interrupted])
-        return [Path(d.path) for d in interrupted if Path(d.path).exists()]
+        paths = [path_from_stored(d.path) for d in interrupted]
+        return [p for p in paths if p.exists()]
 
     def _prepare(self, path: Path) -> _Prepared | FileResult:
-        name = path.name
+        text = stored_path(path)
+        name = clean_text(path.name)
+        limit = MAX_PDF_BYTES if path.suffix.lower() == ".pdf" else MAX_FILE_BYTES
         try:
-            content_hash = file_hash(path)
             size = path.stat().st_size
+            # One byte past the limit is enough to know it is too large (parse_file says so).
+            content_hash = file_hash(path, limit + 1)
         except FileNotFoundError:
             return FileResult(
-                str(path), "failed", name, reason="the file no longer exists (moved or deleted)"
+                text, "failed", name, reason="the file no longer exists (moved or deleted)"
+            )
+        except NotARegularFileError:
+            return FileResult(
+                text, "failed", name, reason="not a regular file (a pipe, device or socket)"
             )
         except OSError as exc:
-            return FileResult(str(path), "failed", name, reason=f"cannot be read ({exc})")
+            return FileResult(text, "failed", name, reason=f"cannot be read ({exc.strerror})")
         if content_hash in self._seen:
             return FileResult(
-                str(path),
+                text,
                 "duplicate",
                 name,
-                reason=f"already indexed (same content as {self._seen[content_hash]})",
+                reason=f"already indexed (same content as {stored_path(self._seen[content_hash])})",
             )
         existing = self.records.find_by_hash(self.workspace.id, content_hash)
-        if existing is not None and existing.status == "indexed":
-            same = "" if existing.path == str(path) else f" as {existing.path}"
+        usable = existing is not None and existing.id not in self._stale
+        if existing is not None and existing.status == "indexed" and usable and not self.reindex:
+            same = "" if existing.path == text else f" as {existing.path}"
             return FileResult(
-                str(path),
+                text,
                 "duplicate",
                 existing.title,
                 existing.chunks,
                 reason=f"already indexed (same content{same})",
             )
-        try:
-            started = time.perf_counter()
-            document = parse_file(path)
-            parsed = time.perf_counter()
-            chunks = self.chunker.chunk(document)
-            self.timings["parse"] += parsed - started
-            self.timings["chunk"] += time.perf_counter() - parsed
-        except ParseError as exc:
+        parsed = self._parse(path, content_hash, limit)
+        if isinstance(parsed, str):
             self.records.record_failure(
                 self.workspace.id,
                 content_hash=content_hash,
-                path=str(path),
+                path=text,
                 kind=path.suffix.lower().lstrip("."),
                 size=size,
-                error=str(exc),
+                error=parsed,
             )
-            return FileResult(str(path), "failed", name, reason=str(exc))
+            return FileResult(text, "failed", name, reason=parsed)
+        content_hash, document, chunks = parsed
         self._seen[content_hash] = path
         replaces = [
             d
-            for d in self.records.find_by_path(self.workspace.id, str(path))
+            for d in self.records.find_by_path(self.workspace.id, text)
             if d.content_hash != content_hash
         ]
+        if existing is not None and existing.content_hash == content_hash:
+            replaces.append(existing)  # re-indexed: its old passages go once the new are in
         return _Prepared(
             path,
             content_hash,
             size,
-            document.title,
+            clean_text(document.title),
             document.kind,
             document.pages,
             chunks,
             replaces,
         )
+
+    def _parse(
+        self, path: Path, content_hash: str, limit: int
+    ) -> tuple[str, ParsedDocument, list[Chunk]] | str:
+        """The file's text in passages, with the hash of the bytes that were parsed; or why
+        not. A file that changes while it is read (a download, an editor saving) is read once
+        more: stored with its new hash and its old text it was a "duplicate" forever."""
+        for _attempt in range(2):
+            try:
+                started = time.perf_counter()
+                document = parse_file(path)
+                parsed = time.perf_counter()
+                chunks = self.chunker.chunk(document)
+                self.timings["parse"] += parsed - started
+                self.timings["chunk"] += time.perf_counter() - parsed
+                after = file_hash(path, limit + 1)
+            except ParseError as exc:
+                return str(exc)
+            except OSError as exc:
+                return f"cannot be read ({exc.strerror or exc})"
+            if after == content_hash:
+                return content_hash, document, chunks
+            content_hash = after
+        return "the file kept changing while it was read; add it again once it is saved"
 
     def _commit(
         self, window: list[_Prepared], files_done: int, files_total: int
@@ -295,7 +367,7 @@ class IngestJob:
             for prepared in window:
                 yield self._record(
                     FileResult(
-                        str(prepared.path),
+                        stored_path(prepared.path),
                         "cancelled",
                         prepared.title,
                         reason="cancelled while embedding",
@@ -310,7 +382,7 @@ class IngestJob:
             doc_id = self.records.begin_document(
                 self.workspace.id,
                 content_hash=prepared.content_hash,
-                path=str(prepared.path),
+                path=stored_path(prepared.path),
                 title=prepared.title,
                 kind=prepared.kind,
                 size=prepared.size,
@@ -333,95 +405,22 @@ class IngestJob:
             ]
             offset += len(prepared.chunks)
         # One write per window, not per file: every add is a LanceDB fragment and version.
-        self.library.vectors.add(self.table, rows)
-        for prepared, doc_id in zip(window, doc_ids, strict=True):
-            if prepared.replaces:
-                old = [d.id for d in prepared.replaces]
-                self.library.vectors.delete_documents(self.table, old)
-                self.records.delete_documents(old)
-            self.records.finish_document(doc_id, len(prepared.chunks))
+        with index_errors(self.workspace):
+            self.library.vectors.add(self.table, rows)
+            for prepared, doc_id in zip(window, doc_ids, strict=True):
+                if prepared.replaces:
+                    old = [d.id for d in prepared.replaces]
+                    self.library.vectors.delete_documents(self.table, old)
+                    self.records.delete_documents(old)
+                self.records.finish_document(doc_id, len(prepared.chunks))
         self.timings["write"] += time.perf_counter() - started
         for prepared in window:
             self._chunks_done += len(prepared.chunks)
             yield self._record(
-                FileResult(str(prepared.path), "indexed", prepared.title, len(prepared.chunks))
+                FileResult(
+                    stored_path(prepared.path), "indexed", prepared.title, len(prepared.chunks)
+                )
             )
-
-
-def free_bulk_session(embedder: Embedder) -> None:
-    """Unload the embedder's session for ingestion, if it has one of its own."""
-    bulk = embedder.for_bulk()
-    if bulk is not embedder:
-        bulk.unload()
-
-
-def embed_texts(
-    library: Library,
-    workspace: Workspace,
-    model: str,
-    texts: list[str],
-    cancel: CancelToken,
-    progress: Callable[[int], Event],
-    counter: TokenCounter | None = None,
-) -> Generator[Event, None, list[Any] | None]:
-    """Vectors for ``texts`` (for ``workspace``, by ``model``) from the embedding cache, or
-    computed in length-sorted batches bounded by the embedder's limits, as many at once as the
-    embedder takes. Yields ``progress(done)`` after each batch; returns the vectors in order,
-    or None if cancelled. A cloud embedder's failure raises ProviderError."""
-    embedder = library.embedder(model, workspace).for_bulk()
-    # Vectors of redacted text are not those of the text: cached apart.
-    redacted = workspace.chat.redact_personal_data and not embedder.local
-    cache_key = model + ("+redacted" if redacted else "")
-    cached = library.cache.get_many(cache_key, texts)
-    vectors: list[Any] = list(cached)
-    missing = [i for i, v in enumerate(cached) if v is None]
-    if counter is not None:
-        lengths = counter.count_many([texts[i] for i in missing]) if missing else []
-    else:  # characters / 4 estimate tokens well enough to group and bound batches
-        lengths = [len(texts[i]) // 4 + 2 for i in missing]
-    done = len(texts) - len(missing)
-    batches = plan_batches(
-        lengths,
-        max_tokens=embedder.batch_tokens,
-        max_texts=embedder.batch_texts,
-        quadratic_from=embedder.batch_quadratic_from,
-    )
-    in_flight: deque[tuple[list[int], list[str], Future[Any]]] = deque()
-
-    def finish_one() -> bool:
-        """Store the oldest batch's vectors; False if it failed because of a cancel."""
-        nonlocal done
-        indices, batch_texts, future = in_flight.popleft()
-        try:
-            computed = future.result()
-        except ProviderError:
-            if cancel.cancelled:
-                return False
-            raise
-        library.cache.put_many(cache_key, batch_texts, computed)
-        for index, vector in zip(indices, computed, strict=True):
-            vectors[index] = vector
-        done += len(indices)
-        return True
-
-    with ThreadPoolExecutor(embedder.concurrent_batches, thread_name_prefix="embed") as pool:
-        for batch in batches:
-            library.priority.wait_for_foreground(cancel)
-            if cancel.cancelled:
-                return None
-            indices = [missing[i] for i in batch]
-            batch_texts = [texts[i] for i in indices]
-            future = pool.submit(embedder.embed, batch_texts, len(batch_texts), cancel)
-            in_flight.append((indices, batch_texts, future))
-            if len(in_flight) == embedder.concurrent_batches:
-                if not finish_one():
-                    return None
-                yield progress(done)
-        while in_flight:
-            if not finish_one():
-                return None
-            yield progress(done)
-    return vectors
 
 
 def _size(path: Path) -> int:

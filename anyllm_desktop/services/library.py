@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Event, Progress
+from anyllm_desktop.core.events import Done, Error, Event, Progress
 from anyllm_desktop.core.priority import CorePriority
 from anyllm_desktop.core.redaction import Redactions
 from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
@@ -17,12 +17,9 @@ from anyllm_desktop.models.embedded import find_embedded
 from anyllm_desktop.providers.base import Embedder
 from anyllm_desktop.providers.cloud_embeddings import parse_cloud_model_id
 from anyllm_desktop.providers.cloud_http import ProviderError
-from anyllm_desktop.services.outbound import (
-    OutboundLog,
-    Sender,
-    embedding_consent_text,
-    embedding_refusal,
-)
+from anyllm_desktop.services import integrity, reembedding
+from anyllm_desktop.services.index_health import IndexHealth, IndexProblem, index_errors
+from anyllm_desktop.services.outbound import OutboundLog, embedding_refusal
 from anyllm_desktop.services.retrieval import (
     CANDIDATES_PER_RESULT,
     MIN_CANDIDATES,
@@ -36,7 +33,8 @@ from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.embedding_cache import EmbeddingCache
 from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.threads import Threads
-from anyllm_desktop.store.vectors import Hit, PassageRow, VectorStore
+from anyllm_desktop.store.vectors import Hit, VectorStore
+from anyllm_desktop.store.writer_lock import HeldLock, WriterLocks
 
 
 @dataclass(frozen=True)
@@ -59,12 +57,26 @@ class SearchResult:
 
 class Library:
     def __init__(self, runtime: Runtime) -> None:
+        """Open the library; raises integrity.LibraryProblem (with what to do) when its
+        database is damaged or does not belong to its indexes."""
         self.runtime = runtime
-        database = runtime.paths.home / "library.sqlite3"
+        paths = runtime.paths
+        database = integrity.database_file(paths)
         self.records = Records(database)
         self.threads = Threads(database)
-        self.vectors = VectorStore(runtime.paths.workspaces_dir / "lancedb")
-        self.cache = EmbeddingCache(runtime.paths.cache_dir / "embeddings.sqlite3")
+        self.vectors = VectorStore(integrity.vector_folder(paths))
+        try:
+            #: Messages for the user about the library's state (shown like settings warnings).
+            self.warnings = integrity.check_library(paths, self.records, self.vectors)
+        except integrity.LibraryProblem:
+            self.records.close()
+            self.threads.close()
+            raise
+        integrity.back_up(paths)
+        self.locks = WriterLocks(paths.workspaces_dir / "locks")
+        self.cache = EmbeddingCache(paths.cache_dir / "embeddings.sqlite3")
+        if self.cache.rebuilt:
+            self.warnings.append(self.cache.rebuilt.capitalize() + ".")
         #: Answers being generated make background embedding wait (the cores are theirs).
         self.priority = CorePriority()
         self.outbound_log = OutboundLog(runtime.paths.logs_dir)
@@ -130,6 +142,14 @@ class Library:
                 self._dims[model_id] = self.embedder(model_id, workspace).dim
         return self._dims[model_id]
 
+    def writer(
+        self, workspace: Workspace, job: str, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, HeldLock | None]:
+        """Wait to become the workspace's one writer (Progress says for whom it waits); the
+        held lock, or None when cancelled first."""
+        what = f"workspace {workspace.name!r}"
+        return self.locks.acquire(workspace.uid, job, cancel or CancelToken(), what)
+
     def table(self, workspace: Workspace, *, create: bool = True) -> Any:
         """The workspace's passages (its stored vector size is used when the table exists: no
         probe request to a cloud embedder for it)."""
@@ -165,144 +185,74 @@ class Library:
         self.records.set_chat(workspace.id, replace(workspace.chat, **changes))
         return self.records.workspace_by_id(workspace.id)
 
-    def delete_workspace(self, name: str) -> None:
-        """Its vectors and document records go; nothing else (the files stay where they are)."""
+    def delete_workspace(self, name: str, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """Its vectors, documents and chats go, once its writer (an ingest, here or in another
+        process) is done; the files stay where they are."""
         workspace = self.records.workspace(name)
-        self.vectors.drop_table(workspace.vector_table)
-        self.records.delete_workspace(workspace.id)
+        held = yield from self.writer(workspace, "delete", cancel)
+        if held is None:
+            yield Error(f"Deleting {name!r} was cancelled; nothing was deleted.")
+            return
+        with held:
+            for table in self.vectors.table_names():
+                if integrity.table_uid(table) == workspace.uid or table == workspace.vector_table:
+                    self.vectors.drop_table(table)
+            self.records.delete_workspace(workspace.id)
+        yield Done({"workspace": name})
 
     # -- documents ----------------------------------------------------------------------------
 
     def documents(self, name: str) -> list[Document]:
         return self.records.documents(self.records.workspace(name).id)
 
-    def remove_document(self, name: str, document_id: int) -> None:
+    def remove_document(
+        self, name: str, document_id: int, cancel: CancelToken | None = None
+    ) -> Iterator[Event]:
+        """The document's passages and record go, once the workspace's writer is done."""
         workspace = self.records.workspace(name)
         document = self.records.document(document_id)
         if document is None or document.workspace_id != workspace.id:
             raise KeyError(f"no document {document_id} in workspace {name!r}")
-        if self.vectors.has_table(workspace.vector_table):
-            self.vectors.delete_documents(self.table(workspace), [document_id])
-        self.records.delete_documents([document_id])
+        held = yield from self.writer(workspace, "remove", cancel)
+        if held is None:
+            yield Error(f"Removing {document.title} was cancelled.")
+            return
+        with held:
+            workspace = self.records.workspace_by_id(workspace.id)  # re-embedded meanwhile?
+            if self.vectors.has_table(workspace.vector_table):
+                with index_errors(workspace):
+                    self.vectors.delete_documents(self.table(workspace), [document_id])
+            self.records.delete_documents([document_id])
+        yield Done({"document": document.title})
 
-    def ingest(self, name: str, paths: Sequence[Path], cancel: CancelToken) -> Iterator[Event]:
+    def ingest(
+        self, name: str, paths: Sequence[Path], cancel: CancelToken, *, reindex: bool = False
+    ) -> Iterator[Event]:
+        """Index files and folders. ``reindex``: the given files are chunked and embedded
+        again even when their content is already indexed."""
         from anyllm_desktop.services.ingestion import IngestJob
 
-        return IngestJob(self, self.records.workspace(name), paths, cancel).run()
+        return IngestJob(self, self.records.workspace(name), paths, cancel, reindex=reindex).run()
+
+    def reindex(self, name: str, cancel: CancelToken) -> Iterator[Event]:
+        """Chunk and embed every document of the workspace again from its file (after a
+        chunking change, or to repair a lost or damaged index)."""
+        from anyllm_desktop.services.ingestion import IngestJob
+
+        return IngestJob(self, self.records.workspace(name), [], cancel, reindex=True).run()
+
+    def health(self, name: str) -> IndexHealth:
+        """Whether the workspace's index still holds the passages of its documents."""
+        return IndexHealth.of(self, self.records.workspace(name))
 
     def cloud_embedding_terms(self, name: str, model_id: str) -> str | None:
-        """What embedding workspace ``name`` with ``model_id`` sends, and where, for the user
-        to agree to; None for a local model (nothing leaves). Raises ProviderError when a cloud
-        model is refused (offline, the workspace's lock, an unknown provider or key)."""
-        if parse_cloud_model_id(model_id) is None:
-            return None
-        workspace = self.records.workspace(name)
-        passages = 0
-        if self.vectors.has_table(workspace.vector_table):
-            passages = self.vectors.count(self.table(workspace))
-        return self._cloud_terms(workspace, model_id, passages)
-
-    def _cloud_terms(self, workspace: Workspace, model_id: str, passages: int) -> str | None:
-        if parse_cloud_model_id(model_id) is None:
-            return None
-        embedder = self.embedder(model_id, workspace)
-        return embedding_consent_text(workspace, cast(Sender, embedder), passages)
+        return reembedding.cloud_embedding_terms(self, name, model_id)
 
     def reembed(
         self, name: str, model_id: str, cancel: CancelToken, *, agreed: bool = False
     ) -> Iterator[Event]:
-        """Switch a workspace to another embedding model: its passages are embedded again into
-        a new table, which replaces the old one only when complete. Cancelling, a failing
-        provider or a crash leaves the workspace on its old model, intact.
-
-        A cloud model (``cloud:PROVIDER:MODEL``) sends every passage, and later every added
-        document and every question, to the provider: it needs ``agreed`` (else an Error with
-        code CONSENT_REQUIRED says what would go where).
-
-        Passages keep their size; a model that reads fewer tokens than the old one would
-        truncate them, so such a switch should re-ingest the files instead.
-        """
-        from anyllm_desktop.services.ingestion import free_bulk_session
-
-        workspace = self.records.workspace(name)
-        if model_id == workspace.embedding_model:
-            yield Done({"workspace": name, "model": model_id, "passages": 0})
-            return
-        old_table = self.table(workspace)
-        total = self.vectors.count(old_table)
-        try:
-            terms = self._cloud_terms(workspace, model_id, total)
-            if terms is not None and not agreed:
-                yield Error(terms, CONSENT_REQUIRED)
-                return
-            dim = self.model_dim(model_id, workspace)
-            embedder = self.embedder(model_id, workspace)
-        except (ProviderError, KeyError) as exc:  # refused, failing, or an unknown model
-            yield Error(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
-            return
-        version = int(workspace.vector_table.rsplit("_v", 1)[-1]) + 1
-        new_name = f"ws{workspace.id}_v{version}"
-        self.vectors.drop_table(new_name)  # left over from an interrupted switch
-        new_table = self.vectors.table(new_name, model=model_id, dim=dim)
-        try:
-            done = yield from self._embed_into(
-                workspace, model_id, old_table, new_table, total, cancel
-            )
-            failure = "Re-embedding was cancelled; the workspace keeps its old model."
-        except ProviderError as exc:
-            done, failure = None, f"Re-embedding stopped: {exc} The workspace keeps its old model."
-        finally:  # the sibling session is for this job only
-            free_bulk_session(embedder)
-        if done is None:
-            self.vectors.drop_table(new_name)
-            yield Error(failure)
-            return
-        self.vectors.finish_writes(new_table)
-        self.records.set_vector_table(workspace.id, model_id, new_name)
-        self.vectors.drop_table(workspace.vector_table)
-        yield Done({"workspace": name, "model": model_id, "passages": done})
-
-    def _embed_into(
-        self, workspace: Workspace, model_id: str, old_table: Any, new_table: Any, total: int,
-        cancel: CancelToken,
-    ) -> Generator[Event, None, int | None]:  # fmt: skip
-        """Every passage of ``old_table`` (``total`` of them) written to ``new_table`` with
-        ``model_id``'s vectors, with progress: how many, or None when cancelled. A failing
-        provider raises ProviderError."""
-        from anyllm_desktop.services.ingestion import embed_texts
-
-        done = 0
-        for rows in self.vectors.iter_passages(old_table):
-            texts = [f"{r['context']}\n{r['text']}" if r["context"] else r["text"] for r in rows]
-            vectors = yield from embed_texts(
-                self,
-                workspace,
-                model_id,
-                texts,
-                cancel,
-                lambda n, before=done: Progress(
-                    "re-embed", before + n, total, f"Re-embedding {before + n}/{total} passages"
-                ),
-            )
-            if vectors is None:
-                return None
-            passages = [
-                PassageRow(
-                    r["doc_id"],
-                    r["chunk"],
-                    r["text"],
-                    r["context"],
-                    r["section"],
-                    r["page"],
-                    r["sheet"],
-                    r["tokens"],
-                    vector,
-                )
-                for r, vector in zip(rows, vectors, strict=True)
-            ]
-            self.vectors.add(new_table, passages)
-            done += len(rows)
-        return done
+        """Switch a workspace to another embedding model (services/reembedding.py)."""
+        return reembedding.reembed(self, name, model_id, cancel, agreed=agreed)
 
     # -- search -------------------------------------------------------------------------------
 
@@ -313,8 +263,17 @@ class Library:
         settings: RetrievalSettings = workspace.retrieval
         k = k or settings.top_k
         mode = mode or settings.search_mode
-        if not query.strip() or not self.vectors.has_table(workspace.vector_table):
+        if not query.strip():
             return []
+        if not self.vectors.has_table(workspace.vector_table):
+            if self.records.document_counts().get(workspace.id):
+                raise IndexProblem.missing(workspace, self)
+            return []
+        with index_errors(workspace):
+            return self._search(workspace, query, k, mode)
+
+    def _search(self, workspace: Workspace, query: str, k: int, mode: str) -> list[SearchResult]:
+        settings = workspace.retrieval
         table = self.table(workspace)
         candidates = max(MIN_CANDIDATES, k * CANDIDATES_PER_RESULT)
         # A cloud embedder's failure raises ProviderError with a message for people.

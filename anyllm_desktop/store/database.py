@@ -63,6 +63,40 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX messages_by_thread ON messages (thread_id, id);
     """,
+    # Identities that are never reused. A workspace gets a random uid that names its LanceDB
+    # tables (rowids come back after a delete, or from 1 in a lost-and-recreated database, and
+    # tables named after them handed one workspace's passages to the next). Document ids are
+    # AUTOINCREMENT: passages left behind by an interrupted removal never match a new document.
+    # ``meta`` holds the library's own uid, also written beside the LanceDB folder, so a
+    # database that no longer belongs to that folder is noticed.
+    """
+    ALTER TABLE workspaces ADD COLUMN uid TEXT;
+    UPDATE workspaces SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL;
+    CREATE UNIQUE INDEX workspaces_by_uid ON workspaces (uid);
+    CREATE TABLE documents_v3 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        content_hash TEXT NOT NULL,
+        path TEXT NOT NULL,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        chunks INTEGER NOT NULL DEFAULT 0,
+        pages INTEGER,
+        added_at REAL NOT NULL,
+        indexed_at REAL,
+        UNIQUE (workspace_id, content_hash)
+    );
+    INSERT INTO documents_v3 SELECT * FROM documents;
+    DROP TABLE documents;
+    ALTER TABLE documents_v3 RENAME TO documents;
+    CREATE INDEX documents_by_path ON documents (workspace_id, path);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta VALUES ('library_uid', lower(hex(randomblob(16))));
+    INSERT INTO meta VALUES ('created_at', strftime('%s', 'now'));
+    """,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 from anyllm_desktop.core.workspace import ChatSettings, Document, RetrievalSettings, Workspace
@@ -29,7 +30,17 @@ def _workspace(row: sqlite3.Row) -> Workspace:
         vector_table=row["vector_table"],
         retrieval=RetrievalSettings.from_dict(json.loads(row["retrieval"] or "{}")),
         chat=ChatSettings.from_dict(json.loads(row["chat"] or "{}")),
+        uid=row["uid"],
     )
+
+
+def table_name(uid: str, version: int) -> str:
+    """A workspace's LanceDB table: named by its uid, which no later workspace gets."""
+    return f"ws_{uid}_v{version}"
+
+
+def table_version(table: str) -> int:
+    return int(table.rsplit("_v", 1)[-1])
 
 
 def _document(row: sqlite3.Row) -> Document:
@@ -43,18 +54,18 @@ class Records(SQLiteStore):
         name = " ".join(name.split())
         if not name:
             raise ValueError("a workspace needs a name")
+        uid = uuid.uuid4().hex
         try:
             cursor = self._db.execute(
                 "INSERT INTO workspaces (name, created_at, embedding_model, vector_table, "
-                "retrieval) VALUES (?, ?, ?, '', ?)",
-                (name, time.time(), embedding_model, json.dumps(RetrievalSettings().to_dict())),
-            )
+                "retrieval, uid) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, time.time(), embedding_model, table_name(uid, 1),
+                 json.dumps(RetrievalSettings().to_dict()), uid),
+            )  # fmt: skip
         except sqlite3.IntegrityError as exc:
             raise WorkspaceExistsError(f"a workspace named {name!r} already exists") from exc
-        workspace_id = cursor.lastrowid
-        assert workspace_id is not None
-        self.set_vector_table(workspace_id, embedding_model, f"ws{workspace_id}_v1")
-        return self.workspace_by_id(workspace_id)
+        assert cursor.lastrowid is not None
+        return self.workspace_by_id(cursor.lastrowid)
 
     def workspaces(self) -> list[Workspace]:
         rows = self._db.execute("SELECT * FROM workspaces ORDER BY name COLLATE NOCASE")
@@ -71,6 +82,18 @@ class Records(SQLiteStore):
         if row is None:
             raise WorkspaceNotFoundError(workspace_id)
         return _workspace(row)
+
+    def workspace_by_uid(self, uid: str) -> Workspace | None:
+        row = self._db.execute("SELECT * FROM workspaces WHERE uid = ?", (uid,)).fetchone()
+        return _workspace(row) if row else None
+
+    def vector_tables(self) -> set[str]:
+        """The tables the workspaces use now."""
+        return {row[0] for row in self._db.execute("SELECT vector_table FROM workspaces")}
+
+    def library_uid(self) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'library_uid'").fetchone()
+        return str(row[0])
 
     def rename_workspace(self, workspace_id: int, new_name: str) -> None:
         new_name = " ".join(new_name.split())
@@ -175,6 +198,12 @@ class Records(SQLiteStore):
             (chunks, time.time(), document_id),
         )
 
+    def mark_failed(self, document_id: int, error: str) -> None:
+        self._db.execute(
+            "UPDATE documents SET status = 'failed', error = ?, chunks = 0 WHERE id = ?",
+            (error, document_id),
+        )
+
     def record_failure(
         self, workspace_id: int, *, content_hash: str, path: str, kind: str, size: int, error: str
     ) -> None:
@@ -192,6 +221,16 @@ class Records(SQLiteStore):
             (workspace_id,),
         )
         return [_document(r) for r in rows]
+
+    def skip_document_ids_to(self, highest: int) -> None:
+        """New documents get ids above ``highest``."""
+        self._db.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'documents', 0 WHERE NOT EXISTS "
+            "(SELECT 1 FROM sqlite_sequence WHERE name = 'documents')"
+        )
+        self._db.execute(
+            "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'documents'", (highest,)
+        )
 
     def delete_documents(self, ids: list[int]) -> None:
         if ids:

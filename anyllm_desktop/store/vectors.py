@@ -71,6 +71,7 @@ class VectorStore:
         import lancedb
 
         folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         self._db = lancedb.connect(str(folder))
         self._tables: dict[str, Any] = {}
 
@@ -98,7 +99,7 @@ class VectorStore:
             raise ValueError(f"invalid table name {name!r}")
         table = self._tables.get(name)
         if table is None:
-            if name in self._db.list_tables().tables:
+            if name in self.table_names():
                 table = self._db.open_table(name)
             elif create:
                 table = self._db.create_table(name, schema=self._schema(model, dim))
@@ -122,13 +123,37 @@ class VectorStore:
         """The vector size a table was created with; None when there is no such table."""
         if not self.has_table(name):
             return None
-        table = self._tables.get(name)
-        if table is None:
-            table = self._tables[name] = self._db.open_table(name)
+        table = self.open_existing(name)
         return int((table.schema.metadata or {}).get(b"dim", b"0")) or None
 
     def has_table(self, name: str) -> bool:
-        return name in self._tables or name in self._db.list_tables().tables
+        """Whether the table exists on disk now (a handle to one whose folder was removed is
+        forgotten)."""
+        if name in self.table_names():
+            return True
+        self._tables.pop(name, None)
+        return False
+
+    def table_names(self) -> set[str]:
+        names: set[str] = set()
+        page: str | None = None
+        while True:
+            listing = self._db.list_tables(page_token=page)
+            names.update(listing.tables)
+            page = listing.page_token
+            if not page or not listing.tables:
+                return names
+
+    def open_existing(self, name: str) -> Any:
+        """A table as it is, whatever model filled it (for maintenance, not search)."""
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = self._db.open_table(name)
+        return table
+
+    def forget(self, name: str) -> None:
+        """Drop the open handle of a table (after its folder changed behind LanceDB's back)."""
+        self._tables.pop(name, None)
 
     def drop_table(self, name: str) -> None:
         self._tables.pop(name, None)
@@ -167,6 +192,17 @@ class VectorStore:
 
     def count(self, table: Any) -> int:
         return int(table.count_rows())
+
+    def passages_per_document(self, table: Any) -> dict[int, int]:
+        """How many passages each document has in the table (one scan of one column)."""
+        import numpy as np
+
+        counts: dict[int, int] = {}
+        for batch in table.search().select(["doc_id"]).to_batches(batch_size=65536):
+            ids, numbers = np.unique(batch.column("doc_id").to_numpy(), return_counts=True)
+            for doc_id, number in zip(ids.tolist(), numbers.tolist(), strict=True):
+                counts[doc_id] = counts.get(doc_id, 0) + number
+        return counts
 
     def finish_writes(self, table: Any) -> None:
         """Fold new rows into the indexes.

@@ -117,7 +117,7 @@ def test_duplicates_changes_and_removal(library: Library, tmp_path: Path) -> Non
     assert texts == ["The office now opens at ten in the morning."]
     assert passages_in_table(library, "W") == documents[0].chunks
     # Removing a document removes its vectors.
-    library.remove_document("W", documents[0].id)
+    list(library.remove_document("W", documents[0].id))
     assert library.documents("W") == [] and passages_in_table(library, "W") == 0
     assert library.search("W", "office", k=5) == []
 
@@ -126,7 +126,7 @@ def test_deleting_a_workspace_leaves_the_others(library: Library, tmp_path: Path
     for name in ("Keep", "Drop"):
         library.create_workspace(name)
         ingest(library, name, _markdown(tmp_path / f"{name}.md", f"{name} facts live here."))
-    library.delete_workspace("Drop")
+    list(library.delete_workspace("Drop"))
     assert [w.name for w in library.workspaces()] == ["Keep"]
     assert library.search("Keep", "facts", k=2)[0].text == "Keep facts live here."
     assert len(library.vectors._db.list_tables().tables) == 1

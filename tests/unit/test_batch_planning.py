@@ -3,7 +3,7 @@ long texts (whose attention memory grows with the square of their length) in sma
 
 from __future__ import annotations
 
-from anyllm_desktop.services.ingestion import plan_batches
+from anyllm_desktop.services.embedding import plan_batches
 
 
 def test_texts_of_similar_length_go_together_within_the_bounds() -> None:
