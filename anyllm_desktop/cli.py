@@ -428,22 +428,51 @@ def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
             host.close()
 
 
+@contextmanager
+def _ctrl_c_stops(cancel: Any) -> Iterator[None]:
+    """While an answer streams, the first Ctrl-C cancels it, so the turn ends at once and keeps
+    its partial answer (stored, marked stopped, printed); a second Ctrl-C interrupts outright."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _answer(service: Any, args: argparse.Namespace, question: str, thread: int | None) -> Any:
-    """Run one turn, streaming tokens to stdout unless --json; the Answer, or None on error."""
+    """Run one turn, streaming tokens to stdout unless --json; the Answer (``stopped`` after a
+    Ctrl-C), or None on error."""
+    from anyllm_desktop.core.cancel import CancelToken
     from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Token
 
     answer = None
-    for event in service.ask(args.workspace, question, thread_id=thread):
-        if isinstance(event, Token) and not args.json:
-            print(event.text, end="", flush=True)
-        elif isinstance(event, Error):
-            print(f"anyllm: error: {event.message}", file=sys.stderr)
-            if event.detail == CONSENT_REQUIRED:
-                print("anyllm: run again with --send-to-cloud to agree (remembered for this "
-                      "workspace and provider)", file=sys.stderr)  # fmt: skip
-            return None
-        elif isinstance(event, Done):
-            answer = event.result
+    cancel = CancelToken()
+    with _ctrl_c_stops(cancel):
+        for event in service.ask(args.workspace, question, thread_id=thread, cancel=cancel):
+            if isinstance(event, Token) and not args.json:
+                print(event.text, end="", flush=True)
+            elif isinstance(event, Error):
+                print(f"anyllm: error: {event.message}", file=sys.stderr)
+                if event.detail == CONSENT_REQUIRED:
+                    print("anyllm: run again with --send-to-cloud to agree (remembered for this "
+                          "workspace and provider)", file=sys.stderr)  # fmt: skip
+                if cancel.cancelled:
+                    raise KeyboardInterrupt
+                return None
+            elif isinstance(event, Done):
+                answer = event.result
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
     else:
@@ -455,6 +484,9 @@ def _answer(service: Any, args: argparse.Namespace, question: str, thread: int |
             else:
                 print(f"  [{citation['n']}] (no such passage)")
         print(f"  (thread {answer.thread})", flush=True)
+    if answer.stopped:
+        print(f"anyllm: stopped by Ctrl-C; the partial answer is kept in thread {answer.thread}",
+              file=sys.stderr, flush=True)  # fmt: skip
     return answer
 
 
@@ -466,7 +498,9 @@ def _cmd_ask(args: argparse.Namespace) -> int:
             answer = _answer(service, args, args.question, args.thread)
         except ThreadNotFoundError as exc:
             raise CommandError(str(exc)) from exc
-    return 0 if answer is not None else 1
+    if answer is None:
+        return 1
+    return 130 if answer.stopped else 0
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
@@ -484,6 +518,8 @@ def _cmd_chat(args: argparse.Namespace) -> int:
                 raise CommandError(str(exc)) from exc
             if answer is None:
                 failures += 1
+            elif answer.stopped:
+                return 130  # Ctrl-C: the partial answer is kept, no further questions
             else:
                 thread = answer.thread
     return 1 if failures else 0
