@@ -41,9 +41,10 @@ find_python() {
 
 # Qt needs a few shared libraries that minimal Linux installs may lack; compiling llama.cpp
 # needs a C++ compiler. Install what is missing where we can (apt as root or with sudo).
+# Arguments name further packages to install.
 ensure_system_packages() {
     [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null 2>&1 || return 0
-    local missing=() pair lib
+    local missing=("$@") pair lib
     local -a needs=(libEGL.so.1:libegl1 libGL.so.1:libgl1 libfontconfig.so.1:libfontconfig1
                     libxkbcommon.so.0:libxkbcommon0 libxkbcommon-x11.so.0:libxkbcommon-x11-0
                     libdbus-1.so.3:libdbus-1-3 libxcb-cursor.so.0:libxcb-cursor0
@@ -63,6 +64,11 @@ ensure_system_packages() {
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -qq || true
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null ||
         say "warning: could not install ${missing[*]}; the app may not start without them"
+}
+
+# The e2e tests watch the native engines' sockets with strace (tests/e2e/test_native_offline.py).
+ensure_test_tools() {
+    command -v strace >/dev/null 2>&1 || ensure_system_packages strace
 }
 
 llama_wheel() { compgen -G "$wheelhouse/llama_cpp_python-$LLAMA_CPP_VERSION-*.whl" | head -n 1; }
@@ -110,6 +116,7 @@ case "$mode" in
         exec "$venv/bin/anyllm-desktop" "$@" ;;
     test)
         install_environment "[test]"
+        ensure_test_tools
         exec "$venv/bin/python" -m pytest "$@" ;;
     install)
         install_environment "[test]" ;;
