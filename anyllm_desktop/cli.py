@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop import __version__
+from anyllm_desktop.cli_library import add_commands as add_library_commands
 from anyllm_desktop.cli_providers import add_commands as add_provider_commands
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
+from anyllm_desktop.core.filenames import printable
 from anyllm_desktop.core.offline import apply_offline_environment
 
 if TYPE_CHECKING:
-    from anyllm_desktop.core.events import FileResult
     from anyllm_desktop.services.library import Library
 
 
@@ -51,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     delete = actions.add_parser("delete", help="delete a workspace, its index and document list")
     delete.add_argument("name")
     delete.set_defaults(handler=_cmd_workspace_delete)
+    reindex = actions.add_parser(
+        "reindex",
+        help="chunk and embed every document again from its file (repairs a lost or damaged "
+        "index; waits for a running ingest)",
+    )
+    reindex.add_argument("name")
+    reindex.add_argument("--json", action="store_true")
+    reindex.set_defaults(handler=_cmd_workspace_reindex)
     embedder = actions.add_parser(
         "embedder", help="show a workspace's embedding model and the choices, or re-embed with one"
     )
@@ -108,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.set_defaults(handler=_cmd_export)
     add_provider_commands(commands)
+    add_library_commands(commands)
     return parser
 
 
@@ -142,6 +154,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("anyllm: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a store's failure: said in words, else the traceback
+        message = _storage_problem(exc, args)
+        if message is None:
+            raise
+        print(f"anyllm: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _storage_problem(exc: Exception, args: argparse.Namespace) -> str | None:
+    """The library's own problems and the disk's, as messages (None: not one of those)."""
+    from anyllm_desktop.core.paths import resolve_home
+    from anyllm_desktop.services.index_health import IndexProblem
+    from anyllm_desktop.services.integrity import LibraryProblem
+    from anyllm_desktop.services.storage_errors import explain
+
+    if isinstance(exc, LibraryProblem | IndexProblem):
+        return str(exc)
+    return explain(exc, resolve_home(args.home))
 
 
 def _open_library(args: argparse.Namespace) -> Library:
@@ -150,8 +180,11 @@ def _open_library(args: argparse.Namespace) -> Library:
 
     runtime = Runtime.open(args.home)
     for warning in runtime.warnings:
-        print(f"anyllm: warning: {warning}", file=sys.stderr)
-    return Library(runtime)
+        print(f"anyllm: warning: {printable(warning)}", file=sys.stderr)
+    library = Library(runtime)
+    for warning in library.warnings:
+        print(f"anyllm: warning: {printable(warning)}", file=sys.stderr)
+    return library
 
 
 @contextmanager
@@ -210,14 +243,41 @@ def _cmd_workspace_rename(args: argparse.Namespace) -> int:
 
 def _cmd_workspace_delete(args: argparse.Namespace) -> int:
     with _library(args) as library:
-        library.delete_workspace(args.name)
+        _run_job(library.delete_workspace(args.name))
     print(f"deleted workspace {args.name!r}")
     return 0
 
 
+def _cmd_workspace_reindex(args: argparse.Namespace) -> int:
+    """Every document chunked and embedded again from its file (repairs a lost index)."""
+    with _library(args) as library:
+        return _print_ingest(library.reindex(args.name, CancelToken()), args)
+
+
+def _run_job(events: Iterator[Event]) -> Any:
+    """Run a job to its end: waiting and progress on stderr, an Error as a CommandError; what
+    its Done carried."""
+    result = None
+    for event in events:
+        if isinstance(event, Progress):
+            _show_progress(event)
+        elif isinstance(event, Error):
+            raise CommandError(event.message)
+        elif isinstance(event, Done):
+            result = event.result
+    return result
+
+
+def _show_progress(event: Progress) -> None:
+    """A progress line on a terminal; waiting for another writer is said always."""
+    if event.stage == "wait":
+        print(f"anyllm: {printable(event.message)}", file=sys.stderr, flush=True)
+    elif sys.stderr.isatty():
+        print(f"\r{printable(event.message)[:100]:100s}", end="", file=sys.stderr, flush=True)
+
+
 def _cmd_workspace_embedder(args: argparse.Namespace) -> int:
-    from anyllm_desktop.core.cancel import CancelToken
-    from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Progress
+    from anyllm_desktop.core.events import CONSENT_REQUIRED
     from anyllm_desktop.services.cloud_providers import embedding_models
 
     with _library(args) as library:
@@ -234,8 +294,8 @@ def _cmd_workspace_embedder(args: argparse.Namespace) -> int:
             return 0
         events = library.reembed(args.name, args.model, CancelToken(), agreed=args.send_to_cloud)
         for event in events:
-            if isinstance(event, Progress) and sys.stderr.isatty():
-                print(f"\r{event.message[:100]:100s}", end="", file=sys.stderr, flush=True)
+            if isinstance(event, Progress):
+                _show_progress(event)
             elif isinstance(event, Error) and event.detail == CONSENT_REQUIRED:
                 raise CommandError(f"{event.message} Add --send-to-cloud to agree.")
             elif isinstance(event, Error):
@@ -250,18 +310,20 @@ def _cmd_workspace_embedder(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from anyllm_desktop.core.cancel import CancelToken
-    from anyllm_desktop.core.events import FileResult, Progress
-
-    results: list[FileResult] = []
     with _library(args) as library:
-        for event in library.ingest(args.workspace, [Path(p) for p in args.paths], CancelToken()):
-            if isinstance(event, FileResult):
-                results.append(event)
-                if not args.json:
-                    print(_describe_result(event), flush=True)
-            elif isinstance(event, Progress) and not args.json and sys.stderr.isatty():
-                print(f"\r{event.message[:100]:100s}", end="", file=sys.stderr, flush=True)
+        paths = [Path(p) for p in args.paths]
+        return _print_ingest(library.ingest(args.workspace, paths, CancelToken()), args)
+
+
+def _print_ingest(events: Iterator[Event], args: argparse.Namespace) -> int:
+    results: list[FileResult] = []
+    for event in events:
+        if isinstance(event, FileResult):
+            results.append(event)
+            if not args.json:
+                print(_describe_result(event), flush=True)
+        elif isinstance(event, Progress) and (event.stage == "wait" or not args.json):
+            _show_progress(event)
     if args.json:
         _print_json({"files": [asdict(r) for r in results]})
     elif not results:
@@ -271,16 +333,18 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _describe_result(result: FileResult) -> str:
+    path, reason = printable(result.path), printable(result.reason or "")
     if result.status == "indexed":
-        return f"indexed    {result.path} ({result.chunks} passages)"
-    if result.status == "duplicate":
-        return f"duplicate  {result.path}: {result.reason}"
-    return f"{result.status:10s} {result.path}: {result.reason}"
+        return f"indexed    {path} ({result.chunks} passages)"
+    return f"{result.status:10s} {path}: {reason}"
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
     with _library(args) as library:
         documents = library.documents(args.workspace)
+        health = library.health(args.workspace)
+    if not health.ok:
+        print(f"anyllm: warning: {health.message}", file=sys.stderr)
     rows = [
         {
             "id": d.id,
@@ -302,7 +366,8 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             detail = f"{row['chunks']} passages" if row["status"] == "indexed" else row["error"]
-            print(f"[{row['status']}] {row['document']} — {row['path']} ({detail})")
+            line = f"[{row['status']}] {row['document']} — {row['path']} ({detail})"
+            print(printable(line))
     return 0
 
 
@@ -395,10 +460,6 @@ def _print_doctor(report: dict[str, Any]) -> None:
     for problem in report["problems"]:
         out.write(f"[FAIL] {problem}\n")
     out.write("all checks passed\n" if report["ok"] else "some checks failed\n")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 @contextmanager
@@ -560,3 +621,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         text = export_thread(thread, library.threads.messages(thread.id), args.format)
     print(text)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

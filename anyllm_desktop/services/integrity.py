@@ -16,14 +16,13 @@ import re
 import shutil
 import sqlite3
 import time
+from collections.abc import Sized
 from pathlib import Path
 
 from anyllm_desktop.core.paths import AppPaths
 from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.vectors import VectorStore
 
-#: A copy of the database is taken at most this often (at open, when it changed).
-BACKUP_EVERY_S = 600.0
 _UID_TABLE = re.compile(r"^ws_([0-9a-f]{32})_v\d+$")
 
 
@@ -67,6 +66,11 @@ def _write_marker(paths: AppPaths, uid: str) -> None:
     temporary = marker.with_suffix(".tmp")
     temporary.write_text(json.dumps({"library_uid": uid}) + "\n", encoding="utf-8")
     temporary.replace(marker)
+
+
+def _count(items: Sized, one: str, many: str = "") -> str:
+    number = len(items)
+    return f"{number} {one if number == 1 else many or one + 's'}"
 
 
 def _when(path: Path) -> str:
@@ -122,8 +126,8 @@ def check_library(paths: AppPaths, records: Records, vectors: VectorStore) -> li
     if (marker is None and foreign and not has_workspaces) or (marker and marker != uid):
         raise LibraryProblem(
             f"The library database {database_file(paths)} does not belong to the indexes in "
-            f"{vector_folder(paths)}: it was lost, emptied or replaced (they hold "
-            f"{len(foreign)} workspaces' passages that it does not list). Nothing was changed. "
+            f"{vector_folder(paths)}: it was lost, emptied or replaced (they hold the passages "
+            f"of {_count(foreign, 'workspace')} that it does not list). Nothing was changed. "
             f"{_ways_out(paths)}",
             "mismatch",
         )
@@ -132,28 +136,25 @@ def check_library(paths: AppPaths, records: Records, vectors: VectorStore) -> li
     if not foreign:
         return []
     return [
-        f"{len(foreign)} indexes in {vector_folder(paths)} belong to no workspace (left from "
-        "a database that was replaced). `anyllm library start-over --keep-workspaces` sets "
-        "them aside."
+        f"{_count(foreign, 'index', 'indexes')} in {vector_folder(paths)} belong to no "
+        "workspace (left from a database that was replaced). `anyllm library start-over "
+        "--keep-workspaces` sets them aside."
     ]
 
 
 def back_up(paths: AppPaths) -> None:
-    """Copy the database to ``library.sqlite3.bak`` when it changed and the copy is old, after
-    a quick integrity check (a damaged database never replaces a good copy). A failure (a full
-    disk) only skips the copy."""
+    """Copy the database to ``library.sqlite3.bak`` when it changed since the last copy (at
+    open and at close), after a quick integrity check: a damaged database never replaces a good
+    copy. A failure (a full disk) only skips the copy."""
     database, backup = database_file(paths), backup_file(paths)
+    partial = backup.with_name(backup.name + ".partial")
     try:
-        if backup.exists() and (
-            time.time() - backup.stat().st_mtime < BACKUP_EVERY_S
-            or backup.stat().st_mtime >= _changed_at(database)
-        ):
+        if backup.exists() and backup.stat().st_mtime >= _changed_at(database):
             return
         source = sqlite3.connect(database, timeout=5)
         try:
             if source.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 return
-            partial = backup.with_name(backup.name + ".partial")
             target = sqlite3.connect(partial)
             try:
                 source.backup(target)
@@ -163,7 +164,7 @@ def back_up(paths: AppPaths) -> None:
         finally:
             source.close()
     except (OSError, sqlite3.Error):
-        backup.with_name(backup.name + ".partial").unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
 
 
 def _changed_at(database: Path) -> float:
@@ -204,7 +205,8 @@ def restore_backup(paths: AppPaths) -> str:
     if kept is not None:
         done += f" The one it replaced is kept as {kept.name}."
     if foreign:
-        done += (f" {len(foreign)} indexes of workspaces created after that copy are not in it; "
+        done += (f" {_count(foreign, 'index', 'indexes')} of workspaces created after that "
+                 "copy are not in it; "
                  "`anyllm library start-over --keep-workspaces` sets them aside.")  # fmt: skip
     return done
 
@@ -245,5 +247,5 @@ def start_over(paths: AppPaths, *, keep_workspaces: bool = False) -> str:
     if kept is not None:
         done += f" The old database is kept as {kept.name}."
     if foreign:
-        done += f" {len(foreign)} old indexes were moved to {aside}."
+        done += f" {_count(foreign, 'old index', 'old indexes')} moved to {aside}."
     return done

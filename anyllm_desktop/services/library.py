@@ -88,6 +88,7 @@ class Library:
         self.records.close()
         self.threads.close()
         self.cache.close()
+        integrity.back_up(self.runtime.paths)
 
     # -- models -------------------------------------------------------------------------------
 
