@@ -141,3 +141,44 @@ def test_native_engines_never_reach_the_network(child_env: dict[str, str], tmp_p
     assert attempts == [], f"{len(attempts)} outbound socket calls:\n" + "\n".join(attempts[:20])
     telemetry_store = user_home / ".cache" / "Microsoft" / "DeveloperTools" / ".onnxruntime"
     assert not telemetry_store.exists(), "ONNX Runtime created its telemetry device id and queue"
+
+
+_PANDOC_CHILD = """
+import json, sys
+from pathlib import Path
+from anyllm_desktop.ingest.blocks import ParseError
+from anyllm_desktop.ingest.markup import parse_with_pandoc
+try:
+    print(json.dumps([block.text for block in parse_with_pandoc(Path(sys.argv[1])).blocks]))
+except ParseError as exc:
+    print(json.dumps([str(exc)]))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ingest/markup.py parse_with_pandoc does not pass --sandbox to pandoc yet",
+)
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace(1)")
+def test_a_document_cannot_make_pandoc_fetch_urls_or_read_other_files(
+    child_env: dict[str, str], tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private-token-5f3a\n")
+    hostile = tmp_path / "hostile.rst"
+    hostile.write_text(
+        f"Notes\n=====\n\n.. include:: {secret}\n\n"
+        ".. csv-table:: Prices\n   :url: http://tracker.example.com/pixel.csv\n"
+    )
+    trace = tmp_path / "strace.log"
+    command = [
+        *_no_network_prefix(),
+        "strace", "-f", "-qq", "-e", "signal=none", "-e", "trace=connect,sendto,sendmsg",
+        "-o", str(trace), sys.executable, "-c", _PANDOC_CHILD, str(hostile),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, env=child_env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "private-token-5f3a" not in done.stdout
+    assert outbound_attempts(trace.read_text(encoding="utf-8")) == []
