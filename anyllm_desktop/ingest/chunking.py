@@ -9,11 +9,11 @@ rows, each piece repeating the header row.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from anyllm_desktop.core.workspace import Chunk
-from anyllm_desktop.ingest.blocks import Block, ParsedDocument
+from anyllm_desktop.ingest.blocks import Block, ParsedDocument, valid_text
 from anyllm_desktop.ingest.tokens import TokenCounter
 
 SECTION_SEPARATOR = " › "
@@ -51,11 +51,20 @@ def _sections(document: ParsedDocument) -> Iterator[tuple[str, list[Block]]]:
                 run = []
             level = block.level or 1
             stack = [(lv, t) for lv, t in stack if lv < level]
-            stack.append((level, block.text))
+            stack.append((level, valid_text(block.text)))
         else:
             run.append(block)
     if run:
         yield SECTION_SEPARATOR.join(t for _, t in stack), run
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """``_SENTENCE_END.split(text)`` one sentence at a time (a huge text is not copied whole)."""
+    start = 0
+    for end in _SENTENCE_END.finditer(text):
+        yield text[start : end.start()]
+        start = end.end()
+    yield text[start:]
 
 
 def _context(title: str, section: str) -> str:
@@ -82,20 +91,25 @@ class Chunker:
         self._counts: dict[str, int] = {}
 
     def chunk(self, document: ParsedDocument) -> list[Chunk]:
-        chunks: list[Chunk] = []
+        return list(self.iter_chunks(document))
+
+    def iter_chunks(self, document: ParsedDocument) -> Iterator[Chunk]:
+        """The chunks one at a time: a huge document is read and cut as a stream, so a caller
+        can embed and store them in slices instead of holding them all."""
+        title = valid_text(document.title)
         for section, blocks in _sections(document):
-            context = _context(document.title, section)
+            context = _context(title, section)
             context_budget = int(self.max_tokens * _MAX_CONTEXT_SHARE)
             context_tokens = self.counter.count(context)
             if context_tokens > context_budget:
-                context = self.counter.split(context, context_budget)[0]
+                context = next(self.counter.iter_split(context, context_budget))
                 context_tokens = self.counter.count(context)
             budget = max(16, min(self.chunk_tokens, self.max_tokens - context_tokens - 1))
-            units = [
+            units = (
                 replace(unit, block=number)
                 for number, block in enumerate(blocks)
                 for unit in self._units(block, budget)
-            ]
+            )
             for text, page, sheet in self._pack(units, budget):
                 # Counted on the final text; a piece over the limit (rare: tokens that merge
                 # across a join) is cut again rather than silently truncated by the embedder.
@@ -104,29 +118,32 @@ class Chunker:
                     pieces = self.counter.split(text, budget)
                 for piece in pieces:
                     chunk = Chunk(piece, page, section, context, sheet)
-                    chunks.append(replace(chunk, tokens=self.counter.count(chunk.embed_text)))
-        return chunks
+                    yield replace(chunk, tokens=self.counter.count(chunk.embed_text))
 
     def _units(self, block: Block, budget: int) -> Iterator[_Unit]:
         if block.kind == "table" and block.rows:
             yield from self._table_units(block, budget)
             return
-        tokens = self.counter.count(block.text)
+        text, sheet = valid_text(block.text), valid_text(block.sheet)
+        tokens = self.counter.count(text, stop_after=budget)
         if tokens <= budget:
-            yield _Unit(block.text, tokens, block.page, block.sheet)
+            yield _Unit(text, tokens, block.page, sheet)
             return
-        for sentence in _SENTENCE_END.split(block.text):
+        for sentence in _sentences(text):
             sentence = sentence.strip()
             if not sentence:
                 continue
-            count = self.counter.count(sentence)
-            pieces = [sentence] if count <= budget else self.counter.split(sentence, budget)
-            for piece in pieces:
-                yield _Unit(piece, self.counter.count(piece), block.page, block.sheet)
+            count = self.counter.count(sentence, stop_after=budget)
+            if count <= budget:
+                yield _Unit(sentence, count, block.page, sheet)
+                continue
+            for piece in self.counter.iter_split(sentence, budget):
+                yield _Unit(piece, self.counter.count(piece), block.page, sheet)
 
     def _table_units(self, block: Block, budget: int) -> Iterator[_Unit]:
         assert block.rows is not None
-        rendered = [" | ".join(row) for row in block.rows]
+        rendered = [valid_text(" | ".join(row)) for row in block.rows]
+        sheet = valid_text(block.sheet)
         header = rendered[0]
         header_tokens = self.counter.count(header)
         if len(rendered) == 1 or header_tokens > budget // 2:
@@ -139,7 +156,7 @@ class Chunker:
             pieces = [row] if count <= row_budget else self.counter.split(row, row_budget)
             for piece in pieces:
                 tokens = count if len(pieces) == 1 else self.counter.count(piece)
-                yield _Unit(piece, tokens, block.page, block.sheet, header, row=True)
+                yield _Unit(piece, tokens, block.page, sheet, header, row=True)
 
     def _cost(self, units: list[_Unit]) -> int:
         headers = {u.header for u in units if u.header}
@@ -150,7 +167,7 @@ class Chunker:
             self._counts[text] = self.counter.count(text)
         return self._counts[text]
 
-    def _pack(self, units: list[_Unit], budget: int) -> Iterator[tuple[str, int | None, str]]:
+    def _pack(self, units: Iterable[_Unit], budget: int) -> Iterator[tuple[str, int | None, str]]:
         current: list[_Unit] = []
         fresh = 0  # units in ``current`` that are not overlap from the previous chunk
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from anyllm_desktop.ingest.blocks import ParsedDocument, ParseError
+from anyllm_desktop.ingest.blocks import ParsedDocument, ParseError, clean_title
 from anyllm_desktop.ingest.markup import parse_epub, parse_html, parse_markdown, parse_with_pandoc
 from anyllm_desktop.ingest.office import parse_docx, parse_pptx, parse_xls, parse_xlsx
 from anyllm_desktop.ingest.pdf import parse_pdf
@@ -112,4 +112,6 @@ def parse_file(path: Path) -> ParsedDocument:
         raise ParseError(f"the file cannot be read ({type(exc).__name__}: {exc})") from exc
     if not any(block.text.strip() for block in document.blocks):
         raise ParseError("no text was found in the file")
+    # Titles often come from the file name, which may hold undecodable bytes or controls.
+    document.title = clean_title(document.title) or clean_title(path.stem)
     return document

@@ -4,13 +4,13 @@ reStructuredText and Org."""
 from __future__ import annotations
 
 import posixpath
-import zipfile
 from pathlib import Path
 from urllib.parse import unquote
 
 from lxml import etree
 
 from anyllm_desktop.ingest.blocks import Block, ParsedDocument, ParseError
+from anyllm_desktop.ingest.containers import EPUB, ODT, check_file, open_package, read_member
 from anyllm_desktop.ingest.html_blocks import html_title, html_to_blocks, parse_html_root
 from anyllm_desktop.ingest.text_decoding import decode_text
 
@@ -39,6 +39,9 @@ def parse_markdown(path: Path) -> ParsedDocument:
 
 
 _PANDOC_FORMATS = {".odt": "odt", ".rtf": "rtf", ".rst": "rst", ".org": "org"}
+#: pandoc's own heap limit (its Haskell runtime stops with "Heap exhausted" beyond it): pandoc
+#: took ~80 MB per MB of ODT XML here, so a large RTF or reST file would otherwise eat the machine.
+PANDOC_HEAP_MB = 600
 
 
 def parse_with_pandoc(path: Path) -> ParsedDocument:
@@ -46,11 +49,17 @@ def parse_with_pandoc(path: Path) -> ParsedDocument:
     import pypandoc
 
     source_format = _PANDOC_FORMATS[path.suffix.lower()]
+    if source_format == "odt":
+        check_file(path, ODT, verify_xml=True)
+    extra_args = ["--wrap=none", "--quiet", "+RTS", f"-M{PANDOC_HEAP_MB}m", "-RTS"]
     try:
-        html = pypandoc.convert_file(
-            str(path), "html", format=source_format, extra_args=["--wrap=none", "--quiet"]
-        )
+        html = pypandoc.convert_file(str(path), "html", format=source_format, extra_args=extra_args)
     except RuntimeError as exc:
+        if "heap exhausted" in str(exc).lower():
+            raise ParseError(
+                f"the {source_format.upper()} file is too large to convert (pandoc needed more "
+                f"than {PANDOC_HEAP_MB} MB of memory); split it into smaller files"
+            ) from exc
         detail = str(exc).strip().splitlines()[-1:] or ["unknown error"]
         raise ParseError(f"the {source_format.upper()} file cannot be read ({detail[0]})") from exc
     blocks = html_to_blocks(parse_html_root(f"<html><body>{html}</body></html>"))
@@ -63,16 +72,14 @@ _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, recover=Tru
 
 def parse_epub(path: Path) -> ParsedDocument:
     """EPUB: the chapters in reading order (the OPF spine), each parsed as HTML."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise ParseError("the EPUB is damaged (not a ZIP archive)") from exc
-    with archive:
+    limit = EPUB.xml_part
+    with open_package(path, EPUB) as archive:
         names = set(archive.namelist())
         try:
-            container = etree.fromstring(archive.read("META-INF/container.xml"), _SAFE_XML)
+            container_xml = read_member(archive, "META-INF/container.xml", limit)
+            container = etree.fromstring(container_xml, _SAFE_XML)
             opf_path = container.xpath("//*[local-name()='rootfile']/@full-path")[0]
-            opf = etree.fromstring(archive.read(opf_path), _SAFE_XML)
+            opf = etree.fromstring(read_member(archive, opf_path, limit), _SAFE_XML)
         except (KeyError, IndexError, etree.XMLSyntaxError) as exc:
             raise ParseError("the EPUB has no readable package document (OPF)") from exc
         base = posixpath.dirname(opf_path)
@@ -92,7 +99,7 @@ def parse_epub(path: Path) -> ParsedDocument:
             if member not in names or member in seen:
                 continue
             seen.add(member)
-            root = parse_html_root(decode_text(archive.read(member), html=True))
+            root = parse_html_root(decode_text(read_member(archive, member, limit), html=True))
             blocks += html_to_blocks(root)
     if not blocks:
         raise ParseError("the EPUB contains no readable text")

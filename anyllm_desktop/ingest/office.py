@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from anyllm_desktop.ingest.blocks import Block, ParsedDocument, ParseError
+from anyllm_desktop.ingest.containers import EXCEL, POWERPOINT, WORD, PackageLimits, check_file
 from anyllm_desktop.ingest.html_blocks import parse_html_root
 from anyllm_desktop.ingest.unstructured_setup import prepare_unstructured
 
@@ -15,10 +16,12 @@ _LIST_MARKER = re.compile(r"^(?:[-*•▪◦]|\d+[.)]|[a-zA-Z][.)])\s")
 _SKIPPED_CATEGORIES = {"Header", "Footer", "PageBreak", "Image", "PageNumber"}
 
 
-def _require_zip(path: Path, what: str) -> None:
-    """DOCX, PPTX and XLSX are ZIP packages: anything else is damaged or misnamed."""
+def _require_zip(path: Path, what: str, limits: PackageLimits) -> None:
+    """DOCX, PPTX and XLSX are ZIP packages: anything else is damaged or misnamed; and what
+    they unpack to must fit in memory (ZIP bombs)."""
     if not zipfile.is_zipfile(path):
         raise ParseError(f"the file is not a valid {what} document (damaged, or misnamed)")
+    check_file(path, limits)
 
 
 def _table_rows(html: str) -> list[list[str]]:
@@ -62,7 +65,7 @@ def _title(blocks: list[Block], fallback: str) -> str:
 
 
 def parse_docx(path: Path) -> ParsedDocument:
-    _require_zip(path, "Word (.docx)")
+    _require_zip(path, "Word (.docx)", WORD)
     prepare_unstructured()
     from unstructured.partition.docx import partition_docx
 
@@ -76,7 +79,7 @@ def parse_docx(path: Path) -> ParsedDocument:
 
 
 def parse_pptx(path: Path) -> ParsedDocument:
-    _require_zip(path, "PowerPoint (.pptx)")
+    _require_zip(path, "PowerPoint (.pptx)", POWERPOINT)
     prepare_unstructured()
     from unstructured.partition.pptx import partition_pptx
 
@@ -113,7 +116,7 @@ def _sheet_blocks(name: str, number: int, rows: list[list[str]]) -> list[Block]:
 
 
 def parse_xlsx(path: Path) -> ParsedDocument:
-    _require_zip(path, "Excel (.xlsx)")
+    _require_zip(path, "Excel (.xlsx)", EXCEL)
     import openpyxl
 
     try:
