@@ -60,7 +60,7 @@ def test_a_damaged_settings_file_is_reported_and_its_providers_survive(
 def test_the_key_comes_from_stdin_or_the_environment(
     keyless_env: dict[str, str], anyllm_home: Path, server: Replay
 ) -> None:
-    helped = anyllm(keyless_env, "providers", "add", "--help").stdout
+    helped = " ".join(anyllm(keyless_env, "providers", "add", "--help").stdout.split())
     assert "--api-key-stdin" in helped and "--api-key-env" in helped
     assert "(ps)" in helped and "shell history" in helped
     add = ("providers", "add", "--kind", "openai-compatible", "--base-url", f"{server.url}/v1",
