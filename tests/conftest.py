@@ -14,7 +14,12 @@ sys.path.insert(0, str(NETGUARD_DIR))
 
 import anyllm_netguard  # noqa: E402
 
+from anyllm_desktop.core.offline import apply_offline_environment  # noqa: E402
 from tests.replay_server import Replay, replay_server  # noqa: E402
+
+# The tests embed and parse inside this process too: the libraries' telemetry is switched off
+# here as the app's entry points do (ONNX Runtime's starts at import, ~9 s before it phones).
+apply_offline_environment()
 
 # Before pytest-qt creates the QApplication: no display is needed for tests/qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

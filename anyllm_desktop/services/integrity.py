@@ -120,6 +120,8 @@ def check_library(paths: AppPaths, records: Records, vectors: VectorStore) -> li
         uid = records.library_uid()
         foreign = foreign_tables(records, vectors)
         has_workspaces = bool(records.vector_tables())
+    except sqlite3.OperationalError:
+        raise  # locked, the disk: not damage
     except sqlite3.DatabaseError as exc:
         raise damaged(paths, exc) from exc
     marker = _read_marker(paths)
@@ -132,7 +134,7 @@ def check_library(paths: AppPaths, records: Records, vectors: VectorStore) -> li
             "mismatch",
         )
     if marker != uid:
-        _write_marker(paths, uid)
+        _write_marker(paths, uid)  # the first start of a library, or of this version
     if not foreign:
         return []
     return [

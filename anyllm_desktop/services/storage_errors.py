@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from anyllm_desktop.core.paths import AppPaths
+from anyllm_desktop.store.database import disk_is_full
 
 _FULL_MARKS = ("database or disk is full", "no space left on device", "disk quota exceeded")
 
@@ -20,6 +21,11 @@ def is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     return any(mark in str(exc).lower() for mark in _FULL_MARKS)
+
+
+def _may_be_the_disk(exc: BaseException) -> bool:
+    """Failures that a full disk causes under other names (a read-only fallback, I/O)."""
+    return isinstance(exc, OSError | sqlite3.OperationalError) or "lance error" in str(exc).lower()
 
 
 def disk_full_message(home: Path) -> str:
@@ -33,7 +39,7 @@ def explain(exc: BaseException, home: Path) -> str | None:
     """A message for people about a storage failure, or None when ``exc`` is none."""
     from anyllm_desktop.services.integrity import damaged
 
-    if is_disk_full(exc):
+    if is_disk_full(exc) or (_may_be_the_disk(exc) and disk_is_full(home)):
         return disk_full_message(home)
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
         return str(damaged(AppPaths(home), exc))

@@ -3,6 +3,7 @@ migrations."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -142,16 +143,48 @@ class SQLiteStore:
         self._connections.close()
 
 
+#: Below this much free space the disk counts as full.
+FULL_DISK_BYTES = 1 << 20
+
+
+def disk_is_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (and migrate) the database."""
+    """Open (and migrate) the database. On a full disk, where WAL mode cannot create its
+    shared-memory file, it is opened read-only instead: reading keeps working, and writes fail
+    with an error that the callers turn into "the disk is full"."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # check_same_thread=False only so that PerThreadConnections.close works from any thread.
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        # check_same_thread=False only so that PerThreadConnections.close works from any thread.
+        connection = sqlite3.connect(
+            path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        _migrate(connection)
+    except sqlite3.OperationalError:
+        if not (path.exists() and disk_is_full(path.parent)):
+            raise
+        return _read_only(path)
+    return connection
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """The database as it is on disk, without the WAL's shared memory (``immutable``: a
+    cleanly closed database has no WAL left to read)."""
+    uri = f"{path.resolve().as_uri()}?immutable=1"
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA foreign_keys = ON")
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = NORMAL")
-    _migrate(connection)
+    if connection.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+        connection.close()
+        raise sqlite3.OperationalError("database or disk is full (the library needs an update)")
     return connection
 
 

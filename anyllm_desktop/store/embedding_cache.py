@@ -35,12 +35,14 @@ class EmbeddingCache:
         self.rebuilt = ""
         try:
             self._db = self._open()
+        except sqlite3.OperationalError:  # a full or read-only disk: a cache for this run
+            self._db = self._open(":memory:")
         except sqlite3.DatabaseError as exc:
             self._db = self._rebuild(exc)
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, where: Path | str | None = None) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
+            where or self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
         try:
             connection.execute("PRAGMA journal_mode = WAL")
@@ -67,9 +69,9 @@ class EmbeddingCache:
         with self._lock:
             try:
                 return work(self._db)
+            except sqlite3.OperationalError:
+                raise  # locked, the disk: not damage
             except sqlite3.DatabaseError as exc:
-                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                    raise
                 self._db.close()
                 self._db = self._rebuild(exc)
                 return work(self._db)
@@ -114,9 +116,9 @@ class EmbeddingCache:
         try:
             self._run(store)
         except sqlite3.OperationalError as exc:
-            if "full" not in str(exc):
+            if not any(m in str(exc) for m in ("full", "readonly", "I/O")):
                 raise
-            # A full disk: the vectors are not cached (the index itself is written elsewhere).
+            # The disk: the vectors are not cached (the index itself is written elsewhere).
 
     def close(self) -> None:
         with self._lock:
