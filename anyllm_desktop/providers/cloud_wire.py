@@ -62,15 +62,17 @@ def split_lines(chunks: Iterable[bytes], limit: int = MAX_LINE_BYTES) -> Iterato
         yield bytes(pending).rstrip(b"\r\n").decode("utf-8", "replace")
 
 
-def read_at_most(response: Any, limit: int) -> tuple[bytes, bool]:
+def read_at_most(response: Any, limit: int) -> tuple[bytearray, bool]:
     """The body of an httpx streaming response, up to ``limit`` bytes, and whether it was cut
-    there (the rest is never read: the connection is closed with the response)."""
+    there (the rest is never read: the connection is closed with the response). No copies:
+    the body is at most ``limit`` plus one chunk in memory."""
     body = bytearray()
     for chunk in response.iter_bytes():
         body += chunk
         if len(body) > limit:
-            return bytes(body[:limit]), True
-    return bytes(body), False
+            del body[limit:]
+            return body, True
+    return body, False
 
 
 class Pump(Generic[T]):

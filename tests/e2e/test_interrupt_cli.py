@@ -1,7 +1,8 @@
 """Ctrl-C in the real ``anyllm ask`` and ``anyllm chat`` while a provider has sent a few tokens
 and then only keep-alives: the first Ctrl-C ends the command within seconds (not after the
 server's timeout), with exit code 130, and the partial answer is printed and kept in the thread,
-marked stopped."""
+marked stopped. Without a Ctrl-C, the idle timeout ends such a turn and the thread keeps the
+partial answer with the reason."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from anyllm_desktop.core.events import Error
+from anyllm_desktop.providers.cloud_formats import OpenAICompatibleProvider
+from anyllm_desktop.services.chat import ChatService
+from anyllm_desktop.services.library import Library
+from anyllm_desktop.services.model_host import ModelHost
 from tests.conftest import BIN_DIR
 from tests.e2e.test_ingest_cli import anyllm
 from tests.replay_server import Replay, Reply
-from tests.unit.test_cloud_providers import OPENAI_STREAM
+from tests.unit.test_cloud_providers import OPENAI_STREAM, _endpoint
 from tests.unit.test_hostile_servers import _repeat
 
 pytestmark = pytest.mark.e2e
@@ -85,3 +91,24 @@ def test_the_first_ctrl_c_stops_at_once_and_keeps_the_partial_answer(
     answer = _last_answer(keyless_env, thread)
     assert answer["content"] == "Sid is unstable [1]." and answer["stopped"] is True
     assert len(server.requests) == 1  # chat asked nothing more after the Ctrl-C
+
+
+def test_a_stalled_turn_keeps_its_partial_answer_with_the_reason(
+    library: Library, server: Replay
+) -> None:
+    provider = OpenAICompatibleProvider(_endpoint(server.url, timeout_s=1.0))
+    provider.name = "stall"
+    library.create_workspace("Notes")
+    library.update_chat("Notes", cloud_consent=["stall"])
+    server.replies = [Reply(chunks=_stalling())]
+    host = ModelHost(provider)
+    try:
+        events = list(ChatService(library, host).ask("Notes", "What is sid?"))
+    finally:
+        host.close()
+    reason = "TestCloud sent nothing for 1 s; stopped. The partial answer is kept."
+    assert events[-1] == Error(reason)
+    thread = library.threads.of_workspace(library.workspace("Notes").id)[0]
+    stored = library.threads.messages(thread.id)[-1]
+    assert (stored.role, stored.content, stored.error) == ("assistant", "Sid is unstable [1].",
+                                                           reason)  # fmt: skip
