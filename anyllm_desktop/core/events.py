@@ -42,6 +42,8 @@ class Done:
 #: ``Error.detail`` codes the UI acts on.
 CONSENT_REQUIRED = "consent-required"
 LOCAL_ONLY = "local-only"
+#: Prefix of the code of a library that cannot be opened ("library:damaged", "...:mismatch").
+LIBRARY_PROBLEM = "library:"
 
 
 @dataclass(frozen=True)

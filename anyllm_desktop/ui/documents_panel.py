@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
+from anyllm_desktop.core.filenames import path_from_stored
 from anyllm_desktop.core.workspace import Document
 
 _STATUS_TEXT = {"indexed": "Indexed", "indexing": "Indexing…", "failed": "Failed"}
@@ -202,4 +203,4 @@ class DocumentsPanel(QFrame):
 
     def _retry(self) -> None:
         if self._failed:
-            self.retry_requested.emit([Path(p) for p in self._failed])
+            self.retry_requested.emit([path_from_stored(p) for p in self._failed])

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.core.events import (
     CONSENT_REQUIRED,
+    LIBRARY_PROBLEM,
     Done,
     Error,
     Event,
@@ -38,6 +39,7 @@ from anyllm_desktop.core.events import (
 )
 from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
+from anyllm_desktop.ui.library_repair import RepairBar, ask_how_to_repair
 from anyllm_desktop.ui.model_manager import ModelManager
 from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.settings_dialog import SettingsDialog
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         self.answer_worker: GeneratorWorker | None = None
         self._pending_drop: list[Path] = []
         self._pending_consent = ""
+        self._index_check: GeneratorWorker | None = None
         self.setWindowTitle("anyllm-desktop")
         self.setObjectName("MainWindow")
         self.setStyleSheet(STYLE_SHEET)
@@ -121,7 +124,10 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.chat_view)
         self.composer = Composer()
+        self.repair_bar = RepairBar()
+        self.repair_bar.reindex_requested.connect(self._reindex_to_repair)
         layout.addWidget(self.notice)
+        layout.addWidget(self.repair_bar)
         layout.addWidget(self.header)
         layout.addWidget(self.find_bar)
         layout.addWidget(self.pages, 1)
@@ -265,8 +271,21 @@ class MainWindow(QMainWindow):
         self.backend.start()
 
     def _on_startup_event(self, event: Event) -> None:
-        if isinstance(event, Progress):
+        if isinstance(event, Progress) and event.stage == "warning":
+            self.show_notice(event.message)
+        elif isinstance(event, Progress):
             self._show_progress(event)
+        elif isinstance(event, Error) and event.detail.startswith(LIBRARY_PROBLEM):
+            self.progress.hide()
+            self.statusBar().showMessage("The library needs attention")
+            self.welcome.setText(self._welcome_html("The library needs attention."))
+            choice = ask_how_to_repair(self, event.message)
+            if choice is None:
+                self.show_notice(event.message)
+            else:
+                self.backend.repair_library(keep_backup=choice).event.connect(
+                    lambda done: self.show_notice(getattr(done, "result", None) or done.message)
+                )
         elif isinstance(event, Error):
             self.progress.hide()
             self.statusBar().showMessage("The bundled models could not be loaded")
@@ -331,11 +350,30 @@ class MainWindow(QMainWindow):
         self.header.setText(f"<b>{name}</b> · new chat")
         self.documents.show_documents(name, self.backend.documents(name))
         self._refresh_sidebar()
+        self._check_index(name)
+
+    def _check_index(self, name: str) -> None:
+        """A workspace whose passages were lost gets the repair bar (checked off the GUI
+        thread)."""
+        self.repair_bar.hide()
+        worker = self._index_check = self.backend.check_index(name)
+
+        def show(event: Event) -> None:
+            if isinstance(event, Done) and worker is self._index_check:  # the latest check
+                self.repair_bar.show_problem(name, event.result)
+
+        worker.event.connect(show)
+
+    def _reindex_to_repair(self, name: str) -> None:
+        self._index_check = None
+        self.documents.job_started()
+        self.backend.reindex_workspace(name)
 
     def select_thread(self, workspace: str, thread_id: int) -> None:
         if self.workspace != workspace:
             self.workspace = workspace
             self.documents.show_documents(workspace, self.backend.documents(workspace))
+            self._check_index(workspace)
         self.thread_id = thread_id
         self._show_thread()
 

@@ -17,7 +17,8 @@ from PySide6.QtCore import QObject, Signal
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import Message, ThreadInfo
-from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
+from anyllm_desktop.core.events import LIBRARY_PROBLEM, Done, Error, Event, FileResult, Progress
+from anyllm_desktop.core.filenames import path_from_stored
 from anyllm_desktop.core.settings import Settings
 from anyllm_desktop.core.workspace import Document, Workspace
 from anyllm_desktop.models.local_models import (
@@ -31,9 +32,12 @@ from anyllm_desktop.models.local_models import (
     memory_hint,
 )
 from anyllm_desktop.services.export import export_thread
+from anyllm_desktop.services.index_health import IndexProblem
+from anyllm_desktop.services.integrity import LibraryProblem, restore_backup, start_over
 from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.services.storage_errors import explain as explain_storage_error
 from anyllm_desktop.services.warmup import warm_up
-from anyllm_desktop.workers.generator_worker import GeneratorWorker
+from anyllm_desktop.workers.generator_worker import GeneratorWorker, source_name
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.chat import ChatService
@@ -59,8 +63,10 @@ class Backend(QObject):
         self.library: Library | None = None
         self.chat: ChatService | None = None
         self._workers: set[GeneratorWorker] = set()
-        self._ingest_queue: list[tuple[str, list[Path]]] = []
+        self._ingest_queue: list[tuple[str, list[Path], bool]] = []
         self.ingest_worker: GeneratorWorker | None = None
+        #: The workspace the ingest worker writes to.
+        self._ingesting = ""
         self._shut_down = False
 
     # -- start-up ---------------------------------------------------------------------------
@@ -83,10 +89,33 @@ class Backend(QObject):
             if isinstance(event, Error):
                 return
         yield Progress("open", 0, 0, "Opening the library…")
-        library = Library(self.runtime)
+        try:
+            library = Library(self.runtime)
+        except LibraryProblem as exc:  # the window offers the ways out
+            yield Error(str(exc), detail=f"{LIBRARY_PROBLEM}{exc.kind}")
+            return
+        for warning in library.warnings:
+            yield Progress("warning", 0, 0, warning)
         host = ModelHost(self.runtime.create_chat_provider(provider="local"))
         self.library, self.chat = library, ChatService(library, host)
         yield Done(None)
+
+    def repair_library(self, keep_backup: bool) -> GeneratorWorker:
+        """Put back the database's copy (``keep_backup``) or start over with the old indexes
+        set aside, then open the library again."""
+        paths = self.runtime.paths
+
+        def source(cancel: CancelToken) -> Iterator[Event]:
+            try:
+                done = restore_backup(paths) if keep_backup else start_over(paths)
+            except (LibraryProblem, OSError) as exc:
+                yield Error(str(exc))
+                return
+            yield Done(done)
+
+        worker = self._start(source)
+        worker.finished.connect(self.start)
+        return worker
 
     def _after_open(self) -> None:
         # The window may have closed before this queued signal arrived: the host is closed then.
@@ -109,7 +138,21 @@ class Backend(QObject):
         return self.library
 
     def _start(self, source: Any, signal: Any = None) -> GeneratorWorker:
-        worker = GeneratorWorker(source, self)
+        home = self.runtime.paths.home
+
+        def said(cancel: CancelToken) -> Iterator[Event]:
+            """A store's or the disk's failure as a message, not 'Unexpected error'."""
+            try:
+                yield from source(cancel)
+            except (IndexProblem, LibraryProblem) as exc:
+                yield Error(str(exc))
+            except Exception as exc:
+                message = explain_storage_error(exc, home)
+                if message is None:
+                    raise
+                yield Error(message)
+
+        worker = GeneratorWorker(said, self, name=source_name(source))
         if signal is not None:
             worker.event.connect(signal)
         self._workers.add(worker)
@@ -149,9 +192,17 @@ class Backend(QObject):
         self._library().rename_workspace(name, new_name)
         self.workspaces_changed.emit()
 
-    def delete_workspace(self, name: str) -> None:
-        self._library().delete_workspace(name)
-        self.workspaces_changed.emit()
+    def delete_workspace(self, name: str) -> GeneratorWorker:
+        """Cancel this app's indexing of the workspace, then delete it once its writer (here or
+        in another process) is done."""
+        self._ingest_queue = [job for job in self._ingest_queue if job[0] != name]
+        if self.ingest_worker is not None and self._ingesting == name:
+            self.ingest_worker.cancel()
+        library = self._library()
+        worker = self._start(lambda cancel: library.delete_workspace(name, cancel))
+        worker.event.connect(lambda event: self._relay_waiting(name, event))
+        worker.finished.connect(self.workspaces_changed)
+        return worker
 
     def workspace(self, name: str) -> Workspace:
         return self._library().workspace(name)
@@ -280,12 +331,15 @@ class Backend(QObject):
         worker.finished.connect(finished)
 
     def reindex_workspace(self, workspace: str) -> None:
-        """Chunk and embed every document of the workspace again (after a chunking change)."""
-        documents = self.documents(workspace)
-        for document in documents:
-            self._library().remove_document(workspace, document.id)
-        self.documents_changed.emit(workspace)
-        self.ingest(workspace, [Path(d.path) for d in documents if Path(d.path).exists()])
+        """Chunk and embed every document of the workspace again from its file (after a
+        chunking change, or to repair a lost or damaged index); queued like a drop."""
+        self._queue(workspace, [], reindex=True)
+
+    def check_index(self, workspace: str) -> GeneratorWorker:
+        """Done(message) when the workspace's index lost passages or is damaged, Done("")
+        when it is fine (a scan of one column: off the GUI thread)."""
+        library = self._library()
+        return self._start(lambda cancel: iter([Done(library.health(workspace).message)]))
 
     # -- long operations (worker threads) -------------------------------------------------------
 
@@ -419,7 +473,10 @@ class Backend(QObject):
 
     def ingest(self, workspace: str, paths: Sequence[Path]) -> None:
         """Index files and folders; drops made while one is indexing wait their turn."""
-        self._ingest_queue.append((workspace, [Path(p) for p in paths]))
+        self._queue(workspace, [Path(p) for p in paths])
+
+    def _queue(self, workspace: str, paths: list[Path], *, reindex: bool = False) -> None:
+        self._ingest_queue.append((workspace, paths, reindex))
         if self.ingest_worker is None:
             self._next_ingest()
 
@@ -428,24 +485,39 @@ class Backend(QObject):
         if self.ingest_worker is not None:
             self.ingest_worker.cancel()
 
-    def remove_document(self, workspace: str, document_id: int) -> None:
-        self._library().remove_document(workspace, document_id)
-        self.documents_changed.emit(workspace)
-        self.workspaces_changed.emit()
+    def remove_document(self, workspace: str, document_id: int) -> GeneratorWorker:
+        """Remove it once the workspace's writer is done (a worker: LanceDB deletes)."""
+        library = self._library()
+        worker = self._start(lambda cancel: library.remove_document(workspace, document_id, cancel))
+        worker.event.connect(lambda event: self._relay_waiting(workspace, event))
+
+        def finished() -> None:
+            self.documents_changed.emit(workspace)
+            self.workspaces_changed.emit()
+
+        worker.finished.connect(finished)
+        return worker
+
+    def _relay_waiting(self, workspace: str, event: Event) -> None:
+        """A removal's waiting and failure show where indexing shows (its end needs no word)."""
+        if isinstance(event, Progress | Error):
+            self.ingest_event.emit(workspace, event)
 
     def reindex_document(self, workspace: str, document: Document) -> None:
-        """Index the file again from disk (after it changed, or after a failure)."""
-        self.remove_document(workspace, document.id)
-        self.ingest(workspace, [Path(document.path)])
+        """Index the file again from disk (after it changed, or after a failure); its old
+        passages serve until the new ones are in."""
+        self._queue(workspace, [path_from_stored(document.path)], reindex=True)
 
     def _next_ingest(self) -> None:
         if not self._ingest_queue:
             self.ingest_worker = None
             return
-        workspace, paths = self._ingest_queue.pop(0)
+        workspace, paths, reindex = self._ingest_queue.pop(0)
         library = self._library()
-        worker = self._start(lambda cancel: library.ingest(workspace, paths, cancel))
-        self.ingest_worker = worker
+        worker = self._start(
+            lambda cancel: library.ingest(workspace, paths, cancel, reindex=reindex)
+        )
+        self.ingest_worker, self._ingesting = worker, workspace
 
         def relay(event: Event) -> None:
             self.ingest_event.emit(workspace, event)

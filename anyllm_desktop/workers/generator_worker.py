@@ -22,6 +22,12 @@ EventSource = Callable[[CancelToken], Iterator[Event]]
 _STARTED: set[GeneratorWorker] = set()
 
 
+def source_name(source: object) -> str:
+    """Where a function is defined, as file:line."""
+    code = getattr(source, "__code__", None)
+    return f"{code.co_filename}:{code.co_firstlineno}" if code else repr(source)
+
+
 def still_running() -> list[GeneratorWorker]:
     """Started workers whose thread has not ended yet."""
     return [worker for worker in list(_STARTED) if worker.is_running()]
@@ -59,12 +65,13 @@ class GeneratorWorker(QObject):
     event = Signal(object)
     finished = Signal()
 
-    def __init__(self, source: EventSource, parent: QObject | None = None) -> None:
+    def __init__(
+        self, source: EventSource, parent: QObject | None = None, *, name: str = ""
+    ) -> None:
         super().__init__(parent)
         self.cancel_token = CancelToken()
         #: Where the event source is defined (for reports of a thread that does not end).
-        code = getattr(source, "__code__", None)
-        self.source_name = f"{code.co_filename}:{code.co_firstlineno}" if code else repr(source)
+        self.source_name = name or source_name(source)
         self._thread = QThread()
         self._runner = _Runner(source, self.cancel_token)
         self._runner.moveToThread(self._thread)
