@@ -108,6 +108,8 @@ def parse_file(path: Path) -> ParsedDocument:
         raise ParseError("permission denied") from exc
     except MemoryError as exc:
         raise ParseError("the file is too large to read in memory") from exc
+    except RecursionError as exc:  # e.g. e-mail parts nested a thousand deep
+        raise ParseError("the file is nested too deeply to read") from exc
     except Exception as exc:  # a parser bug must cost one file, not the whole drop
         raise ParseError(f"the file cannot be read ({type(exc).__name__}: {exc})") from exc
     if not any(block.text.strip() for block in document.blocks):

@@ -25,6 +25,9 @@ def parse_html(path: Path) -> ParsedDocument:
     return ParsedDocument(html_title(root) or path.stem, "html", blocks)
 
 
+_MARKDOWN_NESTING = 200
+
+
 def parse_markdown(path: Path) -> ParsedDocument:
     from markdown_it import MarkdownIt
 
@@ -33,15 +36,19 @@ def parse_markdown(path: Path) -> ParsedDocument:
         end = source.find("\n---", 4)
         if end != -1:
             source = source[end + 4 :]
-    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(source)
+    # The commonmark preset stops at 20 levels of nested quotes and lists and silently drops
+    # what is deeper; 200 stays far from Python's recursion limit (250 levels parsed here).
+    markdown = MarkdownIt("commonmark", {"html": True, "maxNesting": _MARKDOWN_NESTING})
+    html = markdown.enable("table").render(source)
     blocks = html_to_blocks(parse_html_root(f"<html><body>{html}</body></html>"))
     return ParsedDocument(_first_heading(blocks) or path.stem, "markdown", blocks)
 
 
 _PANDOC_FORMATS = {".odt": "odt", ".rtf": "rtf", ".rst": "rst", ".org": "org"}
-#: pandoc's own heap limit (its Haskell runtime stops with "Heap exhausted" beyond it): pandoc
-#: took ~80 MB per MB of ODT XML here, so a large RTF or reST file would otherwise eat the machine.
-PANDOC_HEAP_MB = 600
+#: pandoc's own heap limit (its Haskell runtime stops with "Heap exhausted" beyond it; the
+#: process adds ~120 MB). pandoc took ~80 MB per MB of ODT XML and 625 MB for a 3.8 MB reST file
+#: here: a large RTF or reST file would otherwise eat the machine.
+PANDOC_HEAP_MB = 400
 
 
 def parse_with_pandoc(path: Path) -> ParsedDocument:

@@ -224,3 +224,32 @@ def test_the_walker_does_not_recurse() -> None:
         node.text = f"level {i}"
     blocks = html_to_blocks(root)
     assert blocks[0].text == "level 0" and len(blocks) == sys.getrecursionlimit() * 3
+
+
+def test_deeply_nested_markdown_keeps_its_text(tmp_path: Path) -> None:
+    page = tmp_path / "quotes.md"
+    page.write_text(">" * 60 + " The deepest quote.\n\nAfter the quote.\n")
+    text = "\n".join(b.text for b in parse_file(page).blocks)
+    assert "The deepest quote." in text and "After the quote." in text
+
+
+def test_pandoc_cannot_eat_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from anyllm_desktop.ingest import markup
+
+    monkeypatch.setattr(markup, "PANDOC_HEAP_MB", 70)  # a 1 MB file then stands for a 6 MB one
+    big = tmp_path / "big.rst"
+    paragraph = "Paragraph {} with *some* text and a [link](http://x/{}).\n\n"
+    big.write_text("".join(paragraph.format(i, i) for i in range(25_000)))
+    assert _reason(big) == (
+        "the RST file is too large to convert (pandoc needed more than 70 MB of memory); "
+        "split it into smaller files"
+    )
+
+
+def test_email_parts_nested_too_deeply(tmp_path: Path) -> None:
+    message = tmp_path / "nested.eml"
+    head = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(2000)
+    )
+    message.write_text(f"From: a@example.org\nSubject: deep\n{head}\nbody\n")
+    assert _reason(message) == "the file is nested too deeply to read"
