@@ -154,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("anyllm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `anyllm ... | head`: the reader left
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # a store's failure: said in words, else the traceback
         message = _storage_problem(exc, args)
         if message is None:

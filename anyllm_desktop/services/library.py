@@ -199,6 +199,7 @@ class Library:
                 if integrity.table_uid(table) == workspace.uid or table == workspace.vector_table:
                     self.vectors.drop_table(table)
             self.records.delete_workspace(workspace.id)
+        integrity.back_up(self.runtime.paths)
         yield Done({"workspace": name})
 
     # -- documents ----------------------------------------------------------------------------
