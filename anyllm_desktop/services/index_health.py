@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from anyllm_desktop.core.workspace import Document, Workspace
@@ -39,9 +40,11 @@ class IndexProblem(Exception):
         )
 
     @classmethod
-    def damaged(cls, workspace: Workspace, reason: str) -> IndexProblem:
+    def damaged(cls, workspace: Workspace, folder: Path, reason: str) -> IndexProblem:
+        where = folder / f"{workspace.vector_table}.lance"
         return cls(
-            f"The index of workspace {workspace.name!r} is damaged ({reason}). {_fix(workspace)}"
+            f"The index of workspace {workspace.name!r} ({where}) is damaged: {reason}. "
+            + _fix(workspace)
         )
 
 
@@ -52,7 +55,7 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def index_errors(workspace: Workspace) -> Iterator[None]:
+def index_errors(workspace: Workspace, folder: Path) -> Iterator[None]:
     """LanceDB's failures on a damaged table as an IndexProblem naming the workspace."""
     try:
         yield
@@ -61,7 +64,7 @@ def index_errors(workspace: Workspace) -> Iterator[None]:
     except (RuntimeError, OSError, ValueError) as exc:
         if not any(mark in str(exc).lower() for mark in _LANCE_MARKS):
             raise
-        raise IndexProblem.damaged(workspace, _reason(exc)) from exc
+        raise IndexProblem.damaged(workspace, folder, _reason(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class IndexHealth:
     incomplete: list[Document] = field(default_factory=list)
     #: The table cannot be read (the reason), "" when it can.
     damage: str = ""
+    #: The LanceDB folder.
+    folder: Path = Path()
 
     @property
     def ok(self) -> bool:
@@ -82,11 +87,12 @@ class IndexHealth:
     def message(self) -> str:
         """What is wrong and what to do ("" when nothing is)."""
         if self.damage:
-            return str(IndexProblem.damaged(self.workspace, self.damage))
+            return str(IndexProblem.damaged(self.workspace, self.folder, self.damage))
         if self.table_missing or self.incomplete:
             count = len(self.incomplete)
+            documents = "1 document" if count == 1 else f"{count} documents"
             return (
-                f"{count} documents of workspace {self.workspace.name!r} have lost their "
+                f"{documents} of workspace {self.workspace.name!r} lost their "
                 f"passages{' (the index folder is gone)' if self.table_missing else ''}: search "
                 f"cannot find them. {_fix(self.workspace)}"
             )
@@ -95,13 +101,14 @@ class IndexHealth:
     @classmethod
     def of(cls, library: Library, workspace: Workspace) -> IndexHealth:
         indexed = [d for d in library.records.documents(workspace.id) if d.status == "indexed"]
+        folder = library.vectors.folder
         if not library.vectors.has_table(workspace.vector_table):
-            return cls(workspace, table_missing=bool(indexed), incomplete=indexed)
+            return cls(workspace, table_missing=bool(indexed), incomplete=indexed, folder=folder)
         try:
-            with index_errors(workspace):
+            with index_errors(workspace, folder):
                 counts = library.vectors.passages_per_document(library.table(workspace))
         except IndexProblem as exc:
             reason = str(exc.__cause__ and _reason(exc.__cause__))
-            return cls(workspace, damage=reason)
+            return cls(workspace, damage=reason, folder=folder)
         incomplete = [d for d in indexed if counts.get(d.id, 0) < d.chunks]
-        return cls(workspace, incomplete=incomplete)
+        return cls(workspace, incomplete=incomplete, folder=folder)

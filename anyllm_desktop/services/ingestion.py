@@ -189,7 +189,7 @@ class IngestJob:
                 # Keeps the peak of a large ingest within ~1 GB; reloaded by the next search.
                 self.embedder.unload()
             started = time.perf_counter()
-            with index_errors(self.workspace):
+            with index_errors(self.workspace, self.library.vectors.folder):
                 self.library.vectors.finish_writes(self.table)
             self.timings["write"] += time.perf_counter() - started
         free_bulk_session(self.embedder)
@@ -246,7 +246,7 @@ class IngestJob:
         interrupted = self.records.interrupted(self.workspace.id)
         if not interrupted:
             return []
-        with index_errors(self.workspace):
+        with index_errors(self.workspace, self.library.vectors.folder):
             self.library.vectors.delete_documents(self.table, [d.id for d in interrupted])
         self.records.delete_documents([d.id for d in interrupted])
         paths = [path_from_stored(d.path) for d in interrupted]
@@ -407,7 +407,7 @@ class IngestJob:
             ]
             offset += len(prepared.chunks)
         # One write per window, not per file: every add is a LanceDB fragment and version.
-        with index_errors(self.workspace):
+        with index_errors(self.workspace, self.library.vectors.folder):
             self.library.vectors.add(self.table, rows)
             for prepared, doc_id in zip(window, doc_ids, strict=True):
                 if prepared.replaces:

@@ -222,7 +222,7 @@ class Library:
         with held:
             workspace = self.records.workspace_by_id(workspace.id)  # re-embedded meanwhile?
             if self.vectors.has_table(workspace.vector_table):
-                with index_errors(workspace):
+                with index_errors(workspace, self.vectors.folder):
                     self.vectors.delete_documents(self.table(workspace), [document_id])
             self.records.delete_documents([document_id])
         yield Done({"document": document.title})
@@ -271,7 +271,7 @@ class Library:
             if self.records.document_counts().get(workspace.id):
                 raise IndexProblem.missing(workspace, self)
             return []
-        with index_errors(workspace):
+        with index_errors(workspace, self.vectors.folder):
             return self._search(workspace, query, k, mode)
 
     def _search(self, workspace: Workspace, query: str, k: int, mode: str) -> list[SearchResult]:
