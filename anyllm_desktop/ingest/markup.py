@@ -94,7 +94,9 @@ def parse_with_pandoc(path: Path) -> ParsedDocument:
     source_format = _PANDOC_FORMATS[path.suffix.lower()]
     if source_format == "odt":
         check_file(path, ODT, verify_xml=True)
-    extra_args = ["--wrap=none", "--quiet", "+RTS", f"-M{PANDOC_HEAP_MB}m", "-RTS"]
+    # --sandbox: a document cannot make pandoc fetch a URL (a reST csv-table :url:) or pull in
+    # another local file (.. include::, Org #+INCLUDE) — seen under strace without it.
+    extra_args = ["--wrap=none", "--quiet", "--sandbox", "+RTS", f"-M{PANDOC_HEAP_MB}m", "-RTS"]
     try:
         html = pypandoc.convert_file(str(path), "html", format=source_format, extra_args=extra_args)
     except RuntimeError as exc:

@@ -12,26 +12,22 @@ passages and ingests those files again.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import stat
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Event, FileResult, Progress
 from anyllm_desktop.core.filenames import clean_text, path_from_stored, stored_path
 from anyllm_desktop.core.memory import release_free_memory
-from anyllm_desktop.core.workspace import Chunk, Document, Workspace
-from anyllm_desktop.ingest.blocks import ParsedDocument, ParseError
+from anyllm_desktop.core.workspace import Chunk, Workspace
 from anyllm_desktop.ingest.chunking import Chunker
-from anyllm_desktop.ingest.formats import MAX_FILE_BYTES, MAX_PDF_BYTES, discover, parse_file
+from anyllm_desktop.ingest.formats import discover
 from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.embedding import embed_texts, free_bulk_session
 from anyllm_desktop.services.index_health import IndexHealth, index_errors
+from anyllm_desktop.services.ingest_reading import FileReader, Prepared
 from anyllm_desktop.services.integrity import back_up
 from anyllm_desktop.store.vectors import PassageRow
 
@@ -42,38 +38,8 @@ if TYPE_CHECKING:
 WINDOW_CHUNKS = 256
 #: After parsing a file this large, freed heap goes back to the OS at once.
 BIG_FILE_BYTES = 1 << 20
-
-
-@dataclass
-class _Prepared:
-    path: Path
-    content_hash: str
-    size: int
-    title: str
-    kind: str
-    pages: int | None
-    chunks: list[Chunk]
-    #: Older versions of this file (same path, other content) to replace once this one is in.
-    replaces: list[Document] = field(default_factory=list)
-
-
-class NotARegularFileError(OSError):
-    """A pipe, device, socket or folder where a file was expected."""
-
-
-def file_hash(path: Path, limit: int | None = None) -> str:
-    """The SHA-256 of a regular file's bytes, at most ``limit`` of them read. Opened without
-    blocking and checked after opening: a FIFO or a link to /dev/zero hung ingestion forever."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise NotARegularFileError(f"{path} is not a regular file")
-        digest = hashlib.sha256()
-        left = limit if limit is not None else -1
-        while left and (block := handle.read(1 << 20 if left < 0 else min(1 << 20, left))):
-            digest.update(block)
-            left -= len(block) if left > 0 else 0
-    return digest.hexdigest()
+#: A streamed document's passages are embedded and written this many at a time.
+SLICE_CHUNKS = 1024
 
 
 class IngestJob:
@@ -96,8 +62,6 @@ class IngestJob:
         self._bytes_total = 0
         self._bytes_done = 0
         self._chunks_done = 0
-        #: Content hashes read in this run, waiting in a window or written: path by hash.
-        self._seen: dict[str, Path] = {}
         #: Why the run stopped early (the embedding provider failed); "" while it goes on.
         self._stopped = ""
         #: Seconds spent in each stage (for benchmarks and the log).
@@ -152,24 +116,33 @@ class IngestJob:
             overlap_tokens=retrieval.chunk_overlap,
             max_tokens=limit,
         )
+        self.reader = FileReader(self.records, self.workspace, self.chunker, reindex=self.reindex,
+                                 stale=self._stale, timings=self.timings)  # fmt: skip
         requeued = self._recover_interrupted()
         if self.reindex and not self.paths:
             requeued += yield from self._whole_workspace(health)
         files = list(dict.fromkeys([*requeued, *self._discover()]))
         sizes = {f: _size(f) for f in files}
         self._bytes_total = sum(sizes.values())
-        window: list[_Prepared] = []
+        window: list[Prepared] = []
         for number, path in enumerate(files):
             self.library.priority.wait_for_foreground(self.cancel)  # an answer has the cores
             if self.cancel.cancelled or self._stopped:
                 break
             yield self._progress("read", number, len(files), f"Reading {path.name}")
-            prepared = self._prepare(path)
+            prepared = self.reader.read(path)
             self._bytes_done += sizes[path]
             if sizes[path] >= BIG_FILE_BYTES:
                 release_free_memory()  # the parse's heap, before its passages are embedded
             if isinstance(prepared, FileResult):
                 yield self._record(prepared)
+                continue
+            if prepared.streamed is not None:
+                if window:
+                    yield from self._commit(window, number, len(files))
+                    window = []
+                yield from self._commit_streamed(prepared, number + 1, len(files))
+                self._release_memory()
                 continue
             window.append(prepared)
             if sum(len(p.chunks) for p in window) >= WINDOW_CHUNKS:
@@ -252,100 +225,7 @@ class IngestJob:
         paths = [path_from_stored(d.path) for d in interrupted]
         return [p for p in paths if p.exists()]
 
-    def _prepare(self, path: Path) -> _Prepared | FileResult:
-        text = stored_path(path)
-        name = clean_text(path.name)
-        limit = MAX_PDF_BYTES if path.suffix.lower() == ".pdf" else MAX_FILE_BYTES
-        try:
-            size = path.stat().st_size
-            # One byte past the limit is enough to know it is too large (parse_file says so).
-            content_hash = file_hash(path, limit + 1)
-        except FileNotFoundError:
-            return FileResult(
-                text, "failed", name, reason="the file no longer exists (moved or deleted)"
-            )
-        except NotARegularFileError:
-            return FileResult(
-                text, "failed", name, reason="not a regular file (a pipe, device or socket)"
-            )
-        except OSError as exc:
-            return FileResult(text, "failed", name, reason=f"cannot be read ({exc.strerror})")
-        if content_hash in self._seen:
-            return FileResult(
-                text,
-                "duplicate",
-                name,
-                reason=f"already indexed (same content as {stored_path(self._seen[content_hash])})",
-            )
-        existing = self.records.find_by_hash(self.workspace.id, content_hash)
-        usable = existing is not None and existing.id not in self._stale
-        if existing is not None and existing.status == "indexed" and usable and not self.reindex:
-            same = "" if existing.path == text else f" as {existing.path}"
-            return FileResult(
-                text,
-                "duplicate",
-                existing.title,
-                existing.chunks,
-                reason=f"already indexed (same content{same})",
-            )
-        parsed = self._parse(path, content_hash, limit)
-        if isinstance(parsed, str):
-            self.records.record_failure(
-                self.workspace.id,
-                content_hash=content_hash,
-                path=text,
-                kind=path.suffix.lower().lstrip("."),
-                size=size,
-                error=parsed,
-            )
-            return FileResult(text, "failed", name, reason=parsed)
-        content_hash, document, chunks = parsed
-        self._seen[content_hash] = path
-        replaces = [
-            d
-            for d in self.records.find_by_path(self.workspace.id, text)
-            if d.content_hash != content_hash
-        ]
-        if existing is not None and existing.content_hash == content_hash:
-            replaces.append(existing)  # re-indexed: its old passages go once the new are in
-        return _Prepared(
-            path,
-            content_hash,
-            size,
-            clean_text(document.title),
-            document.kind,
-            document.pages,
-            chunks,
-            replaces,
-        )
-
-    def _parse(
-        self, path: Path, content_hash: str, limit: int
-    ) -> tuple[str, ParsedDocument, list[Chunk]] | str:
-        """The file's text in passages, with the hash of the bytes that were parsed; or why
-        not. A file that changes while it is read (a download, an editor saving) is read once
-        more: stored with its new hash and its old text it was a "duplicate" forever."""
-        for _attempt in range(2):
-            try:
-                started = time.perf_counter()
-                document = parse_file(path)
-                parsed = time.perf_counter()
-                chunks = self.chunker.chunk(document)
-                self.timings["parse"] += parsed - started
-                self.timings["chunk"] += time.perf_counter() - parsed
-                after = file_hash(path, limit + 1)
-            except ParseError as exc:
-                return str(exc)
-            except OSError as exc:
-                return f"cannot be read ({exc.strerror or exc})"
-            if after == content_hash:
-                return content_hash, document, chunks
-            content_hash = after
-        return "the file kept changing while it was read; add it again once it is saved"
-
-    def _commit(
-        self, window: list[_Prepared], files_done: int, files_total: int
-    ) -> Iterator[Event]:
+    def _commit(self, window: list[Prepared], files_done: int, files_total: int) -> Iterator[Event]:
         texts = [c.embed_text for p in window for c in p.chunks]
         started = time.perf_counter()
         try:
@@ -381,40 +261,17 @@ class IngestJob:
         doc_ids: list[int] = []
         offset = 0
         for prepared in window:
-            doc_id = self.records.begin_document(
-                self.workspace.id,
-                content_hash=prepared.content_hash,
-                path=stored_path(prepared.path),
-                title=prepared.title,
-                kind=prepared.kind,
-                size=prepared.size,
-                pages=prepared.pages,
-            )
+            doc_id = self._begin(prepared)
             doc_ids.append(doc_id)
-            rows += [
-                PassageRow(
-                    doc_id,
-                    i,
-                    c.text,
-                    c.context,
-                    c.section,
-                    c.page,
-                    c.sheet,
-                    c.tokens,
-                    vectors[offset + i],
-                )
-                for i, c in enumerate(prepared.chunks)
-            ]
+            rows += _rows(
+                doc_id, 0, prepared.chunks, vectors[offset : offset + len(prepared.chunks)]
+            )
             offset += len(prepared.chunks)
         # One write per window, not per file: every add is a LanceDB fragment and version.
         with index_errors(self.workspace, self.library.vectors.folder):
             self.library.vectors.add(self.table, rows)
             for prepared, doc_id in zip(window, doc_ids, strict=True):
-                if prepared.replaces:
-                    old = [d.id for d in prepared.replaces]
-                    self.library.vectors.delete_documents(self.table, old)
-                    self.records.delete_documents(old)
-                self.records.finish_document(doc_id, len(prepared.chunks))
+                self._finish(prepared, doc_id, len(prepared.chunks))
         self.timings["write"] += time.perf_counter() - started
         for prepared in window:
             self._chunks_done += len(prepared.chunks)
@@ -423,6 +280,97 @@ class IngestJob:
                     stored_path(prepared.path), "indexed", prepared.title, len(prepared.chunks)
                 )
             )
+
+    def _begin(self, prepared: Prepared) -> int:
+        return self.records.begin_document(
+            self.workspace.id,
+            content_hash=prepared.content_hash,
+            path=stored_path(prepared.path),
+            title=prepared.title,
+            kind=prepared.kind,
+            size=prepared.size,
+            pages=prepared.pages,
+        )
+
+    def _finish(self, prepared: Prepared, doc_id: int, chunks: int) -> None:
+        """The document is complete: its older versions go, it is marked indexed."""
+        if prepared.replaces:
+            old = [d.id for d in prepared.replaces]
+            self.library.vectors.delete_documents(self.table, old)
+            self.records.delete_documents(old)
+        self.records.finish_document(doc_id, chunks)
+
+    def _commit_streamed(self, prepared: Prepared, files_done: int, files_total: int
+                         ) -> Iterator[Event]:  # fmt: skip
+        """A huge document chunked, embedded and written SLICE_CHUNKS passages at a time. It is
+        'indexing' (invisible to search) until its last slice is in; a cancel or a failing
+        provider removes what was written, as crash recovery would."""
+        assert prepared.streamed is not None
+        folder = self.library.vectors.folder
+        doc_id = self._begin(prepared)
+        written, outcome = 0, "indexed"
+        for piece in _batched(self.chunker.iter_chunks(prepared.streamed), SLICE_CHUNKS):
+            self.library.priority.wait_for_foreground(self.cancel)  # an answer has the cores
+            if self.cancel.cancelled:
+                outcome = "cancelled"
+                break
+            label = f"Embedding {written + len(piece)} passages of {prepared.title}"
+            try:
+                vectors = yield from embed_texts(
+                    self.library, self.workspace, self.workspace.embedding_model,
+                    [c.embed_text for c in piece], self.cancel,
+                    lambda done, label=label: self._progress("embed", files_done, files_total,
+                                                             label),
+                    self.chunker.counter,
+                )  # fmt: skip
+            except ProviderError as exc:
+                self._stopped = f"not indexed: the embedding provider failed ({exc})"
+                outcome, vectors = "failed", None
+            if vectors is None:
+                outcome = "failed" if outcome == "failed" else "cancelled"
+                break
+            with index_errors(self.workspace, folder):
+                self.library.vectors.add(self.table, _rows(doc_id, written, piece, vectors))
+            written += len(piece)
+            self._chunks_done += len(piece)
+            yield self._progress("write", files_done, files_total,
+                                 f"{written} passages of {prepared.title} written")  # fmt: skip
+        prepared.streamed = None  # its text can go
+        if outcome != "indexed":
+            with index_errors(self.workspace, folder):
+                self.library.vectors.delete_documents(self.table, [doc_id])
+            self.records.delete_documents([doc_id])
+            reason = self._stopped or "cancelled while embedding"
+            yield self._record(FileResult(stored_path(prepared.path), outcome, prepared.title,
+                                          reason=reason))  # fmt: skip
+            return
+        with index_errors(self.workspace, folder):
+            self._finish(prepared, doc_id, written)
+        yield self._record(
+            FileResult(stored_path(prepared.path), "indexed", prepared.title, written)
+        )
+
+
+def _rows(doc_id: int, first: int, chunks: Sequence[Chunk], vectors: Sequence[Any]
+          ) -> list[PassageRow]:  # fmt: skip
+    """The stored passages of ``chunks`` (numbered from ``first``) with their vectors."""
+    return [
+        PassageRow(doc_id, first + i, c.text, c.context, c.section, c.page, c.sheet, c.tokens,
+                   vector)
+        for i, (c, vector) in enumerate(zip(chunks, vectors, strict=True))
+    ]  # fmt: skip
+
+
+def _batched(chunks: Iterator[Chunk], size: int) -> Iterator[list[Chunk]]:
+    """Lists of ``size`` chunks (itertools.batched is Python 3.12)."""
+    piece: list[Chunk] = []
+    for chunk in chunks:
+        piece.append(chunk)
+        if len(piece) == size:
+            yield piece
+            piece = []
+    if piece:
+        yield piece
 
 
 def _size(path: Path) -> int:

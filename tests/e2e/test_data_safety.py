@@ -14,8 +14,9 @@ import pytest
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.ingest.reading import file_hash
 from anyllm_desktop.models.embedded import EMBEDDING_MODEL_ID
-from anyllm_desktop.services import ingestion
+from anyllm_desktop.services import ingest_reading
 from anyllm_desktop.services.index_health import IndexProblem
 from anyllm_desktop.services.integrity import LibraryProblem, restore_backup
 from anyllm_desktop.services.library import Library
@@ -219,7 +220,7 @@ def test_a_file_that_changes_while_read_is_stored_with_what_was_read(
     library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     note = _note(tmp_path / "live.md", "The first version says red.")
-    real_parse = ingestion.parse_file
+    real_parse = ingest_reading.parse_file
     calls = []
 
     def parse_then_change(path: Path) -> object:
@@ -229,11 +230,11 @@ def test_a_file_that_changes_while_read_is_stored_with_what_was_read(
         calls.append(path)
         return parsed
 
-    monkeypatch.setattr(ingestion, "parse_file", parse_then_change)
+    monkeypatch.setattr(ingest_reading, "parse_file", parse_then_change)
     library.create_workspace("V")
     assert [r.status for r in ingest(library, "V", note)] == ["indexed"]
     document = library.documents("V")[0]
-    assert document.content_hash == ingestion.file_hash(note)
+    assert document.content_hash == file_hash(note)
     assert library.search("V", "version", k=1)[0].text == "The second version says blue."
     assert ingest(library, "V", note)[0].status == "duplicate"
 
@@ -288,3 +289,38 @@ def test_cancelling_a_waiting_writer_changes_nothing(library: Library, tmp_path:
     list(running)
     assert [w.name for w in library.workspaces()] == ["Q"]
     assert library.search("Q", "quiet", k=1)
+
+
+def test_a_huge_document_is_embedded_and_written_in_slices(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past STREAM_CHARACTERS a document is chunked as a stream and written SLICE_CHUNKS
+    passages at a time (here made small): the same passages as in one piece, and a cancel
+    in the middle leaves nothing behind."""
+    from anyllm_desktop.services import ingestion
+
+    text = " ".join(f"Sentence {i} tells of lantern {i % 97} by the river." for i in range(600))
+    whole = tmp_path / "whole.txt"
+    whole.write_text(text, encoding="utf-8")
+    library.create_workspace("Whole")
+    ingest(library, "Whole", whole)
+    expected = [r.text for r in library.search("Whole", "lantern 42 river", k=3)]
+    chunks = library.documents("Whole")[0].chunks
+    assert chunks > 32  # more than two slices
+
+    monkeypatch.setattr(ingest_reading, "STREAM_CHARACTERS", 1000)
+    monkeypatch.setattr(ingestion, "SLICE_CHUNKS", 16)
+    library.create_workspace("Sliced")
+    assert [r.status for r in ingest(library, "Sliced", whole)] == ["indexed"]
+    document = library.documents("Sliced")[0]
+    assert document.chunks == chunks and passages_in_table(library, "Sliced") == chunks
+    assert [r.text for r in library.search("Sliced", "lantern 42 river", k=3)] == expected
+
+    cancel = CancelToken()
+    library.create_workspace("Cancelled")
+    events = library.ingest("Cancelled", [whole], cancel)
+    for event in events:
+        if isinstance(event, Progress) and event.stage == "write":
+            cancel.cancel()  # after the first slice is written
+    assert isinstance(event, Done) and [r.status for r in event.result] == ["cancelled"]
+    assert library.documents("Cancelled") == [] and passages_in_table(library, "Cancelled") == 0

@@ -155,10 +155,6 @@ except ParseError as exc:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/markup.py parse_with_pandoc does not pass --sandbox to pandoc yet",
-)
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace(1)")
 def test_a_document_cannot_make_pandoc_fetch_urls_or_read_other_files(
     child_env: dict[str, str], tmp_path: Path
