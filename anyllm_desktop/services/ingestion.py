@@ -129,7 +129,7 @@ class IngestJob:
             self.library.priority.wait_for_foreground(self.cancel)  # an answer has the cores
             if self.cancel.cancelled or self._stopped:
                 break
-            yield self._progress("read", number, len(files), f"Reading {path.name}")
+            yield self._progress("read", number, len(files), f"Reading {clean_text(path.name)}")
             prepared = self.reader.read(path)
             self._bytes_done += sizes[path]
             if sizes[path] >= BIG_FILE_BYTES:

@@ -137,3 +137,28 @@ done
         assert rc == 2 and f"The disk holding {home} is full" in err and "Traceback" not in err
     rc, text, _ = result("workspace_list")
     assert rc == 0 and "W  (1 documents)" in text
+
+
+def test_a_removed_index_folder_is_said_and_reindex_repairs_it(
+    child_env: dict[str, str], anyllm_home: Path, tmp_path: Path
+) -> None:
+    note = tmp_path / "kites.md"
+    note.write_text("# Kites\n\nKites fly best in steady wind.\n", encoding="utf-8")
+    anyllm(child_env, "workspace", "create", "K")
+    assert anyllm(child_env, "ingest", "-w", "K", str(note)).returncode == 0
+    for table in (anyllm_home / "workspaces" / "lancedb").glob("*.lance"):
+        shutil.rmtree(table)
+    docs = anyllm(child_env, "docs", "-w", "K")
+    assert "lost their passages" in docs.stderr and "anyllm workspace reindex" in docs.stderr
+    searched = anyllm(child_env, "search", "-w", "K", "wind")
+    assert searched.returncode == 2 and "missing" in searched.stderr
+    assert "Traceback" not in searched.stderr
+    assert anyllm(child_env, "library", "check").returncode == 1
+    again = anyllm(child_env, "ingest", "-w", "K", str(note))
+    assert again.returncode == 0 and again.stdout.startswith("indexed"), again.stdout
+    for table in (anyllm_home / "workspaces" / "lancedb").glob("*.lance"):
+        shutil.rmtree(table)
+    repaired = anyllm(child_env, "workspace", "reindex", "K")
+    assert repaired.returncode == 0 and repaired.stdout.startswith("indexed"), repaired.stdout
+    assert "Kites fly best" in anyllm(child_env, "search", "-w", "K", "wind").stdout
+    assert anyllm(child_env, "library", "check").returncode == 0
