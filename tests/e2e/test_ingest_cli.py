@@ -98,7 +98,9 @@ def test_killed_mid_ingest_then_run_again(child_env: dict[str, str], anyllm_home
                           ).fetchone()[0] == 0  # fmt: skip
     import lancedb
 
-    table = lancedb.connect(str(anyllm_home / "workspaces" / "lancedb")).open_table("ws1_v1")
+    db = lancedb.connect(str(anyllm_home / "workspaces" / "lancedb"))
+    (name,) = db.list_tables().tables  # the workspace's one table (named by its uid)
+    table = db.open_table(name)
     assert table.count_rows() == sum(d["chunks"] for d in docs)
     found = json.loads(anyllm(child_env, "search", "-w", "K", "StringDecoder", "-k", "2",
                               "--json").stdout)["results"]  # fmt: skip
