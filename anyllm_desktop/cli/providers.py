@@ -11,6 +11,8 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from anyllm_desktop.cli.errors import CommandError
+from anyllm_desktop.cli.session import open_runtime
 from anyllm_desktop.providers.cloud_presets import KINDS
 
 
@@ -68,24 +70,10 @@ def add_commands(commands: Any) -> None:
     offline.set_defaults(handler=_offline)
 
 
-def _runtime(args: argparse.Namespace) -> Any:
-    from anyllm_desktop.services.runtime import Runtime
-
-    runtime = Runtime.open(args.home)
-    for warning in runtime.warnings:
-        print(f"anyllm: warning: {warning}", file=sys.stderr)
-    return runtime
-
-
-def _fail(message: str) -> int:
-    print(f"anyllm: error: {message}", file=sys.stderr)
-    return 2
-
-
 def _list(args: argparse.Namespace) -> int:
     from anyllm_desktop.services.cloud_providers import list_providers
 
-    rows = list_providers(_runtime(args))
+    rows = list_providers(open_runtime(args))
     if args.json:
         print(json.dumps({"providers": rows}, ensure_ascii=False))
         return 0
@@ -96,18 +84,19 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _api_key(args: argparse.Namespace) -> str:
-    """The key from --api-key, the first line of stdin, or an environment variable."""
+    """The key from --api-key, the first line of stdin, or an environment variable (one asked
+    for and not given is the command's error)."""
     if args.api_key_env is not None:
         key = os.environ.get(args.api_key_env, "").strip()
         if not key:
-            raise ValueError(f"The environment variable {args.api_key_env} (--api-key-env) is "
-                             "not set or empty.")  # fmt: skip
+            raise CommandError(f"The environment variable {args.api_key_env} (--api-key-env) "
+                               "is not set or empty.")  # fmt: skip
         return key
     if args.api_key_stdin:
         key = (getpass.getpass("API key: ") if sys.stdin.isatty()
                else sys.stdin.readline()).strip()  # fmt: skip
         if not key:
-            raise ValueError("No API key was given on standard input (--api-key-stdin).")
+            raise CommandError("No API key was given on standard input (--api-key-stdin).")
         return key
     return str(args.api_key)
 
@@ -115,13 +104,13 @@ def _api_key(args: argparse.Namespace) -> str:
 def _add(args: argparse.Namespace) -> int:
     from anyllm_desktop.services.cloud_providers import add_provider
 
+    api_key = _api_key(args)
     try:
-        api_key = _api_key(args)
-        notice = add_provider(_runtime(args), args.name, args.kind, base_url=args.base_url,
+        notice = add_provider(open_runtime(args), args.name, args.kind, base_url=args.base_url,
                               model=args.model, api_key=api_key,
                               embedding_model=args.embedding_model)  # fmt: skip
     except ValueError as exc:
-        return _fail(str(exc))
+        raise CommandError(str(exc)) from exc
     print(f"added {args.name} ({KINDS[args.kind].label})")
     if notice:
         print(f"anyllm: note: {notice}", file=sys.stderr)
@@ -132,9 +121,9 @@ def _remove(args: argparse.Namespace) -> int:
     from anyllm_desktop.services.cloud_providers import remove_provider
 
     try:
-        remove_provider(_runtime(args), args.name)
+        remove_provider(open_runtime(args), args.name)
     except ValueError as exc:
-        return _fail(str(exc))
+        raise CommandError(str(exc)) from exc
     print(f"removed {args.name}")
     return 0
 
@@ -144,12 +133,12 @@ def _test(args: argparse.Namespace) -> int:
     from anyllm_desktop.core.events import Done, Error
     from anyllm_desktop.services.cloud_providers import check_provider
 
-    for event in check_provider(_runtime(args), args.name, CancelToken()):
+    for event in check_provider(open_runtime(args), args.name, CancelToken()):
         if isinstance(event, Error):
             if args.json:
                 print(json.dumps({"ok": False, "error": event.message}))
                 return 1
-            return _fail(event.message) - 1
+            raise CommandError(event.message, exit_code=1)
         if isinstance(event, Done):
             result = event.result
             if args.json:
@@ -161,7 +150,7 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _offline(args: argparse.Namespace) -> int:
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     if args.state != "status":
         settings = replace(runtime.settings, offline_mode=args.state == "on")
         runtime.settings_store.save(settings)

@@ -1,0 +1,133 @@
+"""`anyllm workspace …`: create, list, rename and delete workspaces, re-index one, and show or
+change its embedding model."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from anyllm_desktop.cli.errors import CommandError
+from anyllm_desktop.cli.output import print_ingest, print_json, run_job, show_progress
+from anyllm_desktop.cli.session import library_session
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done, Error, Progress
+
+
+def add_commands(commands: Any) -> None:
+    workspace = commands.add_parser("workspace", help="create, list, rename or delete workspaces")
+    actions = workspace.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create a workspace")
+    create.add_argument("name")
+    create.set_defaults(handler=_create)
+    listing = actions.add_parser("list", help="list workspaces")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_list)
+    rename = actions.add_parser("rename", help="rename a workspace")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    rename.set_defaults(handler=_rename)
+    delete = actions.add_parser("delete", help="delete a workspace, its index and document list")
+    delete.add_argument("name")
+    delete.set_defaults(handler=_delete)
+    reindex = actions.add_parser(
+        "reindex",
+        help="chunk and embed every document again from its file (repairs a lost or damaged "
+        "index; waits for a running ingest)",
+    )
+    reindex.add_argument("name")
+    reindex.add_argument("--json", action="store_true")
+    reindex.set_defaults(handler=_reindex)
+    embedder = actions.add_parser(
+        "embedder", help="show a workspace's embedding model and the choices, or re-embed with one"
+    )
+    embedder.add_argument("name")
+    embedder.add_argument("model", nargs="?", help="an id from the list this prints")
+    embedder.add_argument(
+        "--send-to-cloud",
+        action="store_true",
+        help="agree that the workspace's documents and questions go to the cloud embedder",
+    )
+    embedder.add_argument("--json", action="store_true")
+    embedder.set_defaults(handler=_embedder)
+
+
+def _create(args: argparse.Namespace) -> int:
+    with library_session(args) as library:
+        workspace = library.create_workspace(args.name)
+    print(f"created workspace {workspace.name!r}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with library_session(args) as library:
+        counts = library.records.document_counts()
+        rows = [
+            {
+                "name": w.name,
+                "documents": counts.get(w.id, 0),
+                "embedding_model": w.embedding_model,
+                "retrieval": w.retrieval.to_dict(),
+            }
+            for w in library.workspaces()
+        ]
+    if args.json:
+        print_json({"workspaces": rows})
+    else:
+        for row in rows:
+            print(f"{row['name']}  ({row['documents']} documents)")
+        if not rows:
+            print("no workspaces yet: anyllm workspace create NAME")
+    return 0
+
+
+def _rename(args: argparse.Namespace) -> int:
+    with library_session(args) as library:
+        workspace = library.rename_workspace(args.name, args.new_name)
+    print(f"renamed to {workspace.name!r}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    with library_session(args) as library:
+        run_job(library.delete_workspace(args.name))
+    print(f"deleted workspace {args.name!r}")
+    return 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    """Every document chunked and embedded again from its file (repairs a lost index)."""
+    with library_session(args) as library:
+        return print_ingest(library.reindex(args.name, CancelToken()), args)
+
+
+def _embedder(args: argparse.Namespace) -> int:
+    from anyllm_desktop.core.events import CONSENT_REQUIRED
+    from anyllm_desktop.services.cloud_providers import embedding_models
+
+    with library_session(args) as library:
+        current = library.workspace(args.name).embedding_model
+        if args.model is None:
+            choices = embedding_models(library.runtime)
+            if args.json:
+                print_json({"workspace": args.name, "embedding_model": current,
+                            "choices": choices})  # fmt: skip
+            else:
+                for choice in choices:
+                    mark = "*" if choice["id"] == current else " "
+                    print(f"{mark} {choice['id']}  {choice['label']}")
+            return 0
+        events = library.reembed(args.name, args.model, CancelToken(), agreed=args.send_to_cloud)
+        for event in events:
+            if isinstance(event, Progress):
+                show_progress(event)
+            elif isinstance(event, Error) and event.detail == CONSENT_REQUIRED:
+                raise CommandError(f"{event.message} Add --send-to-cloud to agree.")
+            elif isinstance(event, Error):
+                raise CommandError(event.message)
+            elif isinstance(event, Done):
+                if args.json:
+                    print_json(event.result)
+                else:
+                    print(f"{args.name}: {event.result['passages']} passages embedded with "
+                          f"{args.model}")  # fmt: skip
+    return 0
