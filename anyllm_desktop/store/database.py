@@ -98,6 +98,27 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO meta VALUES ('library_uid', lower(hex(randomblob(16))));
     INSERT INTO meta VALUES ('created_at', strftime('%s', 'now'));
     """,
+    # Every long operation's record (core/jobs.py): kept after its workspace is deleted.
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        workspace TEXT NOT NULL DEFAULT '',
+        workspace_uid TEXT NOT NULL DEFAULT '',
+        params TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL DEFAULT 0,
+        message TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        eta_s REAL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        pid INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX jobs_by_state ON jobs (state, id);
+    """,
 )
 
 

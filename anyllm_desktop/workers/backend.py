@@ -19,6 +19,7 @@ from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import Message, ThreadInfo
 from anyllm_desktop.core.events import LIBRARY_PROBLEM, Done, Error, Event, FileResult, Progress
 from anyllm_desktop.core.filenames import path_from_stored
+from anyllm_desktop.core.jobs import KINDS, JobRecord
 from anyllm_desktop.core.settings import Settings
 from anyllm_desktop.core.workspace import Document, Workspace
 from anyllm_desktop.models.local_models import (
@@ -27,17 +28,17 @@ from anyllm_desktop.models.local_models import (
     LocalModel,
     chat_models,
     delete_model,
-    download,
-    import_gguf,
     memory_hint,
 )
 from anyllm_desktop.services.export import export_thread
 from anyllm_desktop.services.index_health import IndexProblem
 from anyllm_desktop.services.integrity import LibraryProblem, restore_backup, start_over
+from anyllm_desktop.services.jobs import JobService, model_job, paths_param
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.services.storage_errors import explain as explain_storage_error
 from anyllm_desktop.services.warmup import warm_up
 from anyllm_desktop.workers.generator_worker import GeneratorWorker, source_name
+from anyllm_desktop.workers.job_queue import JobQueue
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.chat import ChatService
@@ -63,10 +64,9 @@ class Backend(QObject):
         self.library: Library | None = None
         self.chat: ChatService | None = None
         self._workers: set[GeneratorWorker] = set()
-        self._ingest_queue: list[tuple[str, list[Path], bool]] = []
-        self.ingest_worker: GeneratorWorker | None = None
-        #: The workspace the ingest worker writes to.
-        self._ingesting = ""
+        #: Every long operation of the window (after start-up): see workers/job_queue.py.
+        self.jobs: JobQueue | None = None
+        self._job_service: JobService | None = None
         self._shut_down = False
 
     # -- start-up ---------------------------------------------------------------------------
@@ -97,6 +97,7 @@ class Backend(QObject):
         for warning in library.warnings:
             yield Progress("warning", 0, 0, warning)
         host = ModelHost(self.runtime.create_chat_provider(provider="local"))
+        self._job_service = JobService(library)
         self.library, self.chat = library, ChatService(library, host)
         yield Done(None)
 
@@ -121,6 +122,10 @@ class Backend(QObject):
         # The window may have closed before this queued signal arrived: the host is closed then.
         if self.chat is None or self._shut_down:
             return
+        if self.jobs is None and self._job_service is not None:
+            self.jobs = JobQueue(self._job_service, self._start, self)
+            self.jobs.event.connect(self._on_job_event)
+            self.jobs.finished.connect(self._on_job_finished)
         self.ready.emit()
         self.workspaces_changed.emit()
         self._start(lambda cancel: self._chat().host.load(cancel), self.model_event)
@@ -163,13 +168,16 @@ class Backend(QObject):
     def shutdown(self) -> None:
         """Cancel and wait for every worker, then close the stores (at window close)."""
         self._shut_down = True
-        self._ingest_queue.clear()
+        if self.jobs is not None:
+            self.jobs.cancel_where(lambda job: True)
         for worker in list(self._workers):
             worker.cancel()
         for worker in list(self._workers):
             worker.wait()
         if self.chat is not None:
             self.chat.host.close()
+        if self._job_service is not None:
+            self._job_service.close()
         if self.library is not None:
             self.library.close()
 
@@ -192,17 +200,12 @@ class Backend(QObject):
         self._library().rename_workspace(name, new_name)
         self.workspaces_changed.emit()
 
-    def delete_workspace(self, name: str) -> GeneratorWorker:
-        """Cancel this app's indexing of the workspace, then delete it once its writer (here or
-        in another process) is done."""
-        self._ingest_queue = [job for job in self._ingest_queue if job[0] != name]
-        if self.ingest_worker is not None and self._ingesting == name:
-            self.ingest_worker.cancel()
-        library = self._library()
-        worker = self._start(lambda cancel: library.delete_workspace(name, cancel))
-        worker.event.connect(lambda event: self._relay_waiting(name, event))
-        worker.finished.connect(self.workspaces_changed)
-        return worker
+    def delete_workspace(self, name: str) -> JobRecord:
+        """Cancel this app's jobs on the workspace, then delete it once its writer (here or in
+        another process) is done."""
+        jobs = self._jobs()
+        jobs.cancel_where(lambda job: job.workspace == name)
+        return jobs.submit("delete", name)
 
     def workspace(self, name: str) -> Workspace:
         return self._library().workspace(name)
@@ -291,14 +294,20 @@ class Backend(QObject):
         delete_model(model)
 
     def import_model(self, path: Path, *, link: bool = False) -> GeneratorWorker:
-        models_dir = self.runtime.paths.models_dir
-        return self._start(lambda cancel: import_gguf(path, models_dir, cancel, link=link))
+        return self._model_job("model-import", path=str(path), link=link)
 
     def download_model(self, url: str, sha256: str | None = None) -> GeneratorWorker:
-        models_dir, offline = self.runtime.paths.models_dir, self.runtime.settings.offline_mode
-        return self._start(
-            lambda cancel: download(url, models_dir, cancel, sha256=sha256, offline=offline)
-        )
+        return self._model_job("model-download", url=url, sha256=sha256)
+
+    def _model_job(self, kind: str, **params: Any) -> GeneratorWorker:
+        """A model job (it conflicts with nothing, so it starts at once): its worker. Before
+        the library is open it runs unrecorded."""
+        if self.jobs is None:
+            runtime = self.runtime
+            return self._start(lambda cancel: model_job(kind, runtime, params, cancel))
+        worker = self.jobs.worker_of(self.jobs.submit(kind, **params).id)
+        assert worker is not None
+        return worker
 
     def embedding_models(self) -> list[tuple[str, str]]:
         """(id, label) of the embedding models a workspace can use: the embedded ones, then
@@ -313,27 +322,16 @@ class Backend(QObject):
         return self._library().cloud_embedding_terms(workspace, model_id)
 
     def reembed_workspace(self, workspace: str, model_id: str, *, agreed: bool = False) -> None:
-        """Switch the workspace's embedder: its passages are embedded again (progress and
-        cancel in the documents panel); the old index serves until the new one is complete.
-        ``agreed``: the user accepted :meth:`cloud_embedding_terms`."""
-        library = self._library()
-        worker = self._start(
-            lambda cancel: library.reembed(workspace, model_id, cancel, agreed=agreed)
-        )
-        self.ingest_worker = worker
-        worker.event.connect(lambda event: self.ingest_event.emit(workspace, event))
-
-        def finished() -> None:
-            self.ingest_worker = None
-            self.documents_changed.emit(workspace)
-            self._next_ingest()
-
-        worker.finished.connect(finished)
+        """Switch the workspace's embedder: its passages are embedded again (a job: progress
+        and cancel in the documents panel, after any indexing of it); the old index serves
+        until the new one is complete. ``agreed``: the user accepted
+        :meth:`cloud_embedding_terms`."""
+        self._jobs().submit("reembed", workspace, model=model_id, agreed=agreed)
 
     def reindex_workspace(self, workspace: str) -> None:
         """Chunk and embed every document of the workspace again from its file (after a
         chunking change, or to repair a lost or damaged index); queued like a drop."""
-        self._queue(workspace, [], reindex=True)
+        self._jobs().submit("reindex", workspace)
 
     def check_index(self, workspace: str) -> GeneratorWorker:
         """Done(message) when the workspace's index lost passages or is damaged, Done("")
@@ -473,61 +471,48 @@ class Backend(QObject):
 
     def ingest(self, workspace: str, paths: Sequence[Path]) -> None:
         """Index files and folders; drops made while one is indexing wait their turn."""
-        self._queue(workspace, [Path(p) for p in paths])
-
-    def _queue(self, workspace: str, paths: list[Path], *, reindex: bool = False) -> None:
-        self._ingest_queue.append((workspace, paths, reindex))
-        if self.ingest_worker is None:
-            self._next_ingest()
+        self._jobs().submit("ingest", workspace, paths=paths_param(list(paths)))
 
     def cancel_ingest(self) -> None:
-        self._ingest_queue.clear()
-        if self.ingest_worker is not None:
-            self.ingest_worker.cancel()
+        """Cancel every indexing, re-indexing and re-embedding job, running or queued."""
+        kinds = {"ingest", "reindex", "reembed"}
+        self._jobs().cancel_where(lambda job: job.kind in kinds)
 
-    def remove_document(self, workspace: str, document_id: int) -> GeneratorWorker:
-        """Remove it once the workspace's writer is done (a worker: LanceDB deletes)."""
-        library = self._library()
-        worker = self._start(lambda cancel: library.remove_document(workspace, document_id, cancel))
-        worker.event.connect(lambda event: self._relay_waiting(workspace, event))
+    @property
+    def ingest_worker(self) -> GeneratorWorker | None:
+        """The worker of a running job that writes an index (None when none runs or waits)."""
+        if self.jobs is None:
+            return None
+        for job in self.jobs.active():
+            if KINDS[job.kind].writes_index and (worker := self.jobs.worker_of(job.id)):
+                return worker
+        return None
 
-        def finished() -> None:
-            self.documents_changed.emit(workspace)
-            self.workspaces_changed.emit()
-
-        worker.finished.connect(finished)
-        return worker
-
-    def _relay_waiting(self, workspace: str, event: Event) -> None:
-        """A removal's waiting and failure show where indexing shows (its end needs no word)."""
-        if isinstance(event, Progress | Error):
-            self.ingest_event.emit(workspace, event)
+    def remove_document(self, workspace: str, document_id: int) -> JobRecord:
+        """Remove it once the workspace's writer is done (a job: LanceDB deletes)."""
+        return self._jobs().submit("remove", workspace, document=document_id)
 
     def reindex_document(self, workspace: str, document: Document) -> None:
         """Index the file again from disk (after it changed, or after a failure); its old
         passages serve until the new ones are in."""
-        self._queue(workspace, [path_from_stored(document.path)], reindex=True)
+        paths = paths_param([path_from_stored(document.path)])
+        self._jobs().submit("ingest", workspace, paths=paths, reindex=True)
 
-    def _next_ingest(self) -> None:
-        if not self._ingest_queue:
-            self.ingest_worker = None
+    def _jobs(self) -> JobQueue:
+        assert self.jobs is not None, "Backend.start() has not finished"
+        return self.jobs
+
+    def _on_job_event(self, job: JobRecord, event: Event) -> None:
+        """Index jobs' events go where indexing shows (a removal's end needs no word)."""
+        if not KINDS[job.kind].writes_index:
             return
-        workspace, paths, reindex = self._ingest_queue.pop(0)
-        library = self._library()
-        worker = self._start(
-            lambda cancel: library.ingest(workspace, paths, cancel, reindex=reindex)
-        )
-        self.ingest_worker, self._ingesting = worker, workspace
+        if job.kind in ("remove", "delete") and not isinstance(event, Progress | Error):
+            return
+        self.ingest_event.emit(job.workspace, event)
+        if isinstance(event, FileResult) and event.status == "indexed":
+            self.documents_changed.emit(job.workspace)
 
-        def relay(event: Event) -> None:
-            self.ingest_event.emit(workspace, event)
-            if isinstance(event, FileResult) and event.status == "indexed":
-                self.documents_changed.emit(workspace)
-
-        def finished() -> None:
-            self.documents_changed.emit(workspace)
+    def _on_job_finished(self, job: JobRecord) -> None:
+        if KINDS[job.kind].writes_index:
+            self.documents_changed.emit(job.workspace)
             self.workspaces_changed.emit()
-            self._next_ingest()
-
-        worker.event.connect(relay)
-        worker.finished.connect(finished)

@@ -72,10 +72,12 @@ def test_deleting_a_workspace_while_it_indexes_cancels_and_deletes(
         shutil.copy(DATA / "nodejs-string-decoder.md", files[-1])
         files[-1].write_text(files[-1].read_text() + f"\n\nCopy {number}.\n")
     window.backend.ingest("Busy", files)
-    worker = window.backend.delete_workspace("Busy")
-    with qtbot.waitSignal(worker.finished, timeout=120_000):
-        pass
-    qtbot.waitUntil(lambda: window.backend.ingest_worker is None, timeout=120_000)
+    job = window.backend.delete_workspace("Busy")
+    jobs = window.backend.jobs
+    assert jobs is not None
+    qtbot.waitUntil(lambda: not jobs.active(), timeout=120_000)
+    states = {j.kind: j.state for j in jobs.records() if j.id <= job.id}
+    assert states == {"ingest": "cancelled", "delete": "done"}
     library = window.backend.library
     assert library is not None
     assert library.workspaces() == [] and library.vectors.table_names() == set()

@@ -1,0 +1,149 @@
+"""The one job mechanism: a kind's event source, run with its record kept up to date.
+
+Each kind of job has a source: a function of the library, the job's parameters and a cancel
+token that returns the generator of events the operation always was (``library.ingest``,
+``library.reembed``, ...). :meth:`JobService.events` runs one and writes its state, progress and
+outcome to its record, so the app's jobs view, the CLI's ``anyllm jobs`` and the next start
+(which marks what a dead process left as interrupted, to be resumed) all read the same thing.
+A later kind (a workflow run, a training run) registers its source with :func:`register_source`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
+from anyllm_desktop.core.filenames import path_from_stored, stored_path
+from anyllm_desktop.core.jobs import KINDS, JobRecord
+from anyllm_desktop.models.local_models import download, import_gguf
+from anyllm_desktop.store.jobs import Jobs
+
+if TYPE_CHECKING:
+    from anyllm_desktop.services.library import Library
+    from anyllm_desktop.services.runtime import Runtime
+
+Source = Callable[["Library", dict[str, Any], CancelToken], Iterator[Event]]
+#: Progress is written to the record at most this often (a drop of many files: ~10 a second).
+WRITE_EVERY_S = 0.5
+
+
+def _paths(params: dict[str, Any]) -> list[Path]:
+    return [path_from_stored(p) for p in params.get("paths", [])]
+
+
+SOURCES: dict[str, Source] = {
+    "ingest": lambda lib, p, cancel: lib.ingest(p["workspace"], _paths(p), cancel,
+                                                reindex=p.get("reindex", False)),
+    "reindex": lambda lib, p, cancel: lib.reindex(p["workspace"], cancel),
+    "reembed": lambda lib, p, cancel: lib.reembed(p["workspace"], p["model"], cancel,
+                                                  agreed=p.get("agreed", False)),
+    "remove": lambda lib, p, cancel: lib.remove_document(p["workspace"], p["document"], cancel),
+    "delete": lambda lib, p, cancel: lib.delete_workspace(p["workspace"], cancel),
+    "model-import": lambda lib, p, cancel: model_job("model-import", lib.runtime, p, cancel),
+    "model-download": lambda lib, p, cancel: model_job("model-download", lib.runtime, p, cancel),
+}  # fmt: skip
+
+
+def model_job(kind: str, runtime: Runtime, p: dict[str, Any], cancel: CancelToken
+              ) -> Iterator[Event]:  # fmt: skip
+    """Importing or downloading a model needs no library (the model manager may run one
+    before the library is open)."""
+    models = runtime.paths.models_dir
+    if kind == "model-import":
+        return import_gguf(Path(p["path"]), models, cancel, link=p.get("link", False))
+    return download(p["url"], models, cancel, sha256=p.get("sha256"),
+                    offline=runtime.settings.offline_mode)  # fmt: skip
+
+
+def register_source(kind: str, source: Source) -> None:
+    """The event source of a new kind of job (its JobKind goes to core.jobs.register_kind)."""
+    SOURCES[kind] = source
+
+
+def paths_param(paths: list[Path]) -> list[str]:
+    """Paths as a job's parameters keep them (absolute, as text the database accepts)."""
+    return [stored_path(Path(p).expanduser().resolve()) for p in paths]
+
+
+def _pid_alive(pid: int) -> bool:
+    return pid == os.getpid() or (pid > 0 and psutil.pid_exists(pid))
+
+
+def _summary(results: list[FileResult]) -> str:
+    counts = {s: sum(r.status == s for r in results) for s in ("indexed", "duplicate", "failed")}
+    left = len(results) - sum(counts.values())
+    text = (
+        f"{counts['indexed']} indexed, {counts['duplicate']} already in, {counts['failed']} failed"
+    )
+    return text + (f", {left} cancelled" if left else "")
+
+
+class JobService:
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.store = Jobs(library.runtime.paths.home / "library.sqlite3")
+        #: Jobs a process that died left unfinished, marked so at this start.
+        self.interrupted = self.store.mark_interrupted(_pid_alive)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def submit(self, kind: str, workspace: str = "", **params: Any) -> JobRecord:
+        """A queued job's record (``workspace`` by name; it is kept by uid too)."""
+        if kind not in KINDS or kind not in SOURCES:
+            raise ValueError(f"unknown kind of job {kind!r}")
+        uid = self.library.records.workspace(workspace).uid if workspace else ""
+        return self.store.create(kind, workspace, uid, {"workspace": workspace, **params})
+
+    def again(self, job_id: int) -> JobRecord:
+        """A new job with the parameters of a finished one (retry, resume)."""
+        old = self.store.get(job_id)
+        return self.store.create(old.kind, old.workspace, old.workspace_uid, old.params)
+
+    def run(self, kind: str, workspace: str = "", cancel: CancelToken | None = None,
+            **params: Any) -> Iterator[Event]:  # fmt: skip
+        """Submit and run at once (the CLI)."""
+        return self.events(self.submit(kind, workspace, **params), cancel or CancelToken())
+
+    def events(self, job: JobRecord, cancel: CancelToken) -> Iterator[Event]:
+        """The job's events, its record kept up to date; ends in a finished state."""
+        store, started = self.store, time.time()
+        store.update(job.id, state="running", started_at=started, pid=os.getpid())
+        written = 0.0
+        error = message = ""
+        results: list[FileResult] = []
+        ended = False
+        try:
+            for event in SOURCES[job.kind](self.library, job.params, cancel):
+                if isinstance(event, Progress) and (
+                    event.stage == "wait" or time.monotonic() - written >= WRITE_EVERY_S
+                ):
+                    written = time.monotonic()
+                    store.update(job.id, done=event.done, total=event.total,
+                                 message=event.message, eta_s=event.eta_s)  # fmt: skip
+                elif isinstance(event, Error):
+                    error = event.message
+                elif isinstance(event, FileResult):
+                    results.append(event)
+                elif isinstance(event, Done) and not results and isinstance(event.result, list):
+                    results = [r for r in event.result if isinstance(r, FileResult)]
+                yield event
+            ended = True
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if results:
+                message = _summary(results)
+            # Left early without an error (its reader closed it, Ctrl-C): cancelled too.
+            stopped = cancel.cancelled or (not ended and not error)
+            state = "cancelled" if stopped else "failed" if error else "done"
+            store.update(job.id, state=state, finished_at=time.time(), error=error,
+                         message=message or error or state, eta_s=None)  # fmt: skip
