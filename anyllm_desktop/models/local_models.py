@@ -9,11 +9,11 @@ import os
 import re
 import shutil
 import struct
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, Event, Progress
@@ -235,6 +235,18 @@ def delete_model(model: LocalModel) -> None:
     model.path.unlink()
 
 
+#: Statuses worth another try: the server is busy or restarting (as for the cloud providers).
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class _Failed(Exception):
+    """The download cannot go on now (the message says why, for people)."""
+
+    def __init__(self, reason: str, *, retry: bool) -> None:
+        super().__init__(reason)
+        self.retry = retry
+
+
 def download(
     url: str,
     models_dir: Path,
@@ -243,39 +255,51 @@ def download(
     sha256: str | None = None,
     offline: bool,
     timeout_s: float = 30.0,
+    retries: int = 3,
+    backoff_s: float = 1.0,
 ) -> Iterator[Event]:
     """Download a .gguf with progress; an interrupted download resumes from its .part file
-    (HTTP Range). With ``sha256`` the file is checked before it is kept; Done(LocalModel)."""
+    (HTTP Range), by itself after a dropped connection, a stalled or a busy server (``retries``
+    times, waiting ``backoff_s`` doubled each time). With ``sha256`` the file is checked before
+    it is kept; Done(LocalModel).
+
+    httpx, like every other request the app makes: no proxy or certificate settings from the
+    environment (``trust_env=False``), redirects followed (Hugging Face's links redirect)."""
     if offline:
         yield Error("Offline mode is on: downloads are disabled (Settings → Privacy).")
         return
-    name = Path(urllib.request.url2pathname(url.split("?", 1)[0].rsplit("/", 1)[-1]))
+    name = Path(unquote(url.split("?", 1)[0].rsplit("/", 1)[-1]))
     if name.suffix.lower() != ".gguf":
         yield Error("The link must point at a .gguf file.")
         return
+    import httpx
+
     models_dir.mkdir(parents=True, exist_ok=True)
     target = models_dir / name.name
     partial = target.with_name(target.name + ".part")
-    start = partial.stat().st_size if partial.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout_s)
-    except OSError as exc:
-        yield Error(f"The download could not start: {exc}")
-        return
-    with response:
-        resumed = start and response.status == 206
-        done = start if resumed else 0
-        length = int(response.headers.get("Content-Length") or 0)
-        total = done + length if length else 0
-        with partial.open("ab" if resumed else "wb") as writer:
-            while block := response.read(1 << 20):
+    host = urlsplit(url).hostname or url
+    timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+    had, complete = _size(partial), False
+    with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=True) as client:
+        for attempt in range(retries + 1):
+            try:
+                complete = yield from _receive(client, url, partial, host, name.name, timeout_s,
+                                               cancel)  # fmt: skip
+                break
+            except _Failed as exc:
+                if exc.retry and attempt < retries and not cancel.wait(backoff_s * 2**attempt):
+                    continue
                 if cancel.cancelled:
-                    yield Error(f"Download of {name} cancelled; it resumes from {done} bytes.")
-                    return
-                writer.write(block)
-                done += len(block)
-                yield Progress("download", done, total, f"Downloading {name}")
+                    break
+                if _size(partial) > had:
+                    yield Error(f"The download of {name} stopped: {exc}; it resumes from "
+                                f"{_size(partial)} bytes.")  # fmt: skip
+                else:
+                    yield Error(f"The download could not start: {exc}.")
+                return
+    if not complete:
+        yield Error(f"Download of {name} cancelled; it resumes from {_size(partial)} bytes.")
+        return
     if sha256:
         digest = hashlib.sha256()
         with partial.open("rb") as reader:
@@ -287,3 +311,62 @@ def download(
             return
     shutil.move(partial, target)
     yield Done(describe(target))
+
+
+def _receive(
+    client: Any, url: str, partial: Path, host: str, name: str, timeout_s: float,
+    cancel: CancelToken,
+) -> Generator[Progress, None, bool]:  # fmt: skip
+    """One request, appended to ``partial`` from where it ends (Range): whether the file is
+    complete (False: cancelled). Raises :class:`_Failed` with the reason, and whether another
+    try may help."""
+    import httpx
+
+    start = _size(partial)
+    try:
+        with client.stream("GET", url, headers={"Range": f"bytes={start}-"} if start else {}) as r:
+            if r.status_code == 416 and start:
+                if r.headers.get("Content-Range", "").endswith(f"/{start}"):
+                    return True  # the .part is the whole file (stopped before it was kept)
+                partial.unlink()  # longer than the file now offered: start again
+                raise _Failed(f"{host} offers a shorter file than before", retry=True)
+            if r.status_code >= 400:
+                raise _Failed(_refusal(host, r.status_code), retry=r.status_code in _RETRY_STATUSES)
+            resumed = bool(start) and r.status_code == 206
+            done = start if resumed else 0
+            length = int(r.headers.get("Content-Length") or 0)
+            total = done + length if length else 0
+            with partial.open("ab" if resumed else "wb") as writer:
+                for block in r.iter_bytes(1 << 20):
+                    if cancel.cancelled:
+                        return False
+                    writer.write(block)
+                    done += len(block)
+                    yield Progress("download", done, total, f"Downloading {name}")
+        return True
+    except httpx.ConnectError as exc:
+        raise _Failed(f"cannot reach {host}: no network connection, or the server is down",
+                      retry=False) from exc  # fmt: skip
+    except httpx.TimeoutException as exc:
+        raise _Failed(f"{host} did not answer within {timeout_s:g} s", retry=True) from exc
+    except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+        raise _Failed(f"the connection to {host} broke off ({exc})", retry=True) from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise _Failed(f"the link does not work ({exc})", retry=False) from exc
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _refusal(host: str, status: int) -> str:
+    """An HTTP error status as the reason a download does not go on."""
+    if status in (401, 403):
+        return f"{host} refused access (HTTP {status}); the file may need an account or a token"
+    if status == 404:
+        return f"{host} has no file at this link (HTTP 404)"
+    if status == 429:
+        return f"{host} is rate-limiting downloads (HTTP 429); wait a moment and try again"
+    if status >= 500:
+        return f"{host} had a server error (HTTP {status}); try again later"
+    return f"{host} refused the download (HTTP {status})"

@@ -20,12 +20,15 @@ from anyllm_desktop.providers.cloud_http import (
     responses,
     unreadable,
 )
+from anyllm_desktop.providers.model_ids import (  # kept here for older imports
+    cloud_model_id as cloud_model_id,
+)
+from anyllm_desktop.providers.model_ids import (
+    parse_cloud_model_id as parse_cloud_model_id,
+)
 
 if TYPE_CHECKING:
     import numpy as np
-
-#: Model ids of cloud embedders start with this: ``cloud:PROVIDER:MODEL``.
-CLOUD_PREFIX = "cloud:"
 
 
 @dataclass(frozen=True)
@@ -49,20 +52,6 @@ DEFAULT_MAX_INPUT_TOKENS = 512
 
 #: A request's report: (tokens sent, texts sent, what was removed, error or "").
 RequestReport = Callable[[int, int, Redactions, str], None]
-
-
-def cloud_model_id(provider: str, model: str) -> str:
-    return f"{CLOUD_PREFIX}{provider}:{model}"
-
-
-def parse_cloud_model_id(model_id: str) -> tuple[str, str] | None:
-    """(provider, model) of a cloud embedder's id; None for a local model."""
-    if not model_id.startswith(CLOUD_PREFIX):
-        return None
-    provider, _, model = model_id.removeprefix(CLOUD_PREFIX).partition(":")
-    if not provider or not model:
-        raise KeyError(f"{model_id!r} is not a cloud embedding model (cloud:PROVIDER:MODEL)")
-    return provider, model
 
 
 class CloudEmbedder:

@@ -154,25 +154,11 @@ def check_provider(runtime: Runtime, name: str, cancel: CancelToken) -> Iterator
 
 
 def embedding_models(runtime: Runtime) -> list[dict[str, Any]]:
-    """What a workspace can embed with: the embedded models, then each provider's embedding
-    model ("id", "label", "local")."""
-    from anyllm_desktop.models.embedded import embedded_models
-    from anyllm_desktop.providers.cloud_embeddings import cloud_model_id
+    """What a workspace can embed with, each kind of model's in turn (the embedded models,
+    then each provider's embedding model): "id", "label", "local"."""
+    from anyllm_desktop.providers.registry import kinds
 
-    rows: list[dict[str, Any]] = [
-        {"id": m.id, "label": f"{m.name} ({m.dim} dimensions, on this computer)", "local": True}
-        for m in embedded_models()
-        if m.kind == "embedding"
-    ]
-    for config in runtime.settings.providers:
-        if model := config.get("embedding_model"):
-            host = urlsplit(config["base_url"] or KINDS[config["kind"]].base_url).hostname
-            rows.append({
-                "id": cloud_model_id(config["name"], model),
-                "label": f"{model} by {config['name']} (sends your documents to {host})",
-                "local": False,
-            })  # fmt: skip
-    return rows
+    return [row for kind in kinds() for row in kind.choices(runtime, "embedding")]
 
 
 def fetch_models(kind: str, base_url: str, api_key: str) -> list[str]:

@@ -15,8 +15,8 @@ from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
 from anyllm_desktop.ingest.tokens import TokenCounter
 from anyllm_desktop.models.embedded import find_embedded
 from anyllm_desktop.providers.base import Embedder
-from anyllm_desktop.providers.cloud_embeddings import parse_cloud_model_id
 from anyllm_desktop.providers.cloud_http import ProviderError
+from anyllm_desktop.providers.registry import model_kind
 from anyllm_desktop.services import integrity, reembedding
 from anyllm_desktop.services.index_health import IndexHealth, IndexProblem, index_errors
 from anyllm_desktop.services.outbound import OutboundLog, embedding_refusal
@@ -96,13 +96,13 @@ class Library:
         """The embedder for ``model_id``. A cloud one serves one workspace: it is refused for a
         workspace locked to local models and while offline (:class:`ProviderError` with the
         reason), removes personal data first if the workspace asks, and logs each request."""
-        cloud = parse_cloud_model_id(model_id)
-        if cloud is None:
+        recipient = model_kind(model_id).recipient(model_id)
+        if recipient is None:
             key = (model_id, 0, False)
         else:
             if workspace is None:
                 raise ValueError("a cloud embedder serves a workspace: pass it")
-            if (refused := embedding_refusal(workspace, cloud[0])) is not None:
+            if (refused := embedding_refusal(workspace, recipient)) is not None:
                 raise ProviderError(refused)
             key = (model_id, workspace.id, workspace.chat.redact_personal_data)
         if key not in self._embedders:
@@ -110,7 +110,7 @@ class Library:
         return self._embedders[key]
 
     def _create_embedder(self, model_id: str, workspace: Workspace | None) -> Embedder:
-        if workspace is None or parse_cloud_model_id(model_id) is None:
+        if workspace is None or model_kind(model_id).recipient(model_id) is None:
             return self.runtime.create_embedder(model_id)
         workspace_id = workspace.id
 
@@ -120,7 +120,7 @@ class Library:
                                      error=error, kind="embeddings", texts=texts)  # fmt: skip
 
         try:
-            embedder = self.runtime.create_cloud_embedder(
+            embedder = self.runtime.create_embedder(
                 model_id, redact=workspace.chat.redact_personal_data, on_request=report
             )
         except (KeyError, ValueError, RuntimeError) as exc:  # unknown, no key, offline
@@ -134,13 +134,11 @@ class Library:
         return self._counters[model_id]
 
     def model_dim(self, model_id: str, workspace: Workspace | None = None) -> int:
-        """The vectors' length: from the catalog, or the cloud embedder's (published, or else
-        one probe request)."""
+        """The vectors' length: from the catalog, or else the embedder's (a cloud one's is
+        published, or else one probe request)."""
         if model_id not in self._dims:
-            if parse_cloud_model_id(model_id) is None:
-                self._dims[model_id] = find_embedded(model_id).dim or 0
-            else:
-                self._dims[model_id] = self.embedder(model_id, workspace).dim
+            published = model_kind(model_id).dim(model_id)
+            self._dims[model_id] = published or self.embedder(model_id, workspace).dim
         return self._dims[model_id]
 
     def writer(

@@ -1,9 +1,16 @@
-"""The app's services for one home folder: settings, model lookup, and ready-to-use backends."""
+"""The app's services for one home folder: settings, model lookup, and ready-to-use backends.
+
+Every model id goes through the registry (``providers/registry.py``); the kinds this version
+ships with are defined and registered here, where the catalog, the files and the keyring meet:
+``embedded:NAME`` (models that ship with the app), a .gguf path, ``cloud:PROVIDER:MODEL``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from anyllm_desktop.core.memory import limit_heap_arenas
 from anyllm_desktop.core.paths import AppPaths, private_umask, resolve_home
@@ -17,16 +24,25 @@ from anyllm_desktop.models.catalog import (
     require_model,
 )
 from anyllm_desktop.models.embedded import EMBEDDING_MODEL_ID, embedded_models, find_embedded
-from anyllm_desktop.providers.base import ChatProvider
-from anyllm_desktop.providers.cloud_embeddings import (
-    CloudEmbedder,
-    RequestReport,
-    parse_cloud_model_id,
-)
+from anyllm_desktop.providers.base import ChatProvider, Embedder
+from anyllm_desktop.providers.cloud_embeddings import CloudEmbedder, RequestReport
 from anyllm_desktop.providers.cloud_presets import KINDS, build_embedder, build_provider
 from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
 from anyllm_desktop.providers.llama_local import LocalLlamaProvider
-from anyllm_desktop.providers.registry import PROVIDERS, OfflineModeError, UnknownProviderError
+from anyllm_desktop.providers.model_ids import (
+    UnknownModelError,
+    cloud_model_id,
+    parse_cloud_model_id,
+)
+from anyllm_desktop.providers.registry import (
+    PROVIDERS,
+    ModelKind,
+    OfflineModeError,
+    UnknownProviderError,
+    load_problems,
+    model_kind,
+    register,
+)
 from anyllm_desktop.store.secrets import SecretStore
 
 
@@ -52,18 +68,16 @@ class Runtime:
         settings = replace(settings, providers=[p for p in settings.providers if p not in unknown])
         # A model id this version does not know (a hand-edited file, a newer version's
         # catalog) falls back to the default for this session, with a word, instead of
-        # keeping the app from starting.
+        # keeping the app from starting. The settings' models are the local ones.
         defaults = Settings()
-        for key, kind in (("chat_model", "chat"), ("embedding_model", "embedding")):
+        for key, role in (("chat_model", "chat"), ("embedding_model", "embedding")):
             chosen = getattr(settings, key)
-            if chosen in {m.id for m in embedded_models() if m.kind == kind} or (
-                kind == "chat" and (chosen.endswith(".gguf") or Path(chosen).is_file())
-            ):
+            if _local_model_for(chosen, role):
                 continue
-            warnings.append(f"The {kind} model {chosen!r} in the settings is unknown; the "
+            warnings.append(f"The {role} model {chosen!r} in the settings is unknown; the "
                             "embedded default is used instead.")  # fmt: skip
             settings = replace(settings, **{key: getattr(defaults, key)})
-        return cls(paths, settings, warnings)
+        return cls(paths, settings, [*warnings, *load_problems])
 
     @property
     def settings_store(self) -> SettingsStore:
@@ -73,39 +87,40 @@ class Runtime:
         return VerificationCache(self.paths.cache_dir / "verified-models.json")
 
     def chat_model(self) -> ModelSpec | None:
-        """The configured chat model when it is an embedded one; None for an imported file."""
+        """The configured chat model's catalog entry; None for an imported file."""
         chosen = self.settings.chat_model
-        return None if chosen.endswith(".gguf") else find_embedded(chosen)
+        spec: ModelSpec | None = model_kind(chosen).spec(chosen)
+        return spec
 
     def chat_model_name(self) -> str:
         spec = self.chat_model()
         return spec.name if spec is not None else Path(self.settings.chat_model).name
 
     def embedding_model(self) -> ModelSpec:
-        return find_embedded(self.settings.embedding_model)
+        """The configured embedding model's catalog entry (the settings hold an embedded one)."""
+        chosen = self.settings.embedding_model
+        spec: ModelSpec = model_kind(chosen).spec(chosen)
+        return spec
 
     def create_chat_provider(
         self, *, provider: str | None = None, model: str | None = None, seed: int = 0
     ) -> ChatProvider:
         """The chat provider by name (default: the configured one). For the local provider,
-        ``model`` is a catalog id or a .gguf path (default: the configured chat model; embedded
-        files are verified first); for a cloud provider, a model id overriding its default.
-        A cloud provider is refused while offline mode is on."""
+        ``model`` is any model id (default: the configured chat model; embedded files are
+        verified first); for a cloud provider, a model id overriding its default. A cloud
+        provider is refused while offline mode is on."""
         name = provider or self.settings.default_provider
         if name in self._configured():
-            config = {**self._cloud_config(name), **({"model": model} if model else {})}
-            return build_provider(config, SecretStore(self.paths.home).get(name))
+            config = {**self.cloud_config(name), **({"model": model} if model else {})}
+            return build_provider(config, self.api_key(name))
         if name not in PROVIDERS:
             known = sorted({*PROVIDERS, *self._configured()})
             raise UnknownProviderError(f"Unknown provider {name!r}; available: {', '.join(known)}")
         chosen = model or self.settings.chat_model
-        if chosen.endswith(".gguf") or Path(chosen).is_file():
-            path = Path(chosen).expanduser()
-        else:
-            spec = find_embedded(chosen)
-            require_model(spec, self.verification_cache())
-            assert spec.primary_path is not None  # require_model checked it
-            path = spec.primary_path
+        return model_kind(chosen).chat(chosen, self, seed=seed)
+
+    def local_provider(self, path: Path, *, seed: int = 0) -> LocalLlamaProvider:
+        """llama.cpp on the GGUF file ``path``, with the settings' engine options."""
         return LocalLlamaProvider(
             path,
             context_size=self.settings.context_size,
@@ -119,7 +134,7 @@ class Runtime:
     def _configured(self) -> dict[str, dict[str, str]]:
         return {p["name"]: p for p in self.settings.providers}
 
-    def _cloud_config(self, name: str) -> dict[str, str]:
+    def cloud_config(self, name: str) -> dict[str, str]:
         """A configured cloud provider's settings; refused while offline mode is on."""
         configured = self._configured()
         if name not in configured:
@@ -133,41 +148,169 @@ class Runtime:
             )
         return configured[name]
 
-    def create_embedder(self, model_id: str | None = None) -> FastEmbedEmbedder:
-        """An embedded embedding model (default: the configured one), its files verified first."""
-        spec = find_embedded(model_id) if model_id else self.embedding_model()
-        require_model(spec, self.verification_cache())
+    def api_key(self, name: str) -> str | None:
+        return SecretStore(self.paths.home).get(name)
+
+    def create_embedder(
+        self, model_id: str | None = None, *, redact: bool = False,
+        on_request: RequestReport | None = None,
+    ) -> Embedder:  # fmt: skip
+        """The embedder of ``model_id`` (default: the configured one): an embedded model's
+        files are verified first; a cloud model is refused while offline, removes personal
+        data first if ``redact`` and reports each request to ``on_request``."""
+        chosen = model_id or self.settings.embedding_model
+        return model_kind(chosen).embedder(chosen, self, redact=redact, on_request=on_request)
+
+    def create_cloud_embedder(
+        self, model_id: str, *, redact: bool = False, on_request: RequestReport | None = None
+    ) -> Embedder:
+        """:meth:`create_embedder` for an id that must be a cloud one (``cloud:PROVIDER:MODEL``)."""
+        if model_kind(model_id).recipient(model_id) is None:
+            raise UnknownModelError(f"{model_id!r} is not a cloud embedding model")
+        return self.create_embedder(model_id, redact=redact, on_request=on_request)
+
+    def create_token_counter(self, model_id: str) -> TokenCounter:
+        """Counts text in the embedding model's own tokens."""
+        counter: TokenCounter = model_kind(model_id).token_counter(model_id, self)
+        return counter
+
+
+def _local_model_for(model_id: str, role: str) -> bool:
+    """Whether ``model_id`` names a model on this computer that serves ``role``."""
+    try:
+        kind = model_kind(model_id)
+        return kind.recipient(model_id) is None and kind.offers(model_id, role)
+    except KeyError:
+        return False
+
+
+# -- the kinds of model id this version knows ---------------------------------------------------
+
+
+class EmbeddedModels(ModelKind):
+    """``embedded:NAME``: the models that ship with the app (``models/embedded.py``)."""
+
+    scheme = "embedded"
+
+    @property
+    def form(self) -> str:
+        names = ", ".join(m.id for m in embedded_models())
+        return f"embedded:NAME, a model that ships with the app ({names})"
+
+    def offers(self, model_id: str, role: str) -> bool:
+        return any(m.id == model_id and m.kind == role for m in embedded_models())
+
+    def spec(self, model_id: str) -> ModelSpec:
+        return find_embedded(model_id)
+
+    def dim(self, model_id: str) -> int:
+        return find_embedded(model_id).dim or 0
+
+    def chat(self, model_id: str, home: Runtime, *, seed: int = 0) -> ChatProvider:
+        spec = find_embedded(model_id)
+        require_model(spec, home.verification_cache())
+        assert spec.primary_path is not None  # require_model checked it
+        return home.local_provider(spec.primary_path, seed=seed)
+
+    def embedder(self, model_id: str, home: Runtime, **_: Any) -> FastEmbedEmbedder:
+        spec = find_embedded(model_id)
+        require_model(spec, home.verification_cache())
         folder = assemble_model_dir(
-            spec, self.paths.cache_dir / "embedders" / spec.id.replace(":", "_")
+            spec, home.paths.cache_dir / "embedders" / spec.id.replace(":", "_")
         )
         return FastEmbedEmbedder(
             folder,
             fastembed_name=spec.architecture,
             dim=spec.dim or 0,
-            cache_dir=self.paths.cache_dir / "fastembed",
+            cache_dir=home.paths.cache_dir / "fastembed",
         )
 
-    def create_cloud_embedder(
-        self, model_id: str, *, redact: bool = False, on_request: RequestReport | None = None
-    ) -> CloudEmbedder:
-        """The embedder of ``cloud:PROVIDER:MODEL`` (refused while offline), removing personal
-        data first if ``redact`` and reporting each request to ``on_request``."""
-        cloud = parse_cloud_model_id(model_id)
-        if cloud is None:
-            raise KeyError(f"{model_id!r} is not a cloud embedding model")
-        name, model = cloud
-        config = self._cloud_config(name)
-        return build_embedder(config, SecretStore(self.paths.home).get(name), model,
-                              redact=redact, on_request=on_request)  # fmt: skip
-
-    def create_token_counter(self, model_id: str) -> TokenCounter:
-        """Counts text in the embedding model's own tokens. A cloud model's tokenizer is not on
-        this machine: the embedded model's word pieces stand in (for English about 1.2 per
-        BPE token, so sizes err on the short side)."""
-        if parse_cloud_model_id(model_id) is not None:
-            model_id = EMBEDDING_MODEL_ID
+    def token_counter(self, model_id: str, home: Runtime) -> TokenCounter:
         spec = find_embedded(model_id)
         tokenizer = next((f.path for f in spec.files if f.file_name == "tokenizer.json"), None)
         if tokenizer is None:
             raise ModelFileError(f"{spec.name} has no tokenizer.json. To fix it: {spec.fix_hint}")
         return TokenCounter(tokenizer)
+
+    def choices(self, home: Runtime, role: str) -> list[dict[str, Any]]:
+        if role != "embedding":
+            return []
+        return [
+            {"id": m.id, "label": f"{m.name} ({m.dim} dimensions, on this computer)", "local": True}
+            for m in embedded_models()
+            if m.kind == "embedding"
+        ]
+
+
+class GGUFFiles(ModelKind):
+    """The path of a .gguf file: imported or downloaded into the models folder, or anywhere."""
+
+    scheme = "gguf"
+    prefixed = False
+    form = "the path of a .gguf file (imported or downloaded)"
+
+    def claims(self, model_id: str) -> bool:
+        return model_id.endswith(".gguf") or Path(model_id).is_file()
+
+    def offers(self, model_id: str, role: str) -> bool:
+        return role == "chat"
+
+    def chat(self, model_id: str, home: Runtime, *, seed: int = 0) -> ChatProvider:
+        return home.local_provider(Path(model_id).expanduser(), seed=seed)
+
+
+class CloudModels(ModelKind):
+    """``cloud:PROVIDER:MODEL``: a model of a provider added in Settings → Providers; refused
+    while offline mode is on."""
+
+    scheme = "cloud"
+    form = "cloud:PROVIDER:MODEL, a model of a provider added in Settings → Providers"
+
+    def recipient(self, model_id: str) -> str:
+        return _split(model_id)[0]
+
+    def offers(self, model_id: str, role: str) -> bool:
+        return role in ("chat", "embedding")
+
+    def chat(self, model_id: str, home: Runtime, *, seed: int = 0) -> ChatProvider:
+        name, model = _split(model_id)
+        return build_provider({**home.cloud_config(name), "model": model}, home.api_key(name))
+
+    def embedder(
+        self, model_id: str, home: Runtime, *, redact: bool = False,
+        on_request: RequestReport | None = None,
+    ) -> CloudEmbedder:  # fmt: skip
+        name, model = _split(model_id)
+        return build_embedder(home.cloud_config(name), home.api_key(name), model,
+                              redact=redact, on_request=on_request)  # fmt: skip
+
+    def token_counter(self, model_id: str, home: Runtime) -> TokenCounter:
+        """A cloud model's tokenizer is not on this machine: the embedded model's word pieces
+        stand in (for English about 1.2 per BPE token, so sizes err on the short side)."""
+        _split(model_id)
+        return home.create_token_counter(EMBEDDING_MODEL_ID)
+
+    def choices(self, home: Runtime, role: str) -> list[dict[str, Any]]:
+        if role != "embedding":
+            return []
+        rows = []
+        for config in home.settings.providers:
+            if model := config.get("embedding_model"):
+                host = urlsplit(config["base_url"] or KINDS[config["kind"]].base_url).hostname
+                rows.append({
+                    "id": cloud_model_id(config["name"], model),
+                    "label": f"{model} by {config['name']} (sends your documents to {host})",
+                    "local": False,
+                })  # fmt: skip
+        return rows
+
+
+def _split(model_id: str) -> tuple[str, str]:
+    cloud = parse_cloud_model_id(model_id)
+    if cloud is None:
+        raise UnknownModelError(f"{model_id!r} is not a cloud model (cloud:PROVIDER:MODEL)")
+    return cloud
+
+
+for _kind in (EmbeddedModels(), GGUFFiles(), CloudModels()):
+    register(_kind)
