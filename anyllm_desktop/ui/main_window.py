@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -39,6 +40,7 @@ from anyllm_desktop.core.events import (
 )
 from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
+from anyllm_desktop.ui.jobs_view import JobsView, summary
 from anyllm_desktop.ui.library_repair import RepairBar, ask_how_to_repair
 from anyllm_desktop.ui.model_manager import ModelManager
 from anyllm_desktop.ui.passage_dialog import PassageDialog
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
         self._pending_drop: list[Path] = []
         self._pending_consent = ""
         self._index_check: GeneratorWorker | None = None
+        self._jobs_view: JobsView | None = None
         self.setWindowTitle("anyllm-desktop")
         self.setObjectName("MainWindow")
         self.setStyleSheet(STYLE_SHEET)
@@ -154,6 +157,13 @@ class MainWindow(QMainWindow):
             else "Cloud providers and downloads are allowed."
         )
         bar.addWidget(self.progress)
+        self.jobs_button = QPushButton("Jobs")
+        self.jobs_button.setFlat(True)
+        self.jobs_button.setAccessibleName("Jobs")
+        self.jobs_button.setToolTip("Every indexing, re-embedding and download, with progress")
+        self.jobs_button.clicked.connect(self.open_jobs)
+        self.jobs_button.setEnabled(False)
+        bar.addPermanentWidget(self.jobs_button)
         bar.addPermanentWidget(self.speed_label)
         bar.addPermanentWidget(self.model_label)
         bar.addPermanentWidget(self.network_label)
@@ -171,6 +181,7 @@ class MainWindow(QMainWindow):
         tools = menus.addMenu("&Tools")
         tools.addAction("Settings…", QKeySequence("Ctrl+,"), self.open_settings)
         tools.addAction("Models…", QKeySequence("Ctrl+M"), self.open_model_manager)
+        tools.addAction("Jobs…", QKeySequence("Ctrl+J"), self.open_jobs)
 
     def _welcome_html(self, state: str) -> str:
         settings = self.runtime.settings
@@ -295,10 +306,27 @@ class MainWindow(QMainWindow):
     def _on_ready(self) -> None:
         self._set_enabled(True)
         self.welcome.setText(self._welcome_html("Ready."))
+        jobs = self.backend.jobs
+        if jobs is not None:
+            self.jobs_button.setEnabled(True)
+            jobs.changed.connect(lambda _job: self.jobs_button.setText(summary(jobs)))
+            if left := self.backend.interrupted_jobs():
+                self.show_notice(
+                    f"{len(left)} job(s) did not finish when the app last stopped "
+                    f"({', '.join(j.describe() for j in left[:3])}). Tools → Jobs… resumes them."
+                )
         self._reopen_last_chat()
         if self._pending_drop:
             paths, self._pending_drop = self._pending_drop, []
             self.add_documents(paths)
+
+    def open_jobs(self) -> None:
+        if self.backend.jobs is None:
+            return
+        if self._jobs_view is None:
+            self._jobs_view = JobsView(self.backend.jobs, self)
+        self._jobs_view.show()
+        self._jobs_view.raise_()
 
     def _reopen_last_chat(self) -> None:
         """Where the user left off: the last workspace and chat, else the first workspace."""

@@ -498,6 +498,10 @@ class Backend(QObject):
         paths = paths_param([path_from_stored(document.path)])
         self._jobs().submit("ingest", workspace, paths=paths, reindex=True)
 
+    def interrupted_jobs(self) -> list[JobRecord]:
+        """Jobs a process that died left unfinished (found at this start)."""
+        return list(self._job_service.interrupted) if self._job_service else []
+
     def _jobs(self) -> JobQueue:
         assert self.jobs is not None, "Backend.start() has not finished"
         return self.jobs

@@ -75,6 +75,14 @@ class JobQueue(QObject):
         """Running and queued jobs, in order."""
         return [*(j for j, _ in self._running.values()), *self._pending]
 
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    @property
+    def waiting_count(self) -> int:
+        return len(self._pending)
+
     def records(self, limit: int = 100) -> list[JobRecord]:
         """Every job's record, newest first (this app's and other processes')."""
         return self.service.store.recent(limit)
