@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from anyllm_desktop.cli.output import print_ingest, print_json
-from anyllm_desktop.cli.session import library_session
-from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.cli.session import job, library_session
 from anyllm_desktop.core.filenames import printable
 
 
@@ -38,9 +37,11 @@ def add_commands(commands: Any) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from anyllm_desktop.services.jobs import paths_param
+
     with library_session(args) as library:
-        paths = [Path(p) for p in args.paths]
-        return print_ingest(library.ingest(args.workspace, paths, CancelToken()), args)
+        paths = paths_param([Path(p) for p in args.paths])
+        return print_ingest(job(library, "ingest", args.workspace, paths=paths), args)
 
 
 def _docs(args: argparse.Namespace) -> int:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.cli.errors import CommandError
 from anyllm_desktop.cli.output import warn
 
 if TYPE_CHECKING:
+    from anyllm_desktop.core.events import Event
     from anyllm_desktop.services.library import Library
     from anyllm_desktop.services.runtime import Runtime
 
@@ -49,3 +50,15 @@ def library_session(args: argparse.Namespace) -> Iterator[Library]:
         raise CommandError(str(exc)) from exc
     finally:
         library.close()
+
+
+def job(library: Library, kind: str, workspace: str = "", **params: Any) -> Iterator[Event]:
+    """A job's events, its record kept like the app's (``anyllm jobs`` lists it; the app's jobs
+    view shows it; killed, it is interrupted and resumes)."""
+    from anyllm_desktop.services.jobs import JobService
+
+    service = JobService(library)
+    try:
+        yield from service.run(kind, workspace, **params)
+    finally:
+        service.close()

@@ -8,8 +8,7 @@ from typing import Any
 
 from anyllm_desktop.cli.errors import CommandError
 from anyllm_desktop.cli.output import print_ingest, print_json, run_job, show_progress
-from anyllm_desktop.cli.session import library_session
-from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.cli.session import job, library_session
 from anyllm_desktop.core.events import Done, Error, Progress
 
 
@@ -89,7 +88,7 @@ def _rename(args: argparse.Namespace) -> int:
 
 def _delete(args: argparse.Namespace) -> int:
     with library_session(args) as library:
-        run_job(library.delete_workspace(args.name))
+        run_job(job(library, "delete", args.name))
     print(f"deleted workspace {args.name!r}")
     return 0
 
@@ -97,7 +96,7 @@ def _delete(args: argparse.Namespace) -> int:
 def _reindex(args: argparse.Namespace) -> int:
     """Every document chunked and embedded again from its file (repairs a lost index)."""
     with library_session(args) as library:
-        return print_ingest(library.reindex(args.name, CancelToken()), args)
+        return print_ingest(job(library, "reindex", args.name), args)
 
 
 def _embedder(args: argparse.Namespace) -> int:
@@ -116,7 +115,7 @@ def _embedder(args: argparse.Namespace) -> int:
                     mark = "*" if choice["id"] == current else " "
                     print(f"{mark} {choice['id']}  {choice['label']}")
             return 0
-        events = library.reembed(args.name, args.model, CancelToken(), agreed=args.send_to_cloud)
+        events = job(library, "reembed", args.name, model=args.model, agreed=args.send_to_cloud)
         for event in events:
             if isinstance(event, Progress):
                 show_progress(event)

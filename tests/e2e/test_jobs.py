@@ -3,21 +3,20 @@ a job a killed process left is shown as interrupted at the next start and resume
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.events import Done, Progress
+from anyllm_desktop.core.events import Done
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.services.jobs import JobService, paths_param
 from anyllm_desktop.services.library import Library
-from anyllm_desktop.services.runtime import Runtime
+from tests.conftest import BIN_DIR
 from tests.e2e.conftest import DATA
 
 pytestmark = pytest.mark.e2e
@@ -51,47 +50,31 @@ def test_writers_of_one_workspace_conflict_and_others_do_not() -> None:
     assert not ingest.conflicts_with(JobRecord(4, "model-download", "", ""))
 
 
-_CHILD = """
-import sys
-from pathlib import Path
-from anyllm_desktop.core.events import FileResult
-from anyllm_desktop.services.jobs import JobService, paths_param
-from anyllm_desktop.services.library import Library
-from anyllm_desktop.services.runtime import Runtime
-
-library = Library(Runtime.open())
-service = JobService(library)
-for event in service.run("ingest", "K", paths=paths_param([Path(p) for p in sys.argv[1:]])):
-    if isinstance(event, FileResult):
-        print("file", flush=True)
-"""
-
-
-def test_a_killed_job_is_interrupted_at_the_next_start_and_resumes(
+def test_a_killed_ingest_is_interrupted_and_resumes_from_the_command_line(
     child_env: dict[str, str], anyllm_home: Path
 ) -> None:
-    library = Library(Runtime.open(anyllm_home))
-    library.create_workspace("K")
-    library.close()
+    anyllm = str(BIN_DIR / "anyllm")
+    subprocess.run([anyllm, "workspace", "create", "K"], env=child_env, check=True,
+                   capture_output=True)  # fmt: skip
     names = ("debian-faq-archives.html", "nodejs-string-decoder.md", "reportlab-userguide.pdf")
     files = [str(DATA / name) for name in names]
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_CHILD), *files],
-                             env=child_env, stdout=subprocess.PIPE, text=True)  # fmt: skip
-    assert child.stdout is not None and child.stdout.readline() == "file\n"
+    child = subprocess.Popen([anyllm, "ingest", "-w", "K", *files], env=child_env,
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert child.stdout is not None and child.stdout.readline().startswith("indexed")
     child.send_signal(signal.SIGKILL)
     child.wait(30)
 
-    library = Library(Runtime.open(anyllm_home))
-    service = JobService(library)
-    try:
-        (job,) = service.interrupted
-        assert job.kind == "ingest" and job.state == "interrupted"
-        assert "interrupted" in job.message
-        events = list(service.events(service.again(job.id), CancelToken()))
-        assert any(isinstance(e, Progress) for e in events)
-        assert service.store.recent(1)[0].state == "done"
-        documents = library.documents("K")
-        assert len(documents) == 3 and {d.status for d in documents} == {"indexed"}
-    finally:
-        service.close()
-        library.close()
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([anyllm, *args], env=child_env, capture_output=True, text=True,
+                              timeout=600, check=False)  # fmt: skip
+
+    (job,) = json.loads(run("jobs", "--json").stdout)["jobs"]
+    assert (job["kind"], job["workspace"], job["state"]) == ("ingest", "K", "interrupted")
+    assert "interrupted" in run("jobs").stdout
+    resumed = run("jobs", "resume", str(job["id"]))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "indexed" in resumed.stdout
+    latest = json.loads(run("jobs", "--json", "-n", "1").stdout)["jobs"][0]
+    assert latest["state"] == "done" and latest["params"] == job["params"]
+    docs = json.loads(run("docs", "-w", "K", "--json").stdout)["documents"]
+    assert len(docs) == 3 and {d["status"] for d in docs} == {"indexed"}
