@@ -36,7 +36,5 @@ def parse_cloud_model_id(model_id: str) -> tuple[str, str] | None:
         return None
     provider, _, model = model_id.removeprefix(CLOUD_PREFIX).partition(":")
     if not provider or not model:
-        raise UnknownModelError(
-            f"{model_id!r} is not a cloud embedding model (cloud:PROVIDER:MODEL)"
-        )
+        raise UnknownModelError(f"{model_id!r} is not a cloud model id (cloud:PROVIDER:MODEL)")
     return provider, model

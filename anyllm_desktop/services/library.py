@@ -96,6 +96,8 @@ class Library:
         """The embedder for ``model_id``. A cloud one serves one workspace: it is refused for a
         workspace locked to local models and while offline (:class:`ProviderError` with the
         reason), removes personal data first if the workspace asks, and logs each request."""
+        if (local := self._embedders.get((model_id, 0, False))) is not None:
+            return local  # resolved before (the id is looked up once, not at every query)
         recipient = model_kind(model_id).recipient(model_id)
         if recipient is None:
             key = (model_id, 0, False)

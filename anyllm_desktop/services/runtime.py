@@ -306,9 +306,9 @@ class CloudModels(ModelKind):
 
 
 def _split(model_id: str) -> tuple[str, str]:
+    """(provider, model) of an id the cloud kind was given (it starts with "cloud:")."""
     cloud = parse_cloud_model_id(model_id)
-    if cloud is None:
-        raise UnknownModelError(f"{model_id!r} is not a cloud model (cloud:PROVIDER:MODEL)")
+    assert cloud is not None  # model_kind gives this kind only ids of its scheme
     return cloud
 
 
