@@ -122,3 +122,16 @@ def _tighten(path: Path) -> bool:
     except PermissionError:  # another user's file: not ours to change
         return False
     return True
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes of the files below ``folder`` (links not followed)."""
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                info = os.lstat(Path(root) / name)
+            except OSError:
+                continue
+            total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    return total

@@ -489,6 +489,7 @@ class MainWindow(QMainWindow):
             Path(path).write_text(self.backend.export_thread(thread_id, fmt), encoding="utf-8")
 
     def _on_documents_changed(self, name: str) -> None:
+        """Coalesced by the backend (a drop of many files used to redraw per file)."""
         if name == self.workspace:
             self.documents.show_documents(name, self.backend.documents(name))
         self._refresh_sidebar()  # document counts
@@ -731,17 +732,23 @@ class MainWindow(QMainWindow):
             f"The new chunk size re-indexes all documents of “{name}”. Continue?",
         ):
             return
-        try:
+        try:  # both checked before either is saved (a bad overlap saved the chat settings)
+            self.backend.check_workspace_settings(
+                name, chat=dialog.chat_changes(), retrieval=dialog.retrieval_changes()
+            )
             self.backend.update_chat_settings(name, **dialog.chat_changes())
             self.backend.update_retrieval_settings(name, **dialog.retrieval_changes())
         except ValueError as exc:
             QMessageBox.warning(self, "Workspace settings", str(exc))
             return
+        # Both may change: the re-embed (a new table for the new model) is queued first, the
+        # re-index runs after it into that table (one writer at a time; before, the model change
+        # was dropped).
+        if (model := dialog.embedder_changed()) is not None:
+            self._reembed(name, model)
         if rechunk:
             self.documents.job_started()
             self.backend.reindex_workspace(name)
-        elif (model := dialog.embedder_changed()) is not None:
-            self._reembed(name, model)
 
     def _reembed(self, name: str, model: str) -> None:
         """Ask first: a cloud embedder is told what it will be sent and where."""

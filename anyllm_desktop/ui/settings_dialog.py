@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QUrl
@@ -29,10 +28,6 @@ from anyllm_desktop.core.settings import THEMES, Settings
 from anyllm_desktop.ui.form_fields import int_field
 from anyllm_desktop.ui.provider_dialog import ProviderDialog
 from anyllm_desktop.workers.backend import Backend
-
-
-def _folder_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 class SettingsDialog(QDialog):
@@ -238,11 +233,18 @@ class SettingsDialog(QDialog):
         form = QFormLayout(tab)
         home = self.backend.runtime.paths.home
         form.addRow("Data folder", QLabel(str(home)))
-        form.addRow("Disk usage", QLabel(f"{_folder_size(home) / 2**20:,.1f} MB"))
+        self.disk_usage = QLabel("measuring…")
+        form.addRow("Disk usage", self.disk_usage)
+        # A bound method: the connection ends with the dialog if it closes first.
+        self.backend.measure_disk_usage().event.connect(self._show_disk_usage)
         open_button = QPushButton("Open the folder")
         open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(home))))
         form.addRow("", open_button)
         return tab
+
+    def _show_disk_usage(self, event: Event) -> None:
+        if isinstance(event, Done):
+            self.disk_usage.setText(f"{event.result / 2**20:,.1f} MB")
 
     def chosen(self) -> Settings:
         return replace(

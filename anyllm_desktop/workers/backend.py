@@ -10,16 +10,18 @@ dataclasses, never a service object.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import Message, ThreadInfo
 from anyllm_desktop.core.events import LIBRARY_PROBLEM, Done, Error, Event, FileResult, Progress
 from anyllm_desktop.core.filenames import path_from_stored
 from anyllm_desktop.core.jobs import KINDS, JobRecord
+from anyllm_desktop.core.paths import folder_size
 from anyllm_desktop.core.settings import Settings
 from anyllm_desktop.core.workspace import Document, Workspace
 from anyllm_desktop.models.local_models import (
@@ -67,6 +69,12 @@ class Backend(QObject):
         #: Every long operation of the window (after start-up): see workers/job_queue.py.
         self.jobs: JobQueue | None = None
         self._job_service: JobService | None = None
+        #: Workspaces whose documents changed, told at most once a second.
+        self._changed_soon: set[str] = set()
+        self._changed_timer = QTimer(self)
+        self._changed_timer.setSingleShot(True)
+        self._changed_timer.setInterval(1000)
+        self._changed_timer.timeout.connect(self._emit_documents_changed)
         self._shut_down = False
 
     # -- start-up ---------------------------------------------------------------------------
@@ -184,12 +192,11 @@ class Backend(QObject):
     # -- quick reads and edits (GUI thread: a few SQLite rows) ----------------------------------
 
     def workspaces(self) -> list[tuple[Workspace, int]]:
-        """Workspaces with their number of indexed documents."""
+        """Workspaces with their number of indexed documents (two queries, not one a
+        workspace)."""
         library = self._library()
-        return [
-            (w, sum(d.status == "indexed" for d in library.documents(w.name)))
-            for w in library.workspaces()
-        ]
+        counts = library.records.document_counts()
+        return [(w, counts.get(w.id, 0)) for w in library.workspaces()]
 
     def create_workspace(self, name: str) -> Workspace:
         workspace = self._library().create_workspace(name)
@@ -209,6 +216,14 @@ class Backend(QObject):
 
     def workspace(self, name: str) -> Workspace:
         return self._library().workspace(name)
+
+    def check_workspace_settings(
+        self, name: str, *, chat: dict[str, Any], retrieval: dict[str, Any]
+    ) -> None:
+        """Raise ValueError (with the reason) unless both sets of changes are valid."""
+        workspace = self.workspace(name)
+        replace(workspace.chat, **chat)
+        replace(workspace.retrieval, **retrieval)
 
     def update_chat_settings(self, name: str, **changes: Any) -> Workspace:
         return self._library().update_chat(name, **changes)
@@ -284,6 +299,12 @@ class Backend(QObject):
 
     def curated_models(self) -> tuple[CuratedModel, ...]:
         return CURATED
+
+    def measure_disk_usage(self) -> GeneratorWorker:
+        """Done(bytes the data folder holds), counted off the GUI thread (a large library is
+        many files)."""
+        home = self.runtime.paths.home
+        return self._start(lambda cancel: iter([Done(folder_size(home))]))
 
     def memory_hint(self, size: int) -> str:
         import psutil
@@ -514,9 +535,18 @@ class Backend(QObject):
             return
         self.ingest_event.emit(job.workspace, event)
         if isinstance(event, FileResult) and event.status == "indexed":
-            self.documents_changed.emit(job.workspace)
+            self._changed_soon.add(job.workspace)
+            if not self._changed_timer.isActive():
+                self._changed_timer.start()
+
+    def _emit_documents_changed(self) -> None:
+        """Files indexed in the last second: one refresh of their lists and of the counts."""
+        names, self._changed_soon = self._changed_soon, set()
+        for name in names:
+            self.documents_changed.emit(name)
 
     def _on_job_finished(self, job: JobRecord) -> None:
         if KINDS[job.kind].writes_index:
+            self._changed_soon.discard(job.workspace)
             self.documents_changed.emit(job.workspace)
             self.workspaces_changed.emit()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from anyllm_desktop.ui import main_window
 from tests.qt.helpers import ready_window
 
 DATA = Path(__file__).parent.parent / "data"
@@ -77,4 +78,41 @@ def test_the_jobs_view_cancels_and_runs_again(
     states = [j.state for j in jobs.records()]
     assert states == ["done", "cancelled", "done"]
     assert window.jobs_button.text() == "Jobs"
+    window.close()
+
+
+def test_workspace_settings_save_nothing_unless_all_is_valid_and_keep_both_changes(
+    qtbot: QtBot, anyllm_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = ready_window(qtbot, anyllm_home)
+    backend = window.backend
+    backend.create_workspace("S")
+    window.select_workspace("S")
+    monkeypatch.setattr(window, "_confirm", lambda *_args: True)
+    warned: list[str] = []
+    monkeypatch.setattr(main_window.QMessageBox, "warning",
+                        lambda _parent, _title, text: warned.append(text))  # fmt: skip
+    dialog = window.open_workspace_settings()
+    assert dialog is not None
+    dialog.temperature.setValue(1.5)
+    dialog.chunk_tokens.setValue(64)
+    dialog.chunk_overlap.setValue(40)  # more than half a chunk: invalid
+    dialog.accept()
+    assert warned and "chunk_overlap" in warned[0]
+    workspace = backend.workspace("S")
+    assert workspace.chat.temperature != 1.5 and workspace.retrieval.chunk_tokens == 200
+    # A chunk size and an embedding model changed together: both happen, in that order of need.
+    submitted: list[str] = []
+    monkeypatch.setattr(backend, "reembed_workspace", lambda n, m, agreed: submitted.append(m))
+    monkeypatch.setattr(backend, "reindex_workspace", lambda n: submitted.append("reindex"))
+    dialog = window.open_workspace_settings()
+    assert dialog is not None
+    dialog.chunk_tokens.setValue(120)
+    dialog.chunk_overlap.setValue(20)
+    dialog.embedder.addItem("another model", "embedded:another")
+    dialog.embedder.setCurrentIndex(dialog.embedder.count() - 1)
+    monkeypatch.setattr(backend, "cloud_embedding_terms", lambda n, m: None)
+    dialog.accept()
+    assert submitted == ["embedded:another", "reindex"]
+    assert backend.workspace("S").retrieval.chunk_tokens == 120
     window.close()
