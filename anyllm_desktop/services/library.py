@@ -13,9 +13,9 @@ from anyllm_desktop.core.priority import CorePriority
 from anyllm_desktop.core.redaction import Redactions
 from anyllm_desktop.core.workspace import Document, RetrievalSettings, Workspace
 from anyllm_desktop.ingest.tokens import TokenCounter
-from anyllm_desktop.models.embedded import find_embedded
 from anyllm_desktop.providers.base import Embedder
 from anyllm_desktop.providers.cloud_http import ProviderError
+from anyllm_desktop.providers.model_ids import UnknownModelError
 from anyllm_desktop.providers.registry import model_kind
 from anyllm_desktop.services import integrity, reembedding
 from anyllm_desktop.services.index_health import IndexHealth, IndexProblem, index_errors
@@ -162,7 +162,8 @@ class Library:
 
     def create_workspace(self, name: str) -> Workspace:
         model = self.runtime.settings.embedding_model
-        find_embedded(model)  # refuse unknown models before anything is written
+        if not model_kind(model).offers(model, "embedding"):  # before anything is written
+            raise UnknownModelError(f"{model!r} is not an embedding model.")
         return self.records.create_workspace(name, model)
 
     def workspaces(self) -> list[Workspace]:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, cast
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Event, Progress
 from anyllm_desktop.core.workspace import Workspace
-from anyllm_desktop.providers.cloud_embeddings import parse_cloud_model_id
 from anyllm_desktop.providers.cloud_http import ProviderError
+from anyllm_desktop.providers.registry import model_kind
 from anyllm_desktop.services.embedding import embed_texts, free_bulk_session
 from anyllm_desktop.services.outbound import Sender, embedding_consent_text
 from anyllm_desktop.store.records import table_name, table_version
@@ -29,7 +29,7 @@ def cloud_embedding_terms(library: Library, name: str, model_id: str) -> str | N
     """What embedding workspace ``name`` with ``model_id`` sends, and where, for the user to
     agree to; None for a local model (nothing leaves). Raises ProviderError when a cloud model
     is refused (offline, the workspace's lock, an unknown provider or key)."""
-    if parse_cloud_model_id(model_id) is None:
+    if _runs_here(model_id):
         return None
     workspace = library.records.workspace(name)
     passages = 0
@@ -41,10 +41,18 @@ def cloud_embedding_terms(library: Library, name: str, model_id: str) -> str | N
 def _cloud_terms(
     library: Library, workspace: Workspace, model_id: str, passages: int
 ) -> str | None:
-    if parse_cloud_model_id(model_id) is None:
+    if _runs_here(model_id):
         return None
     embedder = library.embedder(model_id, workspace)
     return embedding_consent_text(workspace, cast(Sender, embedder), passages)
+
+
+def _runs_here(model_id: str) -> bool:
+    """Nothing leaves the computer (an unknown id too: the re-embed itself then says so)."""
+    try:
+        return model_kind(model_id).recipient(model_id) is None
+    except KeyError:
+        return True
 
 
 def reembed(
