@@ -34,6 +34,8 @@ def anyllm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty home folder, never the user's."""
     home = tmp_path / "home"
     monkeypatch.setenv("ANYLLM_HOME", str(home))
+    # The fallback key store's key lives in the configuration folder (store/secrets.py).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     return home
 
 

@@ -2,9 +2,10 @@
 — encrypted in the home folder, never in the settings file, logs or exports.
 
 The fallback is Fernet (AES-128-CBC + HMAC) from ``cryptography`` with a key file readable by
-the user's account only. It keeps keys out of plain text, backups of the settings file and
-accidental sharing of the data folder's JSON; it does not protect against someone who can read
-the user's files — ``fallback_notice`` says so, for the UI and the CLI to show.
+the user's account only, kept in the user's configuration folder — not beside the ciphertext in
+the data folder, so a copy of the data folder (a backup, a synced folder, a shared archive) does
+not carry the key with it. It does not protect against someone who can read the user's files —
+``fallback_notice`` says so, for the UI and the CLI to show.
 """
 
 from __future__ import annotations
@@ -31,11 +32,21 @@ def _system_keyring() -> object | None:
     return backend
 
 
+def key_file() -> Path:
+    """Where the fallback's key lives: the user's configuration folder (``$XDG_CONFIG_HOME``
+    on Linux), one key for the account."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(SERVICE, appauthor=False)) / "secrets.key"
+
+
 class SecretStore:
     def __init__(self, home: Path) -> None:
         self._backend = _system_keyring()
         self._file = home / "secrets.fernet"
-        self._key_file = home / ".secrets.key"
+        self._key_file = key_file()
+        #: Where earlier versions kept the key (beside the ciphertext): moved out when found.
+        self._old_key_file = home / ".secrets.key"
 
     @property
     def uses_keyring(self) -> bool:
@@ -85,14 +96,22 @@ class SecretStore:
             self._write(entries)
 
     def _fernet(self) -> Any:
-        from cryptography.fernet import Fernet
+        from cryptography.fernet import Fernet, MultiFernet
 
+        self._key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not self._key_file.exists():
-            self._key_file.parent.mkdir(parents=True, exist_ok=True)
+            old = self._old_key_file.read_bytes() if self._old_key_file.exists() else None
             descriptor = os.open(self._key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as handle:
-                handle.write(Fernet.generate_key())
-        return Fernet(self._key_file.read_bytes())
+                handle.write(old or Fernet.generate_key())
+        keys = [Fernet(self._key_file.read_bytes())]
+        if self._old_key_file.exists():  # a second home's old key: still reads its entries
+            old_key = Fernet(self._old_key_file.read_bytes())
+            if self._old_key_file.read_bytes() == self._key_file.read_bytes():
+                self._old_key_file.unlink()  # moved: no longer beside the ciphertext
+            else:
+                keys.append(old_key)
+        return MultiFernet(keys)
 
     def _read(self) -> dict[str, str]:
         try:

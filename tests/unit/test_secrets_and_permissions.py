@@ -100,3 +100,29 @@ def test_providers_never_show_or_store_credentials_of_their_url(tmp_path: Path) 
         add_provider(runtime, "other", "openai-compatible", model="m",
                      base_url="https://proxy.example/v1?api_key=pw")  # fmt: skip
     assert [p["name"] for p in runtime.settings.providers] == ["proxy"]
+
+
+def test_the_fallback_key_is_kept_apart_from_the_ciphertext(
+    anyllm_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of the data folder (a backup, a synced folder) must not carry the key with the
+    encrypted keys; an old home's key file beside them is moved out and still decrypts."""
+    from cryptography.fernet import Fernet
+
+    from anyllm_desktop.store import secrets
+
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)
+    anyllm_home.mkdir(parents=True)
+    old_key = Fernet.generate_key()
+    (anyllm_home / ".secrets.key").write_bytes(old_key)
+    token = Fernet(old_key).encrypt(b"sk-old").decode()
+    (anyllm_home / "secrets.fernet").write_text(json.dumps({"old": token}), encoding="utf-8")
+    store = secrets.SecretStore(anyllm_home)
+    assert store.get("old") == "sk-old"
+    store.set("new", "sk-new")
+    assert not (anyllm_home / ".secrets.key").exists()
+    assert secrets.key_file().is_file() and anyllm_home not in secrets.key_file().parents
+    assert secrets.key_file().stat().st_mode & 0o077 == 0
+    assert secrets.SecretStore(anyllm_home).get("new") == "sk-new"
+    for path in anyllm_home.rglob("*"):
+        assert old_key not in path.read_bytes() if path.is_file() else True
