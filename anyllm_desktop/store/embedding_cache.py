@@ -25,24 +25,32 @@ def text_key(text: str) -> bytes:
 class EmbeddingCache:
     """A disposable cache: a file that cannot be read (damaged, not a database) is set aside and
     a new one made, so a broken cache costs re-computed vectors, never a failed search or
-    ingest. One connection, used by one thread at a time (a lock)."""
+    ingest. One connection per thread that uses it (as the library's stores do): a search on the
+    GUI's worker reads while an ingest writes."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        #: Where the connections go: the file, or memory when the disk refuses it.
+        self._where: Path | str = path
+        self._local = threading.local()
         self._lock = threading.Lock()
+        self._open_connections: list[sqlite3.Connection] = []
+        #: Rebuilds so far: a thread's connection from before the last one is replaced.
+        self._generation = 0
         #: What happened to a damaged cache file, for the log ("" when nothing did).
         self.rebuilt = ""
         try:
-            self._db = self._open()
+            self._connection()
         except sqlite3.OperationalError:  # a full or read-only disk: a cache for this run
-            self._db = self._open(":memory:")
+            self._where = ":memory:"
+            self._connection()
         except sqlite3.DatabaseError as exc:
-            self._db = self._rebuild(exc)
+            self._rebuild(exc)
 
-    def _open(self, where: Path | str | None = None) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            where or self.path, timeout=30, isolation_level=None, check_same_thread=False
+            self._where, timeout=30, isolation_level=None, check_same_thread=False
         )
         try:
             connection.execute("PRAGMA journal_mode = WAL")
@@ -56,25 +64,40 @@ class EmbeddingCache:
             raise
         return connection
 
-    def _rebuild(self, problem: Exception) -> sqlite3.Connection:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for suffix in ("", "-wal", "-shm"):
-            part = self.path.with_name(self.path.name + suffix)
-            if part.exists():
-                part.replace(part.with_name(f"{self.path.name}.damaged-{stamp}{suffix}"))
-        self.rebuilt = f"the embedding cache {self.path} was damaged ({problem}); a new one is used"
-        return self._open()
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or self._local.generation != self._generation:
+            connection = self._open()
+            self._local.connection, self._local.generation = connection, self._generation
+            with self._lock:
+                self._open_connections.append(connection)
+        return connection
+
+    def _rebuild(self, problem: Exception) -> None:
+        """Set the damaged file aside (every thread's connection closed) and start a new one."""
+        with self._lock:
+            for connection in self._open_connections:
+                connection.close()
+            self._open_connections.clear()
+            self._generation += 1
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            for suffix in ("", "-wal", "-shm"):
+                part = self.path.with_name(self.path.name + suffix)
+                if part.exists():
+                    part.replace(part.with_name(f"{self.path.name}.damaged-{stamp}{suffix}"))
+            self.rebuilt = (
+                f"the embedding cache {self.path} was damaged ({problem}); a new one is used"
+            )
+        self._connection()
 
     def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            try:
-                return work(self._db)
-            except sqlite3.OperationalError:
-                raise  # locked, the disk: not damage
-            except sqlite3.DatabaseError as exc:
-                self._db.close()
-                self._db = self._rebuild(exc)
-                return work(self._db)
+        try:
+            return work(self._connection())
+        except sqlite3.OperationalError:
+            raise  # locked, the disk: not damage
+        except sqlite3.DatabaseError as exc:
+            self._rebuild(exc)
+            return work(self._connection())
 
     def get_many(self, model: str, texts: Sequence[str]) -> list[np.ndarray | None]:
         import numpy as np
@@ -122,4 +145,7 @@ class EmbeddingCache:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            for connection in self._open_connections:
+                connection.close()
+            self._open_connections.clear()
+            self._generation += 1
