@@ -52,7 +52,7 @@ from anyllm_desktop.ui.workspace_settings_dialog import WorkspaceSettingsDialog
 from anyllm_desktop.workers.backend import Backend
 
 if TYPE_CHECKING:
-    from anyllm_desktop.services.runtime import Runtime
+    from anyllm_desktop.workers.backend import Runtime
     from anyllm_desktop.workers.generator_worker import GeneratorWorker
 
 DEFAULT_WORKSPACE = "My documents"

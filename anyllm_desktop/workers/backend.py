@@ -1,5 +1,9 @@
 """The GUI's one door to the services.
 
+The UI imports workers and core only (an import-linter contract that also counts imports made
+for type checking): the few service types it names — ``Runtime``, ``LocalModel`` — it names
+through this module.
+
 ``Backend`` owns the Library (SQLite, LanceDB, embedders), the model host and the chat service.
 It opens them on a worker thread after the window shows; every long operation (asking, indexing,
 loading a model) runs as a :class:`GeneratorWorker`, and quick reads (lists of workspaces,
