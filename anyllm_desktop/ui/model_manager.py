@@ -28,7 +28,7 @@ from anyllm_desktop.workers.backend import Backend
 from anyllm_desktop.workers.generator_worker import GeneratorWorker
 
 if TYPE_CHECKING:
-    from anyllm_desktop.workers.backend import LocalModel
+    from anyllm_desktop.workers.models_and_providers import LocalModel
 
 
 class ModelManager(QDialog):

@@ -1,8 +1,8 @@
 """The GUI's one door to the services.
 
 The UI imports workers and core only (an import-linter contract that also counts imports made
-for type checking): the few service types it names — ``Runtime``, ``LocalModel`` — it names
-through this module.
+for type checking): the few service types it names — ``Runtime`` here, ``LocalModel`` in
+``models_and_providers`` — it names through workers.
 
 ``Backend`` owns the Library (SQLite, LanceDB, embedders), the model host and the chat service.
 It opens them on a worker thread after the window shows; every long operation (asking, indexing,
@@ -25,33 +25,25 @@ from anyllm_desktop.core.conversation import Message, ThreadInfo
 from anyllm_desktop.core.events import LIBRARY_PROBLEM, Done, Error, Event, FileResult, Progress
 from anyllm_desktop.core.filenames import path_from_stored
 from anyllm_desktop.core.jobs import KINDS, JobRecord
-from anyllm_desktop.core.paths import folder_size
 from anyllm_desktop.core.settings import Settings
 from anyllm_desktop.core.workspace import Document, Workspace
-from anyllm_desktop.models.local_models import (
-    CURATED,
-    CuratedModel,
-    LocalModel,
-    chat_models,
-    delete_model,
-    memory_hint,
-)
 from anyllm_desktop.services.export import export_thread
 from anyllm_desktop.services.index_health import IndexProblem
 from anyllm_desktop.services.integrity import LibraryProblem, restore_backup, start_over
-from anyllm_desktop.services.jobs import JobService, model_job, paths_param
+from anyllm_desktop.services.jobs import JobService, paths_param
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.services.storage_errors import explain as explain_storage_error
 from anyllm_desktop.services.warmup import warm_up
 from anyllm_desktop.workers.generator_worker import GeneratorWorker, source_name
 from anyllm_desktop.workers.job_queue import JobQueue
+from anyllm_desktop.workers.models_and_providers import ModelsAndProviders
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.chat import ChatService
     from anyllm_desktop.services.library import Library
 
 
-class Backend(QObject):
+class Backend(ModelsAndProviders, QObject):
     #: The library and chat service are open: lists and asking work from now on.
     ready = Signal()
     #: Start-up or model events (Progress, Error, Done) for the status bar.
@@ -298,49 +290,6 @@ class Backend(QObject):
 
         return self._start(source, self.model_event)
 
-    def chat_models(self) -> list[LocalModel]:
-        return chat_models(self.runtime.paths.models_dir)
-
-    def curated_models(self) -> tuple[CuratedModel, ...]:
-        return CURATED
-
-    def measure_disk_usage(self) -> GeneratorWorker:
-        """Done(bytes the data folder holds), counted off the GUI thread (a large library is
-        many files)."""
-        home = self.runtime.paths.home
-        return self._start(lambda cancel: iter([Done(folder_size(home))]))
-
-    def memory_hint(self, size: int) -> str:
-        import psutil
-
-        return memory_hint(size, psutil.virtual_memory().available)
-
-    def delete_model(self, model: LocalModel) -> None:
-        delete_model(model)
-
-    def import_model(self, path: Path, *, link: bool = False) -> GeneratorWorker:
-        return self._model_job("model-import", path=str(path), link=link)
-
-    def download_model(self, url: str, sha256: str | None = None) -> GeneratorWorker:
-        return self._model_job("model-download", url=url, sha256=sha256)
-
-    def _model_job(self, kind: str, **params: Any) -> GeneratorWorker:
-        """A model job (it conflicts with nothing, so it starts at once): its worker. Before
-        the library is open it runs unrecorded."""
-        if self.jobs is None:
-            runtime = self.runtime
-            return self._start(lambda cancel: model_job(kind, runtime, params, cancel))
-        worker = self.jobs.worker_of(self.jobs.submit(kind, **params).id)
-        assert worker is not None
-        return worker
-
-    def embedding_models(self) -> list[tuple[str, str]]:
-        """(id, label) of the embedding models a workspace can use: the embedded ones, then
-        each cloud provider's."""
-        from anyllm_desktop.services.cloud_providers import embedding_models
-
-        return [(m["id"], m["label"]) for m in embedding_models(self.runtime)]
-
     def cloud_embedding_terms(self, workspace: str, model_id: str) -> str | None:
         """What a cloud embedder would be sent, and where (None for a local model); raises
         RuntimeError with the reason when it is refused. Quick: nothing is sent."""
@@ -423,76 +372,6 @@ class Backend(QObject):
         name, chat = self.answering_provider(workspace), self.workspace(workspace).chat
         if name != "local" and name not in chat.cloud_consent:
             self.update_chat_settings(workspace, cloud_consent=[*chat.cloud_consent, name])
-
-    def providers(self) -> list[dict[str, Any]]:
-        from anyllm_desktop.services.cloud_providers import list_providers
-
-        return list_providers(self.runtime)
-
-    def provider_kinds(self) -> dict[str, tuple[str, str, bool, str | None]]:
-        """Kind → (label, default base URL, needs a key, usual embedding model or None when
-        the kind has no embeddings API)."""
-        from anyllm_desktop.providers.cloud_presets import KINDS
-
-        return {
-            k: (v.label, v.base_url, v.needs_key, v.embedding_model if v.embedder else None)
-            for k, v in KINDS.items()
-        }
-
-    def save_provider(
-        self, name: str, kind: str, base_url: str, model: str, api_key: str | None,
-        embedding_model: str = "",
-    ) -> str | None:  # fmt: skip
-        """Add or replace a provider; ``api_key`` None keeps the stored one. The keyring's
-        fallback notice, if any. Raises ValueError with a message for the user."""
-        from anyllm_desktop.services.cloud_providers import add_provider
-        from anyllm_desktop.store.secrets import SecretStore
-
-        if api_key is None:
-            api_key = SecretStore(self.runtime.paths.home).get(name) or ""
-        return add_provider(self.runtime, name, kind, base_url=base_url, model=model,
-                            api_key=api_key, embedding_model=embedding_model)  # fmt: skip
-
-    def remove_provider(self, name: str) -> None:
-        from anyllm_desktop.services.cloud_providers import remove_provider
-
-        remove_provider(self.runtime, name)
-
-    def test_provider(self, name: str) -> GeneratorWorker:
-        from anyllm_desktop.services.cloud_providers import check_provider
-
-        runtime = self.runtime
-        return self._start(lambda cancel: check_provider(runtime, name, cancel))
-
-    def fetch_models(
-        self, kind: str, base_url: str, api_key: str, *, stored_for: str | None = None
-    ) -> GeneratorWorker:
-        """The provider's model list; an empty ``api_key`` uses the key stored for
-        ``stored_for``."""
-        from anyllm_desktop.services.cloud_providers import fetch_models
-        from anyllm_desktop.store.secrets import SecretStore
-
-        if not api_key and stored_for:
-            api_key = SecretStore(self.runtime.paths.home).get(stored_for) or ""
-
-        def source(cancel: CancelToken) -> Iterator[Event]:
-            if self.runtime.settings.offline_mode:
-                yield Error("Offline mode is on: the model list cannot be fetched.")
-                return
-            try:
-                yield Done(fetch_models(kind, base_url, api_key))
-            except (ValueError, RuntimeError) as exc:
-                yield Error(str(exc))
-
-        return self._start(source)
-
-    def provider_names(self) -> list[str]:
-        return ["local", *(p["name"] for p in self.runtime.settings.providers)]
-
-    def outbound_log(self) -> list[dict[str, Any]]:
-        from anyllm_desktop.services.outbound import OutboundLog
-
-        return OutboundLog(self.runtime.paths.logs_dir).entries()
 
     def ingest(self, workspace: str, paths: Sequence[Path]) -> None:
         """Index files and folders; drops made while one is indexing wait their turn."""
