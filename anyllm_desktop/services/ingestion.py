@@ -309,12 +309,19 @@ class IngestJob:
         folder = self.library.vectors.folder
         doc_id = self._begin(prepared)
         written, outcome = 0, "indexed"
-        for piece in _batched(self.chunker.iter_chunks(prepared.streamed), SLICE_CHUNKS):
+        pieces = _batched(self.chunker.iter_chunks(prepared.streamed), SLICE_CHUNKS)
+        while True:
+            started = time.perf_counter()
+            piece = next(pieces, None)  # chunked as it is needed
+            self.timings["chunk"] += time.perf_counter() - started
+            if piece is None:
+                break
             self.library.priority.wait_for_foreground(self.cancel)  # an answer has the cores
             if self.cancel.cancelled:
                 outcome = "cancelled"
                 break
             label = f"Embedding {written + len(piece)} passages of {prepared.title}"
+            started = time.perf_counter()
             try:
                 vectors = yield from embed_texts(
                     self.library, self.workspace, self.workspace.embedding_model,
@@ -326,11 +333,14 @@ class IngestJob:
             except ProviderError as exc:
                 self._stopped = f"not indexed: the embedding provider failed ({exc})"
                 outcome, vectors = "failed", None
+            self.timings["embed"] += time.perf_counter() - started
             if vectors is None:
                 outcome = "failed" if outcome == "failed" else "cancelled"
                 break
+            started = time.perf_counter()
             with index_errors(self.workspace, folder):
                 self.library.vectors.add(self.table, _rows(doc_id, written, piece, vectors))
+            self.timings["write"] += time.perf_counter() - started
             written += len(piece)
             self._chunks_done += len(piece)
             yield self._progress("write", files_done, files_total,
