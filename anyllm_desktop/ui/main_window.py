@@ -28,17 +28,14 @@ from PySide6.QtWidgets import (
 )
 
 from anyllm_desktop.core.events import (
-    CONSENT_REQUIRED,
     LIBRARY_PROBLEM,
     Done,
     Error,
     Event,
     Progress,
-    Sources,
-    Token,
-    Usage,
 )
-from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
+from anyllm_desktop.ui.answer_controller import AnswerController, Session, describe
+from anyllm_desktop.ui.chat_view import ChatView, Composer
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
 from anyllm_desktop.ui.jobs_view import JobsView, summary
 from anyllm_desktop.ui.library_repair import RepairBar, ask_how_to_repair
@@ -59,15 +56,29 @@ DEFAULT_WORKSPACE = "My documents"
 
 
 class MainWindow(QMainWindow):
+    @property
+    def workspace(self) -> str | None:
+        return self.session.workspace
+
+    @workspace.setter
+    def workspace(self, name: str | None) -> None:
+        self.session.workspace = name
+
+    @property
+    def thread_id(self) -> int | None:
+        return self.session.thread_id
+
+    @thread_id.setter
+    def thread_id(self, thread: int | None) -> None:
+        self.session.thread_id = thread
+
     def __init__(self, runtime: Runtime) -> None:
         super().__init__()
         self.runtime = runtime
         self.backend = Backend(runtime, self)
-        self.workspace: str | None = None
-        self.thread_id: int | None = None
-        self.answer_worker: GeneratorWorker | None = None
+        #: Which workspace and chat the window shows (plain Python: the controllers share it).
+        self.session = Session()
         self._pending_drop: list[Path] = []
-        self._pending_consent = ""
         self._index_check: GeneratorWorker | None = None
         self._jobs_view: JobsView | None = None
         self.setWindowTitle("anyllm-desktop")
@@ -231,11 +242,19 @@ class MainWindow(QMainWindow):
         self.documents.reindex_requested.connect(
             lambda d: self.workspace and backend.reindex_document(self.workspace, d)
         )
+        self.answers = AnswerController(
+            self.backend, self.session, self.chat_view, self.composer, parent=self,
+            show_chat=lambda: self.pages.setCurrentWidget(self.chat_view),
+            reload_thread=self._show_thread, notice=self.show_notice,
+            status=lambda text: self.statusBar().showMessage(text, 3000),
+            speed=self.speed_label.setText,
+        )  # fmt: skip
+        self.answers.finished.connect(self._on_answer_finished)
         self.composer.send_requested.connect(self.ask)
         self.composer.stop_requested.connect(self.stop)
         self.chat_view.citation_clicked.connect(self.show_passage)
         self.chat_view.regenerate_requested.connect(self.regenerate)
-        self.chat_view.edit_requested.connect(self._edit_and_resend)
+        self.chat_view.edit_requested.connect(self.answers.edit_and_resend)
 
     def _shortcuts(self) -> None:
         for keys, action in (
@@ -422,8 +441,8 @@ class MainWindow(QMainWindow):
                 cited=cited,
             )  # fmt: skip
             if message.role == "assistant":
-                self._describe(widget, message.provider, message.model, message.timings,
-                               message.stopped, message.error)  # fmt: skip
+                describe(widget, message.provider, message.model, message.timings,
+                         message.stopped, message.error)  # fmt: skip
 
     def new_workspace(self) -> None:
         name, ok = QInputDialog.getText(self, "New workspace", "Name:")
@@ -540,142 +559,22 @@ class MainWindow(QMainWindow):
     # -- asking ---------------------------------------------------------------------------------
 
     def ask(self, question: str) -> None:
-        if self.workspace is None or self.answer_worker is not None:
-            if self.workspace is None:
-                self.show_notice("Create a workspace or drop documents first.")
-            return
-        self.pages.setCurrentWidget(self.chat_view)
-        self.chat_view.add_message("user", question)
-        self._run_answer(self.backend.ask(self.workspace, question, self.thread_id))
+        self.answers.ask(question)
 
     def regenerate(self) -> None:
-        if self.workspace and self.thread_id is not None and self.answer_worker is None:
-            self._show_thread()
-            messages = self.chat_view.messages
-            if messages and messages[-1].role == "assistant":
-                messages.pop().deleteLater()
-            self._run_answer(self.backend.regenerate(self.workspace, self.thread_id))
-
-    def _edit_and_resend(self, message_id: int, text: str) -> None:
-        if not (self.workspace and self.thread_id is not None and self.answer_worker is None):
-            return
-        new_text, ok = QInputDialog.getMultiLineText(self, "Edit question", "Question:", text)
-        if ok and new_text.strip():
-            thread, workspace = self.thread_id, self.workspace
-            keep = []
-            for widget in self.chat_view.messages:
-                if widget.message_id == message_id:
-                    break
-                keep.append(widget)
-            for widget in self.chat_view.messages[len(keep) :]:
-                widget.deleteLater()
-            self.chat_view.messages = keep
-            self.chat_view.add_message("user", new_text.strip())
-            self._run_answer(
-                self.backend.edit_and_resend(workspace, thread, message_id, new_text.strip())
-            )
-
-    def _run_answer(self, worker: GeneratorWorker) -> None:
-        self.answer_worker = worker
-        self.composer.set_busy(True)
-        self.chat_view.start_answer()
-        worker.event.connect(self._on_answer_event)
-        worker.finished.connect(self._on_answer_finished)
+        self.answers.regenerate()
 
     def stop(self) -> None:
-        if self.answer_worker is not None:
-            self.answer_worker.cancel()
-            self.statusBar().showMessage("Stopping…", 3000)
+        self.answers.stop()
 
-    def _on_answer_event(self, event: Event) -> None:
-        widget = self.chat_view.streaming
-        if widget is None:
-            return
-        if isinstance(event, Progress):
-            widget.set_status(event.message + "…")
-        elif isinstance(event, Sources):
-            widget.set_sources([p.to_dict() for p in event.passages])
-            notes = " ".join(event.notes)
-            widget.set_status(("Reading the passages… " + notes).strip())
-        elif isinstance(event, Token):
-            if widget.status.isVisible():
-                widget.set_status("")
-            self.chat_view.append_token(event.text)
-        elif isinstance(event, Usage):
-            pass
-        elif isinstance(event, Done):
-            answer = event.result
-            finished = self.chat_view.finish_answer()
-            if finished is not None:
-                if answer.refused:
-                    finished.set_text(answer.answer)
-                cited = {int(c["n"]) for c in answer.citations if c.get("valid")}
-                finished.set_sources(answer.sources, cited)
-                finished.message_id = answer.message
-                self._describe(finished, answer.provider, answer.model, answer.timings,
-                               answer.stopped, None, answer.notes)  # fmt: skip
-            self.thread_id = answer.thread
-            speed = answer.timings.get("tokens_per_s")
-            if speed:
-                self.speed_label.setText(f"{speed:.1f} tokens/s")
-        elif isinstance(event, Error):
-            finished = self.chat_view.finish_answer()
-            if event.detail == CONSENT_REQUIRED:
-                self._pending_consent = event.message
-            elif finished is not None:
-                finished.set_status(event.message, error=True)
-
-    def _describe(
-        self,
-        widget: MessageWidget,
-        provider: str | None,
-        model: str | None,
-        timings: dict[str, Any],
-        stopped: bool,
-        error: str | None,
-        notes: list[str] | None = None,
-    ) -> None:
-        parts = [f"{model} ({provider})"] if model else []
-        if timings.get("tokens_per_s"):
-            parts.append(f"{timings['tokens_per_s']:.1f} tokens/s")
-        widget.title.setText("Assistant · " + " · ".join(parts) if parts else "Assistant")
-        status = " ".join(notes or [])
-        if stopped:
-            status = ("Stopped — the answer is incomplete. " + status).strip()
-        if error:
-            widget.set_status(error, error=True)
-        else:
-            widget.set_status(status)
+    @property
+    def answer_worker(self) -> GeneratorWorker | None:
+        """The answer being generated, if any."""
+        return self.answers.worker
 
     def _on_answer_finished(self) -> None:
-        self.answer_worker = None
-        self.composer.set_busy(False)
-        self.chat_view.finish_answer()
         self._refresh_sidebar()
         self._show_header()
-        if self._pending_consent:
-            message, self._pending_consent = self._pending_consent, ""
-            self._ask_consent(message)
-
-    def _ask_consent(self, message: str) -> None:
-        """The first time passages would go to a cloud provider: say what and where, ask."""
-        messages = self.chat_view.messages
-        answer, question = messages[-1], messages[-2]
-        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
-        text = message + "\n\nSend now? (Asked once per workspace and provider.)"
-        box = QMessageBox(
-            QMessageBox.Icon.Question, "Send to a cloud provider?", text, buttons, self
-        )
-        box.button(QMessageBox.StandardButton.Yes).setText("Send")
-        box.button(QMessageBox.StandardButton.No).setText("Don't send")
-        for widget in (answer, question):
-            widget.deleteLater()
-        del messages[-2:]
-        if box.exec() == QMessageBox.StandardButton.Yes and self.workspace is not None:
-            self.backend.agree_to_cloud(self.workspace)
-            self.ask(question.text)
-        else:
-            self.composer.editor.setPlainText(question.text)
 
     def _show_header(self) -> None:
         title = next(

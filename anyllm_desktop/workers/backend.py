@@ -136,7 +136,9 @@ class Backend(ModelsAndProviders, QObject):
 
     @property
     def is_ready(self) -> bool:
-        return self.chat is not None
+        """The library is open and the job queue made (on the GUI thread, once the start-up
+        worker's end arrived there): lists, asking and jobs work from now on."""
+        return self.chat is not None and self.jobs is not None
 
     def _chat(self) -> ChatService:
         assert self.chat is not None, "Backend.start() has not finished"

@@ -1,0 +1,207 @@
+"""Asking and the answer's stream: ask, regenerate, edit and resend, stop; tokens, sources and
+timings into the chat view; the first-time consent before passages go to a cloud provider.
+
+The window hands it the backend, the session (which workspace and chat are shown: plain
+Python, shared), the chat view and composer, and a few callbacks for the rest of the window
+(show the chat page, reload the thread, a notice, a status line, the speed label); it says when
+an answer ended through ``finished``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
+
+from anyllm_desktop.core.events import (
+    CONSENT_REQUIRED,
+    Done,
+    Error,
+    Event,
+    Progress,
+    Sources,
+    Token,
+    Usage,
+)
+from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
+from anyllm_desktop.workers.backend import Backend
+from anyllm_desktop.workers.generator_worker import GeneratorWorker
+
+
+@dataclass
+class Session:
+    """What the window shows: a workspace (by name) and a chat in it (None: a new chat)."""
+
+    workspace: str | None = None
+    thread_id: int | None = None
+
+
+def describe(
+    widget: MessageWidget,
+    provider: str | None,
+    model: str | None,
+    timings: dict[str, Any],
+    stopped: bool,
+    error: str | None,
+    notes: list[str] | None = None,
+) -> None:
+    parts = [f"{model} ({provider})"] if model else []
+    if timings.get("tokens_per_s"):
+        parts.append(f"{timings['tokens_per_s']:.1f} tokens/s")
+    widget.title.setText("Assistant · " + " · ".join(parts) if parts else "Assistant")
+    status = " ".join(notes or [])
+    if stopped:
+        status = ("Stopped — the answer is incomplete. " + status).strip()
+    if error:
+        widget.set_status(error, error=True)
+    else:
+        widget.set_status(status)
+
+
+class AnswerController(QObject):
+    finished = Signal()
+
+    def __init__(
+        self, backend: Backend, session: Session, chat_view: ChatView, composer: Composer, *,
+        parent: QWidget, show_chat: Callable[[], object], reload_thread: Callable[[], object],
+        notice: Callable[[str], object], status: Callable[[str], object],
+        speed: Callable[[str], object],
+    ) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.backend = backend
+        self.session = session
+        self.chat_view = chat_view
+        self.composer = composer
+        self._parent = parent
+        self._show_chat = show_chat
+        self._reload_thread = reload_thread
+        self._notice = notice
+        self._status = status
+        self._speed = speed
+        #: The answer being generated, if any.
+        self.worker: GeneratorWorker | None = None
+        self._pending_consent = ""
+
+    def ask(self, question: str) -> None:
+        if self.session.workspace is None or self.worker is not None:
+            if self.session.workspace is None:
+                self._notice("Create a workspace or drop documents first.")
+            return
+        self._show_chat()
+        self.chat_view.add_message("user", question)
+        self._run_answer(self.backend.ask(self.session.workspace, question, self.session.thread_id))
+
+    def regenerate(self) -> None:
+        if self.session.workspace and self.session.thread_id is not None and self.worker is None:
+            self._reload_thread()
+            messages = self.chat_view.messages
+            if messages and messages[-1].role == "assistant":
+                messages.pop().deleteLater()
+            self._run_answer(
+                self.backend.regenerate(self.session.workspace, self.session.thread_id)
+            )
+
+    def edit_and_resend(self, message_id: int, text: str) -> None:
+        if not (
+            self.session.workspace and self.session.thread_id is not None and self.worker is None
+        ):
+            return
+        new_text, ok = QInputDialog.getMultiLineText(
+            self._parent, "Edit question", "Question:", text
+        )
+        if ok and new_text.strip():
+            thread, workspace = self.session.thread_id, self.session.workspace
+            keep = []
+            for widget in self.chat_view.messages:
+                if widget.message_id == message_id:
+                    break
+                keep.append(widget)
+            for widget in self.chat_view.messages[len(keep) :]:
+                widget.deleteLater()
+            self.chat_view.messages = keep
+            self.chat_view.add_message("user", new_text.strip())
+            self._run_answer(
+                self.backend.edit_and_resend(workspace, thread, message_id, new_text.strip())
+            )
+
+    def _run_answer(self, worker: GeneratorWorker) -> None:
+        self.worker = worker
+        self.composer.set_busy(True)
+        self.chat_view.start_answer()
+        worker.event.connect(self._on_answer_event)
+        worker.finished.connect(self._on_answer_finished)
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self._status("Stopping…")
+
+    def _on_answer_event(self, event: Event) -> None:
+        widget = self.chat_view.streaming
+        if widget is None:
+            return
+        if isinstance(event, Progress):
+            widget.set_status(event.message + "…")
+        elif isinstance(event, Sources):
+            widget.set_sources([p.to_dict() for p in event.passages])
+            notes = " ".join(event.notes)
+            widget.set_status(("Reading the passages… " + notes).strip())
+        elif isinstance(event, Token):
+            if widget.status.isVisible():
+                widget.set_status("")
+            self.chat_view.append_token(event.text)
+        elif isinstance(event, Usage):
+            pass
+        elif isinstance(event, Done):
+            answer = event.result
+            finished = self.chat_view.finish_answer()
+            if finished is not None:
+                if answer.refused:
+                    finished.set_text(answer.answer)
+                cited = {int(c["n"]) for c in answer.citations if c.get("valid")}
+                finished.set_sources(answer.sources, cited)
+                finished.message_id = answer.message
+                describe(finished, answer.provider, answer.model, answer.timings,
+                         answer.stopped, None, answer.notes)  # fmt: skip
+            self.session.thread_id = answer.thread
+            speed = answer.timings.get("tokens_per_s")
+            if speed:
+                self._speed(f"{speed:.1f} tokens/s")
+        elif isinstance(event, Error):
+            finished = self.chat_view.finish_answer()
+            if event.detail == CONSENT_REQUIRED:
+                self._pending_consent = event.message
+            elif finished is not None:
+                finished.set_status(event.message, error=True)
+
+    def _on_answer_finished(self) -> None:
+        self.worker = None
+        self.composer.set_busy(False)
+        self.chat_view.finish_answer()
+        self.finished.emit()
+        if self._pending_consent:
+            message, self._pending_consent = self._pending_consent, ""
+            self._ask_consent(message)
+
+    def _ask_consent(self, message: str) -> None:
+        """The first time passages would go to a cloud provider: say what and where, ask."""
+        messages = self.chat_view.messages
+        answer, question = messages[-1], messages[-2]
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        text = message + "\n\nSend now? (Asked once per workspace and provider.)"
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Send to a cloud provider?", text, buttons, self._parent
+        )
+        box.button(QMessageBox.StandardButton.Yes).setText("Send")
+        box.button(QMessageBox.StandardButton.No).setText("Don't send")
+        for widget in (answer, question):
+            widget.deleteLater()
+        del messages[-2:]
+        if box.exec() == QMessageBox.StandardButton.Yes and self.session.workspace is not None:
+            self.backend.agree_to_cloud(self.session.workspace)
+            self.ask(question.text)
+        else:
+            self.composer.editor.setPlainText(question.text)
