@@ -120,10 +120,13 @@ class VectorStore:
         return table
 
     def stored_dim(self, name: str) -> int | None:
-        """The vector size a table was created with; None when there is no such table."""
-        if not self.has_table(name):
-            return None
-        table = self.open_existing(name)
+        """The vector size a table was created with; None when there is no such table. An open
+        handle answers without listing the folder (a search checked ``has_table`` just before)."""
+        table = self._tables.get(name)
+        if table is None:
+            if not self.has_table(name):
+                return None
+            table = self.open_existing(name)
         return int((table.schema.metadata or {}).get(b"dim", b"0")) or None
 
     def has_table(self, name: str) -> bool:
