@@ -52,7 +52,7 @@ class JobsView(QDialog):
     def __init__(self, queue: JobQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Jobs")
-        self.resize(820, 380)
+        self.resize(1000, 380)  # room for a job's outcome ("12 indexed, 3 already in, 1 failed")
         self.queue = queue
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(_COLUMNS))
@@ -61,7 +61,7 @@ class JobsView(QDialog):
         self.tree.setColumnWidth(0, 190)
         self.tree.setColumnWidth(1, 130)
         self.tree.setColumnWidth(2, 90)
-        self.tree.setColumnWidth(3, 160)
+        self.tree.setColumnWidth(3, 140)
         self.tree.itemSelectionChanged.connect(self._enable)
         self.hint = QLabel(
             "Indexing, re-embedding, removals and model downloads run here, one writer per "
