@@ -66,6 +66,11 @@ def _resume(args: argparse.Namespace) -> int:
             if not old.finished or old.state == "done":
                 raise CommandError(f"job {old.id} is {old.state}: only a failed, cancelled or "
                                    "interrupted job can be resumed")  # fmt: skip
+            if old.kind == "model-load":
+                raise CommandError(
+                    f"job {old.id} loaded the chat model into the app: it loads again when "
+                    "anyllm-desktop starts, or from Tools → Jobs…"
+                )
             events = service.events(service.again(old.id), CancelToken())
             if old.kind in ("ingest", "reindex"):
                 return print_ingest(events, args)

@@ -37,6 +37,7 @@ KINDS: dict[str, JobKind] = {
         JobKind("reembed", "Re-embedding", writes_index=True),
         JobKind("remove", "Removing a document", writes_index=True),
         JobKind("delete", "Deleting the workspace", writes_index=True),
+        JobKind("model-load", "Loading the model", writes_index=False),
         JobKind("model-import", "Importing a model", writes_index=False),
         JobKind("model-download", "Downloading a model", writes_index=False),
         # Designed in now, run by the workflow and training issues.

@@ -28,7 +28,6 @@ from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.embedding import embed_texts, free_bulk_session
 from anyllm_desktop.services.index_health import IndexHealth, index_errors
 from anyllm_desktop.services.ingest_reading import FileReader, Prepared
-from anyllm_desktop.services.integrity import back_up
 from anyllm_desktop.store.vectors import PassageRow
 
 if TYPE_CHECKING:
@@ -85,7 +84,6 @@ class IngestJob:
                 else:
                     self.workspace = current  # as the writer before this one left it
                     yield from self._run()
-            back_up(self.library.runtime.paths)  # the copy that `library restore` puts back
         yield Done(list(self.results))
 
     def _discover(self) -> list[Path]:

@@ -1,11 +1,12 @@
 """The one job mechanism: a kind's event source, run with its record kept up to date.
 
-Each kind of job has a source: a function of the library, the job's parameters and a cancel
-token that returns the generator of events the operation always was (``library.ingest``,
-``library.reembed``, ...). :meth:`JobService.events` runs one and writes its state, progress and
-outcome to its record, so the app's jobs view, the CLI's ``anyllm jobs`` and the next start
-(which marks what a dead process left as interrupted, to be resumed) all read the same thing.
-A later kind (a workflow run, a training run) registers its source with :func:`register_source`.
+Each kind of job has a source: a function of the job service (its library, runtime and, in
+the app, model host), the job's parameters and a cancel token that returns the generator of
+events the operation always was (``library.ingest``, ``library.reembed``, ``host.load``, ...).
+:meth:`JobService.events` runs one and writes its state, progress and outcome to its record,
+so the app's jobs view, the CLI's ``anyllm jobs`` and the next start (which marks what a dead
+process left as interrupted, to be resumed) all read the same thing. A later kind (a workflow
+run, a training run) registers its source with :func:`register_source`.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from anyllm_desktop.store.jobs import Jobs
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.library import Library
+    from anyllm_desktop.services.model_host import ModelHost
     from anyllm_desktop.services.runtime import Runtime
 
-Source = Callable[["Library", dict[str, Any], CancelToken], Iterator[Event]]
+Source = Callable[["JobService", dict[str, Any], CancelToken], Iterator[Event]]
 #: Progress is written to the record at most this often (a drop of many files: ~10 a second).
 WRITE_EVERY_S = 0.5
 
@@ -39,15 +41,17 @@ def _paths(params: dict[str, Any]) -> list[Path]:
 
 
 SOURCES: dict[str, Source] = {
-    "ingest": lambda lib, p, cancel: lib.ingest(p["workspace"], _paths(p), cancel,
-                                                reindex=p.get("reindex", False)),
-    "reindex": lambda lib, p, cancel: lib.reindex(p["workspace"], cancel),
-    "reembed": lambda lib, p, cancel: lib.reembed(p["workspace"], p["model"], cancel,
-                                                  agreed=p.get("agreed", False)),
-    "remove": lambda lib, p, cancel: lib.remove_document(p["workspace"], p["document"], cancel),
-    "delete": lambda lib, p, cancel: lib.delete_workspace(p["workspace"], cancel),
-    "model-import": lambda lib, p, cancel: model_job("model-import", lib.runtime, p, cancel),
-    "model-download": lambda lib, p, cancel: model_job("model-download", lib.runtime, p, cancel),
+    "ingest": lambda jobs, p, cancel: jobs.library.ingest(p["workspace"], _paths(p), cancel,
+                                                          reindex=p.get("reindex", False)),
+    "reindex": lambda jobs, p, cancel: jobs.library.reindex(p["workspace"], cancel),
+    "reembed": lambda jobs, p, cancel: jobs.library.reembed(p["workspace"], p["model"], cancel,
+                                                            agreed=p.get("agreed", False)),
+    "remove": lambda jobs, p, cancel: jobs.library.remove_document(p["workspace"], p["document"],
+                                                                   cancel),
+    "delete": lambda jobs, p, cancel: jobs.library.delete_workspace(p["workspace"], cancel),
+    "model-load": lambda jobs, p, cancel: load_model(jobs.model_host, jobs.runtime, p, cancel),
+    "model-import": lambda jobs, p, cancel: model_job("model-import", jobs.runtime, p, cancel),
+    "model-download": lambda jobs, p, cancel: model_job("model-download", jobs.runtime, p, cancel),
 }  # fmt: skip
 
 
@@ -60,6 +64,25 @@ def model_job(kind: str, runtime: Runtime, p: dict[str, Any], cancel: CancelToke
         return import_gguf(Path(p["path"]), models, cancel, link=p.get("link", False))
     return download(p["url"], models, cancel, sha256=p.get("sha256"),
                     offline=runtime.settings.offline_mode)  # fmt: skip
+
+
+def load_model(host: ModelHost | None, runtime: Runtime, p: dict[str, Any], cancel: CancelToken
+               ) -> Iterator[Event]:  # fmt: skip
+    """Loading the chat model into the app's model host (a retry or a resume loads it again).
+    ``switch``: the model the settings name now replaces the one served."""
+    if host is None:
+        yield Error("A chat model is loaded by the app that answers with it: it loads again when "
+                    "anyllm-desktop starts (a command loads it for each chat).")  # fmt: skip
+        return
+    if p.get("switch"):
+        try:
+            provider = runtime.create_chat_provider(provider="local")
+        except (KeyError, OSError, ValueError) as exc:
+            yield Error(f"The model cannot be used: {exc}")
+            return
+        yield from host.switch(provider, cancel)
+    else:
+        yield from host.load(cancel)
 
 
 def register_source(kind: str, source: Source) -> None:
@@ -86,8 +109,11 @@ def _summary(results: list[FileResult]) -> str:
 
 
 class JobService:
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, model_host: ModelHost | None = None) -> None:
         self.library = library
+        self.runtime = library.runtime
+        #: Where model-load jobs load the chat model (the app's; None in a command).
+        self.model_host = model_host
         self.store = Jobs(library.runtime.paths.home / "library.sqlite3")
         #: Jobs a process that died left unfinished, marked so at this start.
         self.interrupted = self.store.mark_interrupted(_pid_alive)
@@ -121,7 +147,7 @@ class JobService:
         results: list[FileResult] = []
         ended = False
         try:
-            for event in SOURCES[job.kind](self.library, job.params, cancel):
+            for event in SOURCES[job.kind](self, job.params, cancel):
                 if isinstance(event, Progress) and (
                     event.stage == "wait" or time.monotonic() - written >= WRITE_EVERY_S
                 ):
@@ -147,3 +173,5 @@ class JobService:
             state = "cancelled" if stopped else "failed" if error else "done"
             store.update(job.id, state=state, finished_at=time.time(), error=error,
                          message=message or error or state, eta_s=None)  # fmt: skip
+            if KINDS[job.kind].writes_index:  # one copy a job, its final record included
+                self.library.back_up()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.core.paths import AppPaths
 from anyllm_desktop.core.priority import CorePriority
 from anyllm_desktop.core.redaction import Redactions
 from anyllm_desktop.core.workspace import Document, Workspace
@@ -29,6 +31,20 @@ from anyllm_desktop.store.vectors import VectorStore
 from anyllm_desktop.store.writer_lock import HeldLock, WriterLocks
 
 
+def copy_is_current(paths: AppPaths) -> bool:
+    """Whether the database's copy was made after its last change. An empty WAL is no change
+    (every connection that opens makes one): the copy at the next open is skipped then."""
+    database, copy = integrity.database_file(paths), integrity.backup_file(paths)
+    wal = database.with_name(database.name + "-wal")
+    try:
+        made, changed = copy.stat().st_mtime, database.stat().st_mtime
+        if wal.exists() and (written := wal.stat()).st_size:
+            changed = max(changed, written.st_mtime)
+    except OSError:  # no copy yet, or the WAL went meanwhile: copy
+        return False
+    return made >= changed
+
+
 class Library:
     def __init__(self, runtime: Runtime) -> None:
         """Open the library; raises integrity.LibraryProblem (with what to do) when its
@@ -46,7 +62,7 @@ class Library:
             self.records.close()
             self.threads.close()
             raise
-        integrity.back_up(paths)
+        self.back_up()
         self.locks = WriterLocks(paths.workspaces_dir / "locks")
         self.cache = EmbeddingCache(paths.cache_dir / "embeddings.sqlite3")
         self.retriever = Retriever(self)
@@ -60,10 +76,23 @@ class Library:
         self._dims: dict[str, int] = {}
 
     def close(self) -> None:
+        # Asked before the connections close: closing the last one folds the WAL into the
+        # database (new file times, the same content), which would look like a change.
+        current = copy_is_current(self.runtime.paths)
         self.records.close()
         self.threads.close()
         self.cache.close()
-        integrity.back_up(self.runtime.paths)
+        if not current:
+            integrity.back_up(self.runtime.paths)
+            return
+        with contextlib.suppress(OSError):  # dated after the fold: the next open copies nothing
+            integrity.backup_file(self.runtime.paths).touch()
+
+    def back_up(self) -> None:
+        """Copy the database to ``library.sqlite3.bak`` (what ``anyllm library restore`` puts
+        back) unless the copy is current: at open, at close, and when a write job ends."""
+        if not copy_is_current(self.runtime.paths):
+            integrity.back_up(self.runtime.paths)
 
     # -- models -------------------------------------------------------------------------------
 
@@ -175,7 +204,6 @@ class Library:
                 if integrity.table_uid(table) == workspace.uid or table == workspace.vector_table:
                     self.vectors.drop_table(table)
             self.records.delete_workspace(workspace.id)
-        integrity.back_up(self.runtime.paths)
         yield Done({"workspace": name})
 
     # -- documents ----------------------------------------------------------------------------

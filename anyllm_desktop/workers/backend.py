@@ -5,45 +5,44 @@ for type checking): the few service types it names — ``Runtime`` here, ``Local
 ``models_and_providers`` — it names through workers.
 
 ``Backend`` owns the Library (SQLite, LanceDB, embedders), the model host and the chat service.
-It opens them on a worker thread after the window shows; every long operation (asking, indexing,
-loading a model) runs as a :class:`GeneratorWorker`, and quick reads (lists of workspaces,
+It opens them on a worker thread after the window shows; every long operation runs as a
+:class:`GeneratorWorker` — the ones with a record (indexing, removals, loading the model) as jobs
+of the queue (``window_jobs``), an answer directly — and quick reads (lists of workspaces,
 threads, documents, messages: a few SQLite rows) answer directly. Widgets get plain core
 dataclasses, never a service object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import Message, ThreadInfo
-from anyllm_desktop.core.events import LIBRARY_PROBLEM, Done, Error, Event, FileResult, Progress
-from anyllm_desktop.core.filenames import path_from_stored
-from anyllm_desktop.core.jobs import KINDS, JobRecord
+from anyllm_desktop.core.events import LIBRARY_PROBLEM, Done, Error, Event, Progress
 from anyllm_desktop.core.settings import Settings
 from anyllm_desktop.core.workspace import Document, Workspace
 from anyllm_desktop.services.export import export_thread
 from anyllm_desktop.services.index_health import IndexProblem
 from anyllm_desktop.services.integrity import LibraryProblem, restore_backup, start_over
-from anyllm_desktop.services.jobs import JobService, paths_param
+from anyllm_desktop.services.jobs import JobService
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.services.storage_errors import explain as explain_storage_error
 from anyllm_desktop.services.warmup import warm_up
 from anyllm_desktop.workers.generator_worker import GeneratorWorker, source_name
 from anyllm_desktop.workers.job_queue import JobQueue
 from anyllm_desktop.workers.models_and_providers import ModelsAndProviders
+from anyllm_desktop.workers.window_jobs import WindowJobs
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.chat import ChatService
     from anyllm_desktop.services.library import Library
 
 
-class Backend(ModelsAndProviders, QObject):
+class Backend(ModelsAndProviders, WindowJobs, QObject):
     #: The library and chat service are open: lists and asking work from now on.
     ready = Signal()
     #: Start-up or model events (Progress, Error, Done) for the status bar.
@@ -101,7 +100,7 @@ class Backend(ModelsAndProviders, QObject):
         for warning in library.warnings:
             yield Progress("warning", 0, 0, warning)
         host = ModelHost(self.runtime.create_chat_provider(provider="local"))
-        self._job_service = JobService(library)
+        self._job_service = JobService(library, host)
         self.library, self.chat = library, ChatService(library, host)
         yield Done(None)
 
@@ -132,7 +131,7 @@ class Backend(ModelsAndProviders, QObject):
             self.jobs.finished.connect(self._on_job_finished)
         self.ready.emit()
         self.workspaces_changed.emit()
-        self._start(lambda cancel: self._chat().host.load(cancel), self.model_event)
+        self.load_model()
 
     @property
     def is_ready(self) -> bool:
@@ -205,13 +204,6 @@ class Backend(ModelsAndProviders, QObject):
         self._library().rename_workspace(name, new_name)
         self.workspaces_changed.emit()
 
-    def delete_workspace(self, name: str) -> JobRecord:
-        """Cancel this app's jobs on the workspace, then delete it once its writer (here or in
-        another process) is done."""
-        jobs = self._jobs()
-        jobs.cancel_where(lambda job: job.workspace == name)
-        return jobs.submit("delete", name)
-
     def workspace(self, name: str) -> Workspace:
         return self._library().workspace(name)
 
@@ -278,36 +270,10 @@ class Backend(ModelsAndProviders, QObject):
         if self.chat is not None and any(getattr(old, k) != getattr(settings, k) for k in engine):
             self.switch_model()
 
-    def switch_model(self) -> GeneratorWorker:
-        """Unload the current model and load the configured one, with progress."""
-        chat, runtime = self._chat(), self.runtime
-
-        def source(cancel: CancelToken) -> Iterator[Event]:
-            try:
-                provider = runtime.create_chat_provider(provider="local")
-            except (KeyError, OSError, ValueError) as exc:
-                yield Error(f"The model cannot be used: {exc}")
-                return
-            yield from chat.host.switch(provider, cancel)
-
-        return self._start(source, self.model_event)
-
     def cloud_embedding_terms(self, workspace: str, model_id: str) -> str | None:
         """What a cloud embedder would be sent, and where (None for a local model); raises
         RuntimeError with the reason when it is refused. Quick: nothing is sent."""
         return self._library().cloud_embedding_terms(workspace, model_id)
-
-    def reembed_workspace(self, workspace: str, model_id: str, *, agreed: bool = False) -> None:
-        """Switch the workspace's embedder: its passages are embedded again (a job: progress
-        and cancel in the documents panel, after any indexing of it); the old index serves
-        until the new one is complete. ``agreed``: the user accepted
-        :meth:`cloud_embedding_terms`."""
-        self._jobs().submit("reembed", workspace, model=model_id, agreed=agreed)
-
-    def reindex_workspace(self, workspace: str) -> None:
-        """Chunk and embed every document of the workspace again from its file (after a
-        chunking change, or to repair a lost or damaged index); queued like a drop."""
-        self._jobs().submit("reindex", workspace)
 
     def check_index(self, workspace: str) -> GeneratorWorker:
         """Done(message) when the workspace's index lost passages or is damaged, Done("")
@@ -374,64 +340,3 @@ class Backend(ModelsAndProviders, QObject):
         name, chat = self.answering_provider(workspace), self.workspace(workspace).chat
         if name != "local" and name not in chat.cloud_consent:
             self.update_chat_settings(workspace, cloud_consent=[*chat.cloud_consent, name])
-
-    def ingest(self, workspace: str, paths: Sequence[Path]) -> None:
-        """Index files and folders; drops made while one is indexing wait their turn."""
-        self._jobs().submit("ingest", workspace, paths=paths_param(list(paths)))
-
-    def cancel_ingest(self) -> None:
-        """Cancel every indexing, re-indexing and re-embedding job, running or queued."""
-        kinds = {"ingest", "reindex", "reembed"}
-        self._jobs().cancel_where(lambda job: job.kind in kinds)
-
-    @property
-    def ingest_worker(self) -> GeneratorWorker | None:
-        """The worker of a running job that writes an index (None when none runs or waits)."""
-        if self.jobs is None:
-            return None
-        for job in self.jobs.active():
-            if KINDS[job.kind].writes_index and (worker := self.jobs.worker_of(job.id)):
-                return worker
-        return None
-
-    def remove_document(self, workspace: str, document_id: int) -> JobRecord:
-        """Remove it once the workspace's writer is done (a job: LanceDB deletes)."""
-        return self._jobs().submit("remove", workspace, document=document_id)
-
-    def reindex_document(self, workspace: str, document: Document) -> None:
-        """Index the file again from disk (after it changed, or after a failure); its old
-        passages serve until the new ones are in."""
-        paths = paths_param([path_from_stored(document.path)])
-        self._jobs().submit("ingest", workspace, paths=paths, reindex=True)
-
-    def interrupted_jobs(self) -> list[JobRecord]:
-        """Jobs a process that died left unfinished (found at this start)."""
-        return list(self._job_service.interrupted) if self._job_service else []
-
-    def _jobs(self) -> JobQueue:
-        assert self.jobs is not None, "Backend.start() has not finished"
-        return self.jobs
-
-    def _on_job_event(self, job: JobRecord, event: Event) -> None:
-        """Index jobs' events go where indexing shows (a removal's end needs no word)."""
-        if not KINDS[job.kind].writes_index:
-            return
-        if job.kind in ("remove", "delete") and not isinstance(event, Progress | Error):
-            return
-        self.ingest_event.emit(job.workspace, event)
-        if isinstance(event, FileResult) and event.status == "indexed":
-            self._changed_soon.add(job.workspace)
-            if not self._changed_timer.isActive():
-                self._changed_timer.start()
-
-    def _emit_documents_changed(self) -> None:
-        """Files indexed in the last second: one refresh of their lists and of the counts."""
-        names, self._changed_soon = self._changed_soon, set()
-        for name in names:
-            self.documents_changed.emit(name)
-
-    def _on_job_finished(self, job: JobRecord) -> None:
-        if KINDS[job.kind].writes_index:
-            self._changed_soon.discard(job.workspace)
-            self.documents_changed.emit(job.workspace)
-            self.workspaces_changed.emit()
