@@ -10,7 +10,6 @@ an answer ended through ``finished``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -27,16 +26,9 @@ from anyllm_desktop.core.events import (
     Usage,
 )
 from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
+from anyllm_desktop.ui.session import Session
 from anyllm_desktop.workers.backend import Backend
 from anyllm_desktop.workers.generator_worker import GeneratorWorker
-
-
-@dataclass
-class Session:
-    """What the window shows: a workspace (by name) and a chat in it (None: a new chat)."""
-
-    workspace: str | None = None
-    thread_id: int | None = None
 
 
 def describe(
@@ -99,7 +91,7 @@ class AnswerController(QObject):
             self._reload_thread()
             messages = self.chat_view.messages
             if messages and messages[-1].role == "assistant":
-                messages.pop().deleteLater()
+                self.chat_view.remove_from(-1)
             self._run_answer(
                 self.backend.regenerate(self.session.workspace, self.session.thread_id)
             )
@@ -114,14 +106,9 @@ class AnswerController(QObject):
         )
         if ok and new_text.strip():
             thread, workspace = self.session.thread_id, self.session.workspace
-            keep = []
-            for widget in self.chat_view.messages:
-                if widget.message_id == message_id:
-                    break
-                keep.append(widget)
-            for widget in self.chat_view.messages[len(keep) :]:
-                widget.deleteLater()
-            self.chat_view.messages = keep
+            index = self.chat_view.index_of(message_id)
+            if index is not None:
+                self.chat_view.remove_from(index)
             self.chat_view.add_message("user", new_text.strip())
             self._run_answer(
                 self.backend.edit_and_resend(workspace, thread, message_id, new_text.strip())
@@ -166,7 +153,7 @@ class AnswerController(QObject):
                 finished.message_id = answer.message
                 describe(finished, answer.provider, answer.model, answer.timings,
                          answer.stopped, None, answer.notes)  # fmt: skip
-            self.session.thread_id = answer.thread
+            self.session.adopt_thread(answer.thread)
             speed = answer.timings.get("tokens_per_s")
             if speed:
                 self._speed(f"{speed:.1f} tokens/s")
@@ -188,8 +175,7 @@ class AnswerController(QObject):
 
     def _ask_consent(self, message: str) -> None:
         """The first time passages would go to a cloud provider: say what and where, ask."""
-        messages = self.chat_view.messages
-        answer, question = messages[-1], messages[-2]
+        question = self.chat_view.remove_from(-2)[0]
         buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
         text = message + "\n\nSend now? (Asked once per workspace and provider.)"
         box = QMessageBox(
@@ -197,9 +183,6 @@ class AnswerController(QObject):
         )
         box.button(QMessageBox.StandardButton.Yes).setText("Send")
         box.button(QMessageBox.StandardButton.No).setText("Don't send")
-        for widget in (answer, question):
-            widget.deleteLater()
-        del messages[-2:]
         if box.exec() == QMessageBox.StandardButton.Yes and self.session.workspace is not None:
             self.backend.agree_to_cloud(self.session.workspace)
             self.ask(question.text)

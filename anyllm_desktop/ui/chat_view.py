@@ -194,7 +194,7 @@ class ChatView(QScrollArea):
         self._layout.setSpacing(10)
         self._layout.addStretch(1)
         self.setWidget(container)
-        self.messages: list[MessageWidget] = []
+        self._messages: list[MessageWidget] = []
         self._streaming: MessageWidget | None = None
         self._pending = ""
         self._dirty = False
@@ -205,12 +205,28 @@ class ChatView(QScrollArea):
         self._at_bottom = True
         self.verticalScrollBar().valueChanged.connect(self._remember_position)
 
+    @property
+    def messages(self) -> tuple[MessageWidget, ...]:
+        """The messages shown, top to bottom."""
+        return tuple(self._messages)
+
     def clear(self) -> None:
         self._repaint.stop()
         self._streaming = None
-        for widget in self.messages:
+        self.remove_from(0)
+
+    def remove_from(self, index: int) -> list[MessageWidget]:
+        """Take the messages from ``index`` on off the view (negative: from the end); they are
+        returned, already scheduled for deletion (their texts stay readable until the event
+        loop runs)."""
+        removed = self._messages[index:]
+        del self._messages[index:]
+        for widget in removed:
             widget.deleteLater()
-        self.messages = []
+        return removed
+
+    def index_of(self, message_id: int) -> int | None:
+        return next((i for i, m in enumerate(self._messages) if m.message_id == message_id), None)
 
     def add_message(
         self,
@@ -229,7 +245,7 @@ class ChatView(QScrollArea):
         if sources:
             widget.set_sources(sources, cited)
         self._layout.insertWidget(self._layout.count() - 1, widget)
-        self.messages.append(widget)
+        self._messages.append(widget)
         self._at_bottom = True
         return widget
 

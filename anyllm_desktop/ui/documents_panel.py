@@ -48,10 +48,10 @@ class DocumentsPanel(QFrame):
         buttons = QHBoxLayout()
         add_files = QPushButton("Add files…")
         add_files.setAccessibleName("Add files")
-        add_files.clicked.connect(self._pick_files)
+        add_files.clicked.connect(self.pick_files)
         add_folder = QPushButton("Add folder…")
         add_folder.setAccessibleName("Add folder")
-        add_folder.clicked.connect(self._pick_folder)
+        add_folder.clicked.connect(self.pick_folder)
         buttons.addWidget(add_files)
         buttons.addWidget(add_folder)
         layout.addLayout(buttons)
@@ -139,12 +139,12 @@ class DocumentsPanel(QFrame):
         menu.addAction("Remove", lambda: self.remove_requested.emit(document))
         menu.exec(self.tree.viewport().mapToGlobal(position))  # type: ignore[arg-type]
 
-    def _pick_files(self) -> None:
+    def pick_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add documents")
         if files:
             self.add_paths_requested.emit([Path(f) for f in files])
 
-    def _pick_folder(self) -> None:
+    def pick_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of documents")
         if folder:
             self.add_paths_requested.emit([Path(folder)])

@@ -116,7 +116,7 @@ def main() -> None:
                 passages["n"] += event.chunks
 
         backend.ingest_event.connect(count)
-        window.select_workspace(backend.create_workspace("Big").name)
+        window.navigator.select_workspace(backend.create_workspace("Big").name)
         t0 = time.perf_counter()
         assert drop_files(window, first_drop)
         wait_until(lambda: backend.ingest_worker is None)
@@ -124,7 +124,7 @@ def main() -> None:
         first_drop_passages = passages["n"]
 
         def answer() -> tuple[dict[str, Any], float, float]:
-            window.select_workspace("FAQ")
+            window.navigator.select_workspace("FAQ")
             # Same question, new thread: forget the KV cache so both answers evaluate the
             # whole prompt (the benchmark's own reach into the provider).
             backend.chat.host.run(lambda provider: provider._llama.reset())
@@ -140,7 +140,7 @@ def main() -> None:
         alone, t0, t1 = answer()
         phases["answer streaming alone"] = (t0, t1)
 
-        window.select_workspace("Big")
+        window.navigator.select_workspace("Big")
         assert drop_files(window, second_drop)
         wait_until(lambda: passages["n"] > first_drop_passages + 200)  # indexing is under way
         before = passages["n"]

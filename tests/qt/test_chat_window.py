@@ -20,7 +20,7 @@ FAQ = DATA / "debian-faq-archives.html"
 
 
 def _wait_answer(qtbot: QtBot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: window.answer_worker is None, timeout=240_000)
+    qtbot.waitUntil(lambda: window.answers.worker is None, timeout=240_000)
 
 
 def test_drop_index_ask_stream_sources_and_stop(
@@ -50,8 +50,8 @@ def test_drop_index_ask_stream_sources_and_stop(
     tokens: list[str] = []
     window.composer.editor.setPlainText("What is the codename of the unstable distribution?")
     qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
-    assert window.answer_worker is not None and window.composer.button.text() == "Stop"
-    window.answer_worker.event.connect(
+    assert window.answers.worker is not None and window.composer.button.text() == "Stop"
+    window.answers.worker.event.connect(
         lambda e: tokens.append(e.text) if isinstance(e, Token) else None
     )
     _wait_answer(qtbot, window)
@@ -60,23 +60,23 @@ def test_drop_index_ask_stream_sources_and_stop(
     assert "".join(tokens) in answer.text
     assert answer.sources_label.isVisible()
     assert "debian-faq-archives" in answer.sources_label.text().lower() or answer.sources
-    assert "tokens/s" in window.speed_label.text()
-    assert window.thread_id is not None
+    assert "tokens/s" in window.status.speed_label.text()
+    assert window.session.thread_id is not None
     thread_items = window.sidebar.tree.topLevelItem(0).childCount()
     assert thread_items == 1
 
     # Stop mid-answer: the partial answer stays, marked as stopped.
     window.composer.editor.setPlainText("Explain the Debian release cycle in detail.")
     qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
-    worker = window.answer_worker
+    worker = window.answers.worker
     assert worker is not None
-    worker.event.connect(lambda e: window.stop() if isinstance(e, Token) else None)
+    worker.event.connect(lambda e: window.answers.stop() if isinstance(e, Token) else None)
     _wait_answer(qtbot, window)
     stopped = window.chat_view.messages[-1]
     assert "Stopped" in stopped.status.text()
     assert window.composer.button.text() == "Send"
 
     # The thread reloads from the store as shown.
-    window.select_thread(window.workspace or "", window.thread_id)
+    window.navigator.select_thread(window.session.workspace or "", window.session.thread_id)
     assert [m.role for m in window.chat_view.messages] == ["user", "assistant"] * 2
     window.close()

@@ -32,7 +32,7 @@ def _window_with_faq(qtbot: QtBot, home: Path, monkeypatch: pytest.MonkeyPatch) 
     window.backend.create_workspace("FAQ")
     window.backend.ingest("FAQ", [DATA / "debian-faq-archives.html"])
     qtbot.waitUntil(lambda: window.backend.ingest_worker is None, timeout=120_000)
-    window.select_workspace("FAQ")
+    window.navigator.select_workspace("FAQ")
     return window
 
 
@@ -64,9 +64,9 @@ def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
     assert settings.provider_table.topLevelItem(1).text(4) == "stored"
     settings.done(QDialog.DialogCode.Accepted)
     assert not backend.runtime.settings.offline_mode
-    assert window.network_label.text() == "● Online"
+    assert window.status.network_label.text() == "● Online"
 
-    dialog = window.open_workspace_settings()
+    dialog = window.workspace_actions.open_workspace_settings()
     assert dialog is not None
     dialog.provider.setCurrentIndex(dialog.provider.findData("replay"))
     dialog.done(QDialog.DialogCode.Accepted)
@@ -83,10 +83,10 @@ def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
 
     server.replies = [Reply(chunks=OPENAI_STREAM)]
     QTimer.singleShot(50, agree)
-    window.ask("What is sid?")
-    qtbot.waitUntil(lambda: window.answer_worker is None and len(server.requests) == 2,
+    window.answers.ask("What is sid?")
+    qtbot.waitUntil(lambda: window.answers.worker is None and len(server.requests) == 2,
                     timeout=30_000)  # fmt: skip
-    qtbot.waitUntil(lambda: window.answer_worker is None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.answers.worker is None, timeout=30_000)
     answer = window.chat_view.messages[-1]
     assert answer.text == "Sid is unstable [1]." and "replay" in answer.title.text()
     assert [m.role for m in window.chat_view.messages] == ["user", "assistant"]
@@ -127,7 +127,7 @@ def test_a_cloud_embedder_is_chosen_for_a_workspace_after_the_user_agrees(
     assert add.result() == QDialog.DialogCode.Accepted
     settings.done(QDialog.DialogCode.Accepted)
 
-    dialog = window.open_workspace_settings()
+    dialog = window.workspace_actions.open_workspace_settings()
     assert dialog is not None
     model = "cloud:emb:hashed-16"
     assert dialog.embedder.findData(model) >= 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from anyllm_desktop.ui import main_window
+from anyllm_desktop.ui import workspace_actions
 from tests.qt.helpers import ready_window
 
 DATA = Path(__file__).parent.parent / "data"
@@ -63,7 +63,8 @@ def test_the_jobs_view_cancels_and_runs_again(
     window.open_jobs()
     view = window._jobs_view
     assert view is not None and view.isVisible()
-    assert "running" in window.jobs_button.text() and "waiting" in window.jobs_button.text()
+    button = window.status.jobs_button.text()
+    assert "running" in button and "waiting" in button
     qtbot.waitUntil(lambda: view.tree.topLevelItemCount() == 2, timeout=10_000)
     waiting = view.tree.topLevelItem(0)  # newest first: the second ingest, queued
     assert waiting.text(2) == "Queued" and "waiting for" in waiting.text(4)
@@ -77,7 +78,7 @@ def test_the_jobs_view_cancels_and_runs_again(
     qtbot.waitUntil(lambda: not jobs.active(), timeout=240_000)
     states = [j.state for j in jobs.records()]
     assert states == ["done", "cancelled", "done"]
-    assert window.jobs_button.text() == "Jobs"
+    assert window.status.jobs_button.text() == "Jobs"
     window.close()
 
 
@@ -87,12 +88,12 @@ def test_workspace_settings_save_nothing_unless_all_is_valid_and_keep_both_chang
     window = ready_window(qtbot, anyllm_home)
     backend = window.backend
     backend.create_workspace("S")
-    window.select_workspace("S")
-    monkeypatch.setattr(window, "_confirm", lambda *_args: True)
+    window.navigator.select_workspace("S")
+    monkeypatch.setattr(window.workspace_actions, "confirm", lambda *_args: True)
     warned: list[str] = []
-    monkeypatch.setattr(main_window.QMessageBox, "warning",
+    monkeypatch.setattr(workspace_actions.QMessageBox, "warning",
                         lambda _parent, _title, text: warned.append(text))  # fmt: skip
-    dialog = window.open_workspace_settings()
+    dialog = window.workspace_actions.open_workspace_settings()
     assert dialog is not None
     dialog.temperature.setValue(1.5)
     dialog.chunk_tokens.setValue(64)
@@ -105,7 +106,7 @@ def test_workspace_settings_save_nothing_unless_all_is_valid_and_keep_both_chang
     submitted: list[str] = []
     monkeypatch.setattr(backend, "reembed_workspace", lambda n, m, agreed: submitted.append(m))
     monkeypatch.setattr(backend, "reindex_workspace", lambda n: submitted.append("reindex"))
-    dialog = window.open_workspace_settings()
+    dialog = window.workspace_actions.open_workspace_settings()
     assert dialog is not None
     dialog.chunk_tokens.setValue(120)
     dialog.chunk_overlap.setValue(20)

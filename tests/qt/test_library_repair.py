@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.runtime import Runtime
-from anyllm_desktop.ui import main_window
+from anyllm_desktop.ui import startup_view
 from tests.qt.helpers import ready_window
 
 DATA = Path(__file__).parent.parent / "data"
@@ -33,12 +34,12 @@ def test_lost_passages_show_a_bar_that_re_indexes(qtbot: QtBot, anyllm_home: Pat
     table = _library_with_a_document(anyllm_home)
     shutil.rmtree(anyllm_home / "workspaces" / "lancedb" / f"{table}.lance")
     window = ready_window(qtbot, anyllm_home)
-    window.select_workspace("Docs")
-    qtbot.waitUntil(lambda: window.repair_bar.isVisible(), timeout=60_000)
-    assert "lost their passages" in window.repair_bar.text.text()
-    qtbot.mouseClick(window.repair_bar.button, main_window.Qt.MouseButton.LeftButton)
+    window.navigator.select_workspace("Docs")
+    qtbot.waitUntil(lambda: window.conversation.repair_bar.isVisible(), timeout=60_000)
+    assert "lost their passages" in window.conversation.repair_bar.text.text()
+    qtbot.mouseClick(window.conversation.repair_bar.button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.backend.ingest_worker is None, timeout=120_000)
-    assert not window.repair_bar.isVisible()
+    assert not window.conversation.repair_bar.isVisible()
     library = window.backend.library
     assert library is not None and library.health("Docs").ok
     assert library.search("Docs", "decode bytes", k=1)
@@ -52,12 +53,13 @@ def test_a_lost_database_offers_its_copy(
     (anyllm_home / "library.sqlite3").unlink()
     asked: list[str] = []
     monkeypatch.setattr(
-        main_window, "ask_how_to_repair", lambda _w, text: asked.append(text) or True
+        startup_view, "ask_how_to_repair", lambda _w, text: asked.append(text) or True
     )
     window = ready_window(qtbot, anyllm_home)  # ready after the copy was put back
     assert asked and "does not belong to the indexes" in asked[0]
     assert [w.name for w, _ in window.backend.workspaces()] == ["Docs"]
-    qtbot.waitUntil(lambda: "Restored library.sqlite3" in window.notice.text(), timeout=10_000)
+    notice = window.conversation.notice
+    qtbot.waitUntil(lambda: "Restored library.sqlite3" in notice.text(), timeout=10_000)
     window.close()
 
 

@@ -24,15 +24,15 @@ def _window(qtbot: QtBot, runtime: Runtime) -> MainWindow:
 def test_window_shows_then_warm_up_reports_ready(qtbot: QtBot, anyllm_home: Path) -> None:
     window = _window(qtbot, Runtime.open(anyllm_home))
     assert window.windowTitle() == "anyllm-desktop"
-    assert window.network_label.text() == "● Offline"
-    assert "SmolLM2" in window.model_label.text()
+    assert window.status.network_label.text() == "● Offline"
+    assert "SmolLM2" in window.status.model_label.text()
     window.start_warm_up()
-    qtbot.waitUntil(lambda: "Ready." in window.welcome.text(), timeout=60_000)
+    qtbot.waitUntil(lambda: "Ready." in window.conversation.welcome.text(), timeout=60_000)
     assert window.composer.isEnabled()
     # Then the chat model loads, with progress, off the GUI thread.
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Ready", timeout=60_000)
-    assert window.notice.isHidden()
-    assert not window.progress.isVisible()
+    assert window.conversation.notice.isHidden()
+    assert not window.status.progress.isVisible()
     window.close()
 
 
@@ -56,10 +56,10 @@ def test_a_corrupt_settings_file_is_reported_not_fatal(qtbot: QtBot, anyllm_home
     anyllm_home.mkdir(parents=True)
     (anyllm_home / "settings.json").write_text("{{{ definitely not json")
     window = _window(qtbot, Runtime.open(anyllm_home))
-    assert window.notice.isVisible()
-    assert "could not be read" in window.notice.text()
+    assert window.conversation.notice.isVisible()
+    assert "could not be read" in window.conversation.notice.text()
     backups = list(anyllm_home.glob("settings.corrupt-*.json"))
-    assert len(backups) == 1 and backups[0].name in window.notice.text()
+    assert len(backups) == 1 and backups[0].name in window.conversation.notice.text()
 
 
 def test_a_damaged_model_shows_which_file_and_how_to_fix(
@@ -79,8 +79,8 @@ def test_a_damaged_model_shows_which_file_and_how_to_fix(
     monkeypatch.setattr(runtime, "chat_model", lambda: spec)
     window = _window(qtbot, runtime)
     window.start_warm_up()
-    qtbot.waitUntil(window.notice.isVisible, timeout=30_000)
-    text = window.notice.text()
+    qtbot.waitUntil(window.conversation.notice.isVisible, timeout=30_000)
+    text = window.conversation.notice.text()
     assert "model.gguf" in text and "damaged" in text and "download it again" in text
 
 

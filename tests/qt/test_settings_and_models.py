@@ -44,7 +44,7 @@ def test_settings_round_trip_and_apply_without_restart(qtbot: QtBot, anyllm_home
     stored = json.loads((anyllm_home / "settings.json").read_text())
     assert (stored["theme"], stored["font_size"], stored["threads"]) == ("dark", 13, 1)
     assert stored["offline_mode"] is False
-    assert window.network_label.text() == "● Online"
+    assert window.status.network_label.text() == "● Online"
     # Dark at once, no restart.
     qtbot.waitUntil(lambda: window.palette().window().color().lightness() < 80, timeout=5_000)
     # A changed engine setting reloads the model, with progress, off the GUI thread.
@@ -60,8 +60,8 @@ def test_settings_round_trip_and_apply_without_restart(qtbot: QtBot, anyllm_home
 def test_workspace_settings_round_trip(qtbot: QtBot, anyllm_home: Path) -> None:
     window = ready_window(qtbot, anyllm_home)
     window.backend.create_workspace("Notes")
-    window.select_workspace("Notes")
-    dialog = window.open_workspace_settings()
+    window.navigator.select_workspace("Notes")
+    dialog = window.workspace_actions.open_workspace_settings()
     assert dialog is not None
     assert dialog.embedder.currentData() == window.backend.workspace("Notes").embedding_model
     assert dialog.embedder_changed() is None and not dialog.chunking_changed()

@@ -1,0 +1,99 @@
+"""The middle column: notices, the repair bar, the chat's header, the find bar, the welcome
+page or the conversation, and the question box."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QStackedWidget, QVBoxLayout, QWidget
+
+from anyllm_desktop.ui.chat_view import ChatView, Composer
+from anyllm_desktop.ui.library_repair import RepairBar
+
+
+def welcome_html(*, offline: bool, chat_model: str, embedding_model: str, home: str,
+                 state: str) -> str:  # fmt: skip
+    where = (
+        "Everything runs on this computer; nothing is sent anywhere."
+        if offline
+        else "Cloud providers are enabled in the settings."
+    )
+    return (
+        "<h2>Chat with your own documents</h2>"
+        f"<p>{where}</p>"
+        "<p><b>1.</b> Drop files or folders on this window (PDF, Word, PowerPoint, Excel, "
+        "e-books, web pages, Markdown, text, e-mail) — or use <i>Add files…</i>.<br>"
+        "<b>2.</b> Ask a question below. Answers cite the passages they use, with page "
+        "numbers; click a citation to read it.</p>"
+        f"<p>Chat model: <b>{chat_model}</b> · Embedding model: <b>{embedding_model}</b></p>"
+        f"<p><i>{state}</i></p>"
+        f"<p style='color: gray'>Data folder: {home}</p>"
+    )
+
+
+class ConversationPanel(QWidget):
+    def __init__(self, welcome: Callable[[str], str]) -> None:
+        """``welcome`` renders the welcome page for a state line ("Ready.")."""
+        super().__init__()
+        self._welcome_for = welcome
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.notice = QLabel()
+        self.notice.setObjectName("Notice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.hide()
+        self.header = QLabel()
+        self.header.setObjectName("ChatHeader")
+        self.welcome = QLabel(welcome("Checking the bundled models…"))
+        self.welcome.setObjectName("Welcome")
+        self.welcome.setWordWrap(True)
+        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.welcome.setTextFormat(Qt.TextFormat.RichText)
+        self.chat_view = ChatView()
+        self.find_bar = QLineEdit()
+        self.find_bar.setObjectName("FindBar")
+        self.find_bar.setPlaceholderText("Find in this chat (Enter: next, Esc: close)")
+        self.find_bar.setAccessibleName("Find in chat")
+        self.find_bar.returnPressed.connect(lambda: self.chat_view.find_next(self.find_bar.text()))
+        self.find_bar.hide()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.chat_view)
+        self.composer = Composer()
+        self.repair_bar = RepairBar()
+        for widget in (self.notice, self.repair_bar, self.header, self.find_bar):
+            layout.addWidget(widget)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.composer)
+
+    def show_notice(self, text: str) -> None:
+        """A non-blocking message at the top (never a modal dialog at start-up)."""
+        current = self.notice.text()
+        self.notice.setText(f"{current}\n{text}" if current else text)
+        self.notice.show()
+
+    def set_state(self, state: str) -> None:
+        """The welcome page's state line ("Ready.", "The library needs attention.")."""
+        self.welcome.setText(self._welcome_for(state))
+
+    def show_welcome(self) -> None:
+        self.pages.setCurrentWidget(self.welcome)
+
+    def show_chat(self) -> None:
+        self.pages.setCurrentWidget(self.chat_view)
+
+    def set_header(self, workspace: str | None, title: str = "new chat") -> None:
+        self.header.setText(f"<b>{workspace}</b> · {title}" if workspace else "")
+
+    def show_find(self) -> None:
+        self.find_bar.show()
+        self.find_bar.setFocus()
+        self.find_bar.selectAll()
+
+    def close_find(self) -> bool:
+        """Hide the find bar; whether it was open (Esc closes it before it stops an answer)."""
+        was_open = self.find_bar.isVisible()
+        self.find_bar.hide()
+        return was_open

@@ -1,0 +1,132 @@
+"""Which workspace and chat the window shows, and the views that follow it: the sidebar, the
+documents panel, the repair bar, the chat's header and messages.
+
+The controllers change the :class:`Session`; the navigator observes it and redraws. It needs
+of the backend only reads (workspaces, threads, documents, messages, an index check), so a
+test can drive it with a fake backend and no models.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from anyllm_desktop.core.events import Done, Event
+from anyllm_desktop.ui.answer_controller import describe
+from anyllm_desktop.ui.conversation import ConversationPanel
+from anyllm_desktop.ui.documents_panel import DocumentsPanel
+from anyllm_desktop.ui.session import Session, SessionChange
+from anyllm_desktop.ui.sidebar import Sidebar
+
+if TYPE_CHECKING:
+    from anyllm_desktop.workers.backend import Backend
+    from anyllm_desktop.workers.generator_worker import GeneratorWorker
+
+
+class Navigator(QObject):
+    def __init__(self, backend: Backend, session: Session, sidebar: Sidebar,
+                 documents: DocumentsPanel, conversation: ConversationPanel) -> None:  # fmt: skip
+        super().__init__(conversation)
+        self.backend = backend
+        self.session = session
+        self.sidebar = sidebar
+        self.documents = documents
+        self.conversation = conversation
+        self._index_check: GeneratorWorker | None = None
+        session.observe(self._redraw)
+        sidebar.workspace_selected.connect(self.select_workspace)
+        sidebar.thread_selected.connect(self.select_thread)
+        conversation.repair_bar.reindex_requested.connect(self._reindex_to_repair)
+        backend.workspaces_changed.connect(self.refresh_sidebar)
+        backend.threads_changed.connect(lambda _name: self.refresh_sidebar())
+        backend.documents_changed.connect(self._on_documents_changed)
+
+    def select_workspace(self, name: str | None) -> None:
+        """``name`` with a new chat (None: no workspace)."""
+        self.session.select(name)
+
+    def select_thread(self, workspace: str, thread_id: int) -> None:
+        self.session.select(workspace, thread_id)
+
+    def reopen(self, workspace: object, thread: object) -> None:
+        """Where the user left off (as the window's settings kept it), else the first
+        workspace."""
+        names = [w.name for w, _ in self.backend.workspaces()]
+        if workspace not in names:
+            if names:
+                self.select_workspace(names[0])
+            return
+        name = str(workspace)
+        ids = {t.id for t in self.backend.threads(name)}
+        chosen = int(str(thread)) if str(thread).isdigit() else None
+        self.session.select(name, chosen if chosen in ids else None)
+
+    def _redraw(self, change: SessionChange) -> None:
+        name = self.session.workspace
+        if change.workspace_changed:
+            self.documents.show_documents(name, self.backend.documents(name) if name else [])
+            self._check_index(name)
+        self.show_thread()
+        if change.workspace_changed or self.session.thread_id is None:
+            self.refresh_sidebar()
+
+    def refresh_sidebar(self) -> None:
+        if not self.backend.is_ready:
+            return
+        workspaces = self.backend.workspaces()
+        threads = {w.name: self.backend.threads(w.name) for w, _ in workspaces}
+        self.sidebar.populate(workspaces, threads, (self.session.workspace, self.session.thread_id))
+
+    def show_thread(self) -> None:
+        """The chat shown, read again from the store (None: the welcome page of a new chat)."""
+        view, thread_id = self.conversation, self.session.thread_id
+        view.chat_view.clear()
+        if thread_id is None:
+            view.show_welcome()
+            view.set_header(self.session.workspace)
+            return
+        view.show_chat()
+        self.show_header()
+        for message in self.backend.messages(thread_id):
+            assistant = message.role == "assistant"
+            widget = view.chat_view.add_message(
+                message.role, message.content, message_id=message.id,
+                sources=[s.to_dict() for s in message.sources] if assistant else None,
+                cited={int(c["n"]) for c in message.citations if c.get("valid")},
+            )  # fmt: skip
+            if assistant:
+                describe(widget, message.provider, message.model, message.timings,
+                         message.stopped, message.error)  # fmt: skip
+
+    def show_header(self) -> None:
+        workspace, thread_id = self.session.workspace, self.session.thread_id
+        threads = self.backend.threads(workspace) if workspace else []
+        title = next((t.title for t in threads if t.id == thread_id), "new chat")
+        self.conversation.set_header(workspace, title)
+
+    def _check_index(self, name: str | None) -> None:
+        """A workspace whose passages were lost gets the repair bar (checked off the GUI
+        thread)."""
+        self.conversation.repair_bar.hide()
+        if name is None:
+            self._index_check = None
+            return
+        worker = self._index_check = self.backend.check_index(name)
+
+        def show(event: Event) -> None:
+            if isinstance(event, Done) and worker is self._index_check:  # the latest check
+                self.conversation.repair_bar.show_problem(name, event.result)
+
+        worker.event.connect(show)
+
+    def _reindex_to_repair(self, name: str) -> None:
+        self._index_check = None
+        self.documents.job_started()
+        self.backend.reindex_workspace(name)
+
+    def _on_documents_changed(self, name: str) -> None:
+        """Coalesced by the backend (a drop of many files used to redraw per file)."""
+        if name == self.session.workspace:
+            self.documents.show_documents(name, self.backend.documents(name))
+        self.refresh_sidebar()  # document counts

@@ -1,0 +1,145 @@
+"""The window's controllers without the real models: the navigator and the workspace actions
+over a fake backend (only the reads and calls they make), the views following the session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from anyllm_desktop.core.conversation import ThreadInfo
+from anyllm_desktop.core.events import Done
+from anyllm_desktop.ui.conversation import ConversationPanel
+from anyllm_desktop.ui.documents_panel import DocumentsPanel
+from anyllm_desktop.ui.navigator import Navigator
+from anyllm_desktop.ui.session import Session
+from anyllm_desktop.ui.sidebar import Sidebar
+from anyllm_desktop.ui.status_bar import StatusBar
+from anyllm_desktop.ui.workspace_actions import DEFAULT_WORKSPACE, WorkspaceActions
+
+
+class FakeCheck(QObject):
+    event = Signal(object)
+
+
+class FakeBackend(QObject):
+    workspaces_changed = Signal()
+    threads_changed = Signal(str)
+    documents_changed = Signal(str)
+    ingest_event = Signal(str, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.is_ready = True
+        self.ingest_worker = None
+        self.names = ["Papers", "Notes"]
+        self.thread = ThreadInfo(7, 1, "About apt", None, 0.0, 0.0)
+        self.checks: list[FakeCheck] = []
+        self.calls: list[tuple[Any, ...]] = []
+
+    def workspaces(self) -> list[tuple[Any, int]]:
+        return [(SimpleNamespace(name=n), 1) for n in self.names]
+
+    def threads(self, name: str) -> list[ThreadInfo]:
+        return [self.thread] if name == "Papers" else []
+
+    def documents(self, name: str) -> list[Any]:
+        return [SimpleNamespace(id=1, path=f"/docs/{name}.pdf", title=f"{name}.pdf",
+                                status="indexed", chunks=3, added_at=0.0, error=None)]  # fmt: skip
+
+    def messages(self, thread_id: int) -> list[Any]:
+        common = {"sources": [], "citations": [], "provider": "embedded", "model": "m",
+                  "timings": {}, "stopped": False, "error": None}  # fmt: skip
+        return [SimpleNamespace(id=1, role="user", content="What is apt?", **common),
+                SimpleNamespace(id=2, role="assistant", content="A tool.", **common)]  # fmt: skip
+
+    def check_index(self, name: str) -> FakeCheck:
+        self.checks.append(FakeCheck())
+        return self.checks[-1]
+
+    def create_workspace(self, name: str) -> Any:
+        self.names.append(name)
+        return SimpleNamespace(name=name)
+
+    def delete_workspace(self, name: str) -> None:
+        self.calls.append(("delete", name))
+        self.names.remove(name)
+
+    def ingest(self, workspace: str, paths: list[Path]) -> None:
+        self.calls.append(("ingest", workspace, paths))
+
+    def cancel_ingest(self) -> None: ...
+    def remove_document(self, workspace: str, document: int) -> None: ...
+    def reindex_document(self, workspace: str, document: Any) -> None: ...
+    def reindex_workspace(self, workspace: str) -> None:
+        self.calls.append(("reindex", workspace))
+
+
+def _parts(qtbot: QtBot) -> tuple[FakeBackend, Session, Navigator, ConversationPanel, Any]:
+    backend, session = FakeBackend(), Session()
+    host = QWidget()
+    qtbot.addWidget(host)
+    sidebar, documents = Sidebar(), DocumentsPanel()
+    conversation = ConversationPanel(lambda state: f"welcome: {state}")
+    navigator = Navigator(backend, session, sidebar, documents, conversation)  # type: ignore[arg-type]
+    parts = SimpleNamespace(sidebar=sidebar, documents=documents, host=host)
+    return backend, session, navigator, conversation, parts
+
+
+def test_the_views_follow_the_session(qtbot: QtBot) -> None:
+    backend, session, navigator, conversation, parts = _parts(qtbot)
+    session.select("Papers")  # the session changes: every view redraws from it
+    assert parts.documents.title.text() == "Documents — Papers"
+    assert parts.documents.tree.topLevelItem(0).text(0) == "Papers.pdf"
+    assert conversation.pages.currentWidget() is conversation.welcome
+    assert conversation.header.text() == "<b>Papers</b> · new chat"
+    assert parts.sidebar.tree.currentItem().text(0).startswith("Papers")
+    navigator.select_thread("Papers", 7)
+    assert conversation.pages.currentWidget() is conversation.chat_view
+    assert [m.text for m in conversation.chat_view.messages] == ["What is apt?", "A tool."]
+    assert conversation.header.text() == "<b>Papers</b> · About apt"
+    assert len(backend.checks) == 1  # the same workspace: its index is not checked again
+    backend.checks[0].event.emit(Done("3 passages are missing."))
+    assert not conversation.repair_bar.isHidden()
+    navigator.select_workspace("Notes")  # the repair bar belongs to the workspace it was for
+    assert conversation.repair_bar.isHidden() and not conversation.chat_view.messages
+    backend.checks[0].event.emit(Done("late answer for Papers"))
+    assert conversation.repair_bar.isHidden()
+
+
+def test_reopen_where_the_user_left_off(qtbot: QtBot) -> None:
+    _, session, navigator, _, _ = _parts(qtbot)
+    navigator.reopen("Papers", "7")
+    assert (session.workspace, session.thread_id) == ("Papers", 7)
+    navigator.reopen("Papers", "99")  # a chat deleted since: the workspace, a new chat
+    assert (session.workspace, session.thread_id) == ("Papers", None)
+    navigator.reopen("Gone", "")
+    assert (session.workspace, session.thread_id) == ("Papers", None)
+
+
+def test_actions_queue_early_drops_create_a_first_workspace_and_clear_a_deleted_one(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend, session, navigator, conversation, parts = _parts(qtbot)
+    backend.names = []
+    actions = WorkspaceActions(backend, navigator, parts.documents,  # type: ignore[arg-type]
+                               StatusBar("m", offline=True), parts.host)  # fmt: skip
+    backend.is_ready = False
+    actions.add_documents([Path("/tmp/a.pdf")])
+    assert actions.pending and not backend.calls  # the library is not open yet
+    backend.is_ready = True
+    actions.add_pending()
+    assert backend.calls == [("ingest", DEFAULT_WORKSPACE, [Path("/tmp/a.pdf")])]
+    assert session.workspace == DEFAULT_WORKSPACE and not actions.pending
+    monkeypatch.setattr(actions, "confirm", lambda *_args: True)
+    actions.delete_workspace(DEFAULT_WORKSPACE)
+    assert ("delete", DEFAULT_WORKSPACE) in backend.calls
+    assert session.workspace is None and conversation.header.text() == ""
+    assert (
+        parts.documents.title.text() == "Documents" and not parts.documents.tree.topLevelItemCount()
+    )
