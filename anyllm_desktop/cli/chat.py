@@ -113,10 +113,12 @@ def _answer(service: Any, args: argparse.Namespace, question: str, thread: int |
     from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Token
 
     answer = None
+    streamed = []
     cancel = CancelToken()
     with _ctrl_c_stops(cancel):
         for event in service.ask(args.workspace, question, thread_id=thread, cancel=cancel):
             if isinstance(event, Token) and not args.json:
+                streamed.append(event.text)
                 print(event.text, end="", flush=True)
             elif isinstance(event, Error):
                 print(f"anyllm: error: {event.message}", file=sys.stderr)
@@ -132,6 +134,9 @@ def _answer(service: Any, args: argparse.Namespace, question: str, thread: int |
         print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
     else:
         print()
+        if answer.answer != "".join(streamed):  # query mode: replaced by its evidence
+            print(f"\n{answer.answer}")
+        _print_checks(answer)
         for citation in answer.citations:
             if citation["valid"]:
                 page = f", page {citation['page']}" if citation.get("page") else ""
@@ -143,6 +148,18 @@ def _answer(service: Any, args: argparse.Namespace, question: str, thread: int |
         print(f"anyllm: stopped by Ctrl-C; the partial answer is kept in thread {answer.thread}",
               file=sys.stderr, flush=True)  # fmt: skip
     return answer
+
+
+def _print_checks(answer: Any) -> None:
+    """The evidence quoted, and the answer's sentences not found in the documents."""
+    if answer.evidence:
+        print("From your documents:")
+        for item in answer.evidence:
+            page = f", page {item['page']}" if item.get("page") is not None else ""
+            print(f"  > {item['text']} [{item['n']}] ({item['document']}{page})")
+    for item in answer.unsupported:
+        missing = f" ({', '.join(item['missing'])})" if item["missing"] else ""
+        print(f"  not found in your documents{missing}: {item['sentence']}")
 
 
 def _ask(args: argparse.Namespace) -> int:

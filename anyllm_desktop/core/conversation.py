@@ -84,3 +84,9 @@ class Message:
     stopped: bool = False
     error: str | None = None
     timings: dict[str, Any] = field(default_factory=dict)
+    #: Sentences of the passages that answer the question (services/evidence.py).
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    #: Sentences of the answer the passages do not back (services/support_check.py).
+    unsupported: list[dict[str, Any]] = field(default_factory=list)
+    #: The model's own text where ``content`` shows something else (None where it does not).
+    generated: str | None = None

@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.citations import link_citations
+from anyllm_desktop.core.citations import CitationFilter, link_citations
 from anyllm_desktop.core.conversation import ChatMessage, Message, Passage, ThreadInfo
 from anyllm_desktop.core.events import Done, Error, Event, Progress, Sources, Token, Usage
 from anyllm_desktop.core.prompting import (
@@ -30,7 +30,7 @@ from anyllm_desktop.core.prompting import (
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.base import ChatProvider, Completion, GenerationOptions
 from anyllm_desktop.providers.cloud_http import ProviderError
-from anyllm_desktop.services import outbound
+from anyllm_desktop.services import grounding, outbound
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
 
@@ -42,7 +42,23 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class Answer:
-    """The JSON contract of `anyllm ask --json` (plus ids for the UI)."""
+    """The JSON contract of `anyllm ask --json` (plus ids for the UI).
+
+    ``answer`` is what the user is shown: the model's text without citation numbers that name
+    no passage, after a plain statement when no passage matched; in query mode, an answer with
+    an unsupported sentence is replaced by its evidence and a statement that it could not be
+    checked. ``generated`` is then the model's own text (None when it is ``answer``).
+
+    ``evidence``: the passages' sentences that answer the question, best first,
+    ``{"n", "document", "path", "page", "text", "start", "end", "score"}``: ``n`` the passage
+    number, ``start``/``end`` the sentence's place in that passage's ``text``.
+
+    ``unsupported``: sentences of the generated text the passages do not back,
+    ``{"sentence", "reason", "missing", "coverage"}``: ``reason`` is ``"not_in_documents"``
+    (``missing``: the code spans, commands, numbers or names found in no passage) or
+    ``"no_close_passage"`` (no passage sentence holds half its content words; ``missing`` is
+    empty); ``coverage``: the best share of its content words held by one passage sentence.
+    """
 
     answer: str
     citations: list[dict[str, Any]]
@@ -57,6 +73,9 @@ class Answer:
     #: Query mode found nothing relevant: the refusal message, the model was not called.
     refused: bool = False
     notes: list[str] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    unsupported: list[dict[str, Any]] = field(default_factory=list)
+    generated: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,9 +205,10 @@ class ChatService:
         if (refused := outbound.refusal(workspace, provider)) is not None:
             yield Error(refused[0], detail=refused[1])
             return
+        indexing = grounding.indexing_note(self.library, workspace)
         if settings.mode == "query" and not passages:
             yield from self._refuse(thread, question, settings.refusal_message, provider,
-                                    retrieval_s)  # fmt: skip
+                                    retrieval_s, [indexing] if indexing else [])  # fmt: skip
             return
 
         system = thread.system_prompt or render_system_prompt(
@@ -220,8 +240,18 @@ class ChatService:
             messages, removed = outbound.prepared(messages, settings.redact_personal_data)
             if removed.counts:
                 prompt.notes.append(f"Removed before sending: {removed.summary()}.")
+        if indexing:
+            prompt.notes.append(indexing)
         yield Sources(prompt.passages, prompt.notes)
         self.threads.add_message(thread.id, "user", question, sent_content=prompt.sent_question)
+        started = time.perf_counter()
+        finder = grounding.evidence_finder(self.library, workspace, question, prompt.passages)
+        evidence_s = time.perf_counter() - started
+        # Citations to no passage never reach the user; given none, the answer says so first.
+        cited = CitationFilter(len(prompt.passages))
+        shown = [] if prompt.passages else [grounding.NO_PASSAGE]
+        if shown:
+            yield Token(grounding.NO_PASSAGE)
 
         options = GenerationOptions(
             temperature=settings.temperature,
@@ -233,16 +263,19 @@ class ChatService:
         for event in self._generate(provider, messages, options, cancel):
             if isinstance(event, Token):
                 parts.append(event.text)
-                yield event
+                if text := cited.feed(event.text):
+                    shown.append(text)
+                    yield Token(text)
             elif isinstance(event, Usage):
                 yield event
             elif isinstance(event, Done):
                 completion = event.result
             elif isinstance(event, Error):
+                shown.append(cited.flush())
                 self.threads.add_message(
                     thread.id,
                     "assistant",
-                    "".join(parts),
+                    "".join(shown),
                     sources=prompt.passages,
                     provider=provider.name,
                     model=provider.model,
@@ -254,6 +287,20 @@ class ChatService:
                 yield event
                 return
         assert completion is not None, "a provider stream ends with Done or Error"
+        if tail := cited.flush():
+            shown.append(tail)
+            yield Token(tail)
+        started = time.perf_counter()
+        checked = grounding.check(
+            finder,
+            question=question,
+            shown="".join(shown),
+            generated=completion.text,
+            passages=prompt.passages,
+            replace_unsupported=settings.mode == "query" and not completion.stopped,
+            refusal=settings.refusal_message,
+        )
+        evidence_s += time.perf_counter() - started
         if not provider.capabilities.local:
             self.outbound_log.record(provider, workspace.name, redactions=removed,
                                      prompt_tokens=completion.prompt_tokens,
@@ -265,22 +312,26 @@ class ChatService:
             "prompt_tokens": completion.prompt_tokens,
             "cached_tokens": completion.cached_tokens,
             "completion_tokens": completion.completion_tokens,
+            "evidence_s": round(evidence_s, 4),
         }
-        citations = citations_for(completion.text, prompt.passages)
+        citations = citations_for(checked.text, prompt.passages)
         message = self.threads.add_message(
             thread.id,
             "assistant",
-            completion.text,
+            checked.text,
             sources=prompt.passages,
             citations=citations,
             provider=provider.name,
             model=provider.model,
             stopped=completion.stopped,
             timings=timings,
+            evidence=checked.evidence,
+            unsupported=checked.unsupported,
+            generated=checked.generated,
         )
         yield Done(
             Answer(
-                answer=completion.text,
+                answer=checked.text,
                 citations=citations,
                 thread=thread.id,
                 provider=provider.name,
@@ -290,6 +341,9 @@ class ChatService:
                 message=message.id,
                 sources=[p.to_dict() for p in prompt.passages],
                 notes=prompt.notes,
+                evidence=checked.evidence,
+                unsupported=checked.unsupported,
+                generated=checked.generated,
             )
         )
 
@@ -322,13 +376,14 @@ class ChatService:
         refusal: str,
         provider: ChatProvider,
         retrieval_s: float,
+        notes: list[str],
     ) -> Iterator[Event]:
         timings = {"retrieval_s": round(retrieval_s, 4)}
         self.threads.add_message(thread.id, "user", question, sent_content=question)
         message = self.threads.add_message(
             thread.id, "assistant", refusal, provider=provider.name, model="", timings=timings
         )
-        yield Sources([], [])
+        yield Sources([], notes)
         yield Token(refusal)
         yield Done(
             Answer(
@@ -341,5 +396,6 @@ class ChatService:
                 timings=timings,
                 message=message.id,
                 refused=True,
+                notes=notes,
             )
         )

@@ -1,5 +1,5 @@
-"""A thread as Markdown or JSON: questions, answers, citations and sources (never secrets:
-a thread holds none)."""
+"""A thread as Markdown or JSON: questions, answers, their evidence and support check, citations
+and sources (never secrets: a thread holds none)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def thread_to_json(thread: ThreadInfo, messages: list[Message]) -> dict[str, Any
                         "stopped": m.stopped,
                         "error": m.error,
                         "timings": m.timings,
+                        "evidence": m.evidence,
+                        "unsupported": m.unsupported,
+                        "generated": m.generated,
                     }
                     if m.role == "assistant"
                     else {}
@@ -54,6 +57,7 @@ def thread_to_markdown(thread: ThreadInfo, messages: list[Message]) -> str:
             lines += ["*Stopped before the end.*", ""]
         if message.error:
             lines += [f"> **Error:** {message.error}", ""]
+        lines += _evidence_lines(message)
         if message.sources:
             lines += ["**Sources**", ""]
             cited = {c["n"] for c in message.citations if c.get("valid")}
@@ -65,6 +69,27 @@ def thread_to_markdown(thread: ThreadInfo, messages: list[Message]) -> str:
         if invalid:
             lines += [f"*Cited numbers without a passage: {', '.join(map(str, invalid))}*", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _evidence_lines(message: Message) -> list[str]:
+    lines: list[str] = []
+    if message.evidence:
+        lines += ["**From your documents**", ""]
+        for item in message.evidence:
+            page = f", page {item['page']}" if item.get("page") is not None else ""
+            lines.append(f"> {item['text']} [{item['n']}] ({item['document']}{page})")
+        lines.append("")
+    if message.unsupported:
+        lines += ["**Not found in your documents**", ""]
+        for item in message.unsupported:
+            missing = (
+                f" (not in any passage: {', '.join(item['missing'])})" if item["missing"] else ""
+            )
+            lines.append(f"- {item['sentence']}{missing}")
+        lines.append("")
+    if message.generated is not None and message.unsupported:
+        lines += ["**The model's own answer (not checked)**", "", message.generated, ""]
+    return lines
 
 
 def export_thread(thread: ThreadInfo, messages: list[Message], fmt: str) -> str:

@@ -119,6 +119,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX jobs_by_state ON jobs (state, id);
     """,
+    # An answer's evidence and support check (services/evidence.py, services/support_check.py),
+    # and the model's own text where the answer shows something else (query mode).
+    """
+    ALTER TABLE messages ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE messages ADD COLUMN unsupported TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE messages ADD COLUMN generated TEXT;
+    """,
 )
 
 

@@ -42,6 +42,9 @@ def _message(row: sqlite3.Row) -> Message:
         stopped=bool(row["stopped"]),
         error=row["error"],
         timings=json.loads(row["timings"]),
+        evidence=json.loads(row["evidence"]),
+        unsupported=json.loads(row["unsupported"]),
+        generated=row["generated"],
     )
 
 
@@ -113,14 +116,17 @@ class Threads(SQLiteStore):
         stopped: bool = False,
         error: str | None = None,
         timings: dict[str, Any] | None = None,
+        evidence: list[dict[str, Any]] | None = None,
+        unsupported: list[dict[str, Any]] | None = None,
+        generated: str | None = None,
     ) -> Message:
         now = time.time()
         self._db.execute("BEGIN IMMEDIATE")
         try:
             cursor = self._db.execute(
                 "INSERT INTO messages (thread_id, role, content, sent_content, sources, "
-                "citations, provider, model, stopped, error, timings, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "citations, provider, model, stopped, error, timings, evidence, unsupported, "
+                "generated, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     thread_id,
                     role,
@@ -133,6 +139,9 @@ class Threads(SQLiteStore):
                     int(stopped),
                     error,
                     json.dumps(timings or {}),
+                    json.dumps(evidence or []),
+                    json.dumps(unsupported or []),
+                    generated,
                     now,
                 ),
             )

@@ -7,7 +7,12 @@ from datetime import datetime
 
 import pytest
 
-from anyllm_desktop.core.citations import cited_numbers, link_citations
+from anyllm_desktop.core.citations import (
+    CitationFilter,
+    cited_numbers,
+    filter_citations,
+    link_citations,
+)
 from anyllm_desktop.core.conversation import ChatMessage, Passage
 from anyllm_desktop.core.prompting import (
     ContextOverflowError,
@@ -39,6 +44,31 @@ def test_cited_numbers(answer: str, numbers: list[int]) -> None:
 def test_numbers_without_a_passage_are_flagged() -> None:
     citations = link_citations("True [1], also [4] and [0].", passage_count=3)
     assert [(c.n, c.valid) for c in citations] == [(1, True), (4, False), (0, False)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        ("The codename is sid [7]. Next [1].", "The codename is sid. Next [1]."),
+        ("Both [1, 7] say so", "Both [1] say so"),
+        ("Code `a[7]` stays, [see below] too", "Code `a[7]` stays, [see below] too"),
+        ("[Passage 9] Starts here", "Starts here"),
+        ("line\n\n[3] next 【4】", "line\n\nnext"),
+        ("an open [12", "an open [12"),
+    ],
+)
+def test_citations_to_no_passage_are_removed_as_the_answer_streams(answer: str, shown: str) -> None:
+    assert filter_citations(answer, passage_count=2) == shown
+    streamed = CitationFilter(2)  # token by token: the same text
+    assert "".join(streamed.feed(c) for c in answer) + streamed.flush() == shown
+
+
+def test_with_no_passage_no_citation_is_left() -> None:
+    answer = "The document you requested is: [1] A list of the items in your pantry."
+    assert (
+        filter_citations(answer, 0)
+        == "The document you requested is: A list of the items in your pantry."
+    )
 
 
 def test_system_prompt_variables() -> None:

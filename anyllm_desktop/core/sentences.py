@@ -1,0 +1,154 @@
+"""Sentences of a passage or an answer, with their places in the text, and the words they carry.
+
+Why not a library: spaCy (installed for unstructured) splits prose well with its rule-based
+sentencizer, but importing it takes 0.9 s (measured on 2 cores), longer than the whole budget of
+an answer's evidence, and it runs list items, numbered steps and code blocks together
+("- Second item ends here\\n1." was one sentence). Documents here are manuals and FAQs full of
+commands, so the split is by blocks first: a fenced code block gives one unit per line, a list
+item or a command line starts its own unit, lines wrapped inside a paragraph (PDF text) are
+joined. Prose is then split after ``.``, ``!`` or ``?`` followed by a space and a capital, a
+digit, a quote or a bracket, except after an abbreviation ("e.g.", "Dr.", "Fig.") or an initial
+(a single letter after a capitalised word: "John F. Kennedy", but "written in R. Then" ends).
+A dot followed by anything but a space never ends a sentence: ``pkg_1.2.tar.gz``, ``5.1``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Longest unit kept whole (characters); a longer run without punctuation (a table, a dump) is
+#: cut at word boundaries so no "sentence" is a page.
+MAX_SENTENCE = 400
+
+_FENCE = re.compile(r"\s*(```|~~~)")
+_LIST_ITEM = re.compile(r"\s*(?:[-*•·▪–]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
+#: Shell prompts and R/Python prompts that start a line of a command.
+_COMMAND_LINE = re.compile(r"\s*(?:\$|#|>|>>>|%|C:\\>)\s+\S")
+_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[`“‘A-Z0-9])")
+_ABBREVIATIONS = frozenset(
+    "e.g i.e etc vs cf al dr mr mrs ms prof st sr jr fig figs no nos vol sec ch ca approx esp "
+    "inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec p pp ed eds".split()
+)
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing done down during each few for
+    from further had has have having he her here hers him his how i if in into is it its itself
+    just me more most my no nor not now of off on once only or other our out over own same she
+    should so some such than that the their them then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you
+    your yours use used using one get way may might must shall let""".split()
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence (or a command line, a list item) and where it is in its text: ``text`` is
+    ``source[start:end]`` with inner line breaks kept, so the passage view can mark it."""
+
+    text: str
+    start: int
+    end: int
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """The text's sentences in order; blank text gives none."""
+    sentences: list[Sentence] = []
+    for start, end in _units(text):
+        for s, e in _prose(text, start, end):
+            sentences.extend(_bounded(text, s, e))
+    return sentences
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """Spans of paragraphs, list items, command lines and code lines."""
+    units: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    in_fence = False
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        start, body = offset, line.rstrip("\r\n")
+        offset += len(line)
+        end = start + len(body)
+        if _FENCE.match(body):
+            in_fence = not in_fence
+            current = _close(units, current)
+            continue
+        if not body.strip():
+            current = _close(units, current)
+            continue
+        stripped_start = start + len(body) - len(body.lstrip())
+        if in_fence or _COMMAND_LINE.match(body):
+            current = _close(units, current)
+            units.append((stripped_start, end))
+        elif _LIST_ITEM.match(body) or current is None:
+            current = _close(units, current)
+            current = (stripped_start, end)
+        else:  # a wrapped line of the same paragraph
+            current = (current[0], end)
+    _close(units, current)
+    return units
+
+
+def _close(units: list[tuple[int, int]], current: tuple[int, int] | None) -> None:
+    if current is not None:
+        units.append(current)
+
+
+def _prose(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans of a unit (a list item's marker, "1.", does not end a sentence)."""
+    spans = []
+    begin = start
+    marker = _LIST_ITEM.match(text, start, end)
+    for match in _END.finditer(text, marker.end() if marker else start, end):
+        if _is_abbreviation(text[begin : match.start() + 1]):
+            continue
+        spans.append((begin, match.end()))
+        begin = match.end()
+        while begin < end and text[begin].isspace():
+            begin += 1
+    if begin < end:
+        spans.append((begin, end))
+    return spans
+
+
+def _is_abbreviation(before: str) -> bool:
+    """Whether the dot that ends ``before`` closes an abbreviation or an initial."""
+    if not before.endswith("."):
+        return False
+    words = before[:-1].split() or [""]
+    word = words[-1].lstrip("(\"'“").lower()
+    if len(word) == 1 and word.isalpha():
+        # An initial ("J. Smith", "John F. Kennedy"), not a one-letter name ending a sentence
+        # ("packages for R. The").
+        return len(words) == 1 or words[-2][:1].isupper()
+    return word in _ABBREVIATIONS
+
+
+def _bounded(text: str, start: int, end: int) -> list[Sentence]:
+    pieces = []
+    while end - start > MAX_SENTENCE:
+        cut = text.rfind(" ", start, start + MAX_SENTENCE)
+        cut = cut if cut > start else start + MAX_SENTENCE
+        pieces.append(Sentence(text[start:cut], start, cut))
+        start = cut + 1
+    if text[start:end].strip():
+        pieces.append(Sentence(text[start:end], start, end))
+    return pieces
+
+
+def stem(word: str) -> str:
+    """A crude English stem, enough to match "installed" with "install", "packages" with
+    "package" and "parsed" with "parse"; lower case."""
+    word = word.lower()
+    for suffix in ("ing", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
+def content_words(text: str) -> set[str]:
+    """Stems of the words that carry meaning (no stop words, no one-letter words)."""
+    return {stem(w) for w in _WORD.findall(text) if len(w) > 1 and w.lower() not in STOPWORDS}

@@ -1,0 +1,92 @@
+"""What the chat service adds around a generated answer so the user reads the right thing: the
+evidence quoted from the passages, the support check, the plain word when no passage matched or
+files are still being indexed, and in query mode the evidence instead of an unchecked answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from anyllm_desktop.core.conversation import Passage
+from anyllm_desktop.core.workspace import Workspace
+from anyllm_desktop.providers.cloud_http import ProviderError
+from anyllm_desktop.services.evidence import EvidenceFinder
+from anyllm_desktop.services.support_check import check_support
+
+if TYPE_CHECKING:
+    from anyllm_desktop.services.library import Library
+
+#: The first words of an answer given no passage (the model's own knowledge, chat mode).
+NO_PASSAGE = "Nothing in your documents matches this question, so this answer is not from them:\n\n"
+NOT_CHECKED = "The model's answer could not be checked against your documents, so it is not shown."
+
+
+def indexing_note(library: Library, workspace: Workspace) -> str | None:
+    """ "N files are still being indexed" while documents of the workspace are (their passages
+    are not searched until they are done)."""
+    count = len(library.records.interrupted(workspace.id))
+    if not count:
+        return None
+    files = "1 file is" if count == 1 else f"{count} files are"
+    return f"{files} still being indexed; this answer could not use them yet."
+
+
+def evidence_finder(
+    library: Library, workspace: Workspace, question: str, passages: Sequence[Passage]
+) -> EvidenceFinder:
+    """The question's evidence candidates, embedded by the workspace's embedder when it is
+    local (ingestion waits meanwhile: the cores are the answer's); lexical only for a cloud
+    one (no extra request leaves the machine for it)."""
+    embed = None
+    if passages:
+        try:
+            embedder = library.embedder(workspace.embedding_model, workspace)
+        except ProviderError:
+            embedder = None
+        if embedder is not None and embedder.local:
+            embed = embedder.embed
+    with library.priority.foreground():
+        return EvidenceFinder(question, passages, embed)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The answer as shown, with its evidence and support check."""
+
+    text: str
+    #: The model's own text where ``text`` differs from it, else None.
+    generated: str | None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    unsupported: list[dict[str, Any]] = field(default_factory=list)
+
+
+def check(
+    finder: EvidenceFinder,
+    *,
+    question: str,
+    shown: str,
+    generated: str,
+    passages: Sequence[Passage],
+    replace_unsupported: bool,
+    refusal: str,
+) -> Checked:
+    """Evidence and support check of ``generated`` (``shown`` is what streamed: citations to
+    no passage removed). With ``replace_unsupported`` (query mode), an answer with an
+    unsupported sentence is replaced by the evidence and a plain statement."""
+    evidence = finder.evidence(generated)
+    unsupported = check_support(generated, question, passages, finder.by_passage)
+    if replace_unsupported and unsupported and passages:
+        shown = replacement(evidence, refusal)
+    return Checked(shown, generated if shown != generated else None, evidence, unsupported)
+
+
+def replacement(evidence: Sequence[dict[str, Any]], refusal: str) -> str:
+    """The statement and the evidence quoted with its citation and place."""
+    if not evidence:
+        return f"{NOT_CHECKED} {refusal}"
+    quotes = []
+    for item in evidence:
+        page = f", page {item['page']}" if item.get("page") is not None else ""
+        quotes.append(f"> {item['text']} [{item['n']}] ({item['document']}{page})")
+    return f"{NOT_CHECKED} From your documents:\n\n" + "\n>\n".join(quotes)

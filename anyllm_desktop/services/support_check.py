@@ -1,0 +1,122 @@
+"""The support check: which sentences of a generated answer the passages do not back.
+
+A small model answers fluently from passages it misread: "use ``install_package(name, path)``"
+when the passage says ``R CMD INSTALL path/pkg_version.tar.gz``. Two checks catch that without
+another model call (a few milliseconds):
+
+- **Claims that appear nowhere**: code spans, command-like tokens (``a_b``, ``a/b``, ``f()``,
+  ``--flag``, ``pkg.tar.gz``, ``CMD``), numbers and names (a capitalised word that does not
+  start the sentence) that no passage, passage header or the question contains.
+- **No close passage sentence**: fewer than ``CLOSE_COVERAGE`` of the sentence's content words
+  are in any one passage sentence together with the sentence after it.
+
+Sentences that say the documents do not answer, and sentences of fewer than
+``MIN_CONTENT_WORDS`` content words with no claim, are not checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from anyllm_desktop.core.citations import strip_markers
+from anyllm_desktop.core.conversation import Passage
+from anyllm_desktop.core.sentences import content_words, split_sentences
+from anyllm_desktop.services.evidence import PassageSentence
+
+CLOSE_COVERAGE = 0.5
+MIN_CONTENT_WORDS = 3
+NOT_IN_DOCUMENTS = "not_in_documents"
+NO_CLOSE_PASSAGE = "no_close_passage"
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_TOKEN = re.compile(r"\S+")
+_TRIM = "\"'“”‘’.,;:!?()[]{}<>*"
+_COMMAND_LIKE = re.compile(
+    r"[_/\\=<>{}]|\w\(|^--?[a-zA-Z]|[a-z][A-Z]|^[A-Z]{2,}$|[a-zA-Z]\.[a-zA-Z]"
+)
+_NUMBER = re.compile(r"\d")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
+_DOES_NOT_ANSWER = re.compile(
+    r"\b(?:do(?:es)?n[o'’]?t|do(?:es)? not|cannot|can't|no)\b.{0,40}"
+    r"\b(?:answer|contain|mention|say|cover|information|know)",
+    re.IGNORECASE,
+)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _found(claim: str, haystack: str) -> bool:
+    claim = _normal(claim)
+    if not claim:
+        return True
+    if not re.search(r"\w", claim):
+        return claim in haystack
+    return re.search(rf"(?<!\w){re.escape(claim)}(?!\w)", haystack) is not None
+
+
+def claims(sentence: str) -> list[str]:
+    """Code spans, command-like tokens, numbers and names of ``sentence``, in order."""
+    found = [m.group(1).strip() for m in _CODE_SPAN.finditer(sentence)]
+    prose = _CODE_SPAN.sub(" ", sentence)
+    for position, match in enumerate(_TOKEN.finditer(prose)):
+        token = match.group().strip(_TRIM)
+        if not token or token in found:
+            continue
+        if (
+            _COMMAND_LIKE.search(token)
+            or _NUMBER.search(token)
+            or (position > 0 and token[0].isupper() and token != "I")
+        ):
+            found.append(token)
+    return found
+
+
+def _answer_sentences(answer: str) -> list[str]:
+    """The answer's sentences, citation markers removed; a fenced block's lines each count."""
+    text = strip_markers(answer)
+    lines = [line for block in _FENCED.findall(text) for line in block.splitlines()]
+    text = _FENCED.sub("\n\n", text)
+    sentences = [_LIST_MARKER.sub("", " ".join(s.text.split())) for s in split_sentences(text)]
+    return sentences + [f"`{line.strip()}`" for line in lines if line.strip()]
+
+
+def check_support(
+    answer: str,
+    question: str,
+    passages: Sequence[Passage],
+    by_passage: Sequence[Sequence[PassageSentence]],
+) -> list[dict[str, Any]]:
+    """The answer's unsupported sentences: ``{"sentence", "reason", "missing", "coverage"}``
+    where ``reason`` is ``"not_in_documents"`` (``missing`` lists the claims no passage holds)
+    or ``"no_close_passage"`` (``missing`` is empty), and ``coverage`` is the best share of the
+    sentence's content words found in one passage sentence (with the one after it)."""
+    haystack = _normal(
+        "\n".join([question, *(f"{p.place} {p.section}\n{p.text}" for p in passages)])
+    )
+    windows = [
+        group[i].words | (group[i + 1].words if i + 1 < len(group) else frozenset())
+        for group in by_passage
+        for i in range(len(group))
+    ]
+    unsupported = []
+    for sentence in _answer_sentences(answer):
+        if _DOES_NOT_ANSWER.search(sentence):
+            continue
+        missing = [c for c in claims(sentence) if not _found(c, haystack)]
+        words = content_words(_CODE_SPAN.sub(" ", sentence))
+        shares = (len(words & w) / len(words) for w in windows) if words else iter([1.0])
+        coverage = max(shares, default=0.0)
+        if missing:
+            reason = NOT_IN_DOCUMENTS
+        elif len(words) >= MIN_CONTENT_WORDS and coverage < CLOSE_COVERAGE:
+            reason = NO_CLOSE_PASSAGE
+        else:
+            continue
+        entry = {"sentence": sentence, "reason": reason, "missing": missing}
+        unsupported.append(entry | {"coverage": round(coverage, 2)})
+    return unsupported

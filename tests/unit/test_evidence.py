@@ -1,0 +1,148 @@
+"""Sentence splitting and the choice of evidence (lexical path: a workspace whose embedder is a
+cloud one; the embedded model's path runs in tests/e2e/test_evidence_e2e.py), and evidence kept
+with the message and exported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from anyllm_desktop.core.conversation import Passage
+from anyllm_desktop.core.sentences import content_words, split_sentences
+from anyllm_desktop.services.evidence import EvidenceFinder, passage_sentences
+from anyllm_desktop.services.export import export_thread
+from anyllm_desktop.store.records import Records
+from anyllm_desktop.store.threads import Threads
+
+R_FAQ = (
+    "(Unix-like only.) The add-on packages on CRAN come as gzipped tar files named "
+    "pkg_version.tar.gz. Packages from a local file are installed at the shell prompt with:\n"
+    "```\nR CMD INSTALL path/pkg_version.tar.gz\n```\n"
+    "To load a package, type library(pkg) at the R prompt, e.g. in a session. See Section 5.1 "
+    "of the manual."
+)
+
+
+def _texts(text: str) -> list[str]:
+    sentences = split_sentences(text)
+    assert all(text[s.start : s.end] == s.text for s in sentences)  # places are exact
+    return [s.text for s in sentences]
+
+
+def test_abbreviations_versions_and_file_names_do_not_end_a_sentence() -> None:
+    text = "Dr. Smith wrote v1.2.3 on Jan. 5, e.g. in pkg_1.0.tar.gz. John F. Kennedy came. Done!"
+    assert _texts(text) == [
+        "Dr. Smith wrote v1.2.3 on Jan. 5, e.g. in pkg_1.0.tar.gz.",
+        "John F. Kennedy came.",
+        "Done!",
+    ]
+
+
+def test_a_one_letter_name_can_end_a_sentence() -> None:
+    assert _texts("Packages are written in R. Then they are built.") == [
+        "Packages are written in R.",
+        "Then they are built.",
+    ]
+
+
+def test_list_items_code_lines_and_commands_are_units_wrapped_lines_are_joined() -> None:
+    text = (
+        "Install it as follows. The file must\nbe a tarball.\n"
+        "- first item: run `apt-get install foo.bar`\n"
+        "1. Numbered step. Then more.\n"
+        "```\nmake install\necho done.\n```\n"
+        "$ R CMD INSTALL pkg.tar.gz\n"
+    )
+    assert _texts(text) == [
+        "Install it as follows.",
+        "The file must\nbe a tarball.",
+        "- first item: run `apt-get install foo.bar`",
+        "1. Numbered step.",
+        "Then more.",
+        "make install",
+        "echo done.",
+        "$ R CMD INSTALL pkg.tar.gz",
+    ]
+
+
+def test_a_sentence_without_punctuation_is_cut_at_words() -> None:
+    sentences = split_sentences("word " * 300)
+    assert len(sentences) > 1 and all(len(s.text) <= 400 for s in sentences)
+
+
+def test_content_words_match_across_inflections() -> None:
+    assert content_words("How do I install a package from a local file?") <= content_words(
+        "Packages from local files are installed"
+    )
+
+
+def test_a_sentence_that_ends_with_a_colon_keeps_the_command_after_it() -> None:
+    passage = Passage(1, "R FAQ", "/docs/R-FAQ.pdf", 26, "5.2", R_FAQ)
+    texts = [s.text for s in passage_sentences([passage])[0]]
+    assert (
+        "Packages from a local file are installed at the shell prompt with: "
+        "R CMD INSTALL path/pkg_version.tar.gz"
+    ) in texts
+
+
+def test_the_evidence_is_the_sentence_that_answers_the_question() -> None:
+    other = Passage(2, "R FAQ", "/docs/R-FAQ.pdf", 30, "5.4", "Use R CMD REMOVE pkg to remove.")
+    faq = Passage(1, "R FAQ", "/docs/R-FAQ.pdf", 26, "5.2", R_FAQ)
+    finder = EvidenceFinder("How do I install a package from a local file?", [faq, other], None)
+    evidence = finder.evidence("Use install_package(name, path) in R.")
+    assert evidence[0]["n"] == 1 and evidence[0]["page"] == 26
+    assert "R CMD INSTALL path/pkg_version.tar.gz" in evidence[0]["text"]
+    assert {"n", "document", "path", "page", "text", "start", "end"} <= set(evidence[0])
+    # Its place in the passage, for marking it there.
+    assert R_FAQ[evidence[0]["start"] : evidence[0]["end"]].startswith("Packages from a local")
+
+
+def test_agreement_with_the_answer_breaks_a_tie_between_sentences() -> None:
+    text = "The stable release is called bookworm. The testing release is called trixie."
+    passage = Passage(1, "Debian FAQ", "/docs/faq.html", None, "", text)
+    finder = EvidenceFinder("What is the release called?", [passage], None)
+    assert finder.evidence("It is called trixie.")[0]["text"] == (
+        "The testing release is called trixie."
+    )
+    assert finder.evidence("It is called bookworm.")[0]["text"] == (
+        "The stable release is called bookworm."
+    )
+
+
+def test_no_evidence_without_passages_or_without_a_matching_sentence() -> None:
+    assert EvidenceFinder("Anything?", [], None).evidence("Something.") == []
+    passage = Passage(1, "Recipes", "/docs/r.md", None, "", "Bake the bread for an hour.")
+    finder = EvidenceFinder("Which port does the server use?", [passage], None)
+    assert finder.evidence("Port 80.") == []
+
+
+@pytest.fixture
+def threads(tmp_path: Path) -> Threads:
+    database = tmp_path / "library.sqlite3"
+    workspace = Records(database).create_workspace("R", "embedded:minilm")
+    store = Threads(database)
+    store.create(workspace.id, "install")
+    return store
+
+
+def test_evidence_and_the_support_check_are_kept_and_exported(threads: Threads) -> None:
+    text = "Use R CMD INSTALL path/pkg_version.tar.gz."
+    evidence = [{"n": 1, "document": "R FAQ", "path": "/docs/R-FAQ.pdf", "page": 26,
+                 "text": text, "start": 0, "end": 40}]  # fmt: skip
+    unsupported = [{"sentence": "Use `install_package(x)`.", "reason": "not_in_documents",
+                    "missing": ["install_package(x)"], "coverage": 0.5}]  # fmt: skip
+    threads.add_message(1, "user", "How do I install a package from a local file?")
+    threads.add_message(1, "assistant", "Shown text", evidence=evidence, unsupported=unsupported,
+                        generated="Use `install_package(x)`.")  # fmt: skip
+    reopened = threads.messages(1)[1]  # as a reopened chat reads it
+    assert reopened.evidence == evidence and reopened.unsupported == unsupported
+    assert reopened.generated == "Use `install_package(x)`."
+    exported = json.loads(export_thread(threads.get(1), threads.messages(1), "json"))
+    assert exported["messages"][1]["evidence"] == evidence
+    assert exported["messages"][1]["unsupported"] == unsupported
+    markdown = export_thread(threads.get(1), threads.messages(1), "md")
+    assert "**From your documents**" in markdown
+    assert "> Use R CMD INSTALL path/pkg_version.tar.gz. [1] (R FAQ, page 26)" in markdown
+    assert "not in any passage: install_package(x)" in markdown
