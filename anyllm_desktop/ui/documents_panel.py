@@ -1,5 +1,5 @@
-"""A workspace's documents (status, passages, date) and the progress of an indexing job:
-per-file results with readable errors, cancel, retry."""
+"""A workspace's documents (file, status, passages, date; sortable) and its indexing log
+(:class:`IngestLog`: per-file results with readable errors, cancel, retry)."""
 
 from __future__ import annotations
 
@@ -13,22 +13,45 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMenu,
-    QProgressBar,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
 )
 
-from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
-from anyllm_desktop.core.filenames import path_from_stored
+from anyllm_desktop.core.events import Event
 from anyllm_desktop.core.workspace import Document
+from anyllm_desktop.ui.ingest_log import IngestLog
 
 _STATUS_TEXT = {"indexed": "Indexed", "indexing": "Indexing…", "failed": "Failed"}
-_RESULT_MARK = {"indexed": "✓", "duplicate": "=", "failed": "✗", "cancelled": "–"}
+_SORT_KEY = Qt.ItemDataRole.UserRole + 1
+
+
+class _Row(QTreeWidgetItem):
+    """Sorts by the value, not the text (12 passages after 9, dates as dates)."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        column = self.treeWidget().sortColumn() if self.treeWidget() else 0
+        mine, theirs = self.data(column, _SORT_KEY), other.data(column, _SORT_KEY)
+        if mine is None or theirs is None:
+            return super().__lt__(other)
+        return bool(mine < theirs)
+
+
+def _row(document: Document) -> _Row:
+    name = Path(document.path).name
+    status = _STATUS_TEXT.get(document.status, document.status)
+    added = time.strftime("%Y-%m-%d", time.localtime(document.added_at))
+    item = _Row([name, status, str(document.chunks), added])
+    for column, key in enumerate((name.casefold(), status, document.chunks, document.added_at)):
+        item.setData(column, _SORT_KEY, key)
+    title = document.title if document.title and document.title != name else None
+    item.setToolTip(0, f"{title}\n{document.path}" if title else document.path)
+    if document.error:
+        item.setToolTip(1, document.error)
+    item.setData(0, Qt.ItemDataRole.UserRole, document.id)
+    return item
 
 
 class DocumentsPanel(QFrame):
@@ -68,6 +91,8 @@ class DocumentsPanel(QFrame):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
         self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps the extension
+        self.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -75,54 +100,28 @@ class DocumentsPanel(QFrame):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.tree, 2)
 
-        self.job = QFrame()
-        self.job.setObjectName("IngestJob")
-        job_layout = QVBoxLayout(self.job)
-        job_layout.setContentsMargins(0, 6, 0, 0)
-        top = QHBoxLayout()
-        self.job_label = QLabel()
-        self.job_label.setWordWrap(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setAccessibleName("Cancel indexing")
-        self.cancel_button.clicked.connect(self.cancel_requested)
-        top.addWidget(self.job_label, 1)
-        top.addWidget(self.cancel_button)
-        self.job_progress = QProgressBar()
-        self.job_progress.setAccessibleName("Indexing progress")
-        self.results = QListWidget()
-        self.results.setObjectName("IngestResults")
-        self.results.setAccessibleName("Indexing results")
-        self.results.setWordWrap(True)
-        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.retry_button = QPushButton("Retry failed")
-        self.retry_button.setAccessibleName("Retry failed files")
-        self.retry_button.clicked.connect(self._retry)
-        self.retry_button.hide()
-        job_layout.addLayout(top)
-        job_layout.addWidget(self.job_progress)
-        job_layout.addWidget(self.results, 1)
-        job_layout.addWidget(self.retry_button)
-        layout.addWidget(self.job, 1)
-        self.job.hide()
+        self._logs_area = QVBoxLayout()
+        layout.addLayout(self._logs_area, 1)
+        self._logs: dict[str, IngestLog] = {}
+        self._workspace: str | None = None
         self._documents: list[Document] = []
-        self._failed: list[str] = []
 
     # -- documents ------------------------------------------------------------------------------
 
     def show_documents(self, workspace: str | None, documents: list[Document]) -> None:
+        """The table lists files by name (the title a parser found, e.g. "1 Introduction",
+        is in the tooltip), sorted by the column the user chose (name first)."""
+        if workspace != self._workspace:
+            for name, log in self._logs.items():
+                log.setVisible(name == workspace)
+        self._workspace = workspace
         self._documents = documents
         self.title.setText(f"Documents — {workspace}" if workspace else "Documents")
+        self.tree.setSortingEnabled(False)
         self.tree.clear()
         for document in documents:
-            status = _STATUS_TEXT.get(document.status, document.status)
-            added = time.strftime("%Y-%m-%d", time.localtime(document.added_at))
-            item = QTreeWidgetItem([document.title or Path(document.path).name, status,
-                                    str(document.chunks), added])  # fmt: skip
-            item.setToolTip(0, document.path)
-            if document.error:
-                item.setToolTip(1, document.error)
-            item.setData(0, Qt.ItemDataRole.UserRole, document.id)
-            self.tree.addTopLevelItem(item)
+            self.tree.addTopLevelItem(_row(document))
+        self.tree.setSortingEnabled(True)
         self.hint.setVisible(not documents)
 
     def _document_at(self, item: QTreeWidgetItem) -> Document | None:
@@ -149,58 +148,28 @@ class DocumentsPanel(QFrame):
         if folder:
             self.add_paths_requested.emit([Path(folder)])
 
-    # -- the indexing job ---------------------------------------------------------------------
+    # -- the indexing logs, one per workspace -------------------------------------------------
 
-    def job_started(self) -> None:
-        self.results.clear()
-        self._failed = []
-        self.retry_button.hide()
-        self.cancel_button.setEnabled(True)
-        self.job_label.setText("Starting…")
-        self.job_progress.setRange(0, 0)
-        self.job.show()
+    def log(self, workspace: str) -> IngestLog:
+        """``workspace``'s indexing log (made on first use, shown while it is the current)."""
+        if workspace not in self._logs:
+            log = self._logs[workspace] = IngestLog()
+            log.cancel_requested.connect(self.cancel_requested)
+            log.retry_requested.connect(self.retry_requested)
+            log.hide()
+            self._logs_area.addWidget(log)
+        return self._logs[workspace]
 
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, Progress):
-            self.job_progress.setRange(0, max(event.total, 1))
-            self.job_progress.setValue(event.done)
-            eta = f" · about {event.eta_s:.0f} s left" if event.eta_s else ""
-            self.job_label.setText(f"{event.message}{eta}")
-        elif isinstance(event, FileResult):
-            mark = _RESULT_MARK.get(event.status, "?")
-            name = Path(event.path).name
-            if event.status == "indexed":
-                text = f"{mark} {name} — {event.chunks} passages"
-            else:
-                text = f"{mark} {name} — {event.reason or event.status}"
-            item = QListWidgetItem(text)
-            item.setToolTip(f"{event.path}\n{event.reason or event.status}")
-            item.setData(Qt.ItemDataRole.UserRole, event.status)
-            self.results.addItem(item)
-            self.results.scrollToBottom()
-            if event.status == "failed":
-                self._failed.append(event.path)
-        elif isinstance(event, Done) and isinstance(event.result, dict):  # a re-embedding
-            self._finish(f"Done: {event.result['passages']} passages embedded with "
-                         f"{event.result['model']}.")  # fmt: skip
-        elif isinstance(event, Done):
-            results = event.result or []
-            indexed = sum(r.status == "indexed" for r in results)
-            failed = sum(r.status == "failed" for r in results)
-            self._finish(
-                f"Done: {indexed} indexed, {failed} failed, {len(results) - indexed - failed} "
-                "skipped"
-            )
-        elif isinstance(event, Error):
-            self._finish(event.message)
+    @property
+    def current_log(self) -> IngestLog | None:
+        return self._logs.get(self._workspace or "")
 
-    def _finish(self, message: str) -> None:
-        self.job_progress.setRange(0, 1)
-        self.job_progress.setValue(1)
-        self.job_label.setText(message)
-        self.cancel_button.setEnabled(False)
-        self.retry_button.setVisible(bool(self._failed))
+    def job_started(self, workspace: str) -> None:
+        log = self.log(workspace)
+        log.start()
+        log.setVisible(workspace == self._workspace)
 
-    def _retry(self) -> None:
-        if self._failed:
-            self.retry_requested.emit([path_from_stored(p) for p in self._failed])
+    def on_event(self, workspace: str, event: Event) -> None:
+        log = self.log(workspace)
+        log.on_event(event)
+        log.setVisible(workspace == self._workspace)

@@ -122,7 +122,7 @@ class Navigator(QObject):
 
     def _reindex_to_repair(self, name: str) -> None:
         self._index_check = None
-        self.documents.job_started()
+        self.documents.job_started(name)
         self.backend.reindex_workspace(name)
 
     def _on_documents_changed(self, name: str) -> None:

@@ -12,7 +12,9 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.core.workspace import Document
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
+from anyllm_desktop.ui.ingest_log import outcome
 from anyllm_desktop.ui.navigator import Navigator
 from anyllm_desktop.ui.status_bar import StatusBar
 from anyllm_desktop.ui.workspace_settings_dialog import WorkspaceSettingsDialog
@@ -38,10 +40,7 @@ class WorkspaceActions(QObject):
         documents.add_paths_requested.connect(self.add_documents)
         documents.retry_requested.connect(self.add_documents)
         documents.cancel_requested.connect(backend.cancel_ingest)
-        documents.remove_requested.connect(
-            lambda d: self.session.workspace and backend.remove_document(self.session.workspace,
-                                                                         d.id)
-        )  # fmt: skip
+        documents.remove_requested.connect(self.remove_document)
         documents.reindex_requested.connect(
             lambda d: self.session.workspace and backend.reindex_document(self.session.workspace,
                                                                           d)
@@ -119,9 +118,18 @@ class WorkspaceActions(QObject):
             )
             self.navigator.select_workspace(name)
         assert self.session.workspace is not None
-        if self.backend.ingest_worker is None:
-            self.documents.job_started()
+        self.documents.job_started(self.session.workspace)
         self.backend.ingest(self.session.workspace, paths)
+
+    def remove_document(self, document: Document) -> None:
+        """Asked first: its passages leave the index (the file on disk stays)."""
+        workspace = self.session.workspace
+        if workspace and self.confirm(
+            "Remove document",
+            f"Remove “{Path(document.path).name}” from “{workspace}”? Its passages leave the "
+            "index; the file on disk is not touched.",
+        ):
+            self.backend.remove_document(workspace, document.id)
 
     def add_pending(self) -> None:
         """The library is open: add what was dropped before."""
@@ -130,9 +138,13 @@ class WorkspaceActions(QObject):
             self.add_documents(paths)
 
     def _on_ingest_event(self, workspace: str, event: Event) -> None:
-        self.documents.on_event(event)
+        self.documents.on_event(workspace, event)
         if isinstance(event, Progress):
             self.status.show_progress(event, f"Indexing into {workspace}: ")
+        elif isinstance(event, Done) and isinstance(event.result, list):
+            summary, cancelled = outcome(event.result)
+            ended = "cancelled" if cancelled else "finished"
+            self.status.finish(f"Indexing into {workspace} {ended}: {summary}")
         elif isinstance(event, Done):
             self.status.finish(f"Indexing into {workspace} finished")
         elif isinstance(event, Error):
@@ -177,7 +189,7 @@ class WorkspaceActions(QObject):
         if (model := dialog.embedder_changed()) is not None:
             self._reembed(name, model)
         if rechunk:
-            self.documents.job_started()
+            self.documents.job_started(name)
             self.backend.reindex_workspace(name)
 
     def _reembed(self, name: str, model: str) -> None:
@@ -205,7 +217,7 @@ class WorkspaceActions(QObject):
             box.button(QMessageBox.StandardButton.No).setText("Don't send")
             agreed = box.exec() == QMessageBox.StandardButton.Yes
         if agreed:
-            self.documents.job_started()
+            self.documents.job_started(name)
             self.backend.reembed_workspace(name, model, agreed=terms is not None)
 
     def confirm(self, title: str, text: str) -> bool:

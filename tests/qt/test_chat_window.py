@@ -30,20 +30,19 @@ def test_drop_index_ask_stream_sources_and_stop(
     broken = tmp_path / "broken.docx"
     broken.write_bytes(b"\x00\x01 definitely not a zip" * 40)
     assert drop_files(window, [FAQ, broken])
-    assert window.documents.job.isVisible()
+    log = window.documents.current_log
+    assert log is not None and log.isVisible()
     qtbot.waitUntil(lambda: window.backend.ingest_worker is None, timeout=240_000)
 
     # The good file is indexed, the bad one listed as failed; the results say why, by name.
     documents = window.documents.tree
     rows = {documents.topLevelItem(i).text(1) for i in range(documents.topLevelItemCount())}
     assert rows == {"Indexed", "Failed"}
-    results = [
-        window.documents.results.item(i).text() for i in range(window.documents.results.count())
-    ]
+    results = [log.results.item(i).text() for i in range(log.results.count())]
     assert any(r.startswith("✓ debian-faq-archives.html") for r in results), results
     failed = next(r for r in results if "broken.docx" in r)
     assert failed.startswith("✗") and len(failed) > len("✗ broken.docx — ") + 5
-    assert window.documents.retry_button.isVisible()
+    assert log.retry_button.isVisible()
     assert "1 document" in window.sidebar.tree.topLevelItem(0).text(0)
 
     # Ask: Enter sends, the answer streams, sources are listed under it.

@@ -150,7 +150,9 @@ def test_a_cloud_embedder_is_chosen_for_a_workspace_after_the_user_agrees(
     assert f"all its {passages} passages to emb (127.0.0.1)" in shown[0]
     qtbot.waitUntil(lambda: backend.ingest_worker is None, timeout=60_000)
     assert backend.workspace("FAQ").embedding_model == model
-    assert window.documents.job_label.text() == f"Done: {passages} passages embedded with {model}."
+    log = window.documents.current_log
+    assert log is not None
+    assert log.label.text() == f"Done: {passages} passages embedded with {model}."
     assert sum(len(r["body"]["input"]) for r in server.requests) == passages + 1  # and a probe
 
     log = OutboundLogDialog(backend.outbound_log())

@@ -26,6 +26,7 @@ def test_an_ingest_and_a_re_embed_started_together_fill_the_new_table(
     backend = window.backend
     jobs, library = backend.jobs, backend.library
     assert jobs is not None and library is not None
+    qtbot.waitUntil(lambda: not jobs.active(), timeout=120_000)  # the start-up model load
     real_dim = library.model_dim
     monkeypatch.setattr(library, "model_dim",
                         lambda m, w=None: 8 if m == "test:fake-8" else real_dim(m))  # fmt: skip
@@ -52,6 +53,8 @@ def test_the_jobs_view_cancels_and_runs_again(
     backend = window.backend
     jobs = backend.jobs
     assert jobs is not None
+    qtbot.waitUntil(lambda: not jobs.active(), timeout=120_000)  # the start-up model load
+    assert [j.kind for j in jobs.records()] == ["model-load"]
     backend.create_workspace("V")
     files = []
     for number in range(4):
@@ -65,7 +68,7 @@ def test_the_jobs_view_cancels_and_runs_again(
     assert view is not None and view.isVisible()
     button = window.status.jobs_button.text()
     assert "running" in button and "waiting" in button
-    qtbot.waitUntil(lambda: view.tree.topLevelItemCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: view.tree.topLevelItemCount() == 3, timeout=10_000)
     waiting = view.tree.topLevelItem(0)  # newest first: the second ingest, queued
     assert waiting.text(2) == "Queued" and "waiting for" in waiting.text(4)
     waiting.setSelected(True)
@@ -77,7 +80,7 @@ def test_the_jobs_view_cancels_and_runs_again(
     view.retry_button.click()
     qtbot.waitUntil(lambda: not jobs.active(), timeout=240_000)
     states = [j.state for j in jobs.records()]
-    assert states == ["done", "cancelled", "done"]
+    assert states == ["done", "cancelled", "done", "done"]
     assert window.status.jobs_button.text() == "Jobs"
     window.close()
 

@@ -79,7 +79,7 @@ def test_deleting_a_workspace_while_it_indexes_cancels_and_deletes(
     assert jobs is not None
     qtbot.waitUntil(lambda: not jobs.active(), timeout=120_000)
     states = {j.kind: j.state for j in jobs.records() if j.id <= job.id}
-    assert states == {"ingest": "cancelled", "delete": "done"}
+    assert states == {"model-load": "done", "ingest": "cancelled", "delete": "done"}
     library = window.backend.library
     assert library is not None
     assert library.workspaces() == [] and library.vectors.table_names() == set()
