@@ -151,7 +151,7 @@ def back_up(paths: AppPaths) -> None:
     database, backup = database_file(paths), backup_file(paths)
     partial = backup.with_name(backup.name + ".partial")
     try:
-        if backup.exists() and backup.stat().st_mtime >= _changed_at(database):
+        if copy_is_current(paths):
             return
         source = sqlite3.connect(database, timeout=5)
         try:
@@ -169,10 +169,18 @@ def back_up(paths: AppPaths) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _changed_at(database: Path) -> float:
+def copy_is_current(paths: AppPaths) -> bool:
+    """Whether the database's copy was made after its last change. An empty WAL is no change
+    (every connection that opens makes one): the copy at the next open is skipped then."""
+    database, copy = database_file(paths), backup_file(paths)
     wal = database.with_name(database.name + "-wal")
-    times = [database.stat().st_mtime, wal.stat().st_mtime if wal.exists() else 0.0]
-    return max(times)
+    try:
+        made, changed = copy.stat().st_mtime, database.stat().st_mtime
+        if wal.exists() and (written := wal.stat()).st_size:
+            changed = max(changed, written.st_mtime)
+    except OSError:  # no copy yet, or the WAL went meanwhile: copy
+        return False
+    return made >= changed
 
 
 def _set_aside(database: Path, stamp: str) -> Path | None:

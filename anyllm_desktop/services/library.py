@@ -10,7 +10,6 @@ from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, Event, Progress
-from anyllm_desktop.core.paths import AppPaths
 from anyllm_desktop.core.priority import CorePriority
 from anyllm_desktop.core.redaction import Redactions
 from anyllm_desktop.core.workspace import Document, Workspace
@@ -29,20 +28,6 @@ from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.threads import Threads
 from anyllm_desktop.store.vectors import VectorStore
 from anyllm_desktop.store.writer_lock import HeldLock, WriterLocks
-
-
-def copy_is_current(paths: AppPaths) -> bool:
-    """Whether the database's copy was made after its last change. An empty WAL is no change
-    (every connection that opens makes one): the copy at the next open is skipped then."""
-    database, copy = integrity.database_file(paths), integrity.backup_file(paths)
-    wal = database.with_name(database.name + "-wal")
-    try:
-        made, changed = copy.stat().st_mtime, database.stat().st_mtime
-        if wal.exists() and (written := wal.stat()).st_size:
-            changed = max(changed, written.st_mtime)
-    except OSError:  # no copy yet, or the WAL went meanwhile: copy
-        return False
-    return made >= changed
 
 
 class Library:
@@ -78,7 +63,7 @@ class Library:
     def close(self) -> None:
         # Asked before the connections close: closing the last one folds the WAL into the
         # database (new file times, the same content), which would look like a change.
-        current = copy_is_current(self.runtime.paths)
+        current = integrity.copy_is_current(self.runtime.paths)
         self.records.close()
         self.threads.close()
         self.cache.close()
@@ -91,8 +76,7 @@ class Library:
     def back_up(self) -> None:
         """Copy the database to ``library.sqlite3.bak`` (what ``anyllm library restore`` puts
         back) unless the copy is current: at open, at close, and when a write job ends."""
-        if not copy_is_current(self.runtime.paths):
-            integrity.back_up(self.runtime.paths)
+        integrity.back_up(self.runtime.paths)
 
     # -- models -------------------------------------------------------------------------------
 
