@@ -6,9 +6,11 @@ an answer's evidence, and it runs list items, numbered steps and code blocks tog
 ("- Second item ends here\\n1." was one sentence). Documents here are manuals and FAQs full of
 commands, so the split is by blocks first: a fenced code block gives one unit per line, a list
 item or a command line starts its own unit, lines wrapped inside a paragraph (PDF text) are
-joined. Prose is then split after ``.``, ``!`` or ``?`` followed by a space and a capital, a
-digit, a quote or a bracket, except after an abbreviation ("e.g.", "Dr.", "Fig.") or an initial
-(a single letter after a capitalised word: "John F. Kennedy", but "written in R. Then" ends).
+joined. Prose is then split after ``.``, ``!`` or ``?`` followed by a space and a letter (also a
+lower-case one: "... testing distribution. unstable is a symbolic link to sid" in the Debian
+FAQ), a digit, a quote or a bracket, except after an abbreviation ("e.g.", "Dr.", "Fig.") or
+an initial (a single letter after a capitalised word: "John F. Kennedy", but "written in R.
+Then" ends).
 A dot followed by anything but a space never ends a sentence: ``pkg_1.2.tar.gz``, ``5.1``.
 """
 
@@ -25,7 +27,7 @@ _FENCE = re.compile(r"\s*(```|~~~)")
 _LIST_ITEM = re.compile(r"\s*(?:[-*•·▪–]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
 #: Shell prompts and R/Python prompts that start a line of a command.
 _COMMAND_LINE = re.compile(r"\s*(?:\$|#|>|>>>|%|C:\\>)\s+\S")
-_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[`“‘A-Z0-9])")
+_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[`“‘A-Za-z0-9])")
 _ABBREVIATIONS = frozenset(
     "e.g i.e etc vs cf al dr mr mrs ms prof st sr jr fig figs no nos vol sec ch ca approx esp "
     "inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec p pp ed eds".split()

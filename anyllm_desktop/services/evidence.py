@@ -7,18 +7,18 @@ How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
    keeps the line after it ("install it with:" is followed by the command).
 2. Lexical relevance: the share of the question's content words (IDF-weighted over the
    passages' sentences, so "package" in every sentence counts little) that the sentence holds.
-3. The best ``EMBEDDED_CANDIDATES`` by lexical relevance are embedded with the question by the
-   workspace's own embedder and re-ranked by cosine similarity plus lexical relevance.
-   Embedding is what costs: 10-25 ms a sentence of ~50 tokens with the int8 MiniLM on 2
-   cores (the higher figure while other work runs), so all 15-30 sentences of 4 passages
-   would take 0.3-0.7 s. Three candidates cut to 200 characters, and the question embedded
-   apart (in one batch it is padded to the longest sentence: 134 against 117 ms for 5 under
-   load), keep the step near the ~50 ms budget. It runs before generation (it needs only the
-   question). A cloud embedder is not asked (no new request, no new cost): lexical relevance
-   alone then.
-4. After generation, agreement with the answer re-ranks: the share of the answer's own words
-   (those not in the question) that the sentence holds. The answer is not trusted, so this is
-   the smallest weight.
+3. Agreement with the generated answer: the share of the answer's own words (those not in
+   the question) that the sentence holds. The answer is not trusted, so this is the smallest
+   weight: a wrong answer's words must not pull the evidence after them (the support check
+   compares the answer with the evidence).
+4. The best ``EMBEDDED_CANDIDATES`` by lexical relevance plus agreement are embedded with the
+   question by the workspace's own embedder and re-ranked by cosine similarity, lexical
+   relevance and agreement. Embedding is what costs: 10-25 ms a sentence of ~50 tokens with
+   the int8 MiniLM on 2 cores (the higher figure while other work runs), so all 15-30
+   sentences of 4 passages would take 0.3-0.7 s. Three candidates cut to 200 characters, and
+   the question embedded apart (in one batch it is padded to the longest sentence: 134
+   against 117 ms for 5 under load), keep the step near the ~50 ms budget. A cloud embedder
+   is not asked (no new request, no new cost): lexical relevance and agreement alone then.
 """
 
 from __future__ import annotations
@@ -94,42 +94,35 @@ def _weighted_share(wanted: set[str], held: frozenset[str], idf: dict[str, float
 
 
 class EvidenceFinder:
-    """The passages' sentences scored against the question; ``evidence(answer)`` picks the
-    ones to quote once the answer is known."""
+    """The passages' sentences, scored against the question and the answer by ``evidence``."""
 
     def __init__(self, question: str, passages: Sequence[Passage], embed: Embed | None) -> None:
+        self.question = question
         self.question_words = content_words(question)
         self.by_passage = passage_sentences(passages)
         self.sentences = [s for group in self.by_passage for s in group]
         self.idf = _idf(self.sentences)
-        self.relevance = self._relevance(question, embed)
+        self.embed = embed
 
-    def _relevance(self, question: str, embed: Embed | None) -> dict[int, float]:
-        """Question relevance of each candidate sentence, by its index in ``sentences``."""
-        lexical = {
-            i: _weighted_share(self.question_words, s.words, self.idf)
-            for i, s in enumerate(self.sentences)
-        }
-        if embed is None:
-            return lexical
+    def scores(self, answer: str) -> dict[int, float]:
+        """Scores of the candidate sentences, by their index in ``sentences``."""
+        own = content_words(answer) - self.question_words
+        lexical, agreement = {}, {}
+        for i, sentence in enumerate(self.sentences):
+            lexical[i] = _weighted_share(self.question_words, sentence.words, self.idf)
+            agreement[i] = AGREEMENT_WEIGHT * _weighted_share(own, sentence.words, self.idf)
+        if self.embed is None:
+            return {i: lexical[i] + agreement[i] for i in lexical}
         # Ties (no shared word at all) go to the higher-ranked passage: sorted() is stable.
-        candidates = sorted(lexical, key=lambda i: -lexical[i])[:EMBEDDED_CANDIDATES]
+        candidates = sorted(lexical, key=lambda i: -(lexical[i] + agreement[i]))
+        candidates = candidates[:EMBEDDED_CANDIDATES]
         if not candidates:
             return {}
         texts = [self.sentences[i].text[:EMBEDDED_CHARACTERS] for i in candidates]
-        similarity = embed(texts) @ embed([question])[0]
+        similarity = self.embed(texts) @ self.embed([self.question])[0]
         return {
-            i: SIMILARITY_WEIGHT * float(similarity[k]) + LEXICAL_WEIGHT * lexical[i]
+            i: SIMILARITY_WEIGHT * float(similarity[k]) + LEXICAL_WEIGHT * lexical[i] + agreement[i]
             for k, i in enumerate(candidates)
-        }
-
-    def scores(self, answer: str) -> dict[int, float]:
-        """Each candidate's score with the answer's agreement added."""
-        own = content_words(answer) - self.question_words
-        return {
-            i: relevance
-            + AGREEMENT_WEIGHT * _weighted_share(own, self.sentences[i].words, self.idf)
-            for i, relevance in self.relevance.items()
         }
 
     def evidence(self, answer: str) -> list[dict[str, Any]]:

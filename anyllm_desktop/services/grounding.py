@@ -35,9 +35,9 @@ def indexing_note(library: Library, workspace: Workspace) -> str | None:
 def evidence_finder(
     library: Library, workspace: Workspace, question: str, passages: Sequence[Passage]
 ) -> EvidenceFinder:
-    """The question's evidence candidates, embedded by the workspace's embedder when it is
-    local (ingestion waits meanwhile: the cores are the answer's); lexical only for a cloud
-    one (no extra request leaves the machine for it)."""
+    """The question's evidence finder: candidates embedded by the workspace's embedder when
+    it is local (ingestion waits meanwhile: the cores are the answer's); lexical only for a
+    cloud one (no extra request leaves the machine for it)."""
     embed = None
     if passages:
         try:
@@ -45,9 +45,12 @@ def evidence_finder(
         except ProviderError:
             embedder = None
         if embedder is not None and embedder.local:
-            embed = embedder.embed
-    with library.priority.foreground():
-        return EvidenceFinder(question, passages, embed)
+
+            def embed(texts: list[str]) -> Any:
+                with library.priority.foreground():
+                    return embedder.embed(texts, len(texts))
+
+    return EvidenceFinder(question, passages, embed)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def check(
     no passage removed). With ``replace_unsupported`` (query mode), an answer with an
     unsupported sentence is replaced by the evidence and a plain statement."""
     evidence = finder.evidence(generated)
-    unsupported = check_support(generated, question, passages, finder.by_passage)
+    quoted = [item["text"] for item in evidence]
+    unsupported = check_support(generated, question, passages, finder.by_passage, quoted)
     if replace_unsupported and unsupported and passages:
         shown = replacement(evidence, refusal)
     return Checked(shown, generated if shown != generated else None, evidence, unsupported)

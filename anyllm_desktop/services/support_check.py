@@ -9,6 +9,10 @@ another model call (a few milliseconds):
   start the sentence) that no passage, passage header or the question contains.
 - **No close passage sentence**: fewer than ``CLOSE_COVERAGE`` of the sentence's content words
   are in any one passage sentence together with the sentence after it.
+- **Another command than the evidence's**: the sentence gives code or commands, the evidence
+  (services/evidence.py) gives others, and they share none. Seen on the R FAQ: asked how to
+  install from a local file, the model answered with ``library()``, a command of another
+  passage, while the evidence said ``R CMD INSTALL path/pkg_version.tar.gz``.
 
 Sentences that say the documents do not answer, and sentences of fewer than
 ``MIN_CONTENT_WORDS`` content words with no claim, are not checked.
@@ -29,14 +33,17 @@ CLOSE_COVERAGE = 0.5
 MIN_CONTENT_WORDS = 3
 NOT_IN_DOCUMENTS = "not_in_documents"
 NO_CLOSE_PASSAGE = "no_close_passage"
+DIFFERS_FROM_EVIDENCE = "differs_from_evidence"
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _TOKEN = re.compile(r"\S+")
 _TRIM = "\"'“”‘’.,;:!?()[]{}<>*"
-_COMMAND_LIKE = re.compile(
-    r"[_/\\=<>{}]|\w\(|^--?[a-zA-Z]|[a-z][A-Z]|^[A-Z]{2,}$|[a-zA-Z]\.[a-zA-Z]"
-)
+_TRIM_END = "\"'“”‘’.,;:!?"
+#: Code-like on its own: ``a_b``, ``a/b``, ``f()``, ``--flag``, ``pkg.tar.gz``.
+_CODE_LIKE = re.compile(r"[_/\\=<>{}]|\w\(|^--?[a-zA-Z]|[a-zA-Z]\.[a-zA-Z]")
+#: Also a claim to check, but no command to compare (``FAQ``, ``CRAN``, ``grDevices``).
+_COMMAND_LIKE = re.compile(rf"{_CODE_LIKE.pattern}|[a-z][A-Z]|^[A-Z]{{2,}}$")
 _NUMBER = re.compile(r"\d")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
 _DOES_NOT_ANSWER = re.compile(
@@ -64,7 +71,7 @@ def claims(sentence: str) -> list[str]:
     found = [m.group(1).strip() for m in _CODE_SPAN.finditer(sentence)]
     prose = _CODE_SPAN.sub(" ", sentence)
     for position, match in enumerate(_TOKEN.finditer(prose)):
-        token = match.group().strip(_TRIM)
+        token = _trim(match.group())
         if not token or token in found:
             continue
         if (
@@ -74,6 +81,20 @@ def claims(sentence: str) -> list[str]:
         ):
             found.append(token)
     return found
+
+
+def commands(text: str) -> set[str]:
+    """The words of code spans and the code-like tokens of ``text``, lower case."""
+    found = {_trim(t).lower() for span in _CODE_SPAN.findall(text) for t in span.split()}
+    prose = _CODE_SPAN.sub(" ", text)
+    found |= {c.lower() for c in claims(prose) if _CODE_LIKE.search(c)}
+    return found - {""}
+
+
+def _trim(token: str) -> str:
+    """A token without the punctuation around it; a call keeps its brackets: ``library()``."""
+    token = token.strip(_TRIM_END).lstrip(_TRIM)
+    return token if re.search(r"\w\([^()]*\)$", token) else token.strip(_TRIM)
 
 
 def _answer_sentences(answer: str) -> list[str]:
@@ -90,11 +111,16 @@ def check_support(
     question: str,
     passages: Sequence[Passage],
     by_passage: Sequence[Sequence[PassageSentence]],
+    evidence: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """The answer's unsupported sentences: ``{"sentence", "reason", "missing", "coverage"}``
-    where ``reason`` is ``"not_in_documents"`` (``missing`` lists the claims no passage holds)
-    or ``"no_close_passage"`` (``missing`` is empty), and ``coverage`` is the best share of the
-    sentence's content words found in one passage sentence (with the one after it)."""
+    where ``reason`` is ``"not_in_documents"`` (``missing`` lists the claims no passage holds),
+    ``"no_close_passage"`` (``missing`` is empty) or ``"differs_from_evidence"`` (``missing``
+    lists its commands that the ``evidence`` texts do not give), and ``coverage`` is the best
+    share of the sentence's content words found in one passage sentence (with the one after
+    it)."""
+    quoted = " ".join(evidence)
+    quoted_commands = commands(quoted)
     haystack = _normal(
         "\n".join([question, *(f"{p.place} {p.section}\n{p.text}" for p in passages)])
     )
@@ -111,10 +137,14 @@ def check_support(
         words = content_words(_CODE_SPAN.sub(" ", sentence))
         shares = (len(words & w) / len(words) for w in windows) if words else iter([1.0])
         coverage = max(shares, default=0.0)
+        given = commands(sentence)
         if missing:
             reason = NOT_IN_DOCUMENTS
         elif len(words) >= MIN_CONTENT_WORDS and coverage < CLOSE_COVERAGE:
             reason = NO_CLOSE_PASSAGE
+        elif given and quoted_commands and not given & quoted_commands:
+            reason = DIFFERS_FROM_EVIDENCE
+            missing = sorted(given)
         else:
             continue
         entry = {"sentence": sentence, "reason": reason, "missing": missing}

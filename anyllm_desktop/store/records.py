@@ -142,6 +142,16 @@ class Records(SQLiteStore):
         )
         return {workspace_id: count for workspace_id, count in rows}
 
+    def document_tallies(self) -> dict[int, dict[str, int]]:
+        """Per workspace: how many documents are in each status (indexed, indexing, failed)."""
+        tallies: dict[int, dict[str, int]] = {}
+        rows = self._db.execute(
+            "SELECT workspace_id, status, COUNT(*) FROM documents GROUP BY workspace_id, status"
+        )
+        for workspace_id, status, count in rows:
+            tallies.setdefault(workspace_id, {})[status] = count
+        return tallies
+
     def document(self, document_id: int) -> Document | None:
         row = self._db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
         return _document(row) if row else None

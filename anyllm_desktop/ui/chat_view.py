@@ -28,6 +28,8 @@ from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.ui.markdown_view import markdown_to_html, plain_to_html
 
 REPAINT_MS = 33
+#: How long a message's Copy button says "Copied ✓".
+COPIED_MS = 1500
 
 
 def _where(source: dict[str, Any]) -> str:
@@ -63,7 +65,7 @@ class MessageWidget(QFrame):
         header.addWidget(self.title)
         header.addStretch(1)
         self.copy_button = self._tool("Copy", "Copy this message")
-        self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.text))
+        self.copy_button.clicked.connect(self._copy)
         header.addWidget(self.copy_button)
         if role == "user":
             self.edit_button = self._tool("Edit", "Edit this question and send it again")
@@ -102,6 +104,12 @@ class MessageWidget(QFrame):
         self.status.hide()
         layout.addWidget(self.status)
         self.set_text(text)
+
+    def _copy(self) -> None:
+        """Copied, and it says so for a moment."""
+        self.copy_requested.emit(self.text)
+        self.copy_button.setText("Copied ✓")
+        QTimer.singleShot(COPIED_MS, self.copy_button, lambda: self.copy_button.setText("Copy"))
 
     def _tool(self, text: str, tip: str) -> QToolButton:
         button = QToolButton()
@@ -275,6 +283,21 @@ class ChatView(QScrollArea):
         order[0].body.moveCursor(QTextCursor.MoveOperation.Start)
         return order[0].body.find(text)
 
+    def find_status(self, text: str) -> tuple[int, int]:
+        """Which occurrence of ``text`` is selected (1-based; 0: none) and how many there are
+        (case-insensitive, as :meth:`find_next` finds them)."""
+        wanted, current, total = text.casefold(), 0, 0
+        for widget in self._messages if wanted else ():
+            plain, starts, at = widget.body.toPlainText().casefold(), [], 0
+            while (at := plain.find(wanted, at)) >= 0:
+                starts.append(at)
+                at += len(wanted)
+            cursor = widget.body.textCursor()
+            if cursor.hasSelection():
+                current = total + 1 + sum(start < cursor.selectionStart() for start in starts)
+            total += len(starts)
+        return current, total
+
     # -- streaming ------------------------------------------------------------------------------
 
     def start_answer(self) -> MessageWidget:
@@ -330,6 +353,7 @@ class Composer(QWidget):
         )
         self.editor.setAccessibleName("Question")
         self.editor.setFixedHeight(72)
+        self.editor.setTabChangesFocus(True)  # Tab moves on to Send (a question needs no tabs)
         self.editor.installEventFilter(self)
         self.button = QPushButton("Send")
         self.button.setObjectName("SendButton")

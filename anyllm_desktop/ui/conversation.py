@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLineEdit, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from anyllm_desktop.ui.chat_view import ChatView, Composer
 from anyllm_desktop.ui.library_repair import RepairBar
@@ -56,14 +64,30 @@ class ConversationPanel(QWidget):
         self.find_bar.setObjectName("FindBar")
         self.find_bar.setPlaceholderText("Find in this chat (Enter: next, Esc: close)")
         self.find_bar.setAccessibleName("Find in chat")
-        self.find_bar.returnPressed.connect(lambda: self.chat_view.find_next(self.find_bar.text()))
-        self.find_bar.hide()
+        self.find_bar.returnPressed.connect(self._find_next)
+        self.find_bar.textChanged.connect(self._find_next)
+        self.find_count = QLabel()
+        self.find_count.setObjectName("FindCount")
+        self.find_count.setAccessibleName("Matches")
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Close the find bar (Esc)")
+        close.setAccessibleName("Close find")
+        close.clicked.connect(self.close_find)
+        self.find_row = QWidget()
+        row = QHBoxLayout(self.find_row)
+        row.setContentsMargins(12, 0, 12, 0)
+        row.addWidget(self.find_bar, 1)
+        row.addWidget(self.find_count)
+        row.addWidget(close)
+        self.find_row.hide()
         self.pages = QStackedWidget()
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.chat_view)
         self.composer = Composer()
         self.repair_bar = RepairBar()
-        for widget in (self.notice, self.repair_bar, self.header, self.find_bar):
+        for widget in (self.notice, self.repair_bar, self.header, self.find_row):
             layout.addWidget(widget)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.composer)
@@ -88,12 +112,22 @@ class ConversationPanel(QWidget):
         self.header.setText(f"<b>{workspace}</b> · {title}" if workspace else "")
 
     def show_find(self) -> None:
-        self.find_bar.show()
+        self.find_row.show()
         self.find_bar.setFocus()
         self.find_bar.selectAll()
 
     def close_find(self) -> bool:
         """Hide the find bar; whether it was open (Esc closes it before it stops an answer)."""
-        was_open = self.find_bar.isVisible()
-        self.find_bar.hide()
+        was_open = self.find_row.isVisible()
+        self.find_row.hide()
         return was_open
+
+    def _find_next(self) -> None:
+        """Select the next match and say which of how many ("2 of 5", "No matches")."""
+        text = self.find_bar.text()
+        self.chat_view.find_next(text)
+        current, total = self.chat_view.find_status(text)
+        if not text:
+            self.find_count.clear()
+        else:
+            self.find_count.setText(f"{current} of {total}" if total else "No matches")

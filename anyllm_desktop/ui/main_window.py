@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QSplitter
+from PySide6.QtWidgets import QMainWindow
 
 from anyllm_desktop.ui.answer_controller import AnswerController
+from anyllm_desktop.ui.columns import Columns
 from anyllm_desktop.ui.conversation import ConversationPanel, welcome_html
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
 from anyllm_desktop.ui.jobs_view import JobsView
@@ -66,10 +67,7 @@ class MainWindow(QMainWindow):
         self.composer = self.conversation.composer
         self.status = StatusBar(runtime.chat_model_name(), offline=settings.offline_mode)
         self.setStatusBar(self.status)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for widget in (self.sidebar, self.conversation, self.documents):
-            self.splitter.addWidget(widget)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter = Columns(self.sidebar, self.conversation, self.documents)
         self.splitter.setSizes([270, 640, 370])
         self.setCentralWidget(self.splitter)
 

@@ -35,7 +35,7 @@ class Navigator(QObject):
         self.conversation = conversation
         self._index_check: GeneratorWorker | None = None
         session.observe(self._redraw)
-        sidebar.workspace_selected.connect(self.select_workspace)
+        sidebar.workspace_selected.connect(self._on_workspace_clicked)
         sidebar.thread_selected.connect(self.select_thread)
         conversation.repair_bar.reindex_requested.connect(self._reindex_to_repair)
         backend.workspaces_changed.connect(self.refresh_sidebar)
@@ -43,8 +43,20 @@ class Navigator(QObject):
         backend.documents_changed.connect(self._on_documents_changed)
 
     def select_workspace(self, name: str | None) -> None:
-        """``name`` with a new chat (None: no workspace)."""
+        """``name`` at its most recent chat (a new one if it has none; None: no workspace)."""
+        threads = self.backend.threads(name) if name else []
+        self.session.select(name, threads[0].id if threads else None)
+
+    def new_chat(self, name: str) -> None:
         self.session.select(name)
+
+    def _on_workspace_clicked(self, name: str) -> None:
+        """The workspace's row: its last chat when coming from another workspace; within it,
+        the row stands for a new chat (as the sidebar highlights it)."""
+        if name == self.session.workspace:
+            self.new_chat(name)
+        else:
+            self.select_workspace(name)
 
     def select_thread(self, workspace: str, thread_id: int) -> None:
         self.session.select(workspace, thread_id)
@@ -60,7 +72,10 @@ class Navigator(QObject):
         name = str(workspace)
         ids = {t.id for t in self.backend.threads(name)}
         chosen = int(str(thread)) if str(thread).isdigit() else None
-        self.session.select(name, chosen if chosen in ids else None)
+        if chosen in ids:
+            self.session.select(name, chosen)
+        else:
+            self.select_workspace(name)
 
     def _redraw(self, change: SessionChange) -> None:
         name = self.session.workspace

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QTextBrowser,
@@ -126,4 +127,11 @@ class PassageDialog(QDialog):
         url = QUrl.fromLocalFile(self.passage.path)
         if self.passage.path.lower().endswith(".pdf") and self.passage.page:
             url.setFragment(f"page={self.passage.page}")
-        QDesktopServices.openUrl(url)
+        if not QDesktopServices.openUrl(url):
+            QMessageBox.warning(
+                self,
+                "Open document",
+                f"No program on this computer opened “{Path(self.passage.path).name}”.\n\n"
+                f"The file is at:\n{self.passage.path}\n\nInstall a viewer for this kind of file "
+                "or open it from your file manager.",
+            )

@@ -21,6 +21,16 @@ _KIND = Qt.ItemDataRole.UserRole
 _KEY = Qt.ItemDataRole.UserRole + 1
 
 
+def describe_tally(tally: dict[str, int]) -> str:
+    """ "3 documents", "4 documents, 1 failed": every row of the documents table counts."""
+    total = sum(tally.values())
+    words = f"{total} document" + ("" if total == 1 else "s")
+    for status, word in (("indexing", "indexing"), ("failed", "failed")):
+        if tally.get(status):
+            words += f", {tally[status]} {word}"
+    return words
+
+
 class Sidebar(QFrame):
     workspace_selected = Signal(str)
     thread_selected = Signal(str, int)
@@ -66,7 +76,7 @@ class Sidebar(QFrame):
 
     def populate(
         self,
-        workspaces: list[tuple[Workspace, int]],
+        workspaces: list[tuple[Workspace, dict[str, int]]],
         threads: dict[str, list[ThreadInfo]],
         current: tuple[str | None, int | None],
     ) -> None:
@@ -74,12 +84,12 @@ class Sidebar(QFrame):
         self._updating = True
         self.tree.clear()
         select: QTreeWidgetItem | None = None
-        for workspace, documents in workspaces:
-            noun = "document" if documents == 1 else "documents"
-            item = QTreeWidgetItem([f"{workspace.name}  ·  {documents} {noun}"])
+        for workspace, tally in workspaces:
+            count = describe_tally(tally)
+            item = QTreeWidgetItem([f"{workspace.name}  ·  {count}"])
             item.setData(0, _KIND, "workspace")
             item.setData(0, _KEY, workspace.name)
-            item.setToolTip(0, f"{workspace.name}: {documents} {noun}")
+            item.setToolTip(0, f"{workspace.name}: {count}")
             self.tree.addTopLevelItem(item)
             for thread in threads.get(workspace.name, []):
                 child = QTreeWidgetItem([thread.title or "New chat"])

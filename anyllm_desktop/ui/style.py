@@ -18,7 +18,8 @@ QFrame#Sidebar { background: palette(base); border-right: 1px solid palette(mid)
 #Sources { color: palette(text); padding-top: 4px; }
 #MessageStatus { color: palette(dark); font-style: italic; }
 #MessageStatus[error="true"] { color: #b00020; font-style: normal; font-weight: 600; }
-#SendButton[stop="true"] { color: #b00020; font-weight: 600; }
+#SendButton[stop="true"] { background: #b00020; color: #ffffff; font-weight: 600;
+    border: 1px solid #8c0019; border-radius: 4px; padding: 4px 10px; }
 #NetworkState { color: #1e7e34; font-weight: 600; padding: 0 6px; }
 #NetworkState[online="true"] { color: #b35c00; }
 """

@@ -23,6 +23,15 @@ _DARK = {
     QPalette.ColorRole.Midlight: "#34373e",
     QPalette.ColorRole.Dark: "#a0a4ab",
 }
+#: Disabled text in the dark theme: dimmed (Fusion's light defaults read as enabled on dark).
+_DARK_DISABLED = {
+    QPalette.ColorRole.WindowText: "#6b6f76",
+    QPalette.ColorRole.Text: "#6b6f76",
+    QPalette.ColorRole.ButtonText: "#6b6f76",
+    QPalette.ColorRole.Button: "#24262b",
+    QPalette.ColorRole.Base: "#1b1d21",
+    QPalette.ColorRole.Light: "#1f2126",
+}
 
 
 _system: dict[str, object] = {}
@@ -46,6 +55,8 @@ def apply_theme(theme: str, font_size: int) -> None:
         if theme == "dark":
             for role, color in _DARK.items():
                 palette.setColor(role, QColor(color))
+            for role, color in _DARK_DISABLED.items():
+                palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(color))
         app.setPalette(palette)
     font = QFont(app.font())
     font.setPointSize(font_size)

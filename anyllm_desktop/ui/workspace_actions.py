@@ -61,7 +61,7 @@ class WorkspaceActions(QObject):
 
     def new_thread(self) -> None:
         if self.session.workspace is not None:
-            self.navigator.select_workspace(self.session.workspace)
+            self.navigator.new_chat(self.session.workspace)
 
     def rename_workspace(self, name: str) -> None:
         new_name, ok = QInputDialog.getText(self._parent, "Rename workspace", "Name:", text=name)
@@ -72,7 +72,7 @@ class WorkspaceActions(QObject):
                 QMessageBox.warning(self._parent, "Rename workspace", str(exc))
                 return
             if self.session.workspace == name:
-                self.navigator.select_workspace(" ".join(new_name.split()))
+                self.session.select(" ".join(new_name.split()), self.session.thread_id)
 
     def delete_workspace(self, name: str) -> None:
         if self.confirm(

@@ -188,12 +188,12 @@ class Backend(ModelsAndProviders, WindowJobs, QObject):
 
     # -- quick reads and edits (GUI thread: a few SQLite rows) ----------------------------------
 
-    def workspaces(self) -> list[tuple[Workspace, int]]:
-        """Workspaces with their number of indexed documents (two queries, not one a
-        workspace)."""
+    def workspaces(self) -> list[tuple[Workspace, dict[str, int]]]:
+        """Workspaces with how many of their documents are in each status, as the documents
+        table lists them (two queries, not one a workspace)."""
         library = self._library()
-        counts = library.records.document_counts()
-        return [(w, counts.get(w.id, 0)) for w in library.workspaces()]
+        tallies = library.records.document_tallies()
+        return [(w, tallies.get(w.id, {})) for w in library.workspaces()]
 
     def create_workspace(self, name: str) -> Workspace:
         workspace = self._library().create_workspace(name)

@@ -43,7 +43,7 @@ class FakeBackend(QObject):
         self.calls: list[tuple[Any, ...]] = []
 
     def workspaces(self) -> list[tuple[Any, int]]:
-        return [(SimpleNamespace(name=n), 1) for n in self.names]
+        return [(SimpleNamespace(name=n), {"indexed": 1}) for n in self.names]
 
     def threads(self, name: str) -> list[ThreadInfo]:
         return [self.thread] if name == "Papers" else []
@@ -98,17 +98,20 @@ def test_the_views_follow_the_session(qtbot: QtBot) -> None:
     assert parts.documents.tree.topLevelItem(0).text(0) == "Papers.pdf"
     assert conversation.pages.currentWidget() is conversation.welcome
     assert conversation.header.text() == "<b>Papers</b> · new chat"
-    assert parts.sidebar.tree.currentItem().text(0).startswith("Papers")
+    assert parts.sidebar.tree.currentItem().text(0) == "Papers  ·  1 document"
+    navigator.select_workspace("Notes")
+    navigator.select_workspace("Papers")  # coming back: its most recent chat
+    assert session.thread_id == 7
+    navigator.new_chat("Papers")
     navigator.select_thread("Papers", 7)
     assert conversation.pages.currentWidget() is conversation.chat_view
     assert [m.text for m in conversation.chat_view.messages] == ["What is apt?", "A tool."]
     assert conversation.header.text() == "<b>Papers</b> · About apt"
-    assert len(backend.checks) == 1  # the same workspace: its index is not checked again
-    backend.checks[0].event.emit(Done("3 passages are missing."))
+    backend.checks[-1].event.emit(Done("3 passages are missing."))
     assert not conversation.repair_bar.isHidden()
     navigator.select_workspace("Notes")  # the repair bar belongs to the workspace it was for
     assert conversation.repair_bar.isHidden() and not conversation.chat_view.messages
-    backend.checks[0].event.emit(Done("late answer for Papers"))
+    backend.checks[-2].event.emit(Done("late answer for Papers"))
     assert conversation.repair_bar.isHidden()
 
 
@@ -116,10 +119,10 @@ def test_reopen_where_the_user_left_off(qtbot: QtBot) -> None:
     _, session, navigator, _, _ = _parts(qtbot)
     navigator.reopen("Papers", "7")
     assert (session.workspace, session.thread_id) == ("Papers", 7)
-    navigator.reopen("Papers", "99")  # a chat deleted since: the workspace, a new chat
-    assert (session.workspace, session.thread_id) == ("Papers", None)
-    navigator.reopen("Gone", "")
-    assert (session.workspace, session.thread_id) == ("Papers", None)
+    navigator.reopen("Notes", "99")  # a chat deleted since, none left: a new chat
+    assert (session.workspace, session.thread_id) == ("Notes", None)
+    navigator.reopen("Gone", "")  # the first workspace, at its most recent chat
+    assert (session.workspace, session.thread_id) == ("Papers", 7)
 
 
 def test_actions_queue_early_drops_create_a_first_workspace_and_clear_a_deleted_one(

@@ -8,7 +8,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from tests.qt.helpers import ready_window
@@ -112,6 +112,10 @@ def test_model_manager_lists_imports_links_and_deletes(
     manager.import_file(linked, link=True)
     qtbot.waitUntil(lambda: manager.worker is None, timeout=30_000)
     assert (anyllm_home / "models" / "linked.gguf").is_symlink()
+    buttons = manager.findChild(QDialogButtonBox)  # the dialog closes like any other
+    assert buttons is not None
+    buttons.button(QDialogButtonBox.StandardButton.Close).click()
+    assert not manager.isVisible()
 
     row = [m.name for m in manager.models].index("Tiny Test")
     manager.backend.delete_model(manager.models[row])
