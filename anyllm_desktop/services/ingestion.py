@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.events import Done, Event, FileResult, Progress
+from anyllm_desktop.core.events import Done, Event, FileResult
 from anyllm_desktop.core.filenames import clean_text, path_from_stored, stored_path
 from anyllm_desktop.core.memory import release_free_memory
 from anyllm_desktop.core.workspace import Chunk, Workspace
@@ -27,6 +27,7 @@ from anyllm_desktop.ingest.formats import discover
 from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.embedding import embed_texts, free_bulk_session
 from anyllm_desktop.services.index_health import IndexHealth, index_errors
+from anyllm_desktop.services.ingest_progress import IngestProgress
 from anyllm_desktop.services.ingest_reading import FileReader, Prepared
 from anyllm_desktop.store.vectors import PassageRow
 
@@ -57,10 +58,7 @@ class IngestJob:
         #: Documents recorded as indexed whose passages are missing from the table.
         self._stale: set[int] = set()
         self.results: list[FileResult] = []
-        self._started = time.perf_counter()
-        self._bytes_total = 0
-        self._bytes_done = 0
-        self._chunks_done = 0
+        self.progress = IngestProgress(workspace.retrieval.chunk_tokens)
         #: Why the run stopped early (the embedding provider failed); "" while it goes on.
         self._stopped = ""
         #: Seconds spent in each stage (for benchmarks and the log).
@@ -121,15 +119,19 @@ class IngestJob:
             requeued += yield from self._whole_workspace(health)
         files = list(dict.fromkeys([*requeued, *self._discover()]))
         sizes = {f: _size(f) for f in files}
-        self._bytes_total = sum(sizes.values())
+        self.progress.bytes_total = sum(sizes.values())
         window: list[Prepared] = []
         for number, path in enumerate(files):
             self.library.priority.wait_for_foreground(self.cancel)  # an answer has the cores
             if self.cancel.cancelled or self._stopped:
                 break
-            yield self._progress("read", number, len(files), f"Reading {clean_text(path.name)}")
+            yield self.progress.event("read", number + 1, len(files),
+                                      f"Reading {clean_text(path.name)}")  # fmt: skip
             prepared = self.reader.read(path)
-            self._bytes_done += sizes[path]
+            if not isinstance(prepared, FileResult) and prepared.streamed is None:
+                self.progress.chunked(len(prepared.chunks), sizes[path])
+            elif isinstance(prepared, FileResult):
+                self.progress.bytes_total -= sizes[path]  # nothing of it to embed
             if sizes[path] >= BIG_FILE_BYTES:
                 release_free_memory()  # the parse's heap, before its passages are embedded
             if isinstance(prepared, FileResult):
@@ -198,15 +200,6 @@ class IngestJob:
         self.results.append(result)
         return result
 
-    def _progress(self, stage: str, done: int, total: int, message: str) -> Progress:
-        elapsed = time.perf_counter() - self._started
-        eta = None
-        if self._bytes_done and self._bytes_total > self._bytes_done and elapsed > 1:
-            eta = elapsed * (self._bytes_total - self._bytes_done) / self._bytes_done
-        rate = self._chunks_done / elapsed if elapsed > 0 else 0.0
-        text = f"{message} · {done}/{total} files · {self._chunks_done} passages ({rate:.0f}/s)"
-        return Progress(stage, done, total, text, eta)
-
     # -- steps --------------------------------------------------------------------------------
 
     def _recover_interrupted(self) -> list[Path]:
@@ -233,8 +226,8 @@ class IngestJob:
                 self.workspace.embedding_model,
                 texts,
                 self.cancel,
-                lambda done: self._progress(
-                    "embed", files_done, files_total, f"Embedding {done}/{len(texts)} passages"
+                lambda done: self.progress.event(
+                    "embed", files_done, files_total, "Embedding passages", done
                 ),
                 self.chunker.counter,
             )
@@ -272,7 +265,7 @@ class IngestJob:
                 self._finish(prepared, doc_id, len(prepared.chunks))
         self.timings["write"] += time.perf_counter() - started
         for prepared in window:
-            self._chunks_done += len(prepared.chunks)
+            self.progress.passages_done += len(prepared.chunks)
             yield self._record(
                 FileResult(
                     stored_path(prepared.path), "indexed", prepared.title, len(prepared.chunks)
@@ -318,14 +311,15 @@ class IngestJob:
             if self.cancel.cancelled:
                 outcome = "cancelled"
                 break
-            label = f"Embedding {written + len(piece)} passages of {prepared.title}"
+            self.progress.chunked(len(piece))
+            label = f"Embedding passages of {prepared.title}"
             started = time.perf_counter()
             try:
                 vectors = yield from embed_texts(
                     self.library, self.workspace, self.workspace.embedding_model,
                     [c.embed_text for c in piece], self.cancel,
-                    lambda done, label=label: self._progress("embed", files_done, files_total,
-                                                             label),
+                    lambda done, label=label: self.progress.event("embed", files_done,
+                                                                  files_total, label, done),
                     self.chunker.counter,
                 )  # fmt: skip
             except ProviderError as exc:
@@ -340,10 +334,11 @@ class IngestJob:
                 self.library.vectors.add(self.table, _rows(doc_id, written, piece, vectors))
             self.timings["write"] += time.perf_counter() - started
             written += len(piece)
-            self._chunks_done += len(piece)
-            yield self._progress("write", files_done, files_total,
-                                 f"{written} passages of {prepared.title} written")  # fmt: skip
+            self.progress.passages_done += len(piece)
+            written_text = f"{written:,} passages of {prepared.title} written"
+            yield self.progress.event("write", files_done, files_total, written_text)
         prepared.streamed = None  # its text can go
+        self.progress.chunked(0, _size(prepared.path))
         if outcome != "indexed":
             with index_errors(self.workspace, folder):
                 self.library.vectors.delete_documents(self.table, [doc_id])

@@ -90,7 +90,7 @@ class IngestLog(QFrame):
         if isinstance(event, Progress):
             self.active = True
             self.cancel_button.setEnabled(True)
-            self.progress.setRange(0, max(event.total, 1))
+            self.progress.setRange(0, max(event.total, 0))  # 0: not known yet (busy)
             self.progress.setValue(event.done)
             eta = f" · about {event.eta_s:.0f} s left" if event.eta_s else ""
             self.label.setText(f"{event.message}{eta}")

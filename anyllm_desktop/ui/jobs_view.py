@@ -30,7 +30,7 @@ _STATE = {"queued": "Queued", "running": "Running", "done": "Done", "failed": "F
 def _progress(job: JobRecord) -> str:
     if job.state != "running":
         return ""
-    part = f"{job.done}/{job.total}" if job.total else "…"
+    part = f"{job.done:,} / {job.total:,}" if job.total else "…"
     if job.eta_s:
         part += f" · about {job.eta_s:.0f} s left"
     return part

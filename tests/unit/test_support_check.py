@@ -100,3 +100,18 @@ def test_query_mode_keeps_a_supported_answer() -> None:
     checked = _checked(answer, query=True, passages=[FAQ])
     assert checked.text == answer and checked.generated is None and not checked.unsupported
     assert "R CMD INSTALL" in checked.evidence[0]["text"]
+
+
+def test_a_command_of_another_passage_than_the_evidence_is_flagged() -> None:
+    use = Passage(2, "R FAQ", "/docs/R-FAQ.pdf", 27, "5.3", "To load a package, type library(pkg).")
+    passages = [FAQ, use]
+    evidence = [
+        "Packages from a local file are installed with R CMD INSTALL path/pkg_version.tar.gz"
+    ]
+    answer = "To install a package from a local file, type library(pkg) at the prompt."
+    unsupported = check_support(answer, QUESTION, passages, passage_sentences(passages), evidence)
+    assert [(u["reason"], u["missing"]) for u in unsupported] == [
+        ("differs_from_evidence", ["library(pkg)"])
+    ]
+    right = "Install it with `R CMD INSTALL path/pkg_version.tar.gz` [1]."
+    assert check_support(right, QUESTION, passages, passage_sentences(passages), evidence) == []
