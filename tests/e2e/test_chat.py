@@ -153,7 +153,12 @@ def test_cli_ask_chat_threads_export(child_env: dict[str, str]) -> None:
     assert set(answer) >= {"answer", "citations", "thread", "provider", "model", "stopped",
                            "timings"}  # fmt: skip
     assert set(answer["timings"]) == {"retrieval_s", "ttft_s", "tokens_per_s", "prompt_tokens",
-                                      "cached_tokens", "completion_tokens"}  # fmt: skip
+                                      "cached_tokens", "completion_tokens",
+                                      "evidence_s"}  # fmt: skip
+    assert {"evidence", "unsupported", "generated"} <= set(answer)
+    assert answer["evidence"] and {"n", "document", "path", "page", "text"} <= set(
+        answer["evidence"][0]
+    )
     for citation in answer["citations"]:
         assert {"n", "document", "path", "page", "section", "text"} <= set(citation) or not (
             citation["valid"]
@@ -170,6 +175,7 @@ def test_cli_ask_chat_threads_export(child_env: dict[str, str]) -> None:
     exported = json.loads(anyllm(child_env, "export", str(answer["thread"]), "--format",
                                  "json").stdout)  # fmt: skip
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"] * 3
+    assert exported["messages"][1]["evidence"] == answer["evidence"]
     markdown = anyllm(child_env, "export", str(answer["thread"]), "--format", "md").stdout
     assert markdown.startswith("# What is the codename") and "## Answer" in markdown
     missing = anyllm(child_env, "export", "999")
