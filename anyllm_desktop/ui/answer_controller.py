@@ -146,10 +146,12 @@ class AnswerController(QObject):
             answer = event.result
             finished = self.chat_view.finish_answer()
             if finished is not None:
-                if answer.refused:
-                    finished.set_text(answer.answer)
+                # As kept: without citations to no passage, after a plain word when no passage
+                # matched, the evidence instead of an unchecked answer in query mode.
+                finished.set_text(answer.answer)
                 cited = {int(c["n"]) for c in answer.citations if c.get("valid")}
                 finished.set_sources(answer.sources, cited)
+                finished.set_checks(answer.evidence, answer.unsupported)
                 finished.message_id = answer.message
                 describe(finished, answer.provider, answer.model, answer.timings,
                          answer.stopped, None, answer.notes)  # fmt: skip

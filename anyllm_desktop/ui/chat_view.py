@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from anyllm_desktop.core.conversation import Passage
+from anyllm_desktop.ui.evidence_html import evidence_html, mark_missing, unsupported_html
 from anyllm_desktop.ui.markdown_view import markdown_to_html, plain_to_html
 
 REPAINT_MS = 33
@@ -54,6 +55,8 @@ class MessageWidget(QFrame):
         self.message_id = message_id
         self.sources: list[dict[str, Any]] = []
         self.cited: set[int] = set()
+        self.evidence: list[dict[str, Any]] = []
+        self.unsupported: list[dict[str, Any]] = []
         self.setObjectName("UserMessage" if role == "user" else "AssistantMessage")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
@@ -90,6 +93,10 @@ class MessageWidget(QFrame):
         self.body.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         layout.addWidget(self.body)
 
+        self.checks_label = self._rich_label("Checks")  # what no passage backs
+        self.evidence_label = self._rich_label("Evidence")
+        layout.addWidget(self.checks_label)
+        layout.addWidget(self.evidence_label)
         self.sources_label = QLabel()
         self.sources_label.setObjectName("Sources")
         self.sources_label.setWordWrap(True)
@@ -111,6 +118,18 @@ class MessageWidget(QFrame):
         self.copy_button.setText("Copied ✓")
         QTimer.singleShot(COPIED_MS, self.copy_button, lambda: self.copy_button.setText("Copy"))
 
+    def _rich_label(self, name: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        label.setOpenExternalLinks(False)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        label.linkActivated.connect(self._on_source_link)
+        label.hide()
+        return label
+
     def _tool(self, text: str, tip: str) -> QToolButton:
         button = QToolButton()
         button.setText(text)
@@ -124,7 +143,9 @@ class MessageWidget(QFrame):
         if self.role == "user":
             self.body.setHtml(plain_to_html(text))
         else:
-            self.body.setHtml(markdown_to_html(text, link_citations=bool(self.sources)))
+            valid = {int(s["n"]) for s in self.sources}
+            rendered = markdown_to_html(text, link_citations=valid)
+            self.body.setHtml(mark_missing(rendered, self.unsupported))
 
     def set_sources(self, sources: list[dict[str, Any]], cited: set[int] | None = None) -> None:
         self.sources = sources
@@ -143,11 +164,23 @@ class MessageWidget(QFrame):
         self.sources_label.show()
         self.set_text(self.text)
 
+    def set_checks(self, evidence: list[dict[str, Any]],
+                   unsupported: list[dict[str, Any]]) -> None:  # fmt: skip
+        """The evidence quoted under the answer, and what no passage backs, marked in it."""
+        self.evidence, self.unsupported = evidence, unsupported
+        for label, text in ((self.evidence_label, evidence_html(evidence)),
+                            (self.checks_label, unsupported_html(unsupported))):  # fmt: skip
+            label.clear()
+            label.setText(text)
+            label.setVisible(bool(text))
+        self.set_text(self.text)
+
     def restyle(self) -> None:
         """Render again, after a theme change: rich text keeps the link colours of the palette
         it was laid out with (and QLabel skips setting the same text again)."""
         self.sources_label.clear()
         self.set_sources(self.sources, self.cited)
+        self.set_checks(self.evidence, self.unsupported)
 
     def set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setProperty("error", error)
@@ -166,14 +199,29 @@ class MessageWidget(QFrame):
         self._fit_height()
 
     def _passage(self, n: int) -> dict[str, Any] | None:
-        return next((s for s in self.sources if int(s["n"]) == n), None)
+        """Passage ``n`` with the evidence sentences it holds (``highlights``: the passage
+        view marks them, on the rendered page too)."""
+        source = next((s for s in self.sources if int(s["n"]) == n), None)
+        if source is None:
+            return None
+        return {**source, "highlights": [e["text"] for e in self.evidence if e["n"] == n]}
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() == "cite" and (source := self._passage(int(url.path() or 0))):
             self.citation_clicked.emit(source)
 
     def _on_source_link(self, link: str) -> None:
-        if (source := self._passage(int(link.split(":", 1)[1]))) is not None:
+        """``source:n`` (the sources list) or ``evidence:i`` (a quoted sentence)."""
+        kind, _, number = link.partition(":")
+        if kind == "evidence":
+            if not 0 <= int(number) < len(self.evidence):
+                return
+            item = self.evidence[int(number)]
+            source = self._passage(int(item["n"]))
+            if source is not None:  # this sentence first: the view scrolls to the first
+                rest = [t for t in source["highlights"] if t != item["text"]]
+                self.citation_clicked.emit({**source, "highlights": [item["text"], *rest]})
+        elif (source := self._passage(int(number))) is not None:
             self.citation_clicked.emit(source)
 
     def _edit(self) -> None:

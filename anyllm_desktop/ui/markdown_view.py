@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Collection
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -41,11 +42,16 @@ _MARKDOWN.add_render_rule("code_block", _fence)
 _TABLE = "<table border='1' cellspacing='0' cellpadding='4'>"
 
 
-def markdown_to_html(text: str, *, link_citations: bool = False) -> str:
-    """HTML for ``text``; with ``link_citations`` every [n] becomes a link ``cite:n``."""
+def markdown_to_html(text: str, *, link_citations: Collection[int] = ()) -> str:
+    """HTML for ``text``; each [n] with n in ``link_citations`` becomes a link ``cite:n`` (a
+    number with no passage behind it is never a link)."""
     rendered = _MARKDOWN.render(text).replace("<table>", _TABLE)
     if link_citations:
-        rendered = _CITATION.sub(r"<a href='cite:\1'>[\1]</a>", rendered)
+        rendered = _CITATION.sub(
+            lambda m: f"<a href='cite:{m[1]}'>[{m[1]}]</a>"
+            if int(m[1]) in link_citations else m[0],
+            rendered,
+        )  # fmt: skip
     return rendered
 
 

@@ -111,6 +111,7 @@ class Navigator(QObject):
                 cited={int(c["n"]) for c in message.citations if c.get("valid")},
             )  # fmt: skip
             if assistant:
+                widget.set_checks(message.evidence, message.unsupported)
                 describe(widget, message.provider, message.model, message.timings,
                          message.stopped, message.error)  # fmt: skip
 

@@ -1,13 +1,14 @@
 """A cited passage: its text, document, page and section; for a PDF the page itself, rendered
-in the app (previous/next page); and a way to open the document in the system viewer."""
+in the app (previous/next page); the answer's evidence marked in both and scrolled to; and a
+way to open the document in the system viewer."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QPixmap, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,11 +28,56 @@ from anyllm_desktop.workers.generator_worker import GeneratorWorker
 from anyllm_desktop.workers.pdf_pages import render_page
 
 
+def mark_text(view: QTextBrowser, highlights: list[str]) -> int:
+    """Mark each highlight in the passage's text (case and spacing aside) and scroll to the
+    first; how many were found."""
+    text = view.toPlainText()
+    folded = " ".join(text.split()).casefold()
+    marked, first = 0, None
+    fmt = QTextCharFormat()
+    fmt.setBackground(QColor(255, 214, 0, 120))
+    for highlight in highlights:
+        start = _place_in(text, folded, highlight)
+        if start is None:
+            continue
+        cursor = view.textCursor()
+        cursor.setPosition(start[0])
+        cursor.setPosition(start[1], QTextCursor.MoveMode.KeepAnchor)
+        cursor.mergeCharFormat(fmt)
+        marked += 1
+        first = first if first is not None else start[0]
+    if first is not None:
+        cursor = view.textCursor()
+        cursor.setPosition(first)
+        view.setTextCursor(cursor)
+        view.ensureCursorVisible()
+    return marked
+
+
+def _place_in(text: str, folded: str, wanted: str) -> tuple[int, int] | None:
+    """Where ``wanted`` is in ``text`` (start, end), found also when line breaks or case
+    differ."""
+    if (at := text.find(wanted)) >= 0:
+        return at, at + len(wanted)
+    target = " ".join(wanted.split()).casefold()
+    if not target or (at := folded.find(target)) < 0:
+        return None
+    # Map the position in the whitespace-folded text back to the original.
+    positions = [i for i, ch in enumerate(text) if not ch.isspace() or
+                 (i > 0 and not text[i - 1].isspace())]  # fmt: skip
+    end = at + len(target) - 1
+    if end >= len(positions):  # case folding changed the length (ß → ss): not placed
+        return None
+    return positions[at], positions[end] + 1
+
+
 class PassageDialog(QDialog):
     def __init__(self, source: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         passage = Passage.from_dict(source)
         self.passage = passage
+        #: The evidence sentences this passage holds (the first is scrolled to).
+        self.highlights: list[str] = list(source.get("highlights", []))
         self.setWindowTitle(f"[{passage.n}] {passage.place}")
         self.resize(640, 460)
         layout = QVBoxLayout(self)
@@ -42,17 +88,20 @@ class PassageDialog(QDialog):
         )
         where.setWordWrap(True)
         layout.addWidget(where)
-        text = QTextBrowser()
-        text.setPlainText(passage.text)
-        text.setAccessibleName("Passage text")
-        layout.addWidget(text, 1)
+        self.text = QTextBrowser()
+        self.text.setPlainText(passage.text)
+        self.text.setAccessibleName("Passage text")
+        layout.addWidget(self.text, 1)
+        self.marked = mark_text(self.text, self.highlights)
         self.worker: GeneratorWorker | None = None
         self.page = passage.page or 1
         self.page_count = 0
         self.page_view: QLabel | None = None
+        #: Where on the rendered page the first evidence box starts (None: none found there).
+        self.highlight_top: float | None = None
         if passage.path.lower().endswith(".pdf") and passage.page and Path(passage.path).is_file():
             layout.addLayout(self._page_controls())
-            scroll = QScrollArea()
+            scroll = self.page_scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             self.page_view = QLabel("Rendering the page…")
             self.page_view.setAlignment(Qt.AlignmentFlag.AlignHCenter)
@@ -95,7 +144,10 @@ class PassageDialog(QDialog):
     def _render(self) -> None:
         """Render the page on a worker thread (pypdfium2); the dialog stays responsive."""
         path, page = Path(self.passage.path), self.page
-        self.worker = GeneratorWorker(lambda cancel: render_page(path, page, 720, cancel), self)
+        marks = self.highlights if page == self.passage.page else []
+        self.worker = GeneratorWorker(
+            lambda cancel: render_page(path, page, 720, cancel, marks), self
+        )
         self.worker.event.connect(self._on_rendered)
         self.worker.finished.connect(self._rendered_done)
         self.worker.start()
@@ -104,10 +156,20 @@ class PassageDialog(QDialog):
         if self.page_view is None:
             return
         if isinstance(event, Done):
-            image, self.page_count = event.result
+            image, self.page_count, top = event.result
             self.page_view.setPixmap(QPixmap.fromImage(image))
             cited = " (cited)" if self.page == self.passage.page else ""
-            self.page_label.setText(f"Page {self.page} of {self.page_count}{cited}")
+            marked = ", the evidence marked" if top is not None else ""
+            self.page_label.setText(f"Page {self.page} of {self.page_count}{cited}{marked}")
+            self.highlight_top = top
+            if top is not None:  # once laid out: the evidence a third from the view's top
+                QTimer.singleShot(
+                    0,
+                    self,
+                    lambda: self.page_scroll.verticalScrollBar().setValue(
+                        max(int(top) - self.page_scroll.viewport().height() // 3, 0)
+                    ),
+                )
         elif isinstance(event, Error):
             self.page_view.setText(event.message)
 

@@ -52,6 +52,9 @@ def test_a_grounded_answer_cites_the_passage_that_holds_it(chat: ChatService) ->
     assert answer.answer == GOLDEN_ANSWER
     assert answer.citations[0]["valid"] and answer.citations[0]["inferred"]
     assert "unstable is a permanent symbolic link to sid" in answer.citations[0]["text"]
+    # The sentence that says so is quoted as evidence, and nothing of the answer is unsupported.
+    assert any("symbolic link to sid" in e["text"] for e in answer.evidence)
+    assert answer.unsupported == []
     assert answer.citations[0]["path"] == str(FAQ)
     assert answer.sources and answer.timings["prompt_tokens"] > 0
     stored = chat.threads.messages(answer.thread)
