@@ -158,6 +158,10 @@ def _print_checks(answer: Any) -> None:
             page = f", page {item['page']}" if item.get("page") is not None else ""
             print(f"  > {item['text']} [{item['n']}] ({item['document']}{page})")
     for item in answer.unsupported:
+        if item["reason"] == "differs_from_evidence":
+            given = ", ".join(item["commands"])
+            print(f"  not the command of the quoted passage ({given}): {item['sentence']}")
+            continue
         missing = f" ({', '.join(item['missing'])})" if item["missing"] else ""
         print(f"  not found in your documents{missing}: {item['sentence']}")
 

@@ -45,9 +45,9 @@ class Answer:
     """The JSON contract of `anyllm ask --json` (plus ids for the UI).
 
     ``answer`` is what the user is shown: the model's text without citation numbers that name
-    no passage, after a plain statement when no passage matched; in query mode, an answer with
+    no passage, after a plain statement when no passage matched; in query mode an answer with
     an unsupported sentence is replaced by its evidence and a statement that it could not be
-    checked. ``generated`` is then the model's own text (None when it is ``answer``).
+    checked. ``generated``: the model's own text where it differs (else None).
 
     ``evidence``: the passages' sentences that answer the question, best first,
     ``{"n", "document", "path", "page", "text", "start", "end", "score"}``: ``n`` the passage
@@ -55,9 +55,10 @@ class Answer:
 
     ``unsupported``: sentences of the generated text the passages do not back,
     ``{"sentence", "reason", "missing", "coverage"}``: ``reason`` is ``"not_in_documents"``
-    (``missing``: the code spans, commands, numbers or names found in no passage) or
-    ``"no_close_passage"`` (no passage sentence holds half its content words; ``missing`` is
-    empty); ``coverage``: the best share of its content words held by one passage sentence.
+    (``missing``: the code spans, commands, numbers or names found in no passage),
+    ``"no_close_passage"`` (no passage sentence holds half its content words) or
+    ``"differs_from_evidence"`` (its ``"commands"`` are in the documents, none is the
+    evidence's); ``coverage``: the best share of its content words held by one passage sentence.
     """
 
     answer: str

@@ -115,10 +115,10 @@ def check_support(
 ) -> list[dict[str, Any]]:
     """The answer's unsupported sentences: ``{"sentence", "reason", "missing", "coverage"}``
     where ``reason`` is ``"not_in_documents"`` (``missing`` lists the claims no passage holds),
-    ``"no_close_passage"`` (``missing`` is empty) or ``"differs_from_evidence"`` (``missing``
-    lists its commands that the ``evidence`` texts do not give), and ``coverage`` is the best
-    share of the sentence's content words found in one passage sentence (with the one after
-    it)."""
+    ``"no_close_passage"`` or ``"differs_from_evidence"`` (``missing`` is empty: its commands,
+    listed in ``"commands"``, are in the documents but none is the ``evidence``'s), and
+    ``coverage`` is the best share of the sentence's content words found in one passage
+    sentence (with the one after it)."""
     quoted = " ".join(evidence)
     quoted_commands = commands(quoted)
     haystack = _normal(
@@ -130,7 +130,7 @@ def check_support(
         for i in range(len(group))
     ]
     unsupported = []
-    for sentence in _answer_sentences(answer):
+    for sentence in dict.fromkeys(_answer_sentences(answer)):  # a small model repeats itself
         if _DOES_NOT_ANSWER.search(sentence):
             continue
         missing = [c for c in claims(sentence) if not _found(c, haystack)]
@@ -138,15 +138,15 @@ def check_support(
         shares = (len(words & w) / len(words) for w in windows) if words else iter([1.0])
         coverage = max(shares, default=0.0)
         given = commands(sentence)
+        extra: dict[str, Any] = {}
         if missing:
             reason = NOT_IN_DOCUMENTS
         elif len(words) >= MIN_CONTENT_WORDS and coverage < CLOSE_COVERAGE:
             reason = NO_CLOSE_PASSAGE
         elif given and quoted_commands and not given & quoted_commands:
-            reason = DIFFERS_FROM_EVIDENCE
-            missing = sorted(given)
+            reason, extra = DIFFERS_FROM_EVIDENCE, {"commands": sorted(given)}
         else:
             continue
         entry = {"sentence": sentence, "reason": reason, "missing": missing}
-        unsupported.append(entry | {"coverage": round(coverage, 2)})
+        unsupported.append(entry | {"coverage": round(coverage, 2)} | extra)
     return unsupported

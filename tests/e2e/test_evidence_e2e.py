@@ -130,7 +130,7 @@ def test_the_evidence_quotes_the_command_of_the_passage(library: Library, r_faq:
     # passage ("To find out which additional packages are available ... use library() at the
     # R prompt"); the support check says it is not the evidence's command.
     assert "library()" in answer.answer
-    assert {"reason": "differs_from_evidence", "missing": ["library()"]}.items() <= next(
+    assert {"reason": "differs_from_evidence", "commands": ["library()"]}.items() <= next(
         u for u in answer.unsupported if "library()" in u["sentence"]
     ).items()
     # The answer the 135M model gave on the R FAQ (issue 15), checked against these passages.

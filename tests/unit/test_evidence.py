@@ -5,6 +5,7 @@ with the message and exported."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.sentences import content_words, split_sentences
 from anyllm_desktop.services.evidence import EvidenceFinder, passage_sentences
 from anyllm_desktop.services.export import export_thread
+from anyllm_desktop.store import database
 from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.threads import Threads
 
@@ -146,3 +148,21 @@ def test_evidence_and_the_support_check_are_kept_and_exported(threads: Threads) 
     assert "**From your documents**" in markdown
     assert "> Use R CMD INSTALL path/pkg_version.tar.gz. [1] (R FAQ, page 26)" in markdown
     assert "not in any passage: install_package(x)" in markdown
+
+
+def test_messages_of_a_library_from_before_the_evidence_still_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path, isolation_level=None)
+    for script in database.MIGRATIONS[:4]:
+        old.executescript(script)
+    old.execute("PRAGMA user_version = 4")
+    old.execute("INSERT INTO workspaces (name, created_at, embedding_model, vector_table, uid) "
+                "VALUES ('R', 0, 'embedded:minilm', 't', 'u')")  # fmt: skip
+    old.execute("INSERT INTO threads (workspace_id, title, created_at, updated_at) "
+                "VALUES (1, 'old', 0, 0)")  # fmt: skip
+    old.execute("INSERT INTO messages (thread_id, role, content, created_at) "
+                "VALUES (1, 'assistant', 'An old answer', 0)")  # fmt: skip
+    old.close()
+    message = Threads(path).messages(1)[0]
+    assert (message.content, message.evidence, message.unsupported) == ("An old answer", [], [])
+    assert message.generated is None
