@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.ui.chat_view import ChatView, Composer
 from anyllm_desktop.ui.library_repair import RepairBar
+from anyllm_desktop.ui.model_picker import ModelOffer
 
 
 def welcome_html(*, offline: bool, chat_model: str, embedding_model: str, home: str,
@@ -54,6 +56,17 @@ class ConversationPanel(QWidget):
         self.notice.hide()
         self.header = QLabel()
         self.header.setObjectName("ChatHeader")
+        self.model_picker = QComboBox()
+        self.model_picker.setAccessibleName("Model answering in this workspace")
+        self.model_picker.setToolTip("Who answers in this workspace: a local model or a cloud one")
+        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_picker.setEnabled(False)
+        header_row = QWidget()
+        row = QHBoxLayout(header_row)
+        row.setContentsMargins(0, 0, 12, 0)
+        row.addWidget(self.header, 1)
+        row.addWidget(self.model_picker)
+        self.model_offer = ModelOffer()
         self.welcome = QLabel(welcome("Checking the bundled models…"))
         self.welcome.setObjectName("Welcome")
         self.welcome.setWordWrap(True)
@@ -87,7 +100,7 @@ class ConversationPanel(QWidget):
         self.pages.addWidget(self.chat_view)
         self.composer = Composer()
         self.repair_bar = RepairBar()
-        for widget in (self.notice, self.repair_bar, self.header, self.find_row):
+        for widget in (self.notice, self.repair_bar, header_row, self.model_offer, self.find_row):
             layout.addWidget(widget)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.composer)

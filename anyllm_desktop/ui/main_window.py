@@ -22,6 +22,7 @@ from anyllm_desktop.ui.conversation import ConversationPanel, welcome_html
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
 from anyllm_desktop.ui.jobs_view import JobsView
 from anyllm_desktop.ui.model_manager import ModelManager
+from anyllm_desktop.ui.model_picker import ModelPicker
 from anyllm_desktop.ui.navigator import Navigator
 from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.session import Session
@@ -84,6 +85,10 @@ class MainWindow(QMainWindow):
             notice=self.conversation.show_notice,
             status=lambda text: self.status.showMessage(text, 3000),
             speed=self.status.speed_label.setText,
+        )  # fmt: skip
+        self.model_picker = ModelPicker(
+            self.backend, self.session, self.conversation.model_picker,
+            self.conversation.model_offer, self.download_offered_model,
         )  # fmt: skip
         self._build_menus()
         self._connect()
@@ -219,7 +224,16 @@ class MainWindow(QMainWindow):
         if not self.backend.is_ready:
             return None
         dialog = ModelManager(self.backend, self)
+        dialog.model_added.connect(lambda _model: self.model_picker.refresh())
         dialog.open()
+        return dialog
+
+    def download_offered_model(self, url: str) -> ModelManager | None:
+        """The chat's offer: the model manager downloads it, then this workspace uses it."""
+        dialog = self.open_model_manager()
+        if dialog is not None:
+            dialog.model_added.connect(lambda model: self.model_picker.use(model.id))
+            dialog.download(url)
         return dialog
 
     def show_passage(self, source: dict[str, Any]) -> None:

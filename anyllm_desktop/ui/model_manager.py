@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 
 class ModelManager(QDialog):
+    #: A model was imported or downloaded (its LocalModel).
+    model_added = Signal(object)
+
     def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.backend = backend
@@ -165,6 +169,15 @@ class ModelManager(QDialog):
         if url:
             self._run(self.backend.download_model(url))
 
+    def download(self, url: str) -> None:
+        """Start downloading ``url`` (a suggestion the chat offered), shown in the list."""
+        index = self.curated.findData(url)
+        if index >= 0:
+            self.curated.setCurrentIndex(index)
+        self.url.setText(url)
+        if self.download_button.isEnabled() and self.worker is None:
+            self._download()
+
     def _run(self, worker: GeneratorWorker) -> None:
         self.worker = worker
         self._set_busy(True)
@@ -192,6 +205,7 @@ class ModelManager(QDialog):
             self.progress.setValue(1)
             self.status.setText(f"Added {event.result.name}.")
             self.refresh()
+            self.model_added.emit(event.result)
         elif isinstance(event, Error):
             self.status.setText(event.message)
 

@@ -60,6 +60,9 @@ class Backend(ModelsAndProviders, WindowJobs, QObject):
         self.runtime = runtime
         self.library: Library | None = None
         self.chat: ChatService | None = None
+        #: The local model the model host serves (or is loading): the settings' at start, a
+        #: workspace's own once one answers with it.
+        self.served_model = runtime.settings.chat_model
         self._workers: set[GeneratorWorker] = set()
         #: Every long operation of the window (after start-up): see workers/job_queue.py.
         self.jobs: JobQueue | None = None
@@ -250,7 +253,8 @@ class Backend(ModelsAndProviders, WindowJobs, QObject):
 
     @property
     def model_name(self) -> str:
-        return self.runtime.chat_model_name()
+        """The local model served now (a workspace may have its own)."""
+        return self.runtime.chat_model_name(self.served_model)
 
     @property
     def provider_name(self) -> str:
@@ -317,6 +321,12 @@ class Backend(ModelsAndProviders, WindowJobs, QObject):
 
         def source(cancel: CancelToken) -> Iterator[Event]:
             provider = None
+            if name == "local" and (model := chosen.model or runtime.settings.chat_model) != (
+                self.served_model
+            ):
+                yield from self._serve(model, cancel)
+                if self.served_model != model:
+                    return
             if name != "local":
                 try:
                     provider = runtime.create_chat_provider(
@@ -330,6 +340,33 @@ class Backend(ModelsAndProviders, WindowJobs, QObject):
         worker = self._start(source)
         worker.finished.connect(lambda: self.threads_changed.emit(workspace))
         return worker
+
+    def _serve(self, model: str, cancel: CancelToken) -> Iterator[Event]:
+        """The workspace's own local model replaces the one served (the model host holds one);
+        its load's progress and failure are the answer's."""
+        assert self.chat is not None
+        try:
+            provider = self.runtime.create_chat_provider(provider="local", model=model)
+        except (KeyError, OSError, ValueError) as exc:
+            yield Error(f"The workspace's model cannot be used: {exc}")
+            return
+        for event in self.chat.host.switch(provider, cancel):
+            if isinstance(event, Error):
+                yield event
+                return
+            if isinstance(event, Progress):
+                yield event
+        self.served_model = model
+        self.model_event.emit(Done(model))  # the status bar names it
+
+    def answering_model(self, workspace: str) -> tuple[str, str]:
+        """(provider, model id) answering in ``workspace``; a local model id names the file,
+        "" a cloud provider's default."""
+        chat = self.workspace(workspace).chat
+        provider = self.answering_provider(workspace)
+        if provider == "local":
+            return provider, chat.model or self.runtime.settings.chat_model
+        return provider, chat.model
 
     def answering_provider(self, workspace: str) -> str:
         """The workspace's own choice, else the app's default provider."""

@@ -6,6 +6,7 @@ supplies ``runtime``, ``jobs`` and ``_start``."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +21,23 @@ from anyllm_desktop.models.local_models import (
     delete_model,
     memory_hint,
 )
+from anyllm_desktop.models.recommend import Recommendation, recommend
 from anyllm_desktop.services.jobs import model_job
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.runtime import Runtime
     from anyllm_desktop.workers.generator_worker import GeneratorWorker
     from anyllm_desktop.workers.job_queue import JobQueue
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the chat header's model picker: who answers in a workspace."""
+
+    label: str
+    #: The workspace's chat settings for it ("" and "": the app's default).
+    provider: str
+    model: str
 
 
 class ModelsAndProviders:
@@ -139,6 +151,26 @@ class ModelsAndProviders:
                 yield Error(str(exc))
 
         return self._start(source)
+
+    def model_choices(self) -> list[ModelChoice]:
+        """The app's default, every chat model on this computer, every cloud provider (at its
+        default model)."""
+        default = f"App default ({self.runtime.chat_model_name()})"
+        choices = [ModelChoice(default, "", "")]
+        choices += [ModelChoice(m.name, "local", m.id) for m in self.chat_models()]
+        for cloud in self.runtime.settings.providers:
+            model = cloud.get("model") or "default model"
+            choices.append(ModelChoice(f"{cloud['name']} · {model} (cloud)", cloud["name"], ""))
+        return choices
+
+    def recommendation(self) -> Recommendation | None:
+        """A better chat model for this computer's memory and cores, if one fits."""
+        import psutil
+
+        return recommend(psutil.virtual_memory().total, psutil.cpu_count(logical=False) or 1)
+
+    def curated_model(self, url: str) -> CuratedModel | None:
+        return next((m for m in CURATED if m.url == url), None)
 
     def provider_names(self) -> list[str]:
         return ["local", *(p["name"] for p in self.runtime.settings.providers)]

@@ -31,6 +31,7 @@ class WindowJobs:
     _changed_soon: set[str]
     _changed_timer: QTimer
     model_event: SignalInstance
+    served_model: str
     ingest_event: SignalInstance
     documents_changed: SignalInstance
     workspaces_changed: SignalInstance
@@ -43,6 +44,7 @@ class WindowJobs:
         """Load the chat model (a job: in the jobs view, its events on ``model_event``); with
         ``switch``, the configured model replaces the one served. It waits for no other job."""
         jobs = self._jobs()
+        self.served_model = self.runtime.settings.chat_model
         job = jobs.submit("model-load", switch=switch, model=self.runtime.chat_model_name())
         worker = jobs.worker_of(job.id)
         assert worker is not None, "a model load conflicts with no job"
