@@ -48,7 +48,16 @@ def unsupported_html(unsupported: Sequence[dict[str, Any]]) -> str:
     if missing:
         claims = ", ".join(f"<code>{html.escape(m)}</code>" for m in missing)
         lines.append(f"⚠ <b>Not found in your documents:</b> {claims}")
-    unbacked = [item["sentence"] for item in unsupported if not item.get("missing")]
+    others = [c for item in unsupported if item.get("reason") == "differs_from_evidence"
+              for c in item.get("commands", [])]  # fmt: skip
+    if others:
+        listed = ", ".join(f"<code>{html.escape(c)}</code>" for c in dict.fromkeys(others))
+        lines.append(f"⚠ <b>Not the command the quoted passage gives:</b> {listed}")
+    unbacked = [
+        item["sentence"]
+        for item in unsupported
+        if not item.get("missing") and item.get("reason") != "differs_from_evidence"
+    ]
     if unbacked:
         quoted = "; ".join(f"“{html.escape(s.strip())}”" for s in unbacked)
         lines.append(f"⚠ <b>No passage says this:</b> {quoted}")

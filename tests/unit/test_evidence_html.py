@@ -26,6 +26,11 @@ def test_what_no_passage_backs_is_listed_and_marked_in_the_answer() -> None:
     listed = unsupported_html(UNSUPPORTED)
     assert "Not found in your documents:</b> <code>install_package(name, path)</code>" in listed
     assert "No passage says this:</b> “It always works.”" in listed
+    other = [{"sentence": "Use `library()`.", "reason": "differs_from_evidence", "missing": [],
+              "commands": ["library()"]}]  # fmt: skip
+    assert unsupported_html(other) == (
+        "⚠ <b>Not the command the quoted passage gives:</b> <code>library()</code>"
+    )
     rendered = markdown_to_html("Run `install_package(name, path)` in R [1].", link_citations={1})
     marked = mark_missing(rendered, UNSUPPORTED)
     assert "<span style='" in marked and "install_package(name, path)</span>" in marked
