@@ -101,12 +101,19 @@ class AnswerController(QObject):
             self.session.workspace and self.session.thread_id is not None and self.worker is None
         ):
             return
+        index = self.chat_view.index_of(message_id)
+        later = len(self.chat_view.messages) - index - 2 if index is not None else 0
+        if later > 0 and QMessageBox.question(
+            self._parent, "Edit question",
+            f"Sending the edited question replaces its answer and drops the {later} later "
+            f"message{'s' if later != 1 else ''} of this chat. Continue?",
+        ) != QMessageBox.StandardButton.Yes:  # fmt: skip
+            return
         new_text, ok = QInputDialog.getMultiLineText(
             self._parent, "Edit question", "Question:", text
         )
         if ok and new_text.strip():
             thread, workspace = self.session.thread_id, self.session.workspace
-            index = self.chat_view.index_of(message_id)
             if index is not None:
                 self.chat_view.remove_from(index)
             self.chat_view.add_message("user", new_text.strip())

@@ -147,3 +147,47 @@ def test_actions_queue_early_drops_create_a_first_workspace_and_clear_a_deleted_
     assert (
         parts.documents.title.text() == "Documents" and not parts.documents.tree.topLevelItemCount()
     )
+
+
+class FakeWorker(QObject):
+    event = Signal(object)
+    finished = Signal()
+
+    def cancel(self) -> None: ...
+
+
+def test_edit_asks_before_it_drops_the_later_turns(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anyllm_desktop.ui import answer_controller
+    from anyllm_desktop.ui.answer_controller import AnswerController
+
+    backend, session, _navigator, conversation, parts = _parts(qtbot)
+    sent: list[tuple[Any, ...]] = []
+    backend.edit_and_resend = lambda *args: sent.append(args) or FakeWorker()  # type: ignore[attr-defined]
+    session.select("Papers", 7)
+    view = conversation.chat_view
+    view.clear()  # (the fake thread's own two messages)
+    for number, role in enumerate(["user", "assistant", "user", "assistant"], start=1):
+        view.add_message(role, f"message {number}", message_id=number)
+    controller = AnswerController(backend, session, view, conversation.composer,  # type: ignore[arg-type]
+                                  parent=parts.host, show_chat=lambda: None,
+                                  reload_thread=lambda: None, notice=lambda _t: None,
+                                  status=lambda _t: None, speed=lambda _t: None)  # fmt: skip
+    asked: list[str] = []
+    answer = answer_controller.QMessageBox.StandardButton.No
+    monkeypatch.setattr(answer_controller.QMessageBox, "question",
+                        lambda _p, _t, text: asked.append(text) or answer)  # fmt: skip
+    monkeypatch.setattr(answer_controller.QInputDialog, "getMultiLineText",
+                        lambda *_a: ("message 1, edited", True))  # fmt: skip
+    controller.edit_and_resend(1, "message 1")
+    assert "drops the 2 later messages" in asked[0] and not sent  # said no: nothing changes
+    assert len(view.messages) == 4
+    answer = answer_controller.QMessageBox.StandardButton.Yes
+    controller.edit_and_resend(1, "message 1")
+    assert sent == [("Papers", 7, 1, "message 1, edited")]
+    assert [m.text for m in view.messages][:1] == ["message 1, edited"]
+    controller.worker = None
+    asked.clear()
+    controller.edit_and_resend(3, "message 3")  # the last question: nothing later to drop
+    assert not asked
