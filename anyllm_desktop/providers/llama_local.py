@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +220,7 @@ class LocalLlamaProvider:
                     f"window ({self.context_size} tokens)."
                 )
                 return
-            cached = self._evaluate_prompt(tokens, cancel)
+            cached = yield from self._evaluate_prompt(tokens, cancel)
             if cached is None:
                 yield from self._finish("", started, None, len(tokens), 0, 0, "cancelled")
                 return
@@ -229,10 +229,13 @@ class LocalLlamaProvider:
         except Exception as exc:  # llama.cpp errors must become chat errors, not crashes
             yield Error(f"The local model failed: {exc}", detail=repr(exc))
 
-    def _evaluate_prompt(self, tokens: list[int], cancel: CancelToken) -> int | None:
-        """Evaluate all but the last prompt token, reusing the cached prefix; the number of
-        reused tokens, or None when cancelled. ``create_completion`` then finds everything
-        but the last token cached and evaluates just that one to sample the first token."""
+    def _evaluate_prompt(self, tokens: list[int], cancel: CancelToken
+                         ) -> Generator[Progress, None, int | None]:  # fmt: skip
+        """Evaluate all but the last prompt token, reusing the cached prefix, with Progress
+        ("prompt": tokens read of the prompt's) after each batch; returns the number of reused
+        tokens, or None when cancelled (checked between batches: Stop works while the prompt
+        is read). ``create_completion`` then finds everything but the last token cached and
+        evaluates just that one to sample the first token."""
         llama = self._llama
         cached = 0
         for held, wanted in zip(llama.input_ids[: llama.n_tokens], tokens[:-1], strict=False):
@@ -246,10 +249,16 @@ class LocalLlamaProvider:
                 llama.reset()
                 cached = 0
             llama.n_tokens = cached
-        for start in range(cached, len(tokens) - 1, self.batch_size):
+        total = len(tokens)
+        for start in range(cached, total - 1, self.batch_size):
             if cancel.cancelled:
                 return None
-            llama.eval(tokens[start : min(start + self.batch_size, len(tokens) - 1)])
+            yield Progress("prompt", start, total, f"Reading the prompt: {start:,} / {total:,} "
+                           "tokens")  # fmt: skip
+            llama.eval(tokens[start : min(start + self.batch_size, total - 1)])
+        if cancel.cancelled:
+            return None
+        yield Progress("prompt", total, total, f"Reading the prompt: {total:,} / {total:,} tokens")
         return cached
 
     def _generate(
