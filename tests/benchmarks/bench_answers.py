@@ -1,0 +1,251 @@
+"""Answer correctness: does what the user reads state the answer, and is a wrong answer flagged?
+
+Questions: tests/benchmarks/answer_questions.json (40, each with its labelled answer as short key
+phrases, any of which counts): 24 over the Debian FAQ (HTML) and Debian Reference (PDF) in one
+workspace, as bench_retrieval_quality.py indexes them, and 16 over tests/data's ReportLab User
+Guide (PDF), Live Systems Manual (EPUB), readxl datasets (XLSX) and officer examples (PPTX,
+DOCX) in a second workspace. Real embedded models (int8 MiniLM, SmolLM2-135M), the app's
+default chat settings except temperature 0 and short answers; one new thread per question.
+
+For every question, from one run of the answer path (ChatService.ask):
+  - retrieved: a passage given to the model states the labelled answer;
+  - generated: the model's own text (``Answer.generated``, else ``answer``) states it. This is
+    the baseline, today's answer path without evidence: what the user read before;
+  - evidence: one of ``Answer.evidence``'s sentences states it;
+  - flagged: the support check listed something (``Answer.unsupported`` not empty).
+A generated answer is right when it states the labelled answer, else wrong. Reported: the
+evidence hit rate over questions whose passage was retrieved (target >= 90%); the share of wrong
+answers flagged (target >= 80%) and of right answers flagged (target <= 10%), with precision;
+the time the evidence and the check add (``timings["evidence_s"]``) and the whole answer's.
+
+    .venv/bin/python tests/benchmarks/bench_answers.py [--limit N] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done
+from anyllm_desktop.core.offline import apply_offline_environment
+from anyllm_desktop.services.chat import Answer, ChatService
+from anyllm_desktop.services.library import Library
+from anyllm_desktop.services.model_host import ModelHost
+from anyllm_desktop.services.runtime import Runtime
+from tests.benchmarks.corpus import debian_faq, debian_reference_pdf
+
+QUESTIONS = Path(__file__).with_name("answer_questions.json")
+DATA = Path(__file__).parents[1] / "data"
+FORMATS = [
+    "reportlab-userguide.pdf",
+    "live-manual.epub",
+    "readxl-datasets.xlsx",
+    "officer-example.pptx",
+    "officer-example.docx",
+]
+ANSWER_TOKENS = 96
+_QUOTES = str.maketrans({"”": '"', "“": '"', "’": "'", "‘": "'", "`": " ", "*": " "})
+
+
+def normalize(text: str, keep_case: bool = False) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    return " ".join((text if keep_case else text.lower()).split())
+
+
+def states(text: str, keys: list[str]) -> bool:
+    """Whether ``text`` holds one of the key phrases as a whole (not inside a longer word); a
+    key with a capital letter keeps its case ('dpkg -S' is not 'dpkg -s')."""
+    for key in keys:
+        cased = key != key.lower()
+        pattern = rf"(?<!\w){re.escape(normalize(key, cased))}(?!\w)"
+        if re.search(pattern, normalize(text, cased)):
+            return True
+    return False
+
+
+def judge(question: dict[str, Any], answer: Answer, seconds: float) -> dict[str, Any]:
+    keys = question["answer"]
+    generated = answer.generated if answer.generated is not None else answer.answer
+    return {
+        "q": question["q"],
+        "format": question["format"],
+        "file": question["file"],
+        "retrieved": any(states(s["text"], keys) for s in answer.sources),
+        "right": states(generated, keys),
+        "evidence_hit": any(states(e["text"], keys) for e in answer.evidence),
+        "flagged": bool(answer.unsupported),
+        "evidence_s": answer.timings.get("evidence_s", 0.0),
+        "answer_s": round(seconds, 3),
+        "ttft_s": answer.timings.get("ttft_s"),
+        "generated": generated,
+        "evidence": [f"[{e['n']}] {e['text']}" for e in answer.evidence],
+        "unsupported": [
+            {k: u[k] for k in ("sentence", "reason", "missing")} for u in answer.unsupported
+        ],
+        "sources": [f"{s['document']} p.{s['page']}" for s in answer.sources],
+    }
+
+
+def run(questions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    files = {
+        "debian": [*debian_faq(), debian_reference_pdf()],
+        "formats": [DATA / name for name in FORMATS],
+    }
+    rows, ingest_s = [], {}
+    with tempfile.TemporaryDirectory(prefix="anyllm-bench-answers-") as home:
+        runtime = Runtime.open(Path(home))
+        library = Library(runtime)
+        for name in sorted({q["workspace"] for q in questions}):
+            library.create_workspace(name)
+            started = time.perf_counter()
+            events = list(library.ingest(name, files[name], CancelToken()))
+            assert isinstance(events[-1], Done), events[-1]
+            ingest_s[name] = time.perf_counter() - started
+            library.update_chat(name, temperature=0.0, max_answer_tokens=ANSWER_TOKENS)
+        host = ModelHost(runtime.create_chat_provider())
+        service = ChatService(library, host)
+        for i, question in enumerate(questions, start=1):
+            started = time.perf_counter()
+            done = [
+                e for e in service.ask(question["workspace"], question["q"]) if isinstance(e, Done)
+            ]
+            rows.append(judge(question, done[0].result, time.perf_counter() - started))
+            print(f"  {i}/{len(questions)} {rows[-1]['answer_s']:.1f} s", flush=True)
+        host.close()
+        library.close()
+    return rows, ingest_s
+
+
+def share(part: int, whole: int) -> str:
+    return f"{part}/{whole} = {100 * part / whole:.0f}%" if whole else f"{part}/0"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    retrieved = [r for r in rows if r["retrieved"]]
+    wrong = [r for r in rows if not r["right"]]
+    right = [r for r in rows if r["right"]]
+    flagged = [r for r in rows if r["flagged"]]
+    evidence_s = [r["evidence_s"] for r in rows]
+    answer_s = [r["answer_s"] for r in rows]
+    return {
+        "questions": len(rows),
+        "retrieved": len(retrieved),
+        "generated_right": len(right),
+        "generated_right_when_retrieved": sum(r["right"] for r in retrieved),
+        "evidence_hit_when_retrieved": sum(r["evidence_hit"] for r in retrieved),
+        "evidence_or_generated_when_retrieved": sum(
+            r["evidence_hit"] or r["right"] for r in retrieved
+        ),
+        "wrong": len(wrong),
+        "wrong_flagged": sum(r["flagged"] for r in wrong),
+        "right_flagged": sum(r["flagged"] for r in right),
+        "flagged": len(flagged),
+        "evidence_ms": {
+            "median": 1000 * statistics.median(evidence_s),
+            "p90": 1000 * percentile(evidence_s, 0.9),
+            "max": 1000 * max(evidence_s),
+        },
+        "answer_s": {"median": statistics.median(answer_s), "p90": percentile(answer_s, 0.9)},
+    }
+
+
+def report(rows: list[dict[str, Any]], ingest_s: dict[str, float]) -> dict[str, Any]:
+    mark = {True: "yes", False: "-"}
+    print(
+        f"\nAnswer correctness, {len(rows)} questions; ingest "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in ingest_s.items())
+    )
+    print(
+        f"{'#':>2} {'fmt':5} {'retr':4} {'gen':4} {'evid':4} {'flag':4} {'ev ms':>6} "
+        f"{'ans s':>6}  question"
+    )
+    for i, r in enumerate(rows, start=1):
+        print(
+            f"{i:>2} {r['format']:5} {mark[r['retrieved']]:4} {mark[r['right']]:4} "
+            f"{mark[r['evidence_hit']]:4} {mark[r['flagged']]:4} {1000 * r['evidence_s']:6.1f} "
+            f"{r['answer_s']:6.1f}  {r['q']}"
+        )
+    s = summary(rows)
+    n, retrieved = s["questions"], s["retrieved"]
+    print(f"\nlabelled passage retrieved (top passages given to the model): {share(retrieved, n)}")
+    print(
+        f"baseline, generated text states the answer: {share(s['generated_right'], n)}; "
+        f"when retrieved {share(s['generated_right_when_retrieved'], retrieved)}"
+    )
+    print(
+        f"evidence states the answer, when retrieved: "
+        f"{share(s['evidence_hit_when_retrieved'], retrieved)} (target >= 90%)"
+    )
+    print(
+        f"evidence or generated text states it, when retrieved: "
+        f"{share(s['evidence_or_generated_when_retrieved'], retrieved)}"
+    )
+    print(
+        f"wrong answers flagged (recall): {share(s['wrong_flagged'], s['wrong'])} (target >= 80%)"
+    )
+    print(
+        f"right answers flagged: {share(s['right_flagged'], s['generated_right'])} (target <= 10%)"
+    )
+    print(f"flagged answers that are wrong (precision): {share(s['wrong_flagged'], s['flagged'])}")
+    ev, ans = s["evidence_ms"], s["answer_s"]
+    print(
+        f"time added per answer (evidence + check): median {ev['median']:.1f} ms, p90 "
+        f"{ev['p90']:.1f} ms, max {ev['max']:.1f} ms; whole answer median {ans['median']:.1f} s,"
+        f" p90 {ans['p90']:.1f} s"
+    )
+    cases = {
+        "evidence misses (retrieved)": [
+            r for r in rows if r["retrieved"] and not r["evidence_hit"]
+        ],
+        "wrong answers not flagged": [r for r in rows if not r["right"] and not r["flagged"]],
+        "right answers flagged": [r for r in rows if r["right"] and r["flagged"]],
+    }
+    for heading, picked in cases.items():
+        print(f"\n{heading}: {len(picked)}")
+        for r in picked:
+            print(f"  - {r['q']}\n    generated: {r['generated'][:160]!r}")
+            print(f"    evidence: {r['evidence']!r:.240}")
+            print(f"    unsupported: {r['unsupported']!r:.240}")
+    return s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, help="only the first N questions of each workspace")
+    parser.add_argument("--json", type=Path, help="write every question's result here")
+    args = parser.parse_args()
+    apply_offline_environment()
+    questions = json.loads(QUESTIONS.read_text())["questions"]
+    if args.limit:
+        kept: dict[str, int] = {}
+        picked = []
+        for q in questions:
+            if kept.get(q["workspace"], 0) < args.limit:
+                kept[q["workspace"]] = kept.get(q["workspace"], 0) + 1
+                picked.append(q)
+        questions = picked
+    rows, ingest_s = run(questions)
+    result = report(rows, ingest_s)
+    if args.json:
+        payload = {"summary": result, "ingest_s": ingest_s, "rows": rows}
+        args.json.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
