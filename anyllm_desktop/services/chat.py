@@ -121,6 +121,12 @@ def history_of(messages: list[Message]) -> list[Turn]:
     return turns
 
 
+def _reading(passages: int, event: Progress) -> str:
+    """ "Reading 4 passages: 640 / 942 tokens" (what the wait before the first token is)."""
+    what = f"{passages} passage{'s' if passages != 1 else ''}" if passages else "the question"
+    return f"Reading {what}: {event.done:,} / {event.total:,} tokens"
+
+
 class ChatService:
     def __init__(self, library: Library, host: ModelHost) -> None:
         self.library = library
@@ -269,6 +275,9 @@ class ChatService:
                     yield Token(text)
             elif isinstance(event, Usage):
                 yield event
+            elif isinstance(event, Progress):  # the local model reading the prompt
+                yield Progress(event.stage, event.done, event.total,
+                               _reading(len(prompt.passages), event), event.eta_s)  # fmt: skip
             elif isinstance(event, Done):
                 completion = event.result
             elif isinstance(event, Error):
@@ -314,6 +323,10 @@ class ChatService:
             "cached_tokens": completion.cached_tokens,
             "completion_tokens": completion.completion_tokens,
             "evidence_s": round(evidence_s, 4),
+            # The context indicator: how full the model's window was, and what was left out.
+            "context_size": provider.context_size,
+            "passages_left_out": prompt.passages_left_out,
+            "turns_left_out": prompt.turns_left_out,
         }
         citations = citations_for(checked.text, prompt.passages)
         message = self.threads.add_message(

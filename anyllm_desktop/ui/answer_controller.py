@@ -31,6 +31,24 @@ from anyllm_desktop.workers.backend import Backend
 from anyllm_desktop.workers.generator_worker import GeneratorWorker
 
 
+def context_use(timings: dict[str, Any]) -> tuple[str, str]:
+    """The context indicator: "1,304 / 8,192 tokens" and, for its tooltip, what the model's
+    window held and what was left out of it."""
+    used, size = timings.get("prompt_tokens"), timings.get("context_size")
+    if not used or not size:
+        return "", ""
+    answer = timings.get("completion_tokens", 0)
+    detail = [f"The model's context window: {size:,} tokens; the prompt used {used:,} "
+              f"({used / size:.0%}), the answer {answer:,}."]  # fmt: skip
+    if left := timings.get("passages_left_out"):
+        detail.append(f"{left} passage{'s' if left != 1 else ''} did not fit and were left out.")
+    if turns := timings.get("turns_left_out"):
+        detail.append(f"The {turns} oldest turn{'s' if turns != 1 else ''} of the chat were "
+                      "left out.")  # fmt: skip
+    short = f"{used + answer:,} / {size:,} tokens" + (" (some left out)" if left or turns else "")
+    return short, " ".join(detail)
+
+
 def describe(
     widget: MessageWidget,
     provider: str | None,
@@ -43,7 +61,11 @@ def describe(
     parts = [f"{model} ({provider})"] if model else []
     if timings.get("tokens_per_s"):
         parts.append(f"{timings['tokens_per_s']:.1f} tokens/s")
+    context, detail = context_use(timings)
+    if context:
+        parts.append(context)
     widget.title.setText("Assistant · " + " · ".join(parts) if parts else "Assistant")
+    widget.title.setToolTip(detail)
     status = " ".join(notes or [])
     if stopped:
         status = ("Stopped — the answer is incomplete. " + status).strip()

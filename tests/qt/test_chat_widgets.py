@@ -95,3 +95,13 @@ def test_a_cited_pdf_page_is_shown_in_the_app(qtbot: QtBot) -> None:
     text_only = PassageDialog({**SOURCE, "path": str(DATA / "debian-faq-archives.html")})
     qtbot.addWidget(text_only)
     assert text_only.page_view is None and text_only.open_button.isEnabled()
+
+
+def test_the_context_indicator_says_how_full_the_window_was_and_what_was_left_out() -> None:
+    from anyllm_desktop.ui.answer_controller import context_use
+
+    short, detail = context_use({"prompt_tokens": 1200, "completion_tokens": 104,
+                                 "context_size": 8192, "passages_left_out": 2})  # fmt: skip
+    assert short == "1,304 / 8,192 tokens (some left out)"
+    assert "prompt used 1,200 (15%)" in detail and "2 passages did not fit" in detail
+    assert context_use({}) == ("", "")  # an answer from before the indicator
