@@ -90,3 +90,5 @@ class Message:
     unsupported: list[dict[str, Any]] = field(default_factory=list)
     #: The model's own text where ``content`` shows something else (None where it does not).
     generated: str | None = None
+    #: An earlier version (the question and answer before a Regenerate): kept, not in the chat.
+    superseded: bool = False

@@ -147,15 +147,24 @@ class ChatService:
     def regenerate(
         self, thread_id: int, cancel: CancelToken, provider: ChatProvider | None = None
     ) -> Iterator[Event]:
-        """Answer the thread's last question again (its old answer is replaced)."""
+        """Answer the thread's last question again. The earlier answer is kept as a version
+        (``Threads.versions``; it comes back if no new answer is stored)."""
         messages = self.threads.messages(thread_id)
         last_question = next((m for m in reversed(messages) if m.role == "user"), None)
         if last_question is None:
             yield Error("This thread has no question to answer again.")
             return
-        yield from self.edit_and_resend(
-            thread_id, last_question.id, last_question.content, cancel, provider
-        )
+        thread = self.threads.get(thread_id)
+        workspace = self.library.records.workspace_by_id(thread.workspace_id)
+        earlier = [m.id for m in messages if m.id >= last_question.id]
+        self.threads.set_superseded(earlier)
+        try:
+            yield from self.ask(workspace.name, last_question.content, thread_id=thread_id,
+                                cancel=cancel, provider=provider)  # fmt: skip
+        finally:
+            newest = self.threads.messages(thread_id, superseded=True)[-1].id
+            if newest == earlier[-1]:  # nothing new was kept: the earlier answer stays shown
+                self.threads.set_superseded(earlier, False)
 
     def edit_and_resend(
         self,

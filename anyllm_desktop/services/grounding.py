@@ -9,27 +9,50 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.conversation import Passage
+from anyllm_desktop.core.filenames import path_from_stored
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.evidence import EvidenceFinder
+from anyllm_desktop.services.integrity import database_file
 from anyllm_desktop.services.support_check import check_support
+from anyllm_desktop.store.jobs import Jobs
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.library import Library
 
+#: Queued jobs are among the newest; this many records are enough to find them.
+JOBS_LOOKED_AT = 200
 #: The first words of an answer given no passage (the model's own knowledge, chat mode).
 NO_PASSAGE = "Nothing in your documents matches this question, so this answer is not from them:\n\n"
 NOT_CHECKED = "The model's answer could not be checked against your documents, so it is not shown."
 
 
 def indexing_note(library: Library, workspace: Workspace) -> str | None:
-    """ "N files are still being indexed" while documents of the workspace are (their passages
-    are not searched until they are done)."""
+    """ "N files are still being indexed" while documents of the workspace are, or wait in a
+    queued indexing job (their passages are not searched until they are done)."""
     count = len(library.records.interrupted(workspace.id))
-    if not count:
+    folders = 0
+    store = Jobs(database_file(library.runtime.paths))
+    try:
+        queued = [j for j in store.recent(JOBS_LOOKED_AT) if j.kind == "ingest"
+                  and j.state == "queued" and j.workspace_uid == workspace.uid]  # fmt: skip
+    finally:
+        store.close()
+    for job in queued:
+        paths = [path_from_stored(p) for p in job.params.get("paths", [])]
+        count += sum(p.is_file() for p in paths)
+        folders += sum(p.is_dir() for p in paths)
+    if not count and not folders:
         return None
-    files = "1 file is" if count == 1 else f"{count} files are"
-    return f"{files} still being indexed; this answer could not use them yet."
+    files = "1 file" if count == 1 else f"{count} files"
+    folder = "1 folder" if folders == 1 else f"{folders} folders"
+    if count and folders:
+        what = f"{files} and the files of {folder} are"
+    elif folders:
+        what = f"The files of {folder} are"
+    else:
+        what = "1 file is" if count == 1 else f"{files} are"
+    return f"{what} still being indexed; this answer could not use them yet."
 
 
 def evidence_finder(

@@ -126,6 +126,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN unsupported TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE messages ADD COLUMN generated TEXT;
     """,
+    # Regenerate keeps the earlier answers: their question/answer pairs are superseded (kept,
+    # switchable, left out of the chat's history and of exports).
+    """
+    ALTER TABLE messages ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from itertools import pairwise
 from typing import Any
 
 from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
@@ -45,6 +46,7 @@ def _message(row: sqlite3.Row) -> Message:
         evidence=json.loads(row["evidence"]),
         unsupported=json.loads(row["unsupported"]),
         generated=row["generated"],
+        superseded=bool(row["superseded"]),
     )
 
 
@@ -96,11 +98,61 @@ class Threads(SQLiteStore):
         self.get(thread_id)
         self._db.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
 
-    def messages(self, thread_id: int) -> list[Message]:
+    def messages(self, thread_id: int, *, superseded: bool = False) -> list[Message]:
+        """The chat's messages in order; with ``superseded``, also the earlier versions."""
         rows = self._db.execute(
-            "SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
+            "SELECT * FROM messages WHERE thread_id = ? AND (? OR superseded = 0) ORDER BY id",
+            (thread_id, int(superseded)),
         )
         return [_message(r) for r in rows]
+
+    def set_superseded(self, message_ids: list[int], superseded: bool = True) -> None:
+        """Keep messages as an earlier version (Regenerate), or show them again."""
+        self._db.executemany(
+            "UPDATE messages SET superseded = ? WHERE id = ?",
+            [(int(superseded), m) for m in message_ids],
+        )
+
+    def versions(self, thread_id: int) -> list[Message]:
+        """The answers to the chat's last question, earliest first, the one shown included:
+        each Regenerate adds one (an answer is a version while its question reads the same)."""
+        pairs = [(q, a) for q, a in pairwise(self.messages(thread_id, superseded=True))
+                 if q.role == "user" and a.role == "assistant"]  # fmt: skip
+        if not pairs:
+            return []
+        last, versions, shown = pairs[-1][0].content, [], False
+        for question, answer in reversed(pairs):
+            if question.content != last or (shown and not question.superseded):
+                break
+            shown = shown or not question.superseded
+            versions.append(answer)
+        return versions[::-1]
+
+    def choose_version(self, thread_id: int, answer_id: int) -> None:
+        """Show ``answer_id`` (one of :meth:`versions`) as the answer; the others are kept."""
+        versions = self.versions(thread_id)
+        if answer_id not in {v.id for v in versions}:
+            raise ValueError(f"message {answer_id} is not an answer to the last question")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for answer in versions:  # each version is its question and its answer
+                hidden = int(answer.id != answer_id)
+                self._db.execute(
+                    "UPDATE messages SET superseded = ? WHERE thread_id = ? AND id IN (?, ?)",
+                    (hidden, thread_id, answer.id, self._question_of(answer.id)),
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _question_of(self, answer_id: int) -> int:
+        row = self._db.execute(
+            "SELECT MAX(id) FROM messages WHERE id < ? AND role = 'user' AND thread_id = "
+            "(SELECT thread_id FROM messages WHERE id = ?)",
+            (answer_id, answer_id),
+        ).fetchone()
+        return int(row[0])
 
     def add_message(
         self,

@@ -98,6 +98,7 @@ class AnswerController(QObject):
         #: The answer being generated, if any.
         self.worker: GeneratorWorker | None = None
         self._pending_consent = ""
+        self._reload_when_done = False
 
     def ask(self, question: str) -> None:
         if self.session.workspace is None or self.worker is not None:
@@ -117,6 +118,7 @@ class AnswerController(QObject):
             self._run_answer(
                 self.backend.regenerate(self.session.workspace, self.session.thread_id)
             )
+            self._reload_when_done = True  # the kept versions: "‹ 2/2 ›" on the new answer
 
     def edit_and_resend(self, message_id: int, text: str) -> None:
         if not (
@@ -199,6 +201,9 @@ class AnswerController(QObject):
         self.worker = None
         self.composer.set_busy(False)
         self.chat_view.finish_answer()
+        if self._reload_when_done:
+            self._reload_when_done = False
+            self._reload_thread()
         self.finished.emit()
         if self._pending_consent:
             message, self._pending_consent = self._pending_consent, ""

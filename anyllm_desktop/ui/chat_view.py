@@ -47,6 +47,8 @@ class MessageWidget(QFrame):
     copy_requested = Signal(str)
     regenerate_requested = Signal()
     edit_requested = Signal(int, str)
+    #: -1: the earlier version of this answer, 1: the later one.
+    version_requested = Signal(int)
 
     def __init__(self, role: str, text: str = "", message_id: int | None = None) -> None:
         super().__init__()
@@ -75,6 +77,15 @@ class MessageWidget(QFrame):
             self.edit_button.clicked.connect(self._edit)
             header.addWidget(self.edit_button)
         else:
+            self.previous_version = self._tool("‹", "The earlier answer")
+            self.previous_version.clicked.connect(lambda: self.version_requested.emit(-1))
+            self.version_label = QLabel()
+            self.version_label.setAccessibleName("Answer version")
+            self.next_version = self._tool("›", "The later answer")
+            self.next_version.clicked.connect(lambda: self.version_requested.emit(1))
+            for widget in (self.previous_version, self.version_label, self.next_version):
+                header.addWidget(widget)
+                widget.hide()
             self.regenerate_button = self._tool("Regenerate", "Answer this question again")
             self.regenerate_button.clicked.connect(self.regenerate_requested)
             header.addWidget(self.regenerate_button)
@@ -164,6 +175,14 @@ class MessageWidget(QFrame):
         self.sources_label.show()
         self.set_text(self.text)
 
+    def set_versions(self, shown: int, count: int) -> None:
+        """ "‹ 2/3 ›": which of the kept answers to this question is shown (1-based)."""
+        for widget in (self.previous_version, self.version_label, self.next_version):
+            widget.setVisible(count > 1)
+        self.version_label.setText(f"{shown}/{count}")
+        self.previous_version.setEnabled(shown > 1)
+        self.next_version.setEnabled(shown < count)
+
     def set_checks(self, evidence: list[dict[str, Any]],
                    unsupported: list[dict[str, Any]]) -> None:  # fmt: skip
         """The evidence quoted under the answer, and what no passage backs, marked in it."""
@@ -235,6 +254,8 @@ class ChatView(QScrollArea):
     citation_clicked = Signal(dict)
     regenerate_requested = Signal()
     edit_requested = Signal(int, str)
+    #: (message id, -1 or 1): show the earlier or later version of that answer.
+    version_requested = Signal(int, int)
 
     def __init__(self) -> None:
         super().__init__()
@@ -298,6 +319,13 @@ class ChatView(QScrollArea):
         widget.citation_clicked.connect(self.citation_clicked)
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.edit_requested.connect(self.edit_requested)
+        if role == "assistant":
+            widget.version_requested.connect(
+                lambda step: (
+                    widget.message_id is not None
+                    and self.version_requested.emit(widget.message_id, step)
+                )
+            )
         if sources:
             widget.set_sources(sources, cited)
         self._layout.insertWidget(self._layout.count() - 1, widget)

@@ -38,6 +38,7 @@ class Navigator(QObject):
         sidebar.workspace_selected.connect(self._on_workspace_clicked)
         sidebar.thread_selected.connect(self.select_thread)
         conversation.repair_bar.reindex_requested.connect(self._reindex_to_repair)
+        conversation.chat_view.version_requested.connect(self.switch_version)
         backend.workspaces_changed.connect(self.refresh_sidebar)
         backend.threads_changed.connect(lambda _name: self.refresh_sidebar())
         backend.documents_changed.connect(self._on_documents_changed)
@@ -114,6 +115,25 @@ class Navigator(QObject):
                 widget.set_checks(message.evidence, message.unsupported)
                 describe(widget, message.provider, message.model, message.timings,
                          message.stopped, message.error)  # fmt: skip
+        self._show_versions(thread_id)
+
+    def _show_versions(self, thread_id: int) -> None:
+        """The last answer's versions (Regenerate keeps the earlier ones): "‹ 2/3 ›"."""
+        messages = self.conversation.chat_view.messages
+        versions = [v.id for v in self.backend.answer_versions(thread_id)]
+        if messages and messages[-1].role == "assistant" and messages[-1].message_id in versions:
+            messages[-1].set_versions(versions.index(messages[-1].message_id) + 1, len(versions))
+
+    def switch_version(self, answer_id: int, step: int) -> None:
+        thread_id = self.session.thread_id
+        if thread_id is None:
+            return
+        versions = [v.id for v in self.backend.answer_versions(thread_id)]
+        if answer_id in versions and 0 <= (index := versions.index(answer_id) + step) < len(
+            versions
+        ):
+            self.backend.choose_version(thread_id, versions[index])
+            self.show_thread()
 
     def show_header(self) -> None:
         workspace, thread_id = self.session.workspace, self.session.thread_id

@@ -234,6 +234,13 @@ class Backend(ModelsAndProviders, WindowJobs, QObject):
     def messages(self, thread_id: int) -> list[Message]:
         return self._library().threads.messages(thread_id)
 
+    def answer_versions(self, thread_id: int) -> list[Message]:
+        """The kept answers to the chat's last question (Regenerate adds one)."""
+        return self._library().threads.versions(thread_id)
+
+    def choose_version(self, thread_id: int, answer_id: int) -> None:
+        self._library().threads.choose_version(thread_id, answer_id)
+
     def rename_thread(self, thread_id: int, title: str) -> None:
         thread = self._library().threads.rename(thread_id, title)
         self.threads_changed.emit(self._workspace_name(thread.workspace_id))

@@ -14,6 +14,7 @@ from anyllm_desktop.core.events import Done, Error, Event, Progress, Sources, To
 from anyllm_desktop.services.chat import Answer, ChatService
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
+from anyllm_desktop.services.runtime import Runtime
 from tests.e2e.conftest import DATA, ingest
 from tests.e2e.test_ingest_cli import anyllm
 
@@ -128,6 +129,9 @@ def test_regenerate_and_edit_and_resend(chat: ChatService) -> None:
     first = _answer(list(chat.ask("FAQ", QUESTION)))
     again = _answer(list(chat.regenerate(first.thread, CancelToken())))
     assert again.answer == first.answer  # temperature 0
+    versions = chat.threads.versions(first.thread)  # the first answer is kept as a version
+    assert [v.id for v in versions] == [first.message, again.message]
+    assert len(chat.threads.messages(first.thread)) == 2
     user = chat.threads.messages(first.thread)[0]
     _answer(list(chat.edit_and_resend(first.thread, user.id, "What is sid?", CancelToken())))
     messages = chat.threads.messages(first.thread)
@@ -147,17 +151,21 @@ def test_a_failing_model_is_an_error_in_the_chat(library: Library, tmp_path: Pat
     assert isinstance(events[-1], Error) and "could not be loaded" in events[-1].message
 
 
-def test_cli_ask_chat_threads_export(child_env: dict[str, str]) -> None:
+def test_cli_ask_chat_threads_export(child_env: dict[str, str], anyllm_home: Path) -> None:
     assert anyllm(child_env, "workspace", "create", "FAQ").returncode == 0
     assert anyllm(child_env, "ingest", "-w", "FAQ", str(FAQ)).returncode == 0
+    library = Library(Runtime.open(anyllm_home))  # three answers: short ones (a 2-core runner)
+    library.update_chat("FAQ", max_answer_tokens=48)
+    library.close()
     asked = anyllm(child_env, "ask", "-w", "FAQ", QUESTION, "--json")
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
     assert set(answer) >= {"answer", "citations", "thread", "provider", "model", "stopped",
                            "timings"}  # fmt: skip
     assert set(answer["timings"]) == {"retrieval_s", "ttft_s", "tokens_per_s", "prompt_tokens",
-                                      "cached_tokens", "completion_tokens",
-                                      "evidence_s"}  # fmt: skip
+                                      "cached_tokens", "completion_tokens", "evidence_s",
+                                      "context_size", "passages_left_out",
+                                      "turns_left_out"}  # fmt: skip
     assert {"evidence", "unsupported", "generated"} <= set(answer)
     assert answer["evidence"] and {"n", "document", "path", "page", "text"} <= set(
         answer["evidence"][0]

@@ -187,3 +187,20 @@ def test_an_empty_workspace_answers_plainly_without_a_citation(library: Library)
     assert answer.evidence == [] and not answer.sources
     streamed = "".join(e.text for e in events if isinstance(e, Token))
     assert streamed == answer.answer
+
+
+def test_files_waiting_in_a_queued_ingest_count_as_being_indexed(
+    library: Library, r_faq: Path, scripted: tuple[ChatService, ScriptedModel], tmp_path: Path
+) -> None:
+    from anyllm_desktop.services.jobs import JobService, paths_param
+
+    chat, _ = scripted
+    waiting = tmp_path / "waiting.md"
+    waiting.write_text("# Notes\n\nNot indexed yet.\n")
+    (tmp_path / "folder").mkdir()
+    service = JobService(library)
+    service.submit("ingest", "R", paths=paths_param([waiting, tmp_path / "folder"]))
+    events = list(chat.ask("R", QUESTION))
+    note = ("1 file and the files of 1 folder are still being indexed; this answer could not "
+            "use them yet.")  # fmt: skip
+    assert note in _answer(events).notes

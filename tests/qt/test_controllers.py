@@ -41,6 +41,7 @@ class FakeBackend(QObject):
         self.thread = ThreadInfo(7, 1, "About apt", None, 0.0, 0.0)
         self.checks: list[FakeCheck] = []
         self.calls: list[tuple[Any, ...]] = []
+        self.versions: list[int] = []
 
     def workspaces(self) -> list[tuple[Any, int]]:
         return [(SimpleNamespace(name=n), {"indexed": 1}) for n in self.names]
@@ -58,6 +59,12 @@ class FakeBackend(QObject):
                   "unsupported": []}  # fmt: skip
         return [SimpleNamespace(id=1, role="user", content="What is apt?", **common),
                 SimpleNamespace(id=2, role="assistant", content="A tool.", **common)]  # fmt: skip
+
+    def answer_versions(self, thread_id: int) -> list[Any]:
+        return [SimpleNamespace(id=i) for i in self.versions]
+
+    def choose_version(self, thread_id: int, answer_id: int) -> None:
+        self.calls.append(("version", thread_id, answer_id))
 
     def check_index(self, name: str) -> FakeCheck:
         self.checks.append(FakeCheck())
@@ -191,3 +198,17 @@ def test_edit_asks_before_it_drops_the_later_turns(
     asked.clear()
     controller.edit_and_resend(3, "message 3")  # the last question: nothing later to drop
     assert not asked
+
+
+def test_the_last_answer_switches_between_its_kept_versions(qtbot: QtBot) -> None:
+    backend, session, _, conversation, _ = _parts(qtbot)
+    backend.versions = [5, 2]  # answer 2 (shown) came from a Regenerate of answer 5
+    session.select("Papers", 7)
+    answer = conversation.chat_view.messages[-1]
+    assert answer.version_label.text() == "2/2" and not answer.version_label.isHidden()
+    assert answer.previous_version.isEnabled() and not answer.next_version.isEnabled()
+    answer.previous_version.click()
+    assert backend.calls[-1] == ("version", 7, 5)
+    backend.versions = [2]  # one answer: no switcher
+    session.select("Papers", 7)
+    assert conversation.chat_view.messages[-1].version_label.isHidden()
