@@ -66,3 +66,37 @@ def test_the_pdf_page_opens_with_the_evidence_painted_and_scrolled_to(qtbot: QtB
     scroll = dialog.page_scroll.verticalScrollBar()
     qtbot.waitUntil(lambda: scroll.value() > 0)
     dialog.done(0)
+
+
+def test_an_answer_from_a_pdf_opens_its_cited_page_with_the_evidence_marked(
+    qtbot: QtBot, anyllm_home: Path, tmp_path: Path
+) -> None:
+    """The whole path with the real models: two pages of the ReportLab guide indexed, a
+    question asked, the answer's evidence clicked, the page rendered with it painted."""
+    import pypdfium2 as pdfium
+
+    from tests.qt.helpers import ready_window
+
+    source, pages = pdfium.PdfDocument(str(PDF)), pdfium.PdfDocument.new()
+    pages.import_pages(source, [5, 6])  # pages 6 and 7: about the library, its uses
+    small = tmp_path / "reportlab-intro.pdf"
+    pages.save(str(small))
+    window = ready_window(qtbot, anyllm_home)
+    window.backend.create_workspace("Guide")
+    window.navigator.select_workspace("Guide")
+    window.backend.update_chat_settings("Guide", temperature=0.0, max_answer_tokens=24)
+    window.workspace_actions.add_documents([small])
+    qtbot.waitUntil(lambda: window.backend.ingest_worker is None, timeout=240_000)
+    window.answers.ask("In which contexts is the ReportLab library expected to be useful?")
+    qtbot.waitUntil(lambda: window.answers.worker is None, timeout=240_000)
+    answer = window.chat_view.messages[-1]
+    assert answer.evidence and "From your documents" in answer.evidence_label.text()
+    assert answer.evidence[0]["page"] in (1, 2)  # its page in the indexed file
+    answer.evidence_label.linkActivated.emit("evidence:0")
+    dialog = next(d for d in window.findChildren(PassageDialog) if d.isVisible())
+    assert dialog.marked >= 1
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=30_000)
+    assert dialog.highlight_top is not None, dialog.page_label.text()
+    assert "the evidence marked" in dialog.page_label.text()
+    dialog.done(0)
+    window.close()
