@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -56,10 +57,15 @@ class ConversationPanel(QWidget):
         self.notice.hide()
         self.header = QLabel()
         self.header.setObjectName("ChatHeader")
+        # A long chat title is cut, never widening the column (a QLabel asks for its text).
+        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.model_picker = QComboBox()
         self.model_picker.setAccessibleName("Model answering in this workspace")
         self.model_picker.setToolTip("Who answers in this workspace: a local model or a cloud one")
-        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_picker.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_picker.setMinimumContentsLength(22)
         self.model_picker.setEnabled(False)
         header_row = QWidget()
         row = QHBoxLayout(header_row)
@@ -123,6 +129,7 @@ class ConversationPanel(QWidget):
 
     def set_header(self, workspace: str | None, title: str = "new chat") -> None:
         self.header.setText(f"<b>{workspace}</b> · {title}" if workspace else "")
+        self.header.setToolTip(f"{workspace} · {title}" if workspace else "")
 
     def show_find(self) -> None:
         self.find_row.show()

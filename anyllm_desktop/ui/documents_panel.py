@@ -1,5 +1,6 @@
-"""A workspace's documents (file, status, passages, date; sortable) and its indexing log
-(:class:`IngestLog`: per-file results with readable errors, cancel, retry)."""
+"""A workspace's documents (file, status, passages; sortable; title, path and date in the
+tooltip) and its indexing log (:class:`IngestLog`: per-file results with readable errors,
+cancel, retry)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ _SORT_KEY = Qt.ItemDataRole.UserRole + 1
 
 
 class _Row(QTreeWidgetItem):
-    """Sorts by the value, not the text (12 passages after 9, dates as dates)."""
+    """Sorts by the value, not the text (12 passages after 9; names without case)."""
 
     def __lt__(self, other: QTreeWidgetItem) -> bool:
         column = self.treeWidget().sortColumn() if self.treeWidget() else 0
@@ -42,12 +43,12 @@ class _Row(QTreeWidgetItem):
 def _row(document: Document) -> _Row:
     name = Path(document.path).name
     status = _STATUS_TEXT.get(document.status, document.status)
-    added = time.strftime("%Y-%m-%d", time.localtime(document.added_at))
-    item = _Row([name, status, str(document.chunks), added])
-    for column, key in enumerate((name.casefold(), status, document.chunks, document.added_at)):
+    item = _Row([name, status, str(document.chunks)])
+    for column, key in enumerate((name.casefold(), status, document.chunks)):
         item.setData(column, _SORT_KEY, key)
     title = document.title if document.title and document.title != name else None
-    item.setToolTip(0, f"{title}\n{document.path}" if title else document.path)
+    added = time.strftime("added %Y-%m-%d %H:%M", time.localtime(document.added_at))
+    item.setToolTip(0, "\n".join(filter(None, [title, document.path, added])))
     if document.error:
         item.setToolTip(1, document.error)
     item.setData(0, Qt.ItemDataRole.UserRole, document.id)
@@ -86,7 +87,8 @@ class DocumentsPanel(QFrame):
         self.tree = QTreeWidget()
         self.tree.setObjectName("DocumentList")
         self.tree.setAccessibleName("Documents")
-        self.tree.setHeaderLabels(["Document", "Status", "Passages", "Added"])
+        # The file's name needs the room: its title, path and date are in the tooltip.
+        self.tree.setHeaderLabels(["Document", "Status", "Passages"])
         self.tree.setRootIsDecorated(False)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
@@ -96,7 +98,7 @@ class DocumentsPanel(QFrame):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
+        for column in (1, 2):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.tree, 2)
 
