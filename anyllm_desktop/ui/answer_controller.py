@@ -25,7 +25,8 @@ from anyllm_desktop.core.events import (
     Token,
     Usage,
 )
-from anyllm_desktop.ui.chat_view import ChatView, Composer, MessageWidget
+from anyllm_desktop.ui.chat_view import ChatView, Composer
+from anyllm_desktop.ui.message_widget import MessageWidget
 from anyllm_desktop.ui.session import Session
 from anyllm_desktop.workers.backend import Backend
 from anyllm_desktop.workers.generator_worker import GeneratorWorker

@@ -16,9 +16,10 @@ from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.ui import passage_dialog
-from anyllm_desktop.ui.chat_view import COPIED_MS, Composer
+from anyllm_desktop.ui.chat_view import Composer
 from anyllm_desktop.ui.columns import Columns
 from anyllm_desktop.ui.conversation import ConversationPanel
+from anyllm_desktop.ui.message_widget import COPIED_MS
 from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.theme import apply_theme
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from anyllm_desktop.services.chat import history_of
+from anyllm_desktop.services.answer import history_of
 from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.threads import Threads
 
