@@ -82,7 +82,9 @@ class FakeBackend(QObject):
         self.calls.append(("ingest", workspace, paths))
 
     def cancel_ingest(self) -> None: ...
-    def remove_document(self, workspace: str, document: int) -> None: ...
+    def remove_document(self, workspace: str, document: int) -> None:
+        self.calls.append(("remove", workspace, document))
+
     def reindex_document(self, workspace: str, document: Any) -> None: ...
     def reindex_workspace(self, workspace: str) -> None:
         self.calls.append(("reindex", workspace))
@@ -212,3 +214,19 @@ def test_the_last_answer_switches_between_its_kept_versions(qtbot: QtBot) -> Non
     backend.versions = [2]  # one answer: no switcher
     session.select("Papers", 7)
     assert conversation.chat_view.messages[-1].version_label.isHidden()
+
+
+def test_removing_a_document_asks_first(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, session, navigator, _, parts = _parts(qtbot)
+    actions = WorkspaceActions(backend, navigator, parts.documents,  # type: ignore[arg-type]
+                               StatusBar("m", offline=True), parts.host)  # fmt: skip
+    session.select("Papers")
+    asked: list[str] = []
+    answer = False
+    monkeypatch.setattr(actions, "confirm", lambda _t, text: asked.append(text) or answer)
+    document = backend.documents("Papers")[0]
+    parts.documents.remove_requested.emit(document)
+    assert "Remove “Papers.pdf” from “Papers”?" in asked[0] and not backend.calls
+    answer = True
+    parts.documents.remove_requested.emit(document)
+    assert backend.calls == [("remove", "Papers", 1)]
