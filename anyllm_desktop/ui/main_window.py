@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         self.backend.save_settings(settings)
         self.apply_appearance(settings.theme, settings.font_size)
         self.status.set_offline(settings.offline_mode)
+        self.model_picker.refresh()  # the app's default model, providers, offline
 
     def apply_appearance(self, theme: str, font_size: int) -> None:
         """Theme and font size, at once: the style sheet is set again so that its palette()
