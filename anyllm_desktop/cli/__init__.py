@@ -12,12 +12,21 @@ import sys
 from collections.abc import Sequence
 
 from anyllm_desktop import __version__
-from anyllm_desktop.cli import chat, doctor, documents, jobs, library, providers, workspaces
+from anyllm_desktop.cli import (
+    chat,
+    doctor,
+    documents,
+    jobs,
+    library,
+    providers,
+    workflows,
+    workspaces,
+)
 from anyllm_desktop.cli.errors import CommandError
 from anyllm_desktop.core.offline import apply_offline_environment
 
 # The order `anyllm --help` lists them in.
-_GROUPS = (doctor, workspaces, documents, chat, jobs, providers, library)
+_GROUPS = (doctor, workspaces, documents, chat, workflows, jobs, providers, library)
 
 
 def build_parser() -> argparse.ArgumentParser:

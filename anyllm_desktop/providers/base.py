@@ -29,6 +29,10 @@ class GenerationOptions:
     seed: int | None = None
     #: Penalty on tokens already in the answer (1.0 = none); small models loop without it.
     repeat_penalty: float = 1.1
+    #: A llama.cpp grammar (GBNF text) the output must match: constrained decoding, so a
+    #: classification is always one of its labels and an extraction always parses. The local
+    #: provider applies it; cloud providers ignore it for now (their structured output later).
+    grammar: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 2.0:

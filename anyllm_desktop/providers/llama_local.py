@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Generator, Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,23 @@ def llama_system_info() -> str:
 
     info = llama_cpp.llama_print_system_info()
     return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+
+
+def json_schema_grammar(schema: dict[str, Any]) -> str:
+    """The GBNF grammar of a JSON schema (llama.cpp's own converter), for ``options.grammar``."""
+    import json
+
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return str(json_schema_to_gbnf(json.dumps(schema)))
+
+
+@lru_cache(maxsize=32)
+def _compiled_grammar(text: str) -> Any:
+    """A grammar is parsed once per text (a map step uses the same one for every document)."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
 
 
 class ModelDoesNotFitError(RuntimeError):
@@ -280,6 +298,7 @@ class LocalLlamaProvider:
             seed=self.seed if options.seed is None else options.seed,
             stop=stop,
             stream=True,
+            grammar=_compiled_grammar(options.grammar) if options.grammar else None,
         )
         parts: list[str] = []
         first_token_at: float | None = None

@@ -24,6 +24,7 @@ from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
 from anyllm_desktop.core.filenames import path_from_stored, stored_path
 from anyllm_desktop.core.jobs import KINDS, JobRecord
 from anyllm_desktop.models.local_models import download, import_gguf
+from anyllm_desktop.services.workflows.runner import workflow_job
 from anyllm_desktop.store.jobs import Jobs
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ SOURCES: dict[str, Source] = {
     "model-load": lambda jobs, p, cancel: load_model(jobs.model_host, jobs.runtime, p, cancel),
     "model-import": lambda jobs, p, cancel: model_job("model-import", jobs.runtime, p, cancel),
     "model-download": lambda jobs, p, cancel: model_job("model-download", jobs.runtime, p, cancel),
+    "workflow": lambda jobs, p, cancel: workflow_job(jobs, p, cancel),
 }  # fmt: skip
 
 

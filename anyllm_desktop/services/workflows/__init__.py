@@ -1,0 +1,35 @@
+"""Workflows: LLM tasks over whole documents, as files, run as jobs (issue 16, first slice).
+
+Format (``core/workflow_spec.py``, version 1, YAML or JSON): ``id``, ``name``,
+``description``, ``inputs`` (``documents: all`` | a list of file names | ``{glob: "*.md"}``, or
+``text: ...``) and ``steps``, each with a unique ``name``, a ``kind`` and, for the kinds that
+ask a model, its own ``model`` (``local`` = the app's chat model, ``embedded``, a ``.gguf``
+path, ``cloud:PROVIDER:MODEL``; resolved through ``Runtime.create_chat_provider``), plus
+``max_tokens``, ``temperature`` and ``on_error`` (``stop`` | ``skip`` the document with the
+reason | ``retry`` up to ``retries`` more times, then stop). Templates are ``{{name}}`` /
+``{{name.field}}`` over ``document.*`` (text, name, title, path, kind, pages), earlier steps
+and extract fields; every reference is checked before anything runs, and every problem names
+its line and field (``loading.py`` keeps the YAML nodes' marks).
+
+Kinds: ``map`` (its sub-steps for each document), ``prompt``, ``classify`` (labels; a llama.cpp
+grammar makes the answer one of them), ``extract`` (a JSON schema, held to it by the grammar
+llama.cpp makes from it, so it parses), ``output`` (a table from a map: one row per document,
+columns from labels/schema, each cell citing file + pages/sections; and/or a Markdown report).
+The seam: ``steps.STEP_KINDS`` holds the model-asking kinds (``request`` + ``parse``); the
+runner does cache, model call, retries and error policy alike for all; fields of a new kind go
+to ``core/workflow_spec.KIND_RULES``.
+
+Runs (``runner.py``): the "workflow" job's source; Progress "document 3 of 12 · classify", Done
+with a ``WorkflowResult`` (``results.py``: exports CSV, JSON, Markdown, XLSX). Every output is
+cached in ``workspaces/workflows/UID.sqlite3`` by the hash of the step's definition, the model
+file/cloud model it resolved to and the exact messages; committed as it comes, so a re-run asks
+only for changed or new documents and a killed run resumes without redoing finished ones.
+
+Left for later: hierarchical map/reduce for documents over the budget (now: the first
+``max_document_tokens``, said in the result's notes) and a ``reduce`` step; a ``retrieve`` step;
+summaries stored as their own passage kind in the workspace's table; cloud structured output
+(the grammar is ignored by cloud providers today; classify falls back to the first label named),
+the first-use agreement per step, redaction and the outbound log for cloud steps (now: refused
+unless the workspace agreed to that provider and is not local-only); a fallback model; the
+prompt library; runs listed per workspace (``anyllm runs``); the GUI panel; the benchmarks.
+"""

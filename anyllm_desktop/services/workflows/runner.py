@@ -1,0 +1,227 @@
+"""A workflow run: a generator of events (Progress per document and step, Done with the
+:class:`WorkflowResult`), every model output cached by its input's hash."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from anyllm_desktop.core.cancel import Cancelled, CancelToken
+from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowError, WorkflowSpec
+from anyllm_desktop.core.workflow_templates import Listing, TemplateError, as_text, render
+from anyllm_desktop.services.workflows.cache import StepCache, cache_key
+from anyllm_desktop.services.workflows.inputs import (
+    InputProblem,
+    Item,
+    choose,
+    read_document,
+    text_item,
+)
+from anyllm_desktop.services.workflows.loading import load_workflow
+from anyllm_desktop.services.workflows.models import ModelRefused, StepModels
+from anyllm_desktop.services.workflows.results import Row, WorkflowResult
+from anyllm_desktop.services.workflows.steps import STEP_KINDS, StepFailed
+
+if TYPE_CHECKING:
+    from anyllm_desktop.services.jobs import JobService
+    from anyllm_desktop.services.library import Library
+    from anyllm_desktop.services.model_host import ModelHost
+
+
+def cache_file(library: Library, workspace_uid: str) -> Path:
+    return library.runtime.paths.workspaces_dir / "workflows" / f"{workspace_uid}.sqlite3"
+
+
+def workflow_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken) -> Iterator[Event]:
+    """The "workflow" job's source: ``workflow`` (a file's path), ``documents`` (names)."""
+    try:
+        spec = load_workflow(Path(params["workflow"]))
+    except WorkflowError as exc:
+        yield Error(str(exc))
+        return
+    yield from run_workflow(jobs.library, params["workspace"], spec, cancel,
+                            documents=params.get("documents"), host=jobs.model_host)  # fmt: skip
+
+
+def run_workflow(library: Library, workspace: str, spec: WorkflowSpec, cancel: CancelToken, *,
+                 documents: list[str] | None = None, host: ModelHost | None = None,
+                 ) -> Iterator[Event]:  # fmt: skip
+    ws = library.workspace(workspace)
+    models = StepModels(library.runtime, ws, host)
+    cache = StepCache(cache_file(library, ws.uid))
+    try:
+        run = _Run(library, spec, models, cache, cancel)
+        try:
+            models.prepare(run.leaves)
+            items = run.items(ws, documents)
+        except (ModelRefused, InputProblem) as exc:
+            yield Error(str(exc), getattr(exc, "code", ""))
+            return
+        try:
+            yield from run.steps(ws, items)
+        except Cancelled:
+            return
+        except StepFailed as exc:
+            yield Error(str(exc))
+            return
+        run.result.model_calls = models.calls
+        yield Done(run.result)
+    finally:
+        cache.close()
+        models.close()
+
+
+class _Run:
+    def __init__(self, library: Library, spec: WorkflowSpec, models: StepModels,
+                 cache: StepCache, cancel: CancelToken) -> None:  # fmt: skip
+        self.library, self.spec, self.models, self.cache = library, spec, models, cache
+        self.cancel = cancel
+        self.result = WorkflowResult(spec.id, spec.name)
+        self.leaves = [s for top in spec.steps for s in (top, *top.steps) if s.kind in STEP_KINDS]
+        self.done = 0
+        self.started = time.monotonic()
+
+    def items(self, ws: Any, names: list[str] | None) -> list[Any]:
+        if self.spec.text is not None:
+            return [None]
+        assert self.spec.documents is not None
+        return choose(self.library.documents(ws.name), self.spec.documents, names)
+
+    def _item(self, ws: Any, document: Any, budget: int) -> Item:
+        if document is None:
+            return text_item(self.spec)
+        item = read_document(self.library, ws, document, budget)
+        if item.truncated:  # TODO(issue 16): hierarchical summaries instead of the first part
+            self.result.notes.append(f"{item.name}: only its first ~{budget} tokens were read "
+                                     "(longer documents are cut in this version).")  # fmt: skip
+        return item
+
+    def _progress(self, total: int, message: str) -> Progress:
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (total - self.done) if self.done else None
+        return Progress("workflow", self.done, total, message, eta)
+
+    def steps(self, ws: Any, items: list[Any]) -> Iterator[Event]:
+        total = sum(len(s.steps) * len(items) if s.kind == "map" else s.kind in STEP_KINDS
+                    for s in self.spec.steps)  # fmt: skip
+        scope: dict[str, Any] = {}
+        last_map: StepSpec | None = None
+        rows: dict[str, list[Row]] = {}
+        for step in self.spec.steps:
+            if step.kind == "map":
+                rows[step.name] = []
+                for i, document in enumerate(items):
+                    self.cancel.raise_if_cancelled()
+                    item = self._item(ws, document, step.max_document_tokens)
+                    where = f"document {i + 1} of {len(items)}"
+                    row = yield from self._map_item(step, item, scope, total, where)
+                    rows[step.name].append(row)
+                scope[step.name] = _listing(step, rows[step.name])
+                last_map = step
+            elif step.kind == "output":
+                self._output(step, scope, rows)
+            else:
+                yield self._progress(total, step.name)
+                scope[step.name] = self._leaf_or_skip(step, scope, "")
+                self.done += 1
+                self.result.report = as_text(scope[step.name])
+        if not self.result.columns and last_map is not None:
+            self._table(last_map, rows[last_map.name])
+
+    def _map_item(self, step: StepSpec, item: Item, outer: dict[str, Any], total: int,
+                  where: str) -> Generator[Event, None, Row]:  # fmt: skip
+        scope = {**outer, "document": item.scope()}
+        row = Row(item.name, item.citation)
+        for sub in step.steps:
+            yield self._progress(total, f"{where} · {sub.name}")
+            try:
+                scope[sub.name] = row.values[sub.name] = self._leaf(sub, scope, item.name)
+            except StepFailed as exc:
+                if sub.on_error != "skip":
+                    raise StepFailed(f"{item.name}: the step {sub.name} failed: {exc}") from exc
+                row.status, row.reason = "skipped", f"{sub.name}: {exc}"
+                self.done += len(step.steps) - step.steps.index(sub)
+                break
+            self.done += 1
+        return row
+
+    def _leaf_or_skip(self, step: StepSpec, scope: dict[str, Any], item: str) -> Any:
+        try:
+            return self._leaf(step, scope, item)
+        except StepFailed as exc:
+            if step.on_error != "skip":
+                raise StepFailed(f"The step {step.name} failed: {exc}") from exc
+            self.result.notes.append(f"The step {step.name} was skipped: {exc}")
+            return ""
+
+    def _leaf(self, step: StepSpec, scope: dict[str, Any], item: str) -> Any:
+        """One model-asking step: from the cache, or asked (with its retries) and cached."""
+        kind = STEP_KINDS[step.kind]
+        try:
+            request = kind.request(step, scope)
+        except TemplateError as exc:
+            raise StepFailed(str(exc)) from exc
+        self.result.models[step.name] = self.models.name(step.model)
+        messages = [asdict(m) for m in request.messages]
+        key = cache_key(step.identity(), self.models.identity(step.model), messages,
+                        request.grammar)  # fmt: skip
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.result.cached += 1
+            return cached
+        tries = 1 + (step.retries if step.on_error == "retry" else 0)
+        for attempt in range(1, tries + 1):
+            try:
+                output = kind.parse(step, self.models.complete(step, request, self.cancel))
+                break
+            except StepFailed as exc:
+                if attempt == tries:
+                    raise StepFailed(f"{exc} (tried {tries} times)" if tries > 1 else str(exc)
+                                     ) from exc  # fmt: skip
+        self.cache.put(key, step.name, item, output)
+        return output
+
+    def _output(self, step: StepSpec, scope: dict[str, Any], rows: dict[str, list[Row]]) -> None:
+        if step.table:
+            table = next(s for s in self.spec.steps if s.name == step.table)
+            self._table(table, rows[step.table])
+        if step.report:
+            self.result.report = render(step.report, scope)
+
+    def _table(self, step: StepSpec, rows: list[Row]) -> None:
+        """Columns from the map's sub-steps: one per classify/prompt, one per schema field."""
+        columns: list[str] = []
+        for sub in step.steps:
+            if sub.kind == "extract" and sub.schema:
+                columns += [f for f in sub.schema["properties"] if f not in columns]
+            else:
+                columns.append(sub.name)
+        for row in rows:
+            for sub in step.steps:
+                value = row.values.get(sub.name)
+                if isinstance(value, dict) and sub.kind == "extract":
+                    row.values.update(value)
+        self.result.columns, self.result.rows = columns, rows
+
+
+def _listing(step: StepSpec, rows: list[Row]) -> Listing:
+    """A map's outputs for later steps: ``{{map.sub}}`` is one line per document."""
+    done = [r for r in rows if r.status == "done"]
+
+    def lines(get: Any) -> str:
+        return "\n".join(f"- {r.document}: {as_text(get(r))}" for r in done)
+
+    fields: dict[str, Any] = {}
+    for sub in step.steps:
+        sub_fields = {}
+        if sub.kind == "extract" and sub.schema:
+            sub_fields = {
+                f: Listing(lines(lambda r, s=sub.name, f=f: r.values[s].get(f)))
+                for f in sub.schema["properties"]
+            }
+        fields[sub.name] = Listing(lines(lambda r, s=sub.name: r.values[s]), sub_fields)
+    return Listing("\n".join(as_text(v) for v in fields.values()), fields)

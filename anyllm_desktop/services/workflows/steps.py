@@ -1,0 +1,134 @@
+"""The step kinds that ask a model, one small class each, registered in :data:`STEP_KINDS`.
+
+A kind turns its step and the values in scope into a :class:`Request` (messages, grammar,
+answer length) and the model's text into its output. The runner does the rest the same way for
+every kind: the cache lookup, the model call, retries and the error policy. ``map`` and
+``output`` shape the run itself and live in ``runner.py``. A new kind: its fields in
+``core/workflow_spec.py``'s ``KIND_RULES``, its class here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from anyllm_desktop.core.conversation import ChatMessage
+from anyllm_desktop.core.workflow_spec import StepSpec
+from anyllm_desktop.core.workflow_templates import render
+from anyllm_desktop.providers.base import Completion
+from anyllm_desktop.providers.llama_local import json_schema_grammar
+
+DEFAULT_INPUT = "{{document.text}}"
+
+
+class StepFailed(Exception):
+    """One step on one item failed; the message says why, for the table and the log."""
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: list[ChatMessage]
+    #: GBNF the local model is held to (None: free text).
+    grammar: str | None = None
+
+
+class StepKind(Protocol):
+    def request(self, step: StepSpec, scope: Mapping[str, Any]) -> Request: ...
+
+    def parse(self, step: StepSpec, completion: Completion) -> Any: ...
+
+
+def _input(step: StepSpec, scope: Mapping[str, Any]) -> str:
+    return render(step.input or DEFAULT_INPUT, scope)
+
+
+def _cut_note(step: StepSpec, completion: Completion) -> str:
+    if completion.finish_reason == "length":
+        return f" (the answer was cut at max_tokens {step.max_tokens}: raise it)"
+    return ""
+
+
+class PromptKind:
+    def request(self, step: StepSpec, scope: Mapping[str, Any]) -> Request:
+        system = [ChatMessage("system", render(step.system, scope))] if step.system else []
+        return Request([*system, ChatMessage("user", render(step.prompt, scope))])
+
+    def parse(self, step: StepSpec, completion: Completion) -> Any:
+        text = completion.text.strip()
+        if not text:
+            raise StepFailed("the model gave an empty answer")
+        return text
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def label_grammar(labels: tuple[str, ...]) -> str:
+    """A grammar whose only sentences are the labels."""
+    return "root ::= " + " | ".join(_literal(label) for label in labels)
+
+
+class ClassifyKind:
+    def request(self, step: StepSpec, scope: Mapping[str, Any]) -> Request:
+        task = render(step.instructions, scope) or "Classify this text."
+        labels = ", ".join(step.labels)
+        user = f"{task}\nAnswer with one of these labels: {labels}.\n\nText:\n{_input(step, scope)}"
+        system = ChatMessage("system", "You classify texts. Answer with the label only.")
+        return Request([system, ChatMessage("user", user)], label_grammar(step.labels))
+
+    def parse(self, step: StepSpec, completion: Completion) -> Any:
+        text = completion.text.strip()
+        if text in step.labels:
+            return text
+        # A model held to no grammar (a cloud one, for now): the first label it names.
+        found = [
+            (text.lower().find(x.lower()), x) for x in step.labels if x.lower() in text.lower()
+        ]
+        if found:
+            return min(found)[1]
+        raise StepFailed(f"the model answered {text[:60]!r}, none of the labels "
+                         f"{', '.join(step.labels)}")  # fmt: skip
+
+
+_JSON_CHECKS = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
+
+
+class ExtractKind:
+    def request(self, step: StepSpec, scope: Mapping[str, Any]) -> Request:
+        assert step.schema is not None  # validated
+        task = render(step.instructions, scope) or "Extract these fields from the text."
+        fields = ", ".join(f"{k} ({v.get('type', 'one of ' + str(v.get('enum')))})"
+                           for k, v in step.schema["properties"].items())  # fmt: skip
+        user = (f"{task}\nAnswer with a JSON object with the fields: {fields}.\n\n"
+                f"Text:\n{_input(step, scope)}")  # fmt: skip
+        system = ChatMessage("system", "You extract fields from texts as JSON.")
+        return Request([system, ChatMessage("user", user)], json_schema_grammar(dict(step.schema)))
+
+    def parse(self, step: StepSpec, completion: Completion) -> Any:
+        assert step.schema is not None
+        try:
+            value = json.loads(completion.text)
+        except json.JSONDecodeError as exc:
+            raise StepFailed(f"the model's answer is not JSON ({exc.msg})"
+                             + _cut_note(step, completion)) from exc  # fmt: skip
+        if not isinstance(value, dict):
+            raise StepFailed("the model's answer is not a JSON object")
+        for key, prop in step.schema["properties"].items():
+            wanted = _JSON_CHECKS.get(prop.get("type", ""))
+            if key in value and wanted and not isinstance(value[key], wanted):
+                raise StepFailed(f"the field {key} is not of type {prop['type']}")
+        return {key: value.get(key) for key in step.schema["properties"]}
+
+
+STEP_KINDS: dict[str, StepKind] = {
+    "prompt": PromptKind(),
+    "classify": ClassifyKind(),
+    "extract": ExtractKind(),
+}
+
+
+def register_step_kind(name: str, kind: StepKind) -> None:
+    STEP_KINDS[name] = kind
