@@ -12,12 +12,23 @@ FAQ), a digit, a quote or a bracket, except after an abbreviation ("e.g.", "Dr."
 an initial (a single letter after a capitalised word: "John F. Kennedy", but "written in R.
 Then" ends).
 A dot followed by anything but a space never ends a sentence: ``pkg_1.2.tar.gz``, ``5.1``.
+A table row (cells joined by " | ", as the spreadsheet, slide and document parsers write them)
+is a unit of its own: rows carry no punctuation and would otherwise run together as one
+"sentence" of a whole sheet.
+
+Words are matched by their Snowball stems (py_rust_stemmers, which fastembed brings; 0.5 µs a
+word), so "stands"/"stand" and "installed"/"installation" meet, and irregular verb forms are
+mapped to their base first ("wrote", "written" -> "write"): "Who wrote the Linux kernel?" has to
+find "Linux is written by Linus Torvalds".
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+from py_rust_stemmers import SnowballStemmer
 
 #: Longest unit kept whole (characters); a longer run without punctuation (a table, a dump) is
 #: cut at word boundaries so no "sentence" is a page.
@@ -27,6 +38,8 @@ _FENCE = re.compile(r"\s*(```|~~~)")
 _LIST_ITEM = re.compile(r"\s*(?:[-*•·▪–]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
 #: Shell prompts and R/Python prompts that start a line of a command.
 _COMMAND_LINE = re.compile(r"\s*(?:\$|#|>|>>>|%|C:\\>)\s+\S")
+#: A table row as the parsers render it: cells joined by " | ".
+TABLE_ROW = re.compile(r"\S.*? \| ")
 _END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[`“‘A-Za-z0-9])")
 _ABBREVIATIONS = frozenset(
     "e.g i.e etc vs cf al dr mr mrs ms prof st sr jr fig figs no nos vol sec ch ca approx esp "
@@ -81,7 +94,7 @@ def _units(text: str) -> list[tuple[int, int]]:
             current = _close(units, current)
             continue
         stripped_start = start + len(body) - len(body.lstrip())
-        if in_fence or _COMMAND_LINE.match(body):
+        if in_fence or _COMMAND_LINE.match(body) or TABLE_ROW.match(body.strip()):
             current = _close(units, current)
             units.append((stripped_start, end))
         elif _LIST_ITEM.match(body) or current is None:
@@ -129,6 +142,15 @@ def _is_abbreviation(before: str) -> bool:
 
 
 def _bounded(text: str, start: int, end: int) -> list[Sentence]:
+    """The span as one sentence, or cut: a long run without full stops is a table or a list as
+    PDF text gives it, so its lines come apart first (a heading starts a line: "Chapter 5
+    PLATYPUS - Page Layout ..."), then a line still too long at word boundaries."""
+    if end - start > MAX_SENTENCE and "\n" in text[start:end]:
+        pieces, begin = [], start
+        for line in text[start:end].split("\n"):
+            pieces += _bounded(text, begin, begin + len(line))
+            begin += len(line) + 1
+        return pieces
     pieces = []
     while end - start > MAX_SENTENCE:
         cut = text.rfind(" ", start, start + MAX_SENTENCE)
@@ -140,15 +162,27 @@ def _bounded(text: str, start: int, end: int) -> list[Sentence]:
     return pieces
 
 
+_STEMMER = SnowballStemmer("english")
+#: Irregular forms Snowball leaves apart from their base: the base, then its forms.
+_IRREGULAR_FORMS = """write wrote written; run ran; build built; make made; find found;
+give gave given; take took taken; know knew known; show shown; choose chose chosen;
+begin began begun; hold held; keep kept; send sent; tell told; stand stood; feed fed;
+draw drew drawn; break broke broken; speak spoke spoken; hide hid hidden; freeze froze frozen;
+forget forgot forgotten; come came; become became; bring brought; think thought; buy bought;
+lose lost; mean meant; pay paid; say said; see saw seen; go went gone; grow grew grown;
+throw threw thrown; drive drove driven; rise rose risen; sell sold; teach taught;
+understand understood; child children; person people"""
+_IRREGULAR = {
+    form: group.split()[0] for group in _IRREGULAR_FORMS.split(";") for form in group.split()[1:]
+}
+
+
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A crude English stem, enough to match "installed" with "install", "packages" with
-    "package" and "parsed" with "parse"; lower case."""
+    """The word's stem, lower case: "installed", "installation" -> "instal", "wrote",
+    "written", "writes" -> "write"."""
     word = word.lower()
-    for suffix in ("ing", "ed", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+    return _STEMMER.stem_word(_IRREGULAR.get(word, word))
 
 
 def content_words(text: str) -> set[str]:

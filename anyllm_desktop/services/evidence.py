@@ -4,7 +4,9 @@ answer so the user reads the source's words, not only the model's.
 How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
 
 1. Every passage is split into sentences (core/sentences.py); a sentence that ends with ":"
-   keeps the line after it ("install it with:" is followed by the command).
+   keeps the line after it ("install it with:" is followed by the command). A table row is a
+   unit that also holds its header row's words (and the header row the section's: "the
+   quakes sheet").
 2. Lexical relevance: the share of the question's content words (IDF-weighted over the
    passages' sentences, so "package" in every sentence counts little) that the sentence holds.
 3. Agreement with the generated answer: the share of the answer's own words (those not in
@@ -19,6 +21,11 @@ How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
    the question embedded apart (in one batch it is padded to the longest sentence: 134
    against 117 ms for 5 under load), keep the step near the ~50 ms budget. A cloud embedder
    is not asked (no new request, no new cost): lexical relevance and agreement alone then.
+5. What is quoted: the best sentence, with the one after it when it is a heading, a lead-in
+   ("... by the following.") or a table's header row, or when the next one goes on about it
+   ("This is ...": build-essential follows "a C/C++ compiler and some other essential
+   packages"). Below ``MIN_SCORE`` the best is still quoted when it holds a word of the
+   question (a spreadsheet's rows score little; "corrections" finds the FAQ's address).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from anyllm_desktop.core.conversation import Passage
-from anyllm_desktop.core.sentences import Sentence, content_words, split_sentences
+from anyllm_desktop.core.sentences import TABLE_ROW, Sentence, content_words, split_sentences
 
 #: Texts in, L2-normalised rows out (an Embedder's ``embed``).
 Embed = Callable[[list[str]], Any]
@@ -48,6 +55,17 @@ MIN_SCORE = 0.3
 CLOSE_TO_BEST = 0.85
 MAX_EVIDENCE = 2
 _FENCE_LINE = re.compile(r"^\s*(?:```|~~~).*$", re.MULTILINE)
+#: A heading is short and ends without a full stop; its answer is in what follows it.
+HEADING_WORDS = 12
+#: How many sentences a heading may take with it (a sheet's name, a table's header row).
+MAX_FOLLOWING = 2
+_ENDS_SENTENCE = re.compile(r"[.!?;][\"')\]]*\s*$")
+#: A sentence that announces what follows it: "... by the following.", "... as follows."
+_LEAD_IN = re.compile(r"\b(?:following|follows|below)\s*[.:]?\s*$", re.IGNORECASE)
+#: A sentence that goes on about the one before it: "This is ...", "... install this
+#: environment ..." within its first words.
+_REFERS_BACK = re.compile(r"^(?:\W*\w+\W+){0,4}?(?:this|these|that|those|such|it|they|them)\b",
+                          re.IGNORECASE)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,8 @@ class PassageSentence:
     passage: Passage
     sentence: Sentence
     words: frozenset[str]
+    #: A heading, a lead-in or a table's header row: quoted with the sentence after it.
+    heading: bool = False
 
     @property
     def text(self) -> str:
@@ -63,20 +83,41 @@ class PassageSentence:
 
 
 def passage_sentences(passages: Sequence[Passage]) -> list[list[PassageSentence]]:
-    """Each passage's sentences; one that ends with ":" is joined with the one after it."""
+    """Each passage's sentences; one that ends with ":" is joined with the one after it. A
+    table row (cells joined by " | ") also holds the words of its table's header row, the
+    first row of the run (the chunker repeats it atop every piece of a table): "Which feed
+    types..." finds the rows under "weight | feed"; the header row also holds the words of
+    the passage's section, the sheet or slide the table is on ("the quakes sheet")."""
     result = []
     for passage in passages:
-        units = split_sentences(passage.text)
         merged: list[Sentence] = []
-        for unit in units:
+        for unit in split_sentences(passage.text):
             if merged and merged[-1].text.rstrip().endswith(":"):
                 last = merged.pop()
                 unit = Sentence(passage.text[last.start : unit.end], last.start, unit.end)
             merged.append(unit)
-        result.append(
-            [PassageSentence(passage, s, frozenset(content_words(s.text))) for s in merged]
-        )
+        group: list[PassageSentence] = []
+        header: frozenset[str] | None = None
+        for unit in merged:
+            words = frozenset(content_words(unit.text))
+            row = TABLE_ROW.match(unit.text) is not None
+            if row and header is not None:
+                group.append(PassageSentence(passage, unit, words | header))
+                continue
+            header = words if row else None
+            if row:  # it names the columns of what the section (a sheet, a slide) is about
+                words |= content_words(passage.section)
+            heading = row or _is_heading(unit.text)
+            group.append(PassageSentence(passage, unit, words, heading))
+        result.append(group)
     return result
+
+
+def _is_heading(text: str) -> bool:
+    """A heading, or a lead-in that announces the next sentence."""
+    if _LEAD_IN.search(text):
+        return True
+    return len(text.split()) <= HEADING_WORDS and not _ENDS_SENTENCE.search(text)
 
 
 def _idf(sentences: Sequence[PassageSentence]) -> dict[str, float]:
@@ -128,25 +169,39 @@ class EvidenceFinder:
     def evidence(self, answer: str) -> list[dict[str, Any]]:
         """The sentences to quote, best first: ``{"n", "document", "path", "page", "text",
         "start", "end", "score"}`` (``start``/``end``: where the sentence is in the passage's
-        text, for marking it there). Empty when no sentence scores ``MIN_SCORE``."""
+        text, for marking it there). A heading, a lead-in or a table header is quoted with the
+        sentence after it. Empty when no sentence scores ``MIN_SCORE`` and none holds a word
+        of the question."""
         scores = self.scores(answer)
         ranked = sorted(scores, key=lambda i: -scores[i])
-        if not ranked or scores[ranked[0]] < MIN_SCORE:
+        if not ranked:
             return []
         best = scores[ranked[0]]
+        if best < MIN_SCORE and not self.sentences[ranked[0]].words & self.question_words:
+            return []
         chosen = [i for i in ranked if scores[i] >= best * CLOSE_TO_BEST][:MAX_EVIDENCE]
-        return [self._entry(self.sentences[i], scores[i]) for i in chosen]
+        return [self._entry(i, scores[i]) for i in chosen]
 
-    @staticmethod
-    def _entry(item: PassageSentence, score: float) -> dict[str, Any]:
-        passage = item.passage
+    def _entry(self, i: int, score: float) -> dict[str, Any]:
+        item = self.sentences[i]
+        passage, start, end, text = item.passage, item.sentence.start, item.sentence.end, item.text
+        # A sheet's name is a heading, then the table's header row: both take the next one.
+        # The sentence after one that goes on about it is quoted too (one such, at most).
+        for j in range(i + 1, min(i + 1 + MAX_FOLLOWING, len(self.sentences))):
+            following = self.sentences[j]
+            if following.passage is not passage or not (
+                self.sentences[j - 1].heading
+                or (j == i + 1 and _REFERS_BACK.match(following.sentence.text))
+            ):
+                break
+            end, text = following.sentence.end, f"{text} {following.text}"
         return {
             "n": passage.n,
             "document": passage.document,
             "path": passage.path,
             "page": passage.page,
-            "text": item.text,
-            "start": item.sentence.start,
-            "end": item.sentence.end,
+            "text": text,
+            "start": start,
+            "end": end,
             "score": round(score, 4),
         }

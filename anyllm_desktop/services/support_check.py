@@ -14,13 +14,24 @@ another model call (a few milliseconds):
   install from a local file, the model answered with ``library()``, a command of another
   passage, while the evidence said ``R CMD INSTALL path/pkg_version.tar.gz``.
 
-Sentences that say the documents do not answer, and sentences of fewer than
-``MIN_CONTENT_WORDS`` content words with no claim, are not checked.
+- **No answer**: nothing the answer says beyond the question's own words is in the evidence
+  (the answer's other words are not the evidence's, or there are none). The 135M model often
+  answers by copying a passage's header or another passage's sentence ("This question will
+  help you choose the stable version"): every word is in the documents, and it answers nothing.
+
+Not checked, as they claim nothing: sentences that say the documents do not answer, sentences
+of fewer than ``MIN_CONTENT_WORDS`` content words with no claim, and sentences whose words are
+all the question's or a passage header's. The small model often begins by echoing a header
+("[1] (Chapter 6. The Debian archives › 6.2 …)" or "The Debian archives, Chapter 6."): such a
+line is taken out before the answer is split, so it neither counts as a sentence nor runs into
+the next one (a header has no full stop). A lead-in that ends with ":" is checked together with
+the line after it ("The species in the iris data are: setosa, versicolor").
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +45,11 @@ MIN_CONTENT_WORDS = 3
 NOT_IN_DOCUMENTS = "not_in_documents"
 NO_CLOSE_PASSAGE = "no_close_passage"
 DIFFERS_FROM_EVIDENCE = "differs_from_evidence"
+DOES_NOT_ANSWER = "does_not_answer"
+#: An evidence word is specific when at most this share of the passages' sentences (or this
+#: many) hold it.
+SPECIFIC_SHARE = 0.2
+SPECIFIC_AT_MOST = 2
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -46,6 +62,8 @@ _CODE_LIKE = re.compile(r"[_/\\=<>{}]|\w\(|^--?[a-zA-Z]|[a-zA-Z]\.[a-zA-Z]")
 _COMMAND_LIKE = re.compile(rf"{_CODE_LIKE.pattern}|[a-z][A-Z]|^[A-Z]{{2,}}$")
 _NUMBER = re.compile(r"\d")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
+#: A passage header as the prompt writes it, "[2] (Debian FAQ, page 3, 6.2 Codenames)".
+_HEADER_ECHO = re.compile(r"[\[【［]\s*\d+\s*[\]】］]\s*\(([^()\n]*)\)")
 _DOES_NOT_ANSWER = re.compile(
     r"\b(?:do(?:es)?n[o'’]?t|do(?:es)? not|cannot|can't|no)\b.{0,40}"
     r"\b(?:answer|contain|mention|say|cover|information|know)",
@@ -97,13 +115,33 @@ def _trim(token: str) -> str:
     return token if re.search(r"\w\([^()]*\)$", token) else token.strip(_TRIM)
 
 
-def _answer_sentences(answer: str) -> list[str]:
-    """The answer's sentences, citation markers removed; a fenced block's lines each count."""
-    text = strip_markers(answer)
+def _answer_sentences(answer: str, echoes: frozenset[str]) -> list[str]:
+    """The answer's sentences, citation markers and echoed headers removed (a line whose words
+    are all in ``echoes``); a lead-in ending with ":" joined with what follows it; a fenced
+    block's lines each count."""
+    text = _HEADER_ECHO.sub(lambda m: "\n" if content_words(m.group(1)) <= echoes else m[0], answer)
+    text = strip_markers(text)
     lines = [line for block in _FENCED.findall(text) for line in block.splitlines()]
     text = _FENCED.sub("\n\n", text)
-    sentences = [_LIST_MARKER.sub("", " ".join(s.text.split())) for s in split_sentences(text)]
+    text = "\n".join("" if content_words(line) <= echoes else line for line in text.split("\n"))
+    sentences: list[str] = []
+    for piece in split_sentences(text):
+        sentence = _LIST_MARKER.sub("", " ".join(piece.text.split()))
+        if sentences and sentences[-1].endswith(":"):
+            sentence = f"{sentences.pop()} {sentence}"
+        sentences.append(sentence)
     return sentences + [f"`{line.strip()}`" for line in lines if line.strip()]
+
+
+def _specific(
+    quoted: str, asked: set[str], by_passage: Sequence[Sequence[PassageSentence]]
+) -> set[str]:
+    """The evidence's words beyond the question's that few passage sentences hold (at most a
+    fifth of them, or two): sharing "version" with the evidence is no answer, "sid" is."""
+    counts = Counter(w for group in by_passage for s in group for w in s.words)
+    total = sum(len(group) for group in by_passage)
+    most = max(SPECIFIC_AT_MOST, total * SPECIFIC_SHARE)
+    return {w for w in content_words(quoted) - asked if counts[w] <= most}
 
 
 def check_support(
@@ -129,12 +167,20 @@ def check_support(
         for group in by_passage
         for i in range(len(group))
     ]
-    unsupported = []
-    for sentence in dict.fromkeys(_answer_sentences(answer)):  # a small model repeats itself
+    asked = content_words(question)
+    echoes = asked | {w for p in passages for w in content_words(f"{p.place} {p.section}")}
+    unsupported, said, declined = [], set(), False
+    sentences = dict.fromkeys(_answer_sentences(answer, frozenset(echoes)))  # repeats once
+    for sentence in sentences:
         if _DOES_NOT_ANSWER.search(sentence):
+            declined = True
             continue
-        missing = [c for c in claims(sentence) if not _found(c, haystack)]
+        every = content_words(sentence)
+        if every <= echoes:
+            continue  # the question or a header said again
+        said |= every - asked
         words = content_words(_CODE_SPAN.sub(" ", sentence))
+        missing = [c for c in claims(sentence) if not _found(c, haystack)]
         shares = (len(words & w) / len(words) for w in windows) if words else iter([1.0])
         coverage = max(shares, default=0.0)
         given = commands(sentence)
@@ -149,4 +195,10 @@ def check_support(
             continue
         entry = {"sentence": sentence, "reason": reason, "missing": missing}
         unsupported.append(entry | {"coverage": round(coverage, 2)} | extra)
+    answered = said & _specific(quoted, asked, by_passage)
+    if evidence and not (unsupported or declined or answered):
+        first = next(iter(sentences), "")
+        unsupported.append(
+            {"sentence": first, "reason": DOES_NOT_ANSWER, "missing": [], "coverage": 0.0}
+        )
     return unsupported

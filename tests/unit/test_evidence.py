@@ -166,3 +166,53 @@ def test_messages_of_a_library_from_before_the_evidence_still_open(tmp_path: Pat
     message = Threads(path).messages(1)[0]
     assert (message.content, message.evidence, message.unsupported) == ("An old answer", [], [])
     assert message.generated is None
+
+
+def test_irregular_and_inflected_forms_share_a_stem() -> None:
+    assert content_words("Who wrote the Linux kernel?") & content_words(
+        "Linux is written by Linus Torvalds"
+    ) == {"linux", "write"}
+    assert content_words("What does Platypus stand for?") <= content_words(
+        "Platypus stands for Page Layout"
+    )
+    assert content_words("installation") == content_words("installed")
+
+
+def test_table_rows_are_units_that_carry_their_header_row() -> None:
+    table = "weight | feed\n179 | horsebean\n160 | linseed\n136 | soybean"
+    assert _texts(f"chickwts\n{table}") == [
+        "chickwts", "weight | feed", "179 | horsebean", "160 | linseed", "136 | soybean"
+    ]  # fmt: skip
+    passage = Passage(1, "datasets", "/docs/datasets.xlsx", 2, "chickwts", table)
+    finder = EvidenceFinder("Which feed had a weight of 160?", [passage], None)
+    assert finder.evidence("")[0]["text"] == "160 | linseed"
+    # The header row (which holds the sheet's name) answers nothing alone: the first row under
+    # it is quoted with it.
+    finder = EvidenceFinder("Which feed types are in the chickwts sheet?", [passage], None)
+    first = finder.evidence("")[0]
+    assert first["text"] == "weight | feed 179 | horsebean"
+    assert passage.text[first["start"] : first["end"]] == "weight | feed\n179 | horsebean"
+
+
+def test_a_heading_is_quoted_with_the_sentence_after_it() -> None:
+    text = "Tools for building packages\n\nInstall build-essential first. It pulls in gcc and make."
+    passage = Passage(1, "Debian Reference", "/docs/ref.pdf", 12, "2.7", text)
+    finder = EvidenceFinder("Which tools do I need for building packages?", [passage], None)
+    assert finder.evidence("")[0]["text"] == (
+        "Tools for building packages Install build-essential first."
+    )
+
+
+def test_the_best_sentence_is_quoted_when_it_holds_a_word_of_the_question() -> None:
+    text = "Please mail corrections to doc-debian@packages.debian.org. The FAQ is updated often."
+    passage = Passage(1, "Debian FAQ", "/docs/faq.html", None, "", text)
+    finder = EvidenceFinder("Where should I send corrections about errors?", [passage], None)
+    assert finder.evidence("")[0]["text"] == (
+        "Please mail corrections to doc-debian@packages.debian.org."
+    )
+
+
+def test_a_long_run_without_full_stops_comes_apart_at_its_lines() -> None:
+    table = "\n".join(f"flag{i} The widget is fixed 1<<{i}" for i in range(16))
+    heading = "Chapter 5 PLATYPUS - Page Layout 5.1 Platypus stands for Page Layout."
+    assert _texts(f"{table}\n{heading}")[-1] == heading

@@ -3,6 +3,8 @@ cannot check (logic only; the embedded models run in tests/e2e/test_evidence_e2e
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.services import grounding
 from anyllm_desktop.services.evidence import EvidenceFinder, passage_sentences
@@ -116,3 +118,42 @@ def test_a_command_of_another_passage_than_the_evidence_is_flagged() -> None:
     ]
     right = "Install it with `R CMD INSTALL path/pkg_version.tar.gz` [1]."
     assert check_support(right, QUESTION, passages, passage_sentences(passages), evidence) == []
+
+
+def test_an_echoed_passage_header_is_no_claim() -> None:
+    faq = replace(FAQ, section="Chapter 5. Contributed extensions › 5.2 Getting them onto disk")
+    answer = (
+        "[1] (R FAQ, page 26, Chapter 5. Contributed extensions › 5.2 Getting them onto disk)\n"
+        "Packages from a local file are installed with `R CMD INSTALL path/pkg_version.tar.gz` [1]."
+    )
+    assert _check(answer, [faq]) == []
+    # Without its number and full stop, on a line of its own: it does not run into the answer.
+    echo = "Contributed extensions, Chapter 5\nType R CMD INSTALL at the shell prompt."
+    assert _check(echo, [faq]) == []
+
+
+def test_a_lead_in_that_restates_the_question_is_checked_with_what_follows() -> None:
+    iris = Passage(1, "datasets", "/docs/datasets.xlsx", 1, "iris",
+                   "Sepal.Length | Species\n5.1 | setosa\n7.0 | versicolor")  # fmt: skip
+    question = "Which species are in the iris data?"
+    answer = "The species in the iris data are:\n- setosa\n- versicolor"
+    assert check_support(answer, question, [iris], passage_sentences([iris])) == []
+
+
+def test_an_answer_that_says_nothing_of_the_evidence_is_flagged() -> None:
+    other = Passage(2, "R FAQ", "/docs/R-FAQ.pdf", 3, "2.1",
+                    "This question will help you choose the stable version of R.")  # fmt: skip
+    passages = [FAQ, other]
+    evidence = [
+        "Packages from a local file are installed at the shell prompt with R CMD INSTALL "
+        "path/pkg_version.tar.gz, which installs to the first library in your library path."
+    ]
+    copied = "This question will help you choose the stable version of R [2]."
+    unsupported = check_support(copied, QUESTION, passages, passage_sentences(passages), evidence)
+    assert [(u["sentence"], u["reason"]) for u in unsupported] == [
+        ("This question will help you choose the stable version of R.", "does_not_answer")
+    ]
+    # The evidence's own words answer; so does saying that the documents do not answer.
+    by_passage = passage_sentences(passages)
+    for answer in ("Run R CMD INSTALL at the shell prompt [1].", "The documents do not say."):
+        assert check_support(answer, QUESTION, passages, by_passage, evidence) == []
