@@ -216,3 +216,17 @@ def test_a_long_run_without_full_stops_comes_apart_at_its_lines() -> None:
     table = "\n".join(f"flag{i} The widget is fixed 1<<{i}" for i in range(16))
     heading = "Chapter 5 PLATYPUS - Page Layout 5.1 Platypus stands for Page Layout."
     assert _texts(f"{table}\n{heading}")[-1] == heading
+
+
+def test_a_lead_in_or_a_sentence_that_goes_on_about_the_best_is_quoted_with_it() -> None:
+    text = "You can list the files opened by a process by the following.\n$ sudo lsof -p 1\n"
+    passage = Passage(1, "Debian Reference", "/docs/ref.pdf", 9, "9.4", text)
+    finder = EvidenceFinder("Which command lists the files a process opened?", [passage], None)
+    assert finder.evidence("")[0]["text"].endswith("by the following. $ sudo lsof -p 1")
+    text = (
+        "To build packages you need a development environment with a C compiler. To install "
+        "this environment, install the build-essential package. Debian has many packages."
+    )
+    passage = Passage(1, "Debian FAQ", "/docs/faq.html", None, "", text)
+    finder = EvidenceFinder("Which package gives me a compiler to build packages?", [passage], None)
+    assert "build-essential" in finder.evidence("")[0]["text"]
