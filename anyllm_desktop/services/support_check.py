@@ -14,8 +14,9 @@ another model call (a few milliseconds):
   install from a local file, the model answered with ``library()``, a command of another
   passage, while the evidence said ``R CMD INSTALL path/pkg_version.tar.gz``.
 
-- **No answer**: nothing the answer says beyond the question's own words is in the evidence
-  (the answer's other words are not the evidence's, or there are none). The 135M model often
+- **No answer**: nothing the answer says beyond the question's own words is in the evidence:
+  none of its commands or numbers and none of its other words that few passage sentences
+  hold (or it says nothing else). The 135M model often
   answers by copying a passage's header or another passage's sentence ("This question will
   help you choose the stable version"): every word is in the documents, and it answers nothing.
 
@@ -158,7 +159,7 @@ def check_support(
     ``coverage`` is the best share of the sentence's content words found in one passage
     sentence (with the one after it)."""
     quoted = " ".join(evidence)
-    quoted_commands = commands(quoted)
+    quoted_commands, quoted_text = commands(quoted), _normal(quoted)
     haystack = _normal(
         "\n".join([question, *(f"{p.place} {p.section}\n{p.text}" for p in passages)])
     )
@@ -169,7 +170,7 @@ def check_support(
     ]
     asked = content_words(question)
     echoes = asked | {w for p in passages for w in content_words(f"{p.place} {p.section}")}
-    unsupported, said, declined = [], set(), False
+    unsupported, said, cited, declined = [], set(), set(), False
     sentences = dict.fromkeys(_answer_sentences(answer, frozenset(echoes)))  # repeats once
     for sentence in sentences:
         if _DOES_NOT_ANSWER.search(sentence):
@@ -179,11 +180,12 @@ def check_support(
         if every <= echoes:
             continue  # the question or a header said again
         said |= every - asked
+        cited |= (given := commands(sentence)) & quoted_commands
+        cited |= {c for c in claims(sentence) if _NUMBER.search(c) and _found(c, quoted_text)}
         words = content_words(_CODE_SPAN.sub(" ", sentence))
         missing = [c for c in claims(sentence) if not _found(c, haystack)]
         shares = (len(words & w) / len(words) for w in windows) if words else iter([1.0])
         coverage = max(shares, default=0.0)
-        given = commands(sentence)
         extra: dict[str, Any] = {}
         if missing:
             reason = NOT_IN_DOCUMENTS
@@ -195,7 +197,7 @@ def check_support(
             continue
         entry = {"sentence": sentence, "reason": reason, "missing": missing}
         unsupported.append(entry | {"coverage": round(coverage, 2)} | extra)
-    answered = said & _specific(quoted, asked, by_passage)
+    answered = cited or said & _specific(quoted, asked, by_passage)
     if evidence and not (unsupported or declined or answered):
         first = next(iter(sentences), "")
         unsupported.append(

@@ -155,5 +155,10 @@ def test_an_answer_that_says_nothing_of_the_evidence_is_flagged() -> None:
     ]
     # The evidence's own words answer; so does saying that the documents do not answer.
     by_passage = passage_sentences(passages)
-    for answer in ("Run R CMD INSTALL at the shell prompt [1].", "The documents do not say."):
+    answers = (
+        "Run R CMD INSTALL at the shell prompt [1].",
+        "It is `path/pkg_version.tar.gz`.",  # a command of the evidence
+        "The documents do not say.",
+    )
+    for answer in answers:
         assert check_support(answer, QUESTION, passages, by_passage, evidence) == []
