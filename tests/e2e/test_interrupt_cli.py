@@ -16,6 +16,7 @@ import pytest
 from anyllm_desktop.core.events import Error
 from anyllm_desktop.providers.cloud_formats import OpenAICompatibleProvider
 from anyllm_desktop.services.chat import ChatService
+from anyllm_desktop.services.grounding import NO_PASSAGE
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
 from tests.conftest import BIN_DIR
@@ -25,6 +26,9 @@ from tests.unit.test_cloud_providers import OPENAI_STREAM, _endpoint
 from tests.unit.test_hostile_servers import _repeat
 
 pytestmark = pytest.mark.e2e
+
+#: What the user is shown of the two tokens: no passage, so the plain word first and no [1].
+SHOWN = NO_PASSAGE + "Sid is unstable."
 
 
 def _stalling() -> Iterator[bytes]:
@@ -47,8 +51,9 @@ def _interrupt_after_tokens(process: subprocess.Popen[str]) -> tuple[str, str]:
     """Wait until the answer's first tokens are on stdout, press Ctrl-C once, and give the
     command 10 s to end; its whole stdout and stderr."""
     assert process.stdout is not None
-    seen = process.stdout.read(len("Sid is unstable"))
-    assert seen == "Sid is unstable", seen + (process.stderr.read() if process.stderr else "")
+    expected = NO_PASSAGE + "Sid is unstable"  # an empty workspace: the answer says so first
+    seen = process.stdout.read(len(expected))
+    assert seen == expected, seen + (process.stderr.read() if process.stderr else "")
     process.send_signal(signal.SIGINT)
     try:
         out, err = process.communicate(timeout=10)
@@ -89,7 +94,7 @@ def test_the_first_ctrl_c_stops_at_once_and_keeps_the_partial_answer(
     assert "stopped by Ctrl-C; the partial answer is kept in thread" in err
     thread = out.rsplit("(thread ", 1)[1].split(")")[0]
     answer = _last_answer(keyless_env, thread)
-    assert answer["content"] == "Sid is unstable [1]." and answer["stopped"] is True
+    assert answer["content"] == SHOWN and answer["stopped"] is True
     assert len(server.requests) == 1  # chat asked nothing more after the Ctrl-C
 
 
@@ -110,5 +115,4 @@ def test_a_stalled_turn_keeps_its_partial_answer_with_the_reason(
     assert events[-1] == Error(reason)
     thread = library.threads.of_workspace(library.workspace("Notes").id)[0]
     stored = library.threads.messages(thread.id)[-1]
-    assert (stored.role, stored.content, stored.error) == ("assistant", "Sid is unstable [1].",
-                                                           reason)  # fmt: skip
+    assert (stored.role, stored.content, stored.error) == ("assistant", SHOWN, reason)
