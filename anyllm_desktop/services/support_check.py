@@ -1,8 +1,8 @@
 """The support check: which sentences of a generated answer the passages do not back.
 
 A small model answers fluently from passages it misread: "use ``install_package(name, path)``"
-when the passage says ``R CMD INSTALL path/pkg_version.tar.gz``. Two checks catch that without
-another model call (a few milliseconds):
+when the passage says ``R CMD INSTALL path/pkg_version.tar.gz``, or copies a passage that does
+not answer. These checks catch that without another model call (a few milliseconds):
 
 - **Claims that appear nowhere**: code spans, command-like tokens (``a_b``, ``a/b``, ``f()``,
   ``--flag``, ``pkg.tar.gz``, ``CMD``), numbers and names (a capitalised word that does not
@@ -13,10 +13,9 @@ another model call (a few milliseconds):
   (services/evidence.py) gives others, and they share none. Seen on the R FAQ: asked how to
   install from a local file, the model answered with ``library()``, a command of another
   passage, while the evidence said ``R CMD INSTALL path/pkg_version.tar.gz``.
-
-- **No answer**: nothing the answer says beyond the question's own words is in the evidence:
-  none of its commands or numbers and none of its other words that few passage sentences
-  hold (or it says nothing else). The 135M model often
+- **No answer**: the answer gives none of the evidence's commands or numbers, and fewer than
+  two of the evidence's words beyond the question's that few passage sentences hold (one when
+  it adds a single word: "sid"; it is no answer when it adds nothing). The 135M model often
   answers by copying a passage's header or another passage's sentence ("This question will
   help you choose the stable version"): every word is in the documents, and it answers nothing.
 
@@ -51,6 +50,8 @@ DOES_NOT_ANSWER = "does_not_answer"
 #: many) hold it.
 SPECIFIC_SHARE = 0.2
 SPECIFIC_AT_MOST = 2
+#: Specific evidence words an answer must hold (fewer when it adds fewer to the question).
+ANSWER_WORDS = 2
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -197,7 +198,9 @@ def check_support(
             continue
         entry = {"sentence": sentence, "reason": reason, "missing": missing}
         unsupported.append(entry | {"coverage": round(coverage, 2)} | extra)
-    answered = cited or said & _specific(quoted, asked, by_passage)
+    # One shared word can be chance ("version"): two are needed when the answer adds two.
+    shared = said & _specific(quoted, asked, by_passage)
+    answered = cited or (said and len(shared) >= min(ANSWER_WORDS, len(said)))
     if evidence and not (unsupported or declined or answered):
         first = next(iter(sentences), "")
         unsupported.append(

@@ -153,10 +153,15 @@ def test_an_answer_that_says_nothing_of_the_evidence_is_flagged() -> None:
     assert [(u["sentence"], u["reason"]) for u in unsupported] == [
         ("This question will help you choose the stable version of R.", "does_not_answer")
     ]
-    # The evidence's own words answer; so does saying that the documents do not answer.
+    # One word of the evidence among several can be chance: two are needed.
     by_passage = passage_sentences(passages)
+    chance = "The shell sorts the stable versions of R."
+    flagged = check_support(chance, QUESTION, passages, by_passage, evidence)
+    assert [u["reason"] for u in flagged] == ["does_not_answer"]
+    # The evidence's own words answer; so does saying that the documents do not answer.
     answers = (
         "Run R CMD INSTALL at the shell prompt [1].",
+        "At the prompt.",  # all it adds to the question is the evidence's
         "It is `path/pkg_version.tar.gz`.",  # a command of the evidence
         "The documents do not say.",
     )
