@@ -162,6 +162,9 @@ def _print_checks(answer: Any) -> None:
             given = ", ".join(item["commands"])
             print(f"  not the command of the quoted passage ({given}): {item['sentence']}")
             continue
+        if item["reason"] == "does_not_answer":
+            print(f"  does not answer the question (see the evidence): {item['sentence']}")
+            continue
         missing = f" ({', '.join(item['missing'])})" if item["missing"] else ""
         print(f"  not found in your documents{missing}: {item['sentence']}")
 

@@ -35,7 +35,9 @@ class Answer:
     (``missing``: the code spans, commands, numbers or names found in no passage),
     ``"no_close_passage"`` (no passage sentence holds half its content words) or
     ``"differs_from_evidence"`` (its ``"commands"`` are in the documents, none is the
-    evidence's); ``coverage``: the best share of its content words held by one passage sentence.
+    evidence's) or ``"does_not_answer"`` (nothing it adds to the question is among the
+    evidence's specific words: a copy of another passage); ``coverage``: the best share of its
+    content words held by one passage sentence.
     """
 
     answer: str

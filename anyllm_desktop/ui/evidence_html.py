@@ -53,11 +53,12 @@ def unsupported_html(unsupported: Sequence[dict[str, Any]]) -> str:
     if others:
         listed = ", ".join(f"<code>{html.escape(c)}</code>" for c in dict.fromkeys(others))
         lines.append(f"⚠ <b>Not the command the quoted passage gives:</b> {listed}")
-    unbacked = [
-        item["sentence"]
-        for item in unsupported
-        if not item.get("missing") and item.get("reason") != "differs_from_evidence"
-    ]
+    if any(item.get("reason") == "does_not_answer" for item in unsupported):
+        lines.append("⚠ <b>This does not answer the question</b> (the passages hold other text): "
+                     "see the quoted evidence.")  # fmt: skip
+    special = ("differs_from_evidence", "does_not_answer")
+    unbacked = [item["sentence"] for item in unsupported
+                if not item.get("missing") and item.get("reason") not in special]  # fmt: skip
     if unbacked:
         quoted = "; ".join(f"“{html.escape(s.strip())}”" for s in unbacked)
         lines.append(f"⚠ <b>No passage says this:</b> {quoted}")

@@ -31,6 +31,9 @@ def test_what_no_passage_backs_is_listed_and_marked_in_the_answer() -> None:
     assert unsupported_html(other) == (
         "⚠ <b>Not the command the quoted passage gives:</b> <code>library()</code>"
     )
+    copied = [{"sentence": "Bullseye is Debian 11.", "reason": "does_not_answer", "missing": []}]
+    assert unsupported_html(copied).startswith("⚠ <b>This does not answer the question</b>")
+    assert "No passage says this" not in unsupported_html(copied)
     rendered = markdown_to_html("Run `install_package(name, path)` in R [1].", link_citations={1})
     marked = mark_missing(rendered, UNSUPPORTED)
     assert "<span style='" in marked and "install_package(name, path)</span>" in marked
