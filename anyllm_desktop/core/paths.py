@@ -67,6 +67,10 @@ class AppPaths:
     def workspaces_dir(self) -> Path:
         return self.home / "workspaces"
 
+    def workflow_cache(self, workspace_uid: str) -> Path:
+        """A workspace's cached workflow step outputs (deleted with the workspace)."""
+        return self.workspaces_dir / "workflows" / f"{workspace_uid}.sqlite3"
+
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"

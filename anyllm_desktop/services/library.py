@@ -188,6 +188,9 @@ class Library:
                 if integrity.table_uid(table) == workspace.uid or table == workspace.vector_table:
                     self.vectors.drop_table(table)
             self.records.delete_workspace(workspace.id)
+            cache = self.runtime.paths.workflow_cache(workspace.uid)
+            for part in (cache, *(cache.with_name(cache.name + s) for s in ("-wal", "-shm"))):
+                part.unlink(missing_ok=True)
         yield Done({"workspace": name})
 
     # -- documents ----------------------------------------------------------------------------

@@ -139,3 +139,16 @@ def test_cli_run_writes_xlsx_and_lists_workflows(tmp_path: Path, capsys: pytest.
     assert main(["jobs", "--json"]) == 0
     jobs = json.loads(capsys.readouterr().out)
     assert any(j["kind"] == "workflow" and j["state"] == "done" for j in jobs["jobs"])
+
+
+def test_deleting_a_workspace_deletes_its_workflow_cache(library: Library) -> None:
+    from anyllm_desktop.services.workflows.cache import StepCache
+
+    workspace = library.create_workspace("Gone")
+    path = library.runtime.paths.workflow_cache(workspace.uid)
+    cache = StepCache(path)
+    cache.put("key", "mood", "a.md", "positive")
+    cache.close()
+    assert path.is_file()
+    list(library.delete_workspace("Gone"))
+    assert not path.exists() and not path.with_name(path.name + "-wal").exists()

@@ -32,10 +32,6 @@ if TYPE_CHECKING:
     from anyllm_desktop.services.model_host import ModelHost
 
 
-def cache_file(library: Library, workspace_uid: str) -> Path:
-    return library.runtime.paths.workspaces_dir / "workflows" / f"{workspace_uid}.sqlite3"
-
-
 def workflow_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken) -> Iterator[Event]:
     """The "workflow" job's source: ``workflow`` (a file's path), ``documents`` (names)."""
     try:
@@ -52,7 +48,7 @@ def run_workflow(library: Library, workspace: str, spec: WorkflowSpec, cancel: C
                  ) -> Iterator[Event]:  # fmt: skip
     ws = library.workspace(workspace)
     models = StepModels(library.runtime, ws, host)
-    cache = StepCache(cache_file(library, ws.uid))
+    cache = StepCache(library.runtime.paths.workflow_cache(ws.uid))
     try:
         run = _Run(library, spec, models, cache, cancel)
         try:
