@@ -33,11 +33,14 @@ def mark_text(view: QTextBrowser, highlights: list[str]) -> int:
     first; how many were found."""
     text = view.toPlainText()
     folded = " ".join(text.split()).casefold()
+    # Where each character of ``folded`` stands in ``text`` (a run of spaces is one).
+    positions = [i for i, ch in enumerate(text) if not ch.isspace() or
+                 (i > 0 and not text[i - 1].isspace())]  # fmt: skip
     marked, first = 0, None
     fmt = QTextCharFormat()
     fmt.setBackground(QColor(255, 214, 0, 120))
     for highlight in highlights:
-        start = _place_in(text, folded, highlight)
+        start = _place_in(text, folded, positions, highlight)
         if start is None:
             continue
         cursor = view.textCursor()
@@ -54,7 +57,8 @@ def mark_text(view: QTextBrowser, highlights: list[str]) -> int:
     return marked
 
 
-def _place_in(text: str, folded: str, wanted: str) -> tuple[int, int] | None:
+def _place_in(text: str, folded: str, positions: list[int], wanted: str
+              ) -> tuple[int, int] | None:  # fmt: skip
     """Where ``wanted`` is in ``text`` (start, end), found also when line breaks or case
     differ."""
     if (at := text.find(wanted)) >= 0:
@@ -62,9 +66,6 @@ def _place_in(text: str, folded: str, wanted: str) -> tuple[int, int] | None:
     target = " ".join(wanted.split()).casefold()
     if not target or (at := folded.find(target)) < 0:
         return None
-    # Map the position in the whitespace-folded text back to the original.
-    positions = [i for i, ch in enumerate(text) if not ch.isspace() or
-                 (i > 0 and not text[i - 1].isspace())]  # fmt: skip
     end = at + len(target) - 1
     if end >= len(positions):  # case folding changed the length (ß → ss): not placed
         return None

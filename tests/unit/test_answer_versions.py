@@ -3,22 +3,10 @@ history and exports hold the version shown (a real SQLite library database)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from anyllm_desktop.services.answer import history_of
-from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.threads import Threads
-
-
-@pytest.fixture
-def threads(tmp_path: Path) -> Threads:
-    database = tmp_path / "library.sqlite3"
-    workspace = Records(database).create_workspace("V", "embedded:minilm")
-    store = Threads(database)
-    store.create(workspace.id, "versions")
-    return store
 
 
 def _turn(threads: Threads, question: str, answer: str) -> int:

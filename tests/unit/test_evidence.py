@@ -8,14 +8,11 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.sentences import content_words, split_sentences
 from anyllm_desktop.services.evidence import EvidenceFinder, passage_sentences
 from anyllm_desktop.services.export import export_thread
 from anyllm_desktop.store import database
-from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.threads import Threads
 
 R_FAQ = (
@@ -118,15 +115,6 @@ def test_no_evidence_without_passages_or_without_a_matching_sentence() -> None:
     passage = Passage(1, "Recipes", "/docs/r.md", None, "", "Bake the bread for an hour.")
     finder = EvidenceFinder("Which port does the server use?", [passage], None)
     assert finder.evidence("Port 80.") == []
-
-
-@pytest.fixture
-def threads(tmp_path: Path) -> Threads:
-    database = tmp_path / "library.sqlite3"
-    workspace = Records(database).create_workspace("R", "embedded:minilm")
-    store = Threads(database)
-    store.create(workspace.id, "install")
-    return store
 
 
 def test_evidence_and_the_support_check_are_kept_and_exported(threads: Threads) -> None:
