@@ -77,14 +77,22 @@ def load_model(host: ModelHost | None, runtime: Runtime, p: dict[str, Any], canc
                     "anyllm-desktop starts (a command loads it for each chat).")  # fmt: skip
         return
     if p.get("switch"):
-        try:
-            provider = runtime.create_chat_provider(provider="local")
-        except (KeyError, OSError, ValueError) as exc:
-            yield Error(f"The model cannot be used: {exc}")
-            return
-        yield from host.switch(provider, cancel)
+        yield from switch_local_model(host, runtime, cancel)
     else:
         yield from host.load(cancel)
+
+
+def switch_local_model(host: ModelHost, runtime: Runtime, cancel: CancelToken,
+                       model: str | None = None, *, what: str = "The model"
+                       ) -> Iterator[Event]:  # fmt: skip
+    """The local ``model`` (default: the one the settings name) replaces the one ``host``
+    serves, with its load's progress; an Error saying why ``what`` cannot be used."""
+    try:
+        provider = runtime.create_chat_provider(provider="local", model=model)
+    except (KeyError, OSError, ValueError) as exc:
+        yield Error(f"{what} cannot be used: {exc}")
+        return
+    yield from host.switch(provider, cancel)
 
 
 def register_source(kind: str, source: Source) -> None:

@@ -28,7 +28,7 @@ from anyllm_desktop.core.workspace import Document, Workspace
 from anyllm_desktop.services.export import export_thread
 from anyllm_desktop.services.index_health import IndexProblem
 from anyllm_desktop.services.integrity import LibraryProblem, restore_backup, start_over
-from anyllm_desktop.services.jobs import JobService
+from anyllm_desktop.services.jobs import JobService, switch_local_model
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.services.storage_errors import explain as explain_storage_error
 from anyllm_desktop.services.warmup import warm_up
@@ -352,12 +352,9 @@ class Backend(ModelsAndProviders, WindowJobs, QObject):
         """The workspace's own local model replaces the one served (the model host holds one);
         its load's progress and failure are the answer's."""
         assert self.chat is not None
-        try:
-            provider = self.runtime.create_chat_provider(provider="local", model=model)
-        except (KeyError, OSError, ValueError) as exc:
-            yield Error(f"The workspace's model cannot be used: {exc}")
-            return
-        for event in self.chat.host.switch(provider, cancel):
+        switch = switch_local_model(self.chat.host, self.runtime, cancel, model,
+                                    what="The workspace's model")  # fmt: skip
+        for event in switch:
             if isinstance(event, Error):
                 yield event
                 return
