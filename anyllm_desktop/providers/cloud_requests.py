@@ -17,7 +17,9 @@ from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.providers.cloud_wire import (
     MAX_ANSWER_BYTES,
     MAX_ERROR_BYTES,
+    TooLarge,
     read_at_most,
+    read_whole,
     size_text,
 )
 
@@ -53,10 +55,11 @@ def unreadable(endpoint: Endpoint, sent: str, expected: str = "") -> ProviderErr
 
 def read_json(endpoint: Endpoint, response: Any) -> tuple[Any, str]:
     """A JSON answer read whole, up to :data:`MAX_ANSWER_BYTES`, and its text."""
-    raw, cut = read_at_most(response, MAX_ANSWER_BYTES)
-    if cut:
+    try:
+        raw = read_whole(response, MAX_ANSWER_BYTES)
+    except TooLarge as exc:
         raise ProviderError(f"{endpoint.label} sent an answer larger than "
-                            f"{size_text(MAX_ANSWER_BYTES)}; stopped.")  # fmt: skip
+                            f"{size_text(exc.limit)}; stopped.") from exc  # fmt: skip
     text = raw.decode("utf-8", "replace")
     try:
         return json.loads(text), text

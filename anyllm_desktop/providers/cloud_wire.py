@@ -62,17 +62,33 @@ def split_lines(chunks: Iterable[bytes], limit: int = MAX_LINE_BYTES) -> Iterato
         yield bytes(pending).rstrip(b"\r\n").decode("utf-8", "replace")
 
 
-def read_at_most(response: Any, limit: int) -> tuple[bytearray, bool]:
+def read_at_most(response: Any, limit: int) -> tuple[bytes, bool]:
     """The body of an httpx streaming response, up to ``limit`` bytes, and whether it was cut
-    there (the rest is never read: the connection is closed with the response). No copies:
-    the body is at most ``limit`` plus one chunk in memory."""
-    body = bytearray()
+    there (the rest is never read: the connection is closed with the response)."""
+    chunks, cut = _chunks_up_to(response, limit)
+    return b"".join(chunks), cut
+
+
+def read_whole(response: Any, limit: int) -> bytes:
+    """The whole body of an httpx streaming response; :class:`TooLarge` once it passes
+    ``limit``, having held at most ``limit`` bytes (a body that fits is joined once: twice its
+    size for a moment, where a growing buffer's reallocations left up to four times resident)."""
+    chunks, cut = _chunks_up_to(response, limit)
+    if cut:
+        raise TooLarge(limit)
+    return b"".join(chunks)
+
+
+def _chunks_up_to(response: Any, limit: int) -> tuple[list[bytes], bool]:
+    chunks: list[bytes] = []
+    size = 0
     for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > limit:
-            del body[limit:]
-            return body, True
-    return body, False
+        size += len(chunk)
+        if size > limit:
+            chunks.append(chunk[: len(chunk) - (size - limit)])
+            return chunks, True
+        chunks.append(chunk)
+    return chunks, False
 
 
 class Pump(Generic[T]):
