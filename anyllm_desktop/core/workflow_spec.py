@@ -20,11 +20,11 @@ VERSION = 1
 Path_ = tuple[str | int, ...]
 #: What ``{{document.X}}`` may name inside a map.
 DOCUMENT_FIELDS = ("text", "name", "title", "path", "kind", "pages")
-ON_ERROR = ("stop", "skip", "retry")
+ON_ERROR = ("stop", "skip", "retry", "fallback")
 JSON_TYPES = ("string", "number", "integer", "boolean")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 #: Kinds whose steps ask a model (and take model, max_tokens, temperature, on_error, retries).
-MODEL_FIELDS = frozenset({"model", "max_tokens", "temperature", "on_error", "retries"})
+MODEL_FIELDS = frozenset({"model", "fallback", "max_tokens", "temperature", "on_error", "retries"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ class StepSpec:
     kind: str
     #: "local", "embedded", a .gguf path or cloud:PROVIDER:MODEL ("" for map and output).
     model: str = ""
+    #: The model asked when ``model`` fails (``on_error: fallback``), same forms as ``model``.
+    fallback: str = ""
     prompt: str = ""
     system: str = ""
     input: str = ""
@@ -251,12 +253,17 @@ def _step(check: _Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | No
             values[key] = check.text(raw, key, path)
     if rule.uses_model:
         values["model"] = _model(check, raw, path)
+        if "fallback" in raw:
+            values["fallback"] = _model(check, raw, path, "fallback")
         values["max_tokens"] = check.number(raw, "max_tokens", path, 256, 1, 4096)
         values["temperature"] = check.number(raw, "temperature", path, 0.0, 0, 2, whole=False)
         values["retries"] = check.number(raw, "retries", path, 2, 0, 5)
         values["on_error"] = check.text(raw, "on_error", path, "stop")
         if values["on_error"] not in ON_ERROR:
             check.add((*path, "on_error"), f"expected one of {', '.join(ON_ERROR)}")
+        elif (values["on_error"] == "fallback") != bool(values.get("fallback")):
+            check.add((*path, "fallback" if "fallback" in raw else "on_error"),
+                      "on_error: fallback and a fallback model go together")  # fmt: skip
     if "labels" in raw:
         values["labels"] = _labels(check, raw["labels"], (*path, "labels"))
     if "schema" in raw:
@@ -272,14 +279,14 @@ def _step(check: _Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | No
     return StepSpec(**values)
 
 
-def _model(check: _Checker, raw: Mapping[str, Any], path: Path_) -> str:
-    model = check.text(raw, "model", path, "local").strip()
+def _model(check: _Checker, raw: Mapping[str, Any], path: Path_, key: str = "model") -> str:
+    model = check.text(raw, key, path, "local").strip()
     cloud = model.split(":")
     if model in ("local", "embedded") or model.endswith(".gguf"):
         return model
     if len(cloud) >= 3 and cloud[0] == "cloud" and cloud[1] and cloud[2]:
         return model
-    check.add((*path, "model"), f"{model!r} is not a model: use local (the app's chat model), "
+    check.add((*path, key), f"{model!r} is not a model: use local (the app's chat model), "
               "embedded, the path of a .gguf file, or cloud:PROVIDER:MODEL")  # fmt: skip
     return model
 

@@ -92,6 +92,21 @@ def test_bad_kind_model_schema_and_policy() -> None:
     assert any("steps[2].on_error: is not a field of a output step" in p for p in found)
 
 
+def test_a_fallback_model_goes_with_on_error_fallback() -> None:
+    fallback = "    model: cloud:acme:big\n    on_error: fallback\n    fallback: embedded"
+    spec = parse_text(GOOD.replace("    model: cloud:acme:big", fallback), "workflow.yaml")
+    assert (spec.steps[1].on_error, spec.steps[1].fallback) == ("fallback", "embedded")
+    alone = GOOD.replace("    model: cloud:acme:big", "    model: cloud:acme:big\n    fallback: x")
+    found = problems(alone)
+    assert any("steps[1].fallback: 'x' is not a model" in p for p in found)
+    assert any("steps[1].fallback: on_error: fallback and a fallback model go together" in p
+               for p in found)  # fmt: skip
+    no_model = GOOD.replace("    model: cloud:acme:big", "    model: cloud:acme:big\n"
+                            "    on_error: fallback")  # fmt: skip
+    assert problems(no_model) == ["workflow.yaml line 23, steps[1].on_error: on_error: fallback "
+                                  "and a fallback model go together"]  # fmt: skip
+
+
 def test_duplicate_names_keys_yaml_errors_and_version() -> None:
     assert "line 11, steps[0].steps[1].name: the name 'sentiment' is used by another step" in (
         problems(GOOD.replace("name: fields", "name: sentiment"))[0])  # fmt: skip
