@@ -19,6 +19,7 @@ answers flagged (target >= 80%) and of right answers flagged (target <= 10%), wi
 the time the evidence and the check add (``timings["evidence_s"]``) and the whole answer's.
 
     .venv/bin/python tests/benchmarks/bench_answers.py [--limit N] [--json results.json]
+    .venv/bin/python tests/benchmarks/bench_answers.py --replay results.json
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.events import Done
 from anyllm_desktop.core.offline import apply_offline_environment
+from anyllm_desktop.services import grounding
 from anyllm_desktop.services.chat import Answer, ChatService
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
@@ -94,6 +97,8 @@ def judge(question: dict[str, Any], answer: Answer, seconds: float) -> dict[str,
             {k: u[k] for k in ("sentence", "reason", "missing")} for u in answer.unsupported
         ],
         "sources": [f"{s['document']} p.{s['page']}" for s in answer.sources],
+        # Kept so that --replay can run a changed evidence finder and check on the same answer.
+        "passages": answer.sources,
     }
 
 
@@ -125,6 +130,34 @@ def run(questions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str
         host.close()
         library.close()
     return rows, ingest_s
+
+
+def replay(kept: Path, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The kept answers of an earlier ``--json`` run through today's evidence finder and
+    support check: same passages, same generated text, same embedder (the model's text only
+    changes when the prompt does, so a change to the evidence or the check is measured in
+    minutes instead of a full run)."""
+    keys = {q["q"]: q["answer"] for q in questions}
+    rows = json.loads(kept.read_text())["rows"]
+    with tempfile.TemporaryDirectory(prefix="anyllm-bench-replay-") as home:
+        library = Library(Runtime.open(Path(home)))
+        workspace = library.create_workspace("replay")
+        for row in rows:
+            passages = [Passage.from_dict(p) for p in row["passages"]]
+            started = time.perf_counter()
+            finder = grounding.evidence_finder(library, workspace, row["q"], passages)
+            checked = grounding.check(finder, question=row["q"], shown=row["generated"],
+                                      generated=row["generated"], passages=passages,
+                                      replace_unsupported=False, refusal="")  # fmt: skip
+            row["evidence_s"] = time.perf_counter() - started
+            row["evidence_hit"] = any(states(e["text"], keys[row["q"]]) for e in checked.evidence)
+            row["flagged"] = bool(checked.unsupported)
+            row["evidence"] = [f"[{e['n']}] {e['text']}" for e in checked.evidence]
+            row["unsupported"] = [
+                {k: u[k] for k in ("sentence", "reason", "missing")} for u in checked.unsupported
+            ]
+        library.close()
+    return rows
 
 
 def share(part: int, whole: int) -> str:
@@ -229,6 +262,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only the first N questions of each workspace")
     parser.add_argument("--json", type=Path, help="write every question's result here")
+    parser.add_argument("--replay", type=Path, help="re-check the answers kept by --json")
     args = parser.parse_args()
     apply_offline_environment()
     questions = json.loads(QUESTIONS.read_text())["questions"]
@@ -240,7 +274,10 @@ def main() -> None:
                 kept[q["workspace"]] = kept.get(q["workspace"], 0) + 1
                 picked.append(q)
         questions = picked
-    rows, ingest_s = run(questions)
+    if args.replay:
+        rows, ingest_s = replay(args.replay, questions), {}
+    else:
+        rows, ingest_s = run(questions)
     result = report(rows, ingest_s)
     if args.json:
         payload = {"summary": result, "ingest_s": ingest_s, "rows": rows}
