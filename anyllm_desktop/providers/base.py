@@ -9,9 +9,9 @@ broken backend becomes a message in the chat instead of a crash.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
@@ -31,8 +31,11 @@ class GenerationOptions:
     repeat_penalty: float = 1.1
     #: A llama.cpp grammar (GBNF text) the output must match: constrained decoding, so a
     #: classification is always one of its labels and an extraction always parses. The local
-    #: provider applies it; cloud providers ignore it for now (their structured output later).
+    #: provider applies it; cloud providers read ``json_schema`` instead.
     grammar: str | None = None
+    #: The JSON schema (an object) the answer must match: a cloud provider's structured output
+    #: (OpenAI ``response_format``, Gemini ``responseSchema``, an Anthropic forced tool call).
+    json_schema: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 2.0:

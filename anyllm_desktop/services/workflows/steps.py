@@ -32,6 +32,8 @@ class Request:
     messages: list[ChatMessage]
     #: GBNF the local model is held to (None: free text).
     grammar: str | None = None
+    #: The JSON schema of the answer, for a cloud provider's structured output.
+    json_schema: Mapping[str, Any] | None = None
 
 
 class StepKind(Protocol):
@@ -77,7 +79,8 @@ class ClassifyKind:
         labels = ", ".join(step.labels)
         user = f"{task}\nAnswer with one of these labels: {labels}.\n\nText:\n{_input(step, scope)}"
         system = ChatMessage("system", "You classify texts. Answer with the label only.")
-        return Request([system, ChatMessage("user", user)], label_grammar(step.labels))
+        return Request([system, ChatMessage("user", user)], label_grammar(step.labels),
+                       {"type": "string", "enum": list(step.labels)})  # fmt: skip
 
     def parse(self, step: StepSpec, completion: Completion) -> Any:
         text = completion.text.strip()
@@ -105,7 +108,8 @@ class ExtractKind:
         user = (f"{task}\nAnswer with a JSON object with the fields: {fields}.\n\n"
                 f"Text:\n{_input(step, scope)}")  # fmt: skip
         system = ChatMessage("system", "You extract fields from texts as JSON.")
-        return Request([system, ChatMessage("user", user)], json_schema_grammar(dict(step.schema)))
+        schema = dict(step.schema)
+        return Request([system, ChatMessage("user", user)], json_schema_grammar(schema), schema)
 
     def parse(self, step: StepSpec, completion: Completion) -> Any:
         assert step.schema is not None
