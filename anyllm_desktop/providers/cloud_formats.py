@@ -1,11 +1,19 @@
 """The three wire formats: OpenAI-compatible chat completions (OpenAI, Azure OpenAI, Ollama,
 LM Studio, vLLM, llama.cpp server, OpenRouter, Groq, Mistral, Together, DeepSeek), Anthropic
 Messages, and Google Gemini ``streamGenerateContent``. Each builds a streaming request and reads
-one server-sent event."""
+one server-sent event.
+
+A JSON schema in the options (a workflow's extract or classify step) becomes each API's own
+structured output: OpenAI-compatible ``response_format`` (strict ``json_schema``), Gemini
+``responseMimeType``/``responseSchema``, and for Anthropic, which has no JSON mode, one tool whose
+``input_schema`` is the schema and which the model is made to call (``tool_choice``); its
+arguments stream as the answer. A forced tool rather than a prefilled ``{``: the prefill only
+starts a JSON text, the tool call is held to the schema's fields, types and enums.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from anyllm_desktop.core.conversation import ChatMessage
@@ -18,7 +26,57 @@ from anyllm_desktop.providers.cloud_http import (
 )
 
 _FINISH = {"stop": "stop", "length": "length", "end_turn": "stop", "max_tokens": "length",
-           "STOP": "stop", "MAX_TOKENS": "length", "stop_sequence": "stop"}  # fmt: skip
+           "STOP": "stop", "MAX_TOKENS": "length", "stop_sequence": "stop",
+           "tool_use": "stop"}  # fmt: skip
+
+#: What OpenAI's strict structured output accepts; it refuses a schema with others (HTTP 400).
+_OPENAI_KEYWORDS = frozenset({
+    "type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf",
+    "description", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+})  # fmt: skip
+#: Gemini's ``Schema`` (a subset of OpenAPI's): the keywords it reads.
+_GEMINI_KEYWORDS = frozenset({
+    "type", "format", "description", "nullable", "enum", "properties", "required", "items",
+    "minItems", "maxItems", "minimum", "maximum", "minLength", "maxLength", "pattern", "anyOf",
+})  # fmt: skip
+#: The one tool an Anthropic model is made to call when the answer has a schema.
+ANSWER_TOOL = "answer"
+
+
+def _sub_schemas(schema: Mapping[str, Any], convert: Any) -> dict[str, Any]:
+    """The nested parts of ``schema`` converted by ``convert``."""
+    out: dict[str, Any] = {}
+    if isinstance(schema.get("properties"), Mapping):
+        out["properties"] = {k: convert(v) for k, v in schema["properties"].items()}
+    if isinstance(schema.get("items"), Mapping):
+        out["items"] = convert(schema["items"])
+    if isinstance(schema.get("anyOf"), list):
+        out["anyOf"] = [convert(v) for v in schema["anyOf"]]
+    return out
+
+
+def strict_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` as OpenAI's strict mode wants it: every object closed and all its fields
+    required (the step reads every field anyway), keywords it refuses (``maxLength``) left out."""
+    out = {k: v for k, v in schema.items() if k in _OPENAI_KEYWORDS}
+    out.update(_sub_schemas(schema, strict_schema))
+    if out.get("type") == "object":
+        out["additionalProperties"] = False
+        out["required"] = list(out.get("properties", {}))
+    return out
+
+
+def gemini_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` as Gemini's ``responseSchema``: its keywords only, types in capitals, the
+    fields in the schema's order (``propertyOrdering``; Gemini sorts them otherwise)."""
+    out = {k: v for k, v in schema.items() if k in _GEMINI_KEYWORDS}
+    out.update(_sub_schemas(schema, gemini_schema))
+    if isinstance(out.get("type"), str):
+        out["type"] = out["type"].upper()
+    if "properties" in out:
+        out["propertyOrdering"] = list(out["properties"])
+    return out
 
 
 def _data_ids(body: dict[str, Any]) -> list[str]:
@@ -49,6 +107,12 @@ class OpenAICompatibleProvider(CloudChatProvider):
         }
         if options.seed is not None:
             body["seed"] = options.seed
+        if options.json_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": ANSWER_TOOL, "schema": strict_schema(options.json_schema),
+                                "strict": True},
+            }  # fmt: skip
         return f"{self.endpoint.base_url.rstrip('/')}/chat/completions", headers, body
 
     def models_request(self) -> tuple[str, dict[str, str]]:
@@ -103,6 +167,10 @@ class AnthropicProvider(CloudChatProvider):
         }
         if system:
             body["system"] = system
+        if options.json_schema is not None:
+            body["tools"] = [{"name": ANSWER_TOOL, "description": "Give the answer.",
+                              "input_schema": dict(options.json_schema)}]  # fmt: skip
+            body["tool_choice"] = {"type": "tool", "name": ANSWER_TOOL}
         headers = {"x-api-key": self.endpoint.api_key, "anthropic-version": "2023-06-01"}
         return f"{self.endpoint.base_url.rstrip('/')}/v1/messages", headers, body
 
@@ -118,8 +186,9 @@ class AnthropicProvider(CloudChatProvider):
         if kind == "message_start":
             usage = (event.get("message") or {}).get("usage") or {}
             return Chunk(prompt_tokens=usage.get("input_tokens"))
-        if kind == "content_block_delta":
-            return Chunk(text=(event.get("delta") or {}).get("text") or "")
+        if kind == "content_block_delta":  # text, or the forced tool call's JSON arguments
+            delta = event.get("delta") or {}
+            return Chunk(text=delta.get("text") or delta.get("partial_json") or "")
         if kind == "message_delta":
             reason = (event.get("delta") or {}).get("stop_reason")
             usage = event.get("usage") or {}
@@ -159,6 +228,9 @@ class GeminiProvider(CloudChatProvider):
         }
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
+        if options.json_schema is not None:
+            body["generationConfig"]["responseMimeType"] = "application/json"
+            body["generationConfig"]["responseSchema"] = gemini_schema(options.json_schema)
         base = self.endpoint.base_url.rstrip("/")
         url = f"{base}/v1beta/models/{self.endpoint.model}:streamGenerateContent?alt=sse"
         return url, {"x-goog-api-key": self.endpoint.api_key}, body

@@ -218,3 +218,75 @@ def test_model_lists_in_each_format(server: Replay) -> None:
     assert paths == ["/v1/models", "/v1/models", "/v1beta/models"]
     with pytest.raises(ProviderError, match="refused the API key"):
         OpenAICompatibleProvider(_endpoint(server.url)).list_models()
+
+
+INVOICE = {
+    "type": "object",
+    "properties": {
+        "number": {"type": "string", "maxLength": 12},
+        "lines": {"type": "array", "items": {"type": "object",
+                                             "properties": {"total": {"type": "number"}}}},
+    },
+}  # fmt: skip
+SCHEMA_OPTIONS = GenerationOptions(temperature=0.0, max_tokens=32, json_schema=INVOICE)
+
+
+def test_a_schema_is_each_apis_structured_output(server: Replay) -> None:
+    server.replies = [
+        Reply(chunks=s) for s in (OPENAI_STREAM, GEMINI_STREAM, ANTHROPIC_STREAM, OPENAI_STREAM)
+    ]
+    for provider in (OpenAICompatibleProvider(_endpoint(f"{server.url}/v1")),
+                     GeminiProvider(_endpoint(server.url)), AnthropicProvider(_endpoint(server.url))
+                     ):  # fmt: skip
+        _answer(list(provider.stream(MESSAGES, SCHEMA_OPTIONS, CancelToken())))
+    openai, gemini, anthropic = (r["body"] for r in server.requests)
+    # OpenAI strict mode: every object closed, all fields required, maxLength (refused) left out.
+    assert openai["response_format"] == {  # type: ignore[index]
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "strict": True, "schema": {
+            "type": "object", "additionalProperties": False, "required": ["number", "lines"],
+            "properties": {
+                "number": {"type": "string"},
+                "lines": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False, "required": ["total"],
+                    "properties": {"total": {"type": "number"}}}},
+            }}},
+    }  # fmt: skip
+    config = gemini["generationConfig"]  # type: ignore[index]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseSchema"] == {
+        "type": "OBJECT", "propertyOrdering": ["number", "lines"],
+        "properties": {
+            "number": {"type": "STRING", "maxLength": 12},
+            "lines": {"type": "ARRAY", "items": {"type": "OBJECT", "propertyOrdering": ["total"],
+                                                 "properties": {"total": {"type": "NUMBER"}}}},
+        },
+    }  # fmt: skip
+    assert anthropic["tools"] == [  # type: ignore[index]
+        {"name": "answer", "description": "Give the answer.", "input_schema": INVOICE}
+    ]
+    assert anthropic["tool_choice"] == {"type": "tool", "name": "answer"}  # type: ignore[index]
+    _run(OpenAICompatibleProvider(_endpoint(server.url)))  # no schema: plain text asked for
+    assert "response_format" not in server.requests[-1]["body"]  # type: ignore[operator]
+
+
+def test_anthropics_forced_tool_call_streams_as_the_answer(server: Replay) -> None:
+    def delta(part: str) -> dict[str, object]:
+        return {"type": "content_block_delta", "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": part}}  # fmt: skip
+
+    server.replies = [Reply(chunks=sse(
+        {"type": "message_start", "message": {"usage": {"input_tokens": 30}}},
+        {"type": "content_block_start", "index": 0, "content_block": {
+            "type": "tool_use", "id": "toolu_1", "name": "answer", "input": {}}},
+        delta('{"number": "A-'), delta('17", "lines": []}'),
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+         "usage": {"output_tokens": 12}},
+        {"type": "message_stop"},
+    ))]  # fmt: skip
+    events = list(AnthropicProvider(_endpoint(server.url)).stream(MESSAGES, SCHEMA_OPTIONS,
+                                                                  CancelToken()))  # fmt: skip
+    done = _answer(events).result
+    assert json.loads(done.text) == {"number": "A-17", "lines": []}
+    assert done.finish_reason == "stop"
