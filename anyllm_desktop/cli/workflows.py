@@ -1,4 +1,5 @@
-"""`anyllm workflows list|check` and `anyllm run`: workflows over a workspace's documents."""
+"""`anyllm workflows list|check`, `anyllm run`: workflows over a workspace's documents, and
+`anyllm runs`: the runs a workspace kept (``--show RUN`` prints or exports one again)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--out", metavar="FILE", help="write the result (.csv, .json, .md, .xlsx)")
     run.add_argument("--json", action="store_true")
     run.set_defaults(handler=_run)
+
+    runs = commands.add_parser("runs", help="the workflow runs a workspace kept, newest first")
+    runs.add_argument("-w", "--workspace", required=True)
+    runs.add_argument("--show", type=int, metavar="RUN", help="one run's result (its id)")
+    runs.add_argument("--out", metavar="FILE",
+                      help="with --show: write it (.csv, .json, .md, .xlsx)")  # fmt: skip
+    runs.add_argument("-n", type=int, default=20, help="how many, newest first (default 20)")
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(handler=_runs)
 
 
 def _spec(name: str) -> tuple[Path, Any]:
@@ -71,12 +81,19 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    from anyllm_desktop.services.workflows.results import EXPORT_FORMATS, export
+def _out(args: argparse.Namespace) -> Path | None:
+    from anyllm_desktop.services.workflows.results import EXPORT_FORMATS
 
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in EXPORT_FORMATS:
         raise CommandError(f"--out {out.name}: write .csv, .json, .md or .xlsx")
+    return out
+
+
+def _run(args: argparse.Namespace) -> int:
+    from anyllm_desktop.services.workflows.results import export
+
+    out = _out(args)
     path, _ = _spec(args.workflow)
     with library_session(args) as library:
         library.workspace(args.workspace)  # a missing workspace is said before anything runs
@@ -92,6 +109,53 @@ def _run(args: argparse.Namespace) -> int:
     elif out is not None:
         print(printable(f"wrote {out} ({len(result.rows)} rows, {result.model_calls} model "
                         f"calls, {result.cached} from the cache)"))  # fmt: skip
+    else:
+        for line in result.markdown().splitlines():
+            print(printable(line))
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from anyllm_desktop.services.workflows.runs import RunLog
+
+    if args.out and args.show is None:
+        raise CommandError("--out writes one run: give its id with --show RUN")
+    out = _out(args)
+    with library_session(args) as library:
+        log = RunLog(library.runtime.paths.workflow_cache(library.workspace(args.workspace).uid))
+        if args.show is not None:
+            return _show_run(log, args, out)
+        records = log.recent(args.n)
+    if args.json:
+        print_json({"workspace": args.workspace, "runs": [r.summary() for r in records]})
+    elif not records:
+        print(printable(f"no workflow runs in {args.workspace} yet (anyllm run WORKFLOW -w "
+                        f"{args.workspace})"))  # fmt: skip
+    for record in records if not args.json else []:
+        models = ", ".join(f"{step}: {model}" for step, model in record.models.items())
+        line = f"{record.describe()} · {len(record.documents)} document(s) · {models}"
+        print(printable(line + (f" — {record.error}" if record.error else "")))
+    return 0
+
+
+def _show_run(log: Any, args: argparse.Namespace, out: Path | None) -> int:
+    from anyllm_desktop.services.workflows.results import export
+
+    try:
+        record = log.get(args.show)
+    except KeyError as exc:
+        raise CommandError(exc.args[0]) from exc
+    result = record.result
+    if result is None:
+        raise CommandError(f"run {record.id} ({record.name}) {record.status} without a result"
+                           + (f": {record.error}" if record.error else ""))  # fmt: skip
+    if out is not None:
+        export(result, out)
+    if args.json:
+        print_json({**record.summary(), "result": result.to_json(),
+                    "out": str(out) if out else None})  # fmt: skip
+    elif out is not None:
+        print(printable(f"wrote {out} (run {record.id}, {len(result.rows)} rows)"))
     else:
         for line in result.markdown().splitlines():
             print(printable(line))

@@ -24,7 +24,7 @@ from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
 from anyllm_desktop.core.filenames import path_from_stored, stored_path
 from anyllm_desktop.core.jobs import KINDS, JobRecord
 from anyllm_desktop.models.local_models import download, import_gguf
-from anyllm_desktop.services.workflows.runner import workflow_job
+from anyllm_desktop.services.workflows.job import workflow_job
 from anyllm_desktop.store.jobs import Jobs
 
 if TYPE_CHECKING:
