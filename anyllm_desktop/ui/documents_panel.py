@@ -61,6 +61,8 @@ class DocumentsPanel(QFrame):
     reindex_requested = Signal(object)  # Document
     cancel_requested = Signal()
     retry_requested = Signal(list)  # paths
+    #: The Workflows panel, over these documents (file names; None: the workflow's choice).
+    workflow_requested = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,8 +78,13 @@ class DocumentsPanel(QFrame):
         add_folder = QPushButton("Add folder…")
         add_folder.setAccessibleName("Add folder")
         add_folder.clicked.connect(self.pick_folder)
+        workflows = QPushButton("Workflows…")
+        workflows.setToolTip("Run a workflow (a sentiment table, extracted fields, …) over the "
+                             "selected documents, or all of them")  # fmt: skip
+        workflows.clicked.connect(lambda: self.workflow_requested.emit(self.selected_names()))
         buttons.addWidget(add_files)
         buttons.addWidget(add_folder)
+        buttons.addWidget(workflows)
         layout.addLayout(buttons)
         self.hint = QLabel("Drop files or folders anywhere on the window to add them.")
         self.hint.setObjectName("EmptyHint")
@@ -90,6 +97,7 @@ class DocumentsPanel(QFrame):
         # The file's name needs the room: its title, path and date are in the tooltip.
         self.tree.setHeaderLabels(["Document", "Status", "Passages"])
         self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
         self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -138,7 +146,14 @@ class DocumentsPanel(QFrame):
         menu = QMenu(self)
         menu.addAction("Re-index", lambda: self.reindex_requested.emit(document))
         menu.addAction("Remove", lambda: self.remove_requested.emit(document))
+        menu.addSeparator()
+        menu.addAction("Run a workflow on the selected…",
+                       lambda: self.workflow_requested.emit(self.selected_names()))  # fmt: skip
         menu.exec(self.tree.viewport().mapToGlobal(position))  # type: ignore[arg-type]
+
+    def selected_names(self) -> list[str] | None:
+        """The selected documents' file names (None when none is selected: all of them)."""
+        return [item.text(0) for item in self.tree.selectedItems()] or None
 
     def pick_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add documents")

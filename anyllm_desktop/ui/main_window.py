@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow
 
@@ -32,6 +32,7 @@ from anyllm_desktop.ui.startup_view import StartupView
 from anyllm_desktop.ui.status_bar import StatusBar
 from anyllm_desktop.ui.style import STYLE_SHEET
 from anyllm_desktop.ui.theme import apply_theme
+from anyllm_desktop.ui.workflows_panel import WorkflowsPanel
 from anyllm_desktop.ui.workspace_actions import WorkspaceActions
 from anyllm_desktop.workers.backend import Backend
 
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         tools.addAction("Settings…", QKeySequence("Ctrl+,"), self.open_settings)
         tools.addAction("Models…", QKeySequence("Ctrl+M"), self.open_model_manager)
         tools.addAction("Jobs…", QKeySequence("Ctrl+J"), self.open_jobs)
+        tools.addAction("Workflows…", QKeySequence("Ctrl+Shift+R"), lambda: self.open_workflows())
 
     def _connect(self) -> None:
         backend, actions, sidebar = self.backend, self.workspace_actions, self.sidebar
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         sidebar.delete_thread_requested.connect(actions.delete_thread)
         sidebar.export_thread_requested.connect(actions.export_thread)
         self.status.jobs_requested.connect(self.open_jobs)
+        self.documents.workflow_requested.connect(self.open_workflows)
         self.answers.finished.connect(self.navigator.refresh_sidebar)
         self.answers.finished.connect(self.navigator.show_header)
         self.composer.send_requested.connect(self.answers.ask)
@@ -197,6 +200,16 @@ class MainWindow(QMainWindow):
             self._jobs_view = JobsView(self.backend.jobs, self)
         self._jobs_view.show()
         self._jobs_view.raise_()
+
+    def open_workflows(self, documents: list[str] | None = None) -> WorkflowsPanel | None:
+        """The shown workspace's Workflows panel (over ``documents``: the panel's selection)."""
+        if not self.backend.is_ready or self.session.workspace is None:
+            self.conversation.show_notice("Create a workspace and add documents first.")
+            return None
+        panel = WorkflowsPanel(self.backend, self.session.workspace, documents, self)
+        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        panel.show()
+        return panel
 
     def open_settings(self) -> SettingsDialog | None:
         if not self.backend.is_ready:

@@ -1,0 +1,383 @@
+"""The Workflows panel of one workspace: pick a built-in workflow or open a file (its problems
+shown with line and field), check the documents to run over, see each step and change its
+model, run it (a job: progress with ETA, cancel), then read the results table (a citation per
+cell, double-click opens the passage), the report and the notes, export them, or reopen an
+earlier run of this workspace."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.core.jobs import JobRecord
+from anyllm_desktop.core.workflow_spec import WorkflowError, WorkflowSpec
+from anyllm_desktop.ui.markdown_view import markdown_to_html
+from anyllm_desktop.ui.passage_dialog import PassageDialog
+from anyllm_desktop.ui.results_table import ResultsTable
+from anyllm_desktop.workers.workflows import EXPORT_FORMATS, Citation, RunRecord, WorkflowResult
+
+if TYPE_CHECKING:
+    from anyllm_desktop.workers.backend import Backend
+
+_EXPORT_FILTERS = "CSV (*.csv);;Excel workbook (*.xlsx);;JSON (*.json);;Markdown (*.md)"
+
+
+def _group(title: str, inner: QWidget | Any) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    if isinstance(inner, QWidget):
+        layout.addWidget(inner)
+    else:
+        layout.addLayout(inner)
+    return box
+
+
+class WorkflowsPanel(QDialog):
+    def __init__(self, backend: Backend, workspace: str, documents: list[str] | None = None,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.backend, self.workspace = backend, workspace
+        self.setWindowTitle(f"Workflows — {workspace}")
+        self.resize(1240, 760)
+        self.spec: WorkflowSpec | None = None
+        self.path: Path | None = None
+        self.job: JobRecord | None = None
+        self.shown: WorkflowResult | None = None
+        self._preselected = documents
+        self._models: dict[str, QComboBox] = {}
+        self.passage: PassageDialog | None = None
+
+        self.workflow_combo = QComboBox()
+        self.workflow_combo.setAccessibleName("Workflow")
+        self.open_button = QPushButton("Open file…")
+        self.open_button.clicked.connect(self._pick_file)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #b00020")
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        pick = QHBoxLayout()
+        pick.addWidget(self.workflow_combo, 1)
+        pick.addWidget(self.open_button)
+        choose = QVBoxLayout()
+        choose.addLayout(pick)
+        choose.addWidget(self.description)
+        choose.addWidget(self.problems)
+
+        self.documents = QListWidget()
+        self.documents.setAccessibleName("Documents to run over")
+        self.documents.itemChanged.connect(lambda _item: self._enable())
+        self.steps_form = QFormLayout()
+        self.run_button = QPushButton("Run")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.state = QLabel("")
+        self.state.setWordWrap(True)
+        running = QHBoxLayout()
+        running.addWidget(self.run_button)
+        running.addWidget(self.cancel_button)
+        running.addWidget(self.progress, 1)
+        self.runs = QListWidget()
+        self.runs.setAccessibleName("Earlier runs")
+        self.runs.currentItemChanged.connect(lambda item, _old: self._reopen(item))
+
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(_group("Workflow", choose))
+        column.addWidget(_group("Documents (checked ones are run over)", self.documents), 2)
+        column.addWidget(_group("Steps and the model each one asks", self.steps_form))
+        column.addLayout(running)
+        column.addWidget(self.state)
+        column.addWidget(_group("Earlier runs in this workspace", self.runs), 2)
+
+        self.heading = QLabel("Run a workflow to see its results here.")
+        self.heading.setWordWrap(True)
+        self.table = ResultsTable()
+        self.table.citation_opened.connect(self._open_citation)
+        self.report = QTextBrowser()
+        self.report.setAccessibleName("Workflow report")
+        self.notes = QListWidget()
+        self.notes.setAccessibleName("Workflow notes")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.table, "Table")
+        self.tabs.addTab(self.report, "Report")
+        self.tabs.addTab(self.notes, "Notes")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write the shown result as CSV, Excel, JSON or Markdown")
+        self.export_button.clicked.connect(self._pick_export)
+        right = QWidget()
+        results = QVBoxLayout(right)
+        results.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.export_button)
+        results.addLayout(top)
+        results.addWidget(self.tabs, 1)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([420, 820])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        jobs = backend.jobs
+        if jobs is not None:
+            jobs.event.connect(self._on_job_event)
+            jobs.finished.connect(self._on_job_finished)
+        self._fill_documents()
+        for path, spec in backend.builtin_workflows():
+            self.workflow_combo.addItem(spec.name, str(path))
+        self.workflow_combo.currentIndexChanged.connect(lambda _i: self._chosen())
+        self._chosen()
+        self.refresh_runs()
+
+    # -- choosing ---------------------------------------------------------------------------------
+
+    def _chosen(self) -> None:
+        data = self.workflow_combo.currentData()
+        if data:
+            self.open_file(Path(data), add=False)
+
+    def _pick_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a workflow file", "",
+                                              "Workflows (*.yaml *.yml *.json)")  # fmt: skip
+        if name:
+            self.open_file(Path(name))
+
+    def open_file(self, path: Path, *, add: bool = True) -> bool:
+        """Read and validate a workflow file; its problems, each with its line and field, are
+        shown instead of its steps when it cannot run."""
+        try:
+            spec: WorkflowSpec | None = self.backend.read_workflow(path)
+        except WorkflowError as exc:
+            spec = None
+            self.description.setText(f"{path.name} cannot run. Fix these lines and open it "
+                                     "again:")  # fmt: skip
+            self.problems.setText("\n".join(str(p) for p in exc.problems))
+        if add:  # the file is in the list (a built-in picked later changes it back)
+            label = f"{spec.name} ({path.name})" if spec else f"{path.name} (cannot run)"
+            index = self.workflow_combo.findData(str(path))
+            self.workflow_combo.blockSignals(True)
+            if index < 0:
+                self.workflow_combo.addItem(label, str(path))
+                index = self.workflow_combo.count() - 1
+            self.workflow_combo.setItemText(index, label)
+            self.workflow_combo.setCurrentIndex(index)
+            self.workflow_combo.blockSignals(False)
+        self.spec, self.path = spec, path
+        if spec is not None:
+            self.description.setText(spec.description or spec.name)
+            self.problems.setText("")
+            self._check_documents(spec)
+        self._show_steps()
+        return spec is not None
+
+    def _fill_documents(self) -> None:
+        self.documents.clear()
+        for document in self.backend.documents(self.workspace):
+            if document.status != "indexed":
+                continue
+            item = QListWidgetItem(Path(document.path).name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            item.setToolTip(document.path)
+            self.documents.addItem(item)
+
+    def _check_documents(self, spec: WorkflowSpec) -> None:
+        """The documents panel's selection, else what the file asks for (all, by default)."""
+        chosen = spec.documents
+        self.documents.setEnabled(chosen is not None)
+        for i in range(self.documents.count()):
+            item = self.documents.item(i)
+            name = item.text()
+            if self._preselected is not None:
+                wanted = name in self._preselected
+            elif chosen is None or chosen.mode == "all":
+                wanted = chosen is not None
+            elif chosen.mode == "glob":
+                wanted = fnmatch(name, chosen.glob)
+            else:
+                wanted = name in chosen.names
+            item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+
+    def checked_documents(self) -> list[str]:
+        items = [self.documents.item(i) for i in range(self.documents.count())]
+        return [i.text() for i in items if i.checkState() == Qt.CheckState.Checked]
+
+    def _show_steps(self) -> None:
+        while self.steps_form.rowCount():
+            self.steps_form.removeRow(0)
+        self._models = {}
+        if self.spec is not None:
+            for label, step in self.backend.model_steps(self.spec):
+                combo = QComboBox()
+                combo.setAccessibleName(f"Model of the step {step.name}")
+                for text, model in self.backend.step_model_choices(step.model):
+                    combo.addItem(text, model)
+                combo.setCurrentIndex(max(combo.findData(step.model), 0))
+                combo.setToolTip(f"{step.kind} step; the file names {step.model}")
+                self.steps_form.addRow(f"{label} ({step.kind})", combo)
+                self._models[step.name] = combo
+        self._enable()
+
+    def model_combo(self, step: str) -> QComboBox:
+        return self._models[step]
+
+    def _enable(self) -> None:
+        running = self.job is not None
+        needs_documents = self.spec is not None and self.spec.documents is not None
+        ready = self.spec is not None and not (needs_documents and not self.checked_documents())
+        self.run_button.setEnabled(ready and not running)
+        self.run_button.setToolTip("" if ready or self.spec is None else
+                                   "Check at least one document to run over.")  # fmt: skip
+        self.cancel_button.setEnabled(running)
+        self.export_button.setEnabled(self.shown is not None)
+        for widget in (self.workflow_combo, self.open_button, self.documents):
+            widget.setEnabled(not running)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        if self.spec is None or self.path is None or self.job is not None:
+            return
+        documents = self.checked_documents() if self.spec.documents is not None else None
+        models = {step: combo.currentData() for step, combo in self._models.items()}
+        self.job = self.backend.run_workflow(self.workspace, self.path, documents, models)
+        self.progress.setRange(0, 0)
+        self.state.setText("Starting…")
+        self._enable()
+
+    def cancel(self) -> None:
+        if self.job is not None and self.backend.jobs is not None:
+            self.backend.jobs.cancel(self.job.id)
+            self.state.setText("Cancelling…")
+
+    def _on_job_event(self, job: JobRecord, event: Event) -> None:
+        if self.job is None or job.id != self.job.id:
+            return
+        if isinstance(event, Progress):
+            self.progress.setRange(0, max(event.total, 0))
+            self.progress.setValue(event.done)
+            eta = f" · about {event.eta_s:.0f} s left" if event.eta_s else ""
+            self.state.setText(f"{event.message}{eta}")
+        elif isinstance(event, Error):
+            self.state.setText(event.message)
+        elif isinstance(event, Done) and isinstance(event.result, WorkflowResult):
+            self.state.setText(f"Done: {len(event.result.rows)} rows, "
+                               f"{event.result.model_calls} model calls, "
+                               f"{event.result.cached} from the cache.")  # fmt: skip
+
+    def _on_job_finished(self, job: JobRecord) -> None:
+        if self.job is None or job.id != self.job.id:
+            return
+        self.job = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if job.state == "done" else 0)
+        if job.state == "cancelled":
+            self.state.setText("Cancelled: the documents finished so far are cached; running "
+                               "it again continues from there.")  # fmt: skip
+        self.refresh_runs(select_newest=True)
+        self._enable()
+
+    # -- results and earlier runs ----------------------------------------------------------------
+
+    def refresh_runs(self, *, select_newest: bool = False) -> None:
+        self.runs.blockSignals(True)
+        self.runs.clear()
+        for record in self.backend.workflow_runs(self.workspace):
+            item = QListWidgetItem(record.describe())
+            item.setData(Qt.ItemDataRole.UserRole, record.id)
+            models = ", ".join(f"{step}: {model}" for step, model in record.models.items())
+            tip = [f"Documents: {', '.join(record.documents)}", f"Models: {models}",
+                   f"File: {record.file}", record.error]  # fmt: skip
+            item.setToolTip("\n".join(filter(None, tip)))
+            self.runs.addItem(item)
+        self.runs.blockSignals(False)
+        if select_newest and self.runs.count():
+            self.runs.setCurrentRow(0)
+
+    def _reopen(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.show_run(self.backend.workflow_run(self.workspace, item.data(
+                Qt.ItemDataRole.UserRole)))  # fmt: skip
+
+    def show_run(self, record: RunRecord) -> None:
+        result = record.result
+        models = ", ".join(f"{step}: {model}" for step, model in record.models.items())
+        heading = f"<b>{record.describe()}</b><br>Models: {models or 'none'}"
+        if record.error:
+            heading += f"<br><span style='color:#b00020'>{record.error}</span>"
+        self.heading.setText(heading)
+        self.shown = result
+        self.table.show_result(result)
+        report = result.report if result is not None else None
+        self.report.setHtml(markdown_to_html(report) if report else
+                            "<i>This workflow wrote no report.</i>")  # fmt: skip
+        self.notes.clear()
+        notes = result.notes if result is not None else []
+        skipped = [f"{r.document} was skipped: {r.reason}" for r in (result.rows if result
+                   else []) if r.status == "skipped"]  # fmt: skip
+        self.notes.addItems([*notes, *skipped] or ["No notes."])
+        self.tabs.setTabText(2, f"Notes ({len(notes) + len(skipped)})")
+        self._enable()
+
+    def _pick_export(self) -> None:
+        if self.shown is None:
+            return
+        name, chosen = QFileDialog.getSaveFileName(self, "Export the results",
+                                                   f"{self.shown.workflow}.csv",
+                                                   _EXPORT_FILTERS)  # fmt: skip
+        if not name:
+            return
+        path = Path(name)
+        if path.suffix.lower() not in EXPORT_FORMATS:
+            suffix = chosen.rsplit("*", 1)[-1].rstrip(")") if "*" in chosen else ".csv"
+            path = path.with_name(path.name + suffix)
+        try:
+            self.backend.export_workflow_result(self.shown, path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Export the results", f"{path.name} was not written: "
+                                f"{exc}\n\nChoose another folder or name.")  # fmt: skip
+            return
+        self.state.setText(f"Wrote {path}.")
+
+    def _open_citation(self, citation: Citation) -> None:
+        worker = self.backend.cited_passage(self.workspace, citation)
+        worker.event.connect(self._on_passage)
+
+    def _on_passage(self, event: Event) -> None:
+        if isinstance(event, Done):
+            self.passage = PassageDialog(event.result, self)
+            self.passage.open()
+        elif isinstance(event, Error):
+            self.state.setText(event.message)
