@@ -99,10 +99,10 @@ class OutboundLog:
     def record(
         self, provider: Sender, workspace: str, *, prompt_tokens: int = 0,
         completion_tokens: int = 0, redactions: Redactions | None = None, error: str = "",
-        kind: str = "chat", texts: int = 0,
+        kind: str = "chat", texts: int = 0, step: str = "",
     ) -> None:  # fmt: skip
-        """One request: ``kind`` "chat" (a prompt) or "embeddings" (``texts`` passages or a
-        question)."""
+        """One request: ``kind`` "chat" (a prompt), "embeddings" (``texts`` passages or a
+        question) or "workflow" (one ``step``'s prompt)."""
         entry = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "kind": kind,
@@ -113,6 +113,7 @@ class OutboundLog:
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             **({"texts": texts} if kind == "embeddings" else {}),
+            **({"step": step} if step else {}),
             "redactions": dict(redactions.counts) if redactions else {},
             "ok": not error,
         }
