@@ -99,12 +99,14 @@ class WorkflowsPanel(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
+        self.progress.hide()  # shown while a run runs
         self.state = QLabel("")
         self.state.setWordWrap(True)
         running = QHBoxLayout()
         running.addWidget(self.run_button)
         running.addWidget(self.cancel_button)
         running.addWidget(self.progress, 1)
+        running.addStretch(0)  # the buttons keep their size while no run shows its bar
         self.runs = QListWidget()
         self.runs.setAccessibleName("Earlier runs")
         self.runs.currentItemChanged.connect(lambda item, _old: self._reopen(item))
@@ -113,11 +115,11 @@ class WorkflowsPanel(QDialog):
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(_group("Workflow", choose))
-        column.addWidget(_group("Documents (checked ones are run over)", self.documents), 2)
+        column.addWidget(_group("Documents to run it over", self.documents), 2)
         column.addWidget(_group("Steps and the model each one asks", self.steps_form))
         column.addLayout(running)
         column.addWidget(self.state)
-        column.addWidget(_group("Earlier runs in this workspace", self.runs), 2)
+        column.addWidget(_group(f"Earlier runs in {workspace}", self.runs), 2)
 
         self.heading = QLabel("Run a workflow to see its results here.")
         self.heading.setWordWrap(True)
@@ -142,6 +144,11 @@ class WorkflowsPanel(QDialog):
         top.addWidget(self.export_button)
         results.addLayout(top)
         results.addWidget(self.tabs, 1)
+        hint = QLabel("Each value cites its document (hover over it); double-click a row to "
+                      "read the passage. Click a column's title to sort by it.")  # fmt: skip
+        hint.setObjectName("EmptyHint")
+        hint.setWordWrap(True)
+        results.addWidget(hint)
 
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -159,7 +166,7 @@ class WorkflowsPanel(QDialog):
             self.workflow_combo.addItem(spec.name, str(path))
         self.workflow_combo.currentIndexChanged.connect(lambda _i: self._chosen())
         self._chosen()
-        self.refresh_runs()
+        self.refresh_runs(select_newest=True)  # the last result, as it was left
 
     # -- choosing ---------------------------------------------------------------------------------
 
@@ -274,6 +281,7 @@ class WorkflowsPanel(QDialog):
         models = {step: combo.currentData() for step, combo in self._models.items()}
         self.job = self.backend.run_workflow(self.workspace, self.path, documents, models)
         self.progress.setRange(0, 0)
+        self.progress.show()
         self.state.setText("Starting…")
         self._enable()
 
@@ -301,8 +309,7 @@ class WorkflowsPanel(QDialog):
         if self.job is None or job.id != self.job.id:
             return
         self.job = None
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1 if job.state == "done" else 0)
+        self.progress.hide()
         if job.state == "cancelled":
             self.state.setText("Cancelled: the documents finished so far are cached; running "
                                "it again continues from there.")  # fmt: skip
