@@ -161,6 +161,7 @@ class WorkflowsPanel(QDialog):
         if jobs is not None:
             jobs.event.connect(self._on_job_event)
             jobs.finished.connect(self._on_job_finished)
+            jobs.changed.connect(self._on_job_changed)
         self._fill_documents()
         for path, spec in backend.builtin_workflows():
             self.workflow_combo.addItem(spec.name, str(path))
@@ -304,6 +305,11 @@ class WorkflowsPanel(QDialog):
             self.state.setText(f"Done: {len(event.result.rows)} rows, "
                                f"{event.result.model_calls} model calls, "
                                f"{event.result.cached} from the cache.")  # fmt: skip
+
+    def _on_job_changed(self, job: JobRecord) -> None:
+        """Queued behind the workspace's indexing: say what it waits for."""
+        if self.job is not None and job.id == self.job.id and job.state == "queued":
+            self.state.setText(job.message.capitalize() or "Waiting to start…")
 
     def _on_job_finished(self, job: JobRecord) -> None:
         if self.job is None or job.id != self.job.id:

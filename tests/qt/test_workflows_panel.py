@@ -133,3 +133,29 @@ def test_run_sentiment_table_read_sort_export_and_reopen(
     assert {again.table.cell(r, 0): again.table.cell(r, 1) for r in range(2)} == rows
     again.close()
     window.close()
+
+
+def test_cancel_stops_the_run_and_keeps_it_as_cancelled(
+    qtbot: QtBot, anyllm_home: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "good.md").write_text(DOCS["good.md"], encoding="utf-8")
+    window = ready_window(qtbot, anyllm_home)
+    window.backend.create_workspace("Reviews")
+    window.navigator.select_workspace("Reviews")
+    window.workspace_actions.add_documents([tmp_path / "good.md"])
+    qtbot.waitUntil(lambda: window.backend.ingest_worker is None
+                    and len(window.documents._documents) == 1, timeout=120_000)  # fmt: skip
+    panel = window.open_workflows()
+    assert panel is not None
+    panel.workflow_combo.setCurrentIndex(
+        panel.workflow_combo.findText("Sentiment of each document")
+    )
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    assert panel.state.text().startswith("Cancelled"), panel.state.text()
+    assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
+    assert panel.runs.count() == 1 and panel.runs.item(0).text().endswith("· cancelled")
+    assert panel.table.proxy.rowCount() == 0 and not panel.export_button.isEnabled()
+    panel.close()
+    window.close()
