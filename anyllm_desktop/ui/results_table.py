@@ -1,9 +1,12 @@
-"""A workflow's results as a table: one row per document (or item), a column per label or
-field, the source and the row's state; sortable (by value, names without case); each cell's
-citation in its tooltip; a double-click asks for the cited passage (``citation_opened``)."""
+"""A workflow's results: the table (one row per document or item, a column per label or
+field, the source and the row's state; sortable by value, names without case; each cell's
+citation in its tooltip; a double-click asks for the cited passage, ``citation_opened``), and
+:class:`ResultsView` around it: which run, its models, the report, the notes, Export."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -14,13 +17,29 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
-from anyllm_desktop.workers.workflows import Citation, WorkflowResult
+from anyllm_desktop.ui.markdown_view import markdown_to_html
+from anyllm_desktop.workers.workflows import EXPORT_FORMATS, Citation, RunRecord, WorkflowResult
 
 _SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _STATE = {"done": "Done", "skipped": "Skipped"}
 Index = QModelIndex | QPersistentModelIndex
+_EXPORT_FILTERS = "CSV (*.csv);;Excel workbook (*.xlsx);;JSON (*.json);;Markdown (*.md)"
 
 
 def _text(value: Any) -> str:
@@ -132,3 +151,83 @@ class ResultsTable(QTableView):
         citation = self.results.citation(self.proxy.mapToSource(index).row())
         if citation is not None:
             self.citation_opened.emit(citation)
+
+
+class ResultsView(QWidget):
+    """The shown run: a heading (which run, its models, its error), the table, the report and
+    the notes in tabs, and Export (``export`` writes the file; ``written`` says where)."""
+
+    written = Signal(str)
+
+    def __init__(self, export: Callable[[WorkflowResult, Path], None],
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self._export = export
+        self.shown: WorkflowResult | None = None
+        self.heading = QLabel("Run a workflow to see its results here.")
+        self.heading.setWordWrap(True)
+        self.table = ResultsTable()
+        self.report = QTextBrowser()
+        self.report.setAccessibleName("Workflow report")
+        self.notes = QListWidget()
+        self.notes.setAccessibleName("Workflow notes")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.table, "Table")
+        self.tabs.addTab(self.report, "Report")
+        self.tabs.addTab(self.notes, "Notes")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write the shown result as CSV, Excel, JSON or Markdown")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self._pick_export)
+        hint = QLabel("Each value cites its document (hover over it); double-click a row to "
+                      "read the passage. Click a column's title to sort by it.")  # fmt: skip
+        hint.setObjectName("EmptyHint")
+        hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.export_button)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(hint)
+
+    def show_run(self, record: RunRecord) -> None:
+        result = record.result
+        models = ", ".join(f"{step}: {model}" for step, model in record.models.items())
+        heading = f"<b>{record.describe()}</b><br>Models: {models or 'none'}"
+        if record.error:
+            heading += f"<br><span style='color:#b00020'>{record.error}</span>"
+        self.heading.setText(heading)
+        self.shown = result
+        self.table.show_result(result)
+        report = result.report if result is not None else None
+        self.report.setHtml(markdown_to_html(report) if report else
+                            "<i>This workflow wrote no report.</i>")  # fmt: skip
+        self.notes.clear()
+        notes = result.notes if result is not None else []
+        rows = result.rows if result is not None else []
+        skipped = [f"{r.document} was skipped: {r.reason}" for r in rows if r.status == "skipped"]
+        self.notes.addItems([*notes, *skipped] or ["No notes."])
+        self.tabs.setTabText(2, f"Notes ({len(notes) + len(skipped)})")
+        self.export_button.setEnabled(result is not None)
+
+    def _pick_export(self) -> None:
+        if self.shown is None:
+            return
+        name, chosen = QFileDialog.getSaveFileName(self, "Export the results",
+                                                   f"{self.shown.workflow}.csv",
+                                                   _EXPORT_FILTERS)  # fmt: skip
+        if not name:
+            return
+        path = Path(name)
+        if path.suffix.lower() not in EXPORT_FORMATS:
+            suffix = chosen.rsplit("*", 1)[-1].rstrip(")") if "*" in chosen else ".csv"
+            path = path.with_name(path.name + suffix)
+        try:
+            self._export(self.shown, path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Export the results", f"{path.name} was not written: "
+                                f"{exc}\n\nChoose another folder or name.")  # fmt: skip
+            return
+        self.written.emit(str(path))

@@ -21,12 +21,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -34,15 +31,12 @@ from PySide6.QtWidgets import (
 from anyllm_desktop.core.events import Done, Error, Event, Progress
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.core.workflow_spec import WorkflowError, WorkflowSpec
-from anyllm_desktop.ui.markdown_view import markdown_to_html
 from anyllm_desktop.ui.passage_dialog import PassageDialog
-from anyllm_desktop.ui.results_table import ResultsTable
-from anyllm_desktop.workers.workflows import EXPORT_FORMATS, Citation, RunRecord, WorkflowResult
+from anyllm_desktop.ui.results_table import ResultsView
+from anyllm_desktop.workers.workflows import Citation, RunRecord, WorkflowResult
 
 if TYPE_CHECKING:
     from anyllm_desktop.workers.backend import Backend
-
-_EXPORT_FILTERS = "CSV (*.csv);;Excel workbook (*.xlsx);;JSON (*.json);;Markdown (*.md)"
 
 
 def _group(title: str, inner: QWidget | Any) -> QGroupBox:
@@ -65,7 +59,6 @@ class WorkflowsPanel(QDialog):
         self.spec: WorkflowSpec | None = None
         self.path: Path | None = None
         self.job: JobRecord | None = None
-        self.shown: WorkflowResult | None = None
         self._preselected = documents
         self._models: dict[str, QComboBox] = {}
         self.passage: PassageDialog | None = None
@@ -121,38 +114,14 @@ class WorkflowsPanel(QDialog):
         column.addWidget(self.state)
         column.addWidget(_group(f"Earlier runs in {workspace}", self.runs), 2)
 
-        self.heading = QLabel("Run a workflow to see its results here.")
-        self.heading.setWordWrap(True)
-        self.table = ResultsTable()
-        self.table.citation_opened.connect(self._open_citation)
-        self.report = QTextBrowser()
-        self.report.setAccessibleName("Workflow report")
-        self.notes = QListWidget()
-        self.notes.setAccessibleName("Workflow notes")
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.table, "Table")
-        self.tabs.addTab(self.report, "Report")
-        self.tabs.addTab(self.notes, "Notes")
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Write the shown result as CSV, Excel, JSON or Markdown")
-        self.export_button.clicked.connect(self._pick_export)
-        right = QWidget()
-        results = QVBoxLayout(right)
-        results.setContentsMargins(0, 0, 0, 0)
-        top = QHBoxLayout()
-        top.addWidget(self.heading, 1)
-        top.addWidget(self.export_button)
-        results.addLayout(top)
-        results.addWidget(self.tabs, 1)
-        hint = QLabel("Each value cites its document (hover over it); double-click a row to "
-                      "read the passage. Click a column's title to sort by it.")  # fmt: skip
-        hint.setObjectName("EmptyHint")
-        hint.setWordWrap(True)
-        results.addWidget(hint)
+        self.results = ResultsView(backend.export_workflow_result)
+        self.results.table.citation_opened.connect(self._open_citation)
+        self.results.written.connect(lambda path: self.state.setText(f"Wrote {path}."))
+        self.table, self.export_button = self.results.table, self.results.export_button
 
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(self.results)
         splitter.setSizes([420, 820])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
@@ -269,7 +238,6 @@ class WorkflowsPanel(QDialog):
         self.run_button.setToolTip("" if ready or self.spec is None else
                                    "Check at least one document to run over.")  # fmt: skip
         self.cancel_button.setEnabled(running)
-        self.export_button.setEnabled(self.shown is not None)
         for widget in (self.workflow_combo, self.open_button, self.documents):
             widget.setEnabled(not running)
 
@@ -345,44 +313,8 @@ class WorkflowsPanel(QDialog):
                 Qt.ItemDataRole.UserRole)))  # fmt: skip
 
     def show_run(self, record: RunRecord) -> None:
-        result = record.result
-        models = ", ".join(f"{step}: {model}" for step, model in record.models.items())
-        heading = f"<b>{record.describe()}</b><br>Models: {models or 'none'}"
-        if record.error:
-            heading += f"<br><span style='color:#b00020'>{record.error}</span>"
-        self.heading.setText(heading)
-        self.shown = result
-        self.table.show_result(result)
-        report = result.report if result is not None else None
-        self.report.setHtml(markdown_to_html(report) if report else
-                            "<i>This workflow wrote no report.</i>")  # fmt: skip
-        self.notes.clear()
-        notes = result.notes if result is not None else []
-        skipped = [f"{r.document} was skipped: {r.reason}" for r in (result.rows if result
-                   else []) if r.status == "skipped"]  # fmt: skip
-        self.notes.addItems([*notes, *skipped] or ["No notes."])
-        self.tabs.setTabText(2, f"Notes ({len(notes) + len(skipped)})")
+        self.results.show_run(record)
         self._enable()
-
-    def _pick_export(self) -> None:
-        if self.shown is None:
-            return
-        name, chosen = QFileDialog.getSaveFileName(self, "Export the results",
-                                                   f"{self.shown.workflow}.csv",
-                                                   _EXPORT_FILTERS)  # fmt: skip
-        if not name:
-            return
-        path = Path(name)
-        if path.suffix.lower() not in EXPORT_FORMATS:
-            suffix = chosen.rsplit("*", 1)[-1].rstrip(")") if "*" in chosen else ".csv"
-            path = path.with_name(path.name + suffix)
-        try:
-            self.backend.export_workflow_result(self.shown, path)
-        except (OSError, ValueError) as exc:
-            QMessageBox.warning(self, "Export the results", f"{path.name} was not written: "
-                                f"{exc}\n\nChoose another folder or name.")  # fmt: skip
-            return
-        self.state.setText(f"Wrote {path}.")
 
     def _open_citation(self, citation: Citation) -> None:
         worker = self.backend.cited_passage(self.workspace, citation)
