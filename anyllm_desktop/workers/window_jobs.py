@@ -108,10 +108,11 @@ class WindowJobs:
 
     def _on_job_event(self, job: JobRecord, event: Event) -> None:
         """A model load's events go where the model's state shows, index jobs' where indexing
-        shows (a removal's end needs no word)."""
+        shows (a removal's end needs no word; a workflow run, a writer of its workspace, is
+        followed by its panel)."""
         if job.kind == "model-load":
             self.model_event.emit(event)
-        if not KINDS[job.kind].writes_index:
+        if not KINDS[job.kind].writes_index or job.kind == "workflow":
             return
         if job.kind in ("remove", "delete") and not isinstance(event, Progress | Error):
             return

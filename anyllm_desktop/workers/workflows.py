@@ -127,9 +127,3 @@ class WorkflowActions:
                         "sheet": hit.sheet})  # fmt: skip
 
         return self._start(source)
-
-    def _on_job_event(self, job: JobRecord, event: Event) -> None:
-        """A workflow run's events are the panel's (it follows its job), not the indexing
-        log's, though the run is a writer of its workspace."""
-        if job.kind != "workflow":
-            super()._on_job_event(job, event)  # type: ignore[misc]
