@@ -30,6 +30,9 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--documents", nargs="+", metavar="NAME",
                      help="only these documents (file names, titles or ids)")  # fmt: skip
     run.add_argument("--out", metavar="FILE", help="write the result (.csv, .json, .md, .xlsx)")
+    run.add_argument("--send-to-cloud", action="store_true",
+                     help="agree that the cloud steps send the documents' text to their "
+                          "providers (remembered for this workspace)")  # fmt: skip
     run.add_argument("--json", action="store_true")
     run.set_defaults(handler=_run)
 
@@ -94,9 +97,10 @@ def _run(args: argparse.Namespace) -> int:
     from anyllm_desktop.services.workflows.results import export
 
     out = _out(args)
-    path, _ = _spec(args.workflow)
+    path, spec = _spec(args.workflow)
     with library_session(args) as library:
         library.workspace(args.workspace)  # a missing workspace is said before anything runs
+        _agree(library, args, spec)
         events = job(library, "workflow", args.workspace, workflow=str(path),
                      documents=args.documents)  # fmt: skip
         result = run_job(events)
@@ -113,6 +117,30 @@ def _run(args: argparse.Namespace) -> int:
         for line in result.markdown().splitlines():
             print(printable(line))
     return 0
+
+
+def _agree(library: Any, args: argparse.Namespace, spec: Any) -> None:
+    """The first-use agreement for the cloud steps: refused with what each would send where,
+    unless --send-to-cloud agrees (remembered, like `anyllm ask --send-to-cloud`)."""
+    from anyllm_desktop.services.workflows.models import cloud_sends
+
+    try:
+        sends = cloud_sends(library, args.workspace, spec, args.documents)
+    except (KeyError, ValueError) as exc:
+        raise CommandError(exc.args[0] if exc.args else str(exc)) from exc
+    pending = [s for s in sends if not s["agreed"]]
+    ws = library.workspace(args.workspace)
+    if not pending or ws.chat.local_only or library.runtime.settings.offline_mode:
+        return  # nothing to agree to, or agreeing would not help: the run says why it refuses
+    if not args.send_to_cloud:
+        lines = [f"  {s['step']}: {s['sends']} of {len(s['documents'])} document(s) to "
+                 f"{s['provider']} ({s['host']})" for s in pending]  # fmt: skip
+        raise CommandError("the workflow's cloud steps need your agreement first:\n"
+                           + "\n".join(lines) + "\nrun again with --send-to-cloud to agree "
+                           "(remembered for this workspace and provider)")  # fmt: skip
+    agreed = list(ws.chat.cloud_consent)
+    new = [p for p in dict.fromkeys(s["provider"] for s in pending) if p not in agreed]
+    library.update_chat(args.workspace, cloud_consent=[*agreed, *new])
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -192,3 +192,26 @@ def test_a_failing_cloud_model_falls_back_to_the_embedded_one(
         models.close()
     log = [json.loads(line) for line in (anyllm_home / "logs" / "outbound.jsonl").open()]
     assert [(e["step"], e["ok"]) for e in log] == [("mood", False), ("mood", False)]
+
+
+def test_cli_run_asks_for_the_agreement_then_remembers_it(
+    cloud: Library, server: Replay, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from anyllm_desktop.cli import main
+
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(FLOW, encoding="utf-8")
+    assert main(["offline", "off"]) == 0
+    capsys.readouterr()
+    assert main(["run", str(flow), "-w", "w"]) == 2
+    said = capsys.readouterr().err
+    assert "the workflow's cloud steps need your agreement first" in said
+    assert "fields: document text of 1 document(s) to replay (127.0.0.1)" in said
+    assert "--send-to-cloud" in said and server.requests == []
+
+    server.replies = [answer('{"number": "A-17", "total": 120}'), answer('{"answer": "neutral"}')]
+    assert main(["run", str(flow), "-w", "w", "--send-to-cloud", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["rows"][0]["cells"]["mood"]["value"] == "neutral"
+    assert len(server.requests) == 2
+    assert "replay" in Library(cloud.runtime).workspace("w").chat.cloud_consent
