@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -248,11 +249,35 @@ class WorkflowsPanel(QDialog):
             return
         documents = self.checked_documents() if self.spec.documents is not None else None
         models = {step: combo.currentData() for step, combo in self._models.items()}
+        if not self._agreed(documents, models):
+            return
         self.job = self.backend.run_workflow(self.workspace, self.path, documents, models)
         self.progress.setRange(0, 0)
         self.progress.show()
         self.state.setText("Starting…")
         self._enable()
+
+    def _agreed(self, documents: list[str] | None, models: dict[str, str]) -> bool:
+        """The first time a step would send text to a cloud provider: say what and where, ask
+        (as the chat does; remembered per workspace and provider)."""
+        assert self.path is not None
+        pending = self.backend.cloud_agreements(self.workspace, self.path, documents, models)
+        if not pending:
+            return True
+        lines = "\n".join(f"• {s['step']}: {s['sends']} of {len(s['documents'])} document(s) "
+                          f"to {s['provider']} ({s['host']})" for s in pending)  # fmt: skip
+        box = QMessageBox(QMessageBox.Icon.Question, "Send to a cloud provider?",
+                          f"This workflow's cloud steps send text from “{self.workspace}”:\n\n"
+                          f"{lines}\n\nSend? (Asked once per workspace and provider.)",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                          self)  # fmt: skip
+        box.button(QMessageBox.StandardButton.Yes).setText("Send")
+        box.button(QMessageBox.StandardButton.No).setText("Don't send")
+        if box.exec() != QMessageBox.StandardButton.Yes:
+            self.state.setText("Not run: nothing was sent.")
+            return False
+        self.backend.agree_to_cloud_providers(self.workspace, [s["provider"] for s in pending])
+        return True
 
     def cancel(self) -> None:
         if self.job is not None and self.backend.jobs is not None:

@@ -17,8 +17,9 @@ from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.models.local_models import chat_models
 from anyllm_desktop.services.workflows.inputs import file_name
-from anyllm_desktop.services.workflows.job import model_steps
+from anyllm_desktop.services.workflows.job import model_steps, with_models
 from anyllm_desktop.services.workflows.loading import builtin_workflows, load_workflow
+from anyllm_desktop.services.workflows.models import cloud_sends
 from anyllm_desktop.services.workflows.results import (
     EXPORT_FORMATS,
     Citation,
@@ -85,6 +86,26 @@ class WorkflowActions:
         assert self.jobs is not None, "Backend.start() has not finished"
         return self.jobs.submit("workflow", workspace, workflow=str(path), documents=documents,
                                 models=models)  # fmt: skip
+
+    def cloud_agreements(self, workspace: str, path: Path, documents: list[str] | None,
+                         models: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+        """The run's cloud steps that still need the user's agreement: ``step``, ``provider``,
+        ``host``, ``sends``, ``documents`` (services.workflows.models.cloud_sends). Empty when
+        none does, or when agreeing would not help (a local-only workspace, offline mode: the
+        run itself refuses and says why)."""
+        library = self._library()
+        ws = library.workspace(workspace)
+        if ws.chat.local_only or self.runtime.settings.offline_mode:
+            return []
+        spec = with_models(load_workflow(path), models)
+        return [s for s in cloud_sends(library, workspace, spec, documents) if not s["agreed"]]
+
+    def agree_to_cloud_providers(self, workspace: str, providers: list[str]) -> None:
+        """Remember that this workspace's text may go to these cloud providers."""
+        agreed = self._library().workspace(workspace).chat.cloud_consent
+        new = [p for p in dict.fromkeys(providers) if p not in agreed]
+        if new:
+            self._library().update_chat(workspace, cloud_consent=[*agreed, *new])
 
     def _runs(self, workspace: str) -> RunLog:
         library = self._library()

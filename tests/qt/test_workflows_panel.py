@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.workflows_panel import WorkflowsPanel
 from tests.qt.helpers import ready_window
+from tests.replay_server import Replay
 
 LABELS = ("positive", "neutral", "negative")
 DOCS = {"good.md": "# Great blender\n\nI love it. The soup is wonderful.\n",
@@ -159,3 +160,59 @@ def test_cancel_stops_the_run_and_keeps_it_as_cancelled(
     assert panel.table.proxy.rowCount() == 0 and not panel.export_button.isEnabled()
     panel.close()
     window.close()
+
+
+def test_a_cloud_step_asks_before_anything_is_sent(
+    qtbot: QtBot, anyllm_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    server: Replay,
+) -> None:  # fmt: skip
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from anyllm_desktop.services.cloud_providers import add_provider
+    from anyllm_desktop.store import secrets
+    from tests.e2e.test_workflow_cloud import FLOW, answer
+
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
+    window = ready_window(qtbot, anyllm_home)
+    runtime = window.backend.runtime
+    add_provider(runtime, "replay", "openai-compatible", base_url=f"{server.url}/v1",
+                 model="gpt-test")  # fmt: skip
+    runtime.settings = replace(runtime.settings, offline_mode=False)
+    window.backend.create_workspace("Invoices")
+    window.navigator.select_workspace("Invoices")
+    invoice = tmp_path / "invoice.md"
+    invoice.write_text("# Invoice A-17\n\nTotal: 120 EUR.\n", encoding="utf-8")
+    window.workspace_actions.add_documents([invoice])
+    qtbot.waitUntil(lambda: window.backend.ingest_worker is None
+                    and len(window.documents._documents) == 1, timeout=120_000)  # fmt: skip
+    flow = tmp_path / "cloud.yaml"
+    flow.write_text(FLOW, encoding="utf-8")
+    panel = window.open_workflows()
+    assert panel is not None and panel.open_file(flow)
+
+    asked: list[str] = []
+
+    def answer_with(button: QMessageBox.StandardButton) -> None:
+        def exec_(box: QMessageBox) -> QMessageBox.StandardButton:
+            asked.append(box.text())
+            return button
+
+        monkeypatch.setattr(QMessageBox, "exec", exec_)
+
+    answer_with(QMessageBox.StandardButton.No)
+    panel.run()
+    assert "fields: document text of 1 document(s) to replay (127.0.0.1)" in asked[0]
+    assert panel.job is None and panel.state.text() == "Not run: nothing was sent."
+    assert server.requests == []
+
+    server.replies = [answer('{"number": "A-17", "total": 120}'), answer('{"answer": "neutral"}')]
+    answer_with(QMessageBox.StandardButton.Yes)
+    panel.run()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    assert len(server.requests) == 2 and panel.state.text().startswith("Done: 1 rows")
+    assert "replay" in window.backend.workspace("Invoices").chat.cloud_consent
+    panel.run()  # agreed once: not asked again
+    assert len(asked) == 2
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
