@@ -21,7 +21,7 @@ HOME_ENV_VAR = "ANYLLM_HOME"
 #: are tightened in a home the user chose, and a home holding nothing else is the app's own.
 APP_FILES = (
     "settings.json", "library.sqlite3", "library.sqlite3-wal", "library.sqlite3-shm",
-    "window.ini", "secrets.fernet", ".secrets.key",
+    "window.ini", "secrets.fernet", ".secrets.key", "prompts.json",
 )  # fmt: skip
 _APP_FILE_PATTERNS = ("settings.corrupt-*.json", ".settings-*.json")
 _OTHERS = stat.S_IRWXG | stat.S_IRWXO
@@ -70,6 +70,11 @@ class AppPaths:
     def workflow_cache(self, workspace_uid: str) -> Path:
         """A workspace's cached workflow step outputs (deleted with the workspace)."""
         return self.workspaces_dir / "workflows" / f"{workspace_uid}.sqlite3"
+
+    @property
+    def prompt_library(self) -> Path:
+        """The saved prompt templates (core/prompt_library.py)."""
+        return self.home / "prompts.json"
 
     @property
     def cache_dir(self) -> Path:
