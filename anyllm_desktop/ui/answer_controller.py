@@ -100,8 +100,12 @@ class AnswerController(QObject):
         self.worker: GeneratorWorker | None = None
         self._pending_consent = ""
         self._reload_when_done = False
+        #: A message's other meaning ("/name …": a prompt template); True when it took it.
+        self.command: Callable[[str], bool] | None = None
 
     def ask(self, question: str) -> None:
+        if self.command is not None and self.worker is None and self.command(question):
+            return
         if self.session.workspace is None or self.worker is not None:
             if self.session.workspace is None:
                 self._notice("Create a workspace or drop documents first.")

@@ -34,6 +34,8 @@ class ChatView(QScrollArea):
     edit_requested = Signal(int, str)
     #: (message id, -1 or 1): show the earlier or later version of that answer.
     version_requested = Signal(int, int)
+    #: A quick action on a message's selected text: (action id, text).
+    quick_action_requested = Signal(str, str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -97,6 +99,7 @@ class ChatView(QScrollArea):
         widget.citation_clicked.connect(self.citation_clicked)
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.edit_requested.connect(self.edit_requested)
+        widget.quick_action_requested.connect(self.quick_action_requested)
         if role == "assistant":
             widget.version_requested.connect(
                 lambda step: (

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from anyllm_desktop.core.events import Event
 from anyllm_desktop.core.workspace import Document
 from anyllm_desktop.ui.ingest_log import IngestLog
+from anyllm_desktop.ui.quick_action_menu import add_quick_actions
 
 _STATUS_TEXT = {"indexed": "Indexed", "indexing": "Indexing…", "failed": "Failed"}
 _SORT_KEY = Qt.ItemDataRole.UserRole + 1
@@ -63,6 +64,8 @@ class DocumentsPanel(QFrame):
     retry_requested = Signal(list)  # paths
     #: The Workflows panel, over these documents (file names; None: the workflow's choice).
     workflow_requested = Signal(object)
+    #: A quick action over one whole document: (action id, the document's file name).
+    quick_action_requested = Signal(str, str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -147,6 +150,9 @@ class DocumentsPanel(QFrame):
         menu.addAction("Re-index", lambda: self.reindex_requested.emit(document))
         menu.addAction("Remove", lambda: self.remove_requested.emit(document))
         menu.addSeparator()
+        name = Path(document.path).name
+        add_quick_actions(menu, lambda action: self.quick_action_requested.emit(action, name),
+                          f"Quick action on {name}")  # fmt: skip
         menu.addAction("Run a workflow on the selected…",
                        lambda: self.workflow_requested.emit(self.selected_names()))  # fmt: skip
         menu.exec(self.tree.viewport().mapToGlobal(position))  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from anyllm_desktop.ui.model_manager import ModelManager
 from anyllm_desktop.ui.model_picker import ModelPicker
 from anyllm_desktop.ui.navigator import Navigator
 from anyllm_desktop.ui.passage_dialog import PassageDialog
+from anyllm_desktop.ui.quick_action_controller import QuickActionController
 from anyllm_desktop.ui.session import Session
 from anyllm_desktop.ui.settings_dialog import SettingsDialog
 from anyllm_desktop.ui.sidebar import Sidebar
@@ -91,6 +92,10 @@ class MainWindow(QMainWindow):
             self.backend, self.session, self.conversation.model_picker,
             self.conversation.model_offer, self.download_offered_model,
         )  # fmt: skip
+        self.quick = QuickActionController(
+            self.backend, self.session, self.chat_view, self.composer, self,
+            self.conversation.show_notice,
+        )  # fmt: skip
         self._build_menus()
         self._connect()
         self._window_settings = QSettings(
@@ -116,6 +121,8 @@ class MainWindow(QMainWindow):
         tools.addAction("Models…", QKeySequence("Ctrl+M"), self.open_model_manager)
         tools.addAction("Jobs…", QKeySequence("Ctrl+J"), self.open_jobs)
         tools.addAction("Workflows…", QKeySequence("Ctrl+Shift+R"), lambda: self.open_workflows())
+        tools.addAction("Quick action on text…", QKeySequence("Ctrl+Shift+K"), self.quick.paste)
+        tools.addAction("Prompt library…", self.quick.open_library)
 
     def _connect(self) -> None:
         backend, actions, sidebar = self.backend, self.workspace_actions, self.sidebar
@@ -136,6 +143,9 @@ class MainWindow(QMainWindow):
         self.chat_view.citation_clicked.connect(self.show_passage)
         self.chat_view.regenerate_requested.connect(self.answers.regenerate)
         self.chat_view.edit_requested.connect(self.answers.edit_and_resend)
+        self.answers.command = self.quick.command
+        self.chat_view.quick_action_requested.connect(self.quick.on_text)
+        self.documents.quick_action_requested.connect(self.quick.on_document)
         for keys, action in (
             ("Ctrl+L", self.composer.editor.setFocus),
             ("Ctrl+F", self.conversation.show_find),
@@ -251,7 +261,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_passage(self, source: dict[str, Any]) -> None:
-        PassageDialog(source, self).open()
+        dialog = PassageDialog(source, self)
+        dialog.quick_action_requested.connect(self.quick.on_passage)
+        dialog.open()
 
     # -- closing ----------------------------------------------------------------------------------
 

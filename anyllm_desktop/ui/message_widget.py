@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (
     QFrame,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.ui.evidence_html import evidence_html, mark_missing, unsupported_html
 from anyllm_desktop.ui.markdown_view import markdown_to_html, plain_to_html
+from anyllm_desktop.ui.quick_action_menu import add_quick_actions
 
 #: How long a message's Copy button says "Copied ✓".
 COPIED_MS = 1500
@@ -42,6 +43,8 @@ class MessageWidget(QFrame):
     edit_requested = Signal(int, str)
     #: -1: the earlier version of this answer, 1: the later one.
     version_requested = Signal(int)
+    #: A quick action on the selected text (the whole message when none is): (action, text).
+    quick_action_requested = Signal(str, str)
 
     def __init__(self, role: str, text: str = "", message_id: int | None = None) -> None:
         super().__init__()
@@ -94,6 +97,8 @@ class MessageWidget(QFrame):
         self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.body.setAccessibleName("Your question" if role == "user" else "Answer")
         self.body.anchorClicked.connect(self._on_anchor)
+        self.body.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.body.customContextMenuRequested.connect(self._menu)
         self.body.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         layout.addWidget(self.body)
 
@@ -115,6 +120,18 @@ class MessageWidget(QFrame):
         self.status.hide()
         layout.addWidget(self.status)
         self.set_text(text)
+
+    def selected_text(self) -> str:
+        """The selected text, or the whole message when nothing is selected."""
+        selected = self.body.textCursor().selectedText().replace("\u2029", "\n")
+        return selected or self.body.toPlainText()
+
+    def _menu(self, position: QPoint) -> None:
+        menu = self.body.createStandardContextMenu(position)
+        menu.addSeparator()
+        text = self.selected_text()
+        add_quick_actions(menu, lambda action: self.quick_action_requested.emit(action, text))
+        menu.exec(self.body.viewport().mapToGlobal(position))
 
     def _copy(self) -> None:
         """Copied, and it says so for a moment."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QPixmap, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.events import Done, Error, Event
+from anyllm_desktop.ui.quick_action_menu import add_quick_actions
 from anyllm_desktop.workers.generator_worker import GeneratorWorker
 from anyllm_desktop.workers.pdf_pages import render_page
 
@@ -73,6 +74,10 @@ def _place_in(text: str, folded: str, positions: list[int], wanted: str
 
 
 class PassageDialog(QDialog):
+    #: A quick action on the selected text (all of it when none is): (action id, text, the
+    #: passage as a dict, for its document and page).
+    quick_action_requested = Signal(str, str, dict)
+
     def __init__(self, source: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         passage = Passage.from_dict(source)
@@ -92,6 +97,9 @@ class PassageDialog(QDialog):
         self.text = QTextBrowser()
         self.text.setPlainText(passage.text)
         self.text.setAccessibleName("Passage text")
+        self.text.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.text.customContextMenuRequested.connect(self._menu)
+        self._source = dict(source)
         layout.addWidget(self.text, 1)
         self.marked = mark_text(self.text, self.highlights)
         self.worker: GeneratorWorker | None = None
@@ -122,6 +130,18 @@ class PassageDialog(QDialog):
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def selected_text(self) -> str:
+        """The selected text, or the whole passage when nothing is selected."""
+        return self.text.textCursor().selectedText().replace("\u2029", "\n") or self.passage.text
+
+    def _menu(self, position: QPoint) -> None:
+        menu = self.text.createStandardContextMenu(position)
+        menu.addSeparator()
+        text = self.selected_text()
+        add_quick_actions(menu, lambda action: self.quick_action_requested.emit(
+            action, text, self._source))  # fmt: skip
+        menu.exec(self.text.viewport().mapToGlobal(position))
 
     def _page_controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
