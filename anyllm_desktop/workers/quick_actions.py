@@ -160,9 +160,12 @@ def _fit(provider: ChatProvider, build: Build, text: str) -> tuple[ActionRequest
     """The request over as much of ``text`` as fits the model's context, and a note when it
     was cut (on the model's thread: counting needs the loaded model)."""
     empty = build("")
-    fixed = sum(provider.count_tokens(m.content) for m in empty.messages)
-    budget = answer_budget(provider.context_size, fixed + empty.options.max_tokens)
-    fitted, cut = fitted_text(text, provider.count_tokens, budget)
+    budget = answer_budget(
+        provider.context_size, provider.count_tokens(empty.messages) + empty.options.max_tokens
+    )
+    fitted, cut = fitted_text(
+        text, lambda part: provider.count_tokens([ChatMessage("user", part)]), budget
+    )
     note = ""
     if cut:
         share = len(fitted) / max(len(text), 1)
