@@ -19,6 +19,7 @@ from anyllm_desktop.cli import (
     jobs,
     library,
     providers,
+    summarize,
     workflows,
     workspaces,
 )
@@ -26,7 +27,7 @@ from anyllm_desktop.cli.errors import CommandError
 from anyllm_desktop.core.offline import apply_offline_environment
 
 # The order `anyllm --help` lists them in.
-_GROUPS = (doctor, workspaces, documents, chat, workflows, jobs, providers, library)
+_GROUPS = (doctor, workspaces, documents, chat, workflows, summarize, jobs, providers, library)
 
 
 def build_parser() -> argparse.ArgumentParser:

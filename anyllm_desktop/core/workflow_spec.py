@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from anyllm_desktop.core.workflow_templates import TemplateError, references
@@ -21,6 +21,9 @@ Path_ = tuple[str | int, ...]
 #: What ``{{document.X}}`` may name inside a map.
 DOCUMENT_FIELDS = ("text", "name", "title", "path", "kind", "pages")
 ON_ERROR = ("stop", "skip", "retry", "fallback")
+#: What a map goes over: each document whole (cut at max_document_tokens), or each document's
+#: section-sized pieces (consecutive passages up to max_document_tokens each), in order.
+MAP_OVER = ("documents", "sections")
 JSON_TYPES = ("string", "number", "integer", "boolean")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 #: Kinds whose steps ask a model (and take model, max_tokens, temperature, on_error, retries).
@@ -38,10 +41,11 @@ class KindRule:
 
 
 KIND_RULES: dict[str, KindRule] = {
-    "map": KindRule(frozenset({"steps"}), frozenset({"max_document_tokens"}), uses_model=False),
+    "map": KindRule(frozenset({"steps"}), frozenset({"max_document_tokens", "over"}), False),
     "prompt": KindRule(frozenset({"prompt"}), frozenset({"system"})),
     "classify": KindRule(frozenset({"labels"}), frozenset({"input", "instructions"})),
     "extract": KindRule(frozenset({"schema"}), frozenset({"input", "instructions"})),
+    "reduce": KindRule(frozenset({"over"}), frozenset({"input", "instructions", "system"})),
     "output": KindRule(frozenset(), frozenset({"table", "report"}), uses_model=False),
 }
 _COMMON = frozenset({"name", "kind", "description"})
@@ -99,6 +103,8 @@ class StepSpec:
     on_error: str = "stop"
     retries: int = 2
     max_document_tokens: int = 1500
+    #: A map's "documents" or "sections"; a reduce's map (whose outputs it combines).
+    over: str = ""
     #: Where the step is in its file, for messages ("steps[1]").
     where: str = ""
 
@@ -239,7 +245,7 @@ def _step(check: _Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | No
     if rule is None:
         check.add((*path, "kind"), f"unknown kind {kind!r}; known: {', '.join(KIND_RULES)}")
         return None
-    if nested and kind in ("map", "output"):
+    if nested and kind in ("map", "output", "reduce"):
         check.add((*path, "kind"), f"a {kind} step cannot be inside a map")
     allowed = _COMMON | rule.required | rule.optional | (MODEL_FIELDS if rule.uses_model else set())
     for key in sorted(set(raw) - allowed):
@@ -271,11 +277,16 @@ def _step(check: _Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | No
     if kind == "map":
         values["max_document_tokens"] = check.number(raw, "max_document_tokens", path, 1500,
                                                      64, 100_000)  # fmt: skip
+        values["over"] = check.text(raw, "over", path, "documents")
+        if values["over"] not in MAP_OVER:
+            check.add((*path, "over"), f"expected one of {', '.join(MAP_OVER)}")
         sub = raw.get("steps")
         if not isinstance(sub, list) or not sub:
             check.add((*path, "steps"), "expected a list of the steps run for each document")
         else:
             values["steps"] = _steps(check, sub, (*path, "steps"), nested=True)
+    if kind == "reduce":
+        values["over"] = check.text(raw, "over", path)
     return StepSpec(**values)
 
 
@@ -344,6 +355,10 @@ def _check_references(check: _Checker, steps: tuple[StepSpec, ...]) -> None:
             for sub in step.steps:
                 _check_step(check, sub, inner)
                 inner[sub.name] = _shape(sub)
+        elif step.kind == "reduce":
+            _check_reduce(check, step, steps, visible)
+            visible[step.name] = {}
+            continue
         elif step.kind == "output" and step.table:
             table = next((s for s in steps if s.name == step.table), None)
             if table is None or table.kind != "map" or step.table not in visible:
@@ -352,6 +367,21 @@ def _check_references(check: _Checker, steps: tuple[StepSpec, ...]) -> None:
         if step.kind != "map":
             _check_step(check, step, visible)
         visible[step.name] = _shape(step)
+
+
+def _check_reduce(check: _Checker, step: StepSpec, steps: tuple[StepSpec, ...],
+                  visible: Shape) -> None:  # fmt: skip
+    """``over`` names an earlier map; ``input`` (one map output as the reduce reads it) sees
+    that map's sub-steps, the other templates what any later step sees."""
+    source = next((s for s in steps if s.name == step.over), None)
+    if source is None or source.kind != "map" or step.over not in visible:
+        check.add(_where(step, "over"), f"{step.over!r} is not an earlier map step (a reduce "
+                  "combines a map's outputs)")  # fmt: skip
+        _check_step(check, replace(step, input=""), visible)
+        return
+    _check_step(check, replace(step, input=""), visible)
+    inner = {**visible, **{sub.name: _shape(sub) for sub in source.steps}}
+    _check_step(check, replace(step, prompt="", system="", instructions=""), inner)
 
 
 def _where(step: StepSpec, key: str) -> Path_:

@@ -10,7 +10,9 @@ from anyllm_desktop.core.workflow_spec import WorkflowError
 from anyllm_desktop.core.workflow_templates import Listing, TemplateError, references, render
 from anyllm_desktop.services.workflows.cache import StepCache, cache_key
 from anyllm_desktop.services.workflows.loading import builtin_workflows, load_workflow, parse_text
+from anyllm_desktop.services.workflows.results import Citation
 from anyllm_desktop.services.workflows.steps import label_grammar
+from anyllm_desktop.services.workflows.summaries import Part, Tags, groups, tag
 
 GOOD = """\
 version: 1
@@ -158,6 +160,86 @@ def test_cache_keys_change_with_the_input_and_outputs_persist(tmp_path: Path) ->
 
 def test_builtins_are_valid_and_listed() -> None:
     found = builtin_workflows()
-    assert {"sentiment-table", "extract-fields"} <= set(found)
+    assert {"sentiment-table", "extract-fields", "document-summary", "summarize-briefing",
+            "translate", "faq-pairs"} <= set(found)  # fmt: skip
+    summary = load_workflow(found["document-summary"])
+    assert [s.kind for s in summary.steps] == ["map", "reduce", "output"]
+    assert (summary.steps[0].over, summary.steps[1].over) == ("sections", "sections")
     assert load_workflow(found["sentiment-table"]).steps[0].steps[0].labels == (
         "positive", "neutral", "negative")  # fmt: skip
+
+
+REDUCE = """\
+version: 1
+id: summary
+name: Summary
+steps:
+  - name: pieces
+    kind: map
+    over: sections
+    steps:
+      - name: gist
+        kind: prompt
+        prompt: "Summarize: {{document.text}}"
+  - name: summary
+    kind: reduce
+    over: pieces
+    input: "{{gist}}"
+    instructions: Combine these.
+"""
+
+
+def test_a_map_over_sections_and_a_reduce_over_it_parse() -> None:
+    spec = parse_text(REDUCE, "workflow.yaml")
+    assert (spec.steps[0].over, spec.steps[1].over, spec.steps[1].model) == (
+        "sections", "pieces", "local")  # fmt: skip
+    assert parse_text(REDUCE.replace("    over: sections\n", ""), "w.yaml").steps[0].over == (
+        "documents")  # fmt: skip
+
+
+def test_reduce_and_over_mistakes_name_line_and_field() -> None:
+    assert problems(REDUCE.replace("over: sections", "over: chapters")) == [
+        "workflow.yaml line 7, steps[0].over: expected one of documents, sections"
+    ]
+    assert problems(REDUCE.replace("over: pieces", "over: gist")) == [
+        "workflow.yaml line 14, steps[1].over: 'gist' is not an earlier map step (a reduce "
+        "combines a map's outputs)"]  # fmt: skip
+    found = problems(REDUCE.replace('input: "{{gist}}"', 'input: "{{gits}}"'))
+    assert found[0].startswith("workflow.yaml line 15, steps[1].input: {{gits}} names no earlier")
+    assert "gist" in found[0]  # the map's sub-steps are what a reduce's input sees
+    instructions = REDUCE.replace("instructions: Combine these.", "instructions: '{{gist}}'")
+    assert "steps[1].instructions: {{gist}} names no earlier" in problems(instructions)[0]
+
+
+def test_citation_tags_name_pages_or_sections() -> None:
+    assert tag(Citation("r.pdf", (12, 13, 14), ("Intro › 3.2 Usage",))) == "[p. 12–14, §3.2 Usage]"
+    assert tag(Citation("r.md", (), ("A › One", "A › Two"))) == "[§One–§Two]"
+    assert tag(Citation("r.md", (4,), ()), with_document=True) == "[r.md, p. 4]"
+    assert tag(Citation("text")) == "[text]"
+
+
+def test_groups_fit_the_room_and_at_least_halve_the_parts() -> None:
+    sizes = [30, 30, 30, 10, 45]
+    parts = [Part("x" * size, (Citation("d", (i,)),)) for i, size in enumerate(sizes)]
+
+    def cost(group: object) -> int:
+        return 10 + sum(len(p.text) for p in group)  # type: ignore[attr-defined]
+
+    grouped = groups(parts, cost, room=95)
+    assert [[len(p.text) for p in g] for g in grouped] == [[30, 30], [30, 10, 45]]
+    assert all(cost(g) <= 95 for g in grouped)
+
+
+def test_an_output_that_dropped_its_tags_gets_the_groups_span() -> None:
+    tags = Tags(with_document=False)
+    first, second = Citation("d", (1, 2)), Citation("d", (5,))
+    group = [Part(f"{tags.add(first)} a", (first,)), Part(f"{tags.add(second)} b", (second,))]
+    kept = tags.kept("Both say a and b.", group)
+    assert kept.text == "Both say a and b. [p. 1–5]"
+    assert tags.cited(kept.text) == [Citation("d", (1, 2, 5))]
+    assert tags.kept("a [p. 5] and [p. 9] b", group).text == "a [p. 5] and [p. 9] b"
+    assert tags.cited("a [p. 5] and [p. 9] b") == [second]  # [p. 9] was never a source
+    several = Tags(with_document=True)
+    a, b = Citation("a.md", (), ("A",)), Citation("b.txt")
+    pair = [Part(f"{several.add(a)} x", (a,)), Part(f"{several.add(b)} y", (b,))]
+    assert several.kept("Both.", pair).text == "Both. [a.md, §A] [b.txt]"

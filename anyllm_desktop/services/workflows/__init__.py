@@ -1,4 +1,4 @@
-"""Workflows: LLM tasks over whole documents, as files, run as jobs (issue 16, first slice).
+"""Workflows: LLM tasks over whole documents, as files, run as jobs (issue 16).
 
 Format (``core/workflow_spec.py``, version 1, YAML or JSON): ``id``, ``name``,
 ``description``, ``inputs`` (``documents: all`` | a list of file names | ``{glob: "*.md"}``, or
@@ -11,25 +11,35 @@ reason | ``retry`` up to ``retries`` more times, then stop). Templates are ``{{n
 and extract fields; every reference is checked before anything runs, and every problem names
 its line and field (``loading.py`` keeps the YAML nodes' marks).
 
-Kinds: ``map`` (its sub-steps for each document), ``prompt``, ``classify`` (labels; a llama.cpp
-grammar makes the answer one of them), ``extract`` (a JSON schema, held to it by the grammar
+Kinds: ``map`` (its sub-steps for each document, or with ``over: sections`` for each
+section-sized piece of each document: consecutive passages in document order up to
+``max_document_tokens``, each piece citing its pages and sections; each sub-step goes over
+every item before the next one, so consecutive calls share their instruction's KV-cache
+prefix), ``reduce`` (``over: MAP``: the map's outputs, each opening with its citation tag
+``[p. 12–14, §3.2]``, combined in groups that fit the reduce model's context by its own token
+count, level by level until one remains; the result cites the tags it kept, see
+``summaries.py``), ``prompt``, ``classify`` (labels; a llama.cpp grammar makes the answer
+one of them), ``extract`` (a JSON schema, held to it by the grammar
 llama.cpp makes from it, so it parses), ``output`` (a table from a map: one row per document,
 columns from labels/schema, each cell citing file + pages/sections; and/or a Markdown report).
 The seam: ``steps.STEP_KINDS`` holds the model-asking kinds (``request`` + ``parse``); the
 runner does cache, model call, retries and error policy alike for all; fields of a new kind go
 to ``core/workflow_spec.KIND_RULES``.
 
-Runs (``runner.py``): the "workflow" job's source; Progress "document 3 of 12 · classify", Done
+Runs (``runner.py``): the "workflow" job's source; Progress "document 3 of 12 · classify" or
+"section 12 of 40 · gist", then "summary · level 2, part 1 of 3", Done
 with a ``WorkflowResult`` (``results.py``: exports CSV, JSON, Markdown, XLSX). Every output is
 cached in ``workspaces/workflows/UID.sqlite3`` by the hash of the step's definition, the model
 file/cloud model it resolved to and the exact messages; committed as it comes, so a re-run asks
 only for changed or new documents and a killed run resumes without redoing finished ones.
 
-Left for later: hierarchical map/reduce for documents over the budget (now: the first
-``max_document_tokens``, said in the result's notes) and a ``reduce`` step; a ``retrieve`` step;
-summaries stored as their own passage kind in the workspace's table; cloud structured output
-(the grammar is ignored by cloud providers today; classify falls back to the first label named),
-the first-use agreement per step, redaction and the outbound log for cloud steps (now: refused
-unless the workspace agreed to that provider and is not local-only); a fallback model; the
-prompt library; runs listed per workspace (``anyllm runs``); the GUI panel; the benchmarks.
+``anyllm summarize -w WS DOCUMENT`` runs the built-in ``document-summary`` (map over sections,
+reduce, report) as that job.
+
+Left for later: a ``retrieve`` step; summaries stored as their own passage kind in the
+workspace's table; cloud structured output (the grammar is ignored by cloud providers today;
+classify falls back to the first label named), the first-use agreement per step, redaction and
+the outbound log for cloud steps (now: refused unless the workspace agreed to that provider and
+is not local-only); a fallback model; the prompt library; runs listed per workspace (``anyllm
+runs``); the GUI panel; the benchmarks.
 """

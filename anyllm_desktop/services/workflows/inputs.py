@@ -28,7 +28,8 @@ class Item:
     text: str
     citation: Citation
     metadata: dict[str, Any]
-    #: Only the first part was read (longer than the map's max_document_tokens).
+    #: Only the first part was read (longer than the map's max_document_tokens), or, for a
+    #: section, its one passage was longer than that and was cut.
     truncated: bool = False
 
     def scope(self) -> dict[str, Any]:
@@ -71,33 +72,64 @@ def text_item(spec: WorkflowSpec) -> Item:
                                                  "pages": None})  # fmt: skip
 
 
-def read_document(library: Library, workspace: Workspace, document: Document,
-                  budget_tokens: int) -> Item:  # fmt: skip
-    """The document's text from its passages, the first ``budget_tokens`` (about) of it.
+def _metadata(document: Document) -> dict[str, Any]:
+    return {"title": document.title, "path": document.path, "kind": document.kind,
+            "pages": document.pages}  # fmt: skip
 
-    TODO(issue 16): a longer document is cut here; hierarchical map/reduce summaries over
-    section-sized pieces come next.
-    """
-    table = library.table(workspace, create=False)
-    hits = library.vectors.passages(table, document.id, range(document.chunks))
-    budget = budget_tokens * CHARS_PER_TOKEN
+
+def _piece(name: str, hits: list[Any], budget: int, metadata: dict[str, Any],
+           more: bool) -> Item:  # fmt: skip
+    """Consecutive passages as one text (their overlaps written once), cut at ``budget``
+    characters, citing their pages and sections."""
     text, pages, sections = "", [], []
-    used = 0
-    for chunk in sorted(hits):
-        hit = hits[chunk]
-        if text and len(text) + len(hit.text) > budget:
-            break
+    for hit in hits:
         text = join_overlapping(text, hit.text) if text else hit.text
-        used += 1
         if hit.page is not None and hit.page not in pages:
             pages.append(hit.page)
         if hit.section and hit.section not in sections:
             sections.append(hit.section)
-    truncated = used < len(hits)
-    if len(text) > budget:
-        text, truncated = text[:budget], True
-    metadata = {"title": document.title, "path": document.path, "kind": document.kind,
-                "pages": document.pages}  # fmt: skip
-    name = file_name(document)
-    return Item(name, text, Citation(name, tuple(sorted(pages)), tuple(sections)), metadata,
-                truncated)  # fmt: skip
+    truncated = more or len(text) > budget
+    return Item(name, text[:budget], Citation(name, tuple(sorted(pages)), tuple(sections)),
+                metadata, truncated)  # fmt: skip
+
+
+def _passages(library: Library, workspace: Workspace, document: Document) -> list[Any]:
+    """The document's passages in document order."""
+    table = library.table(workspace, create=False)
+    hits = library.vectors.passages(table, document.id, range(document.chunks))
+    return [hits[chunk] for chunk in sorted(hits)]
+
+
+def _packed(hits: list[Any], budget: int) -> list[list[Any]]:
+    """Consecutive passages in groups of about ``budget`` characters at most (a longer passage
+    is a group of its own)."""
+    groups: list[list[Any]] = [[]]
+    text = ""
+    for hit in hits:
+        if text and len(text) + len(hit.text) > budget:
+            groups.append([])
+            text = ""
+        groups[-1].append(hit)
+        text = join_overlapping(text, hit.text) if text else hit.text
+    return [g for g in groups if g]
+
+
+def read_document(library: Library, workspace: Workspace, document: Document,
+                  budget_tokens: int) -> Item:  # fmt: skip
+    """The document's text from its passages, the first ``budget_tokens`` (about) of it
+    (``truncated`` when there was more: a map ``over: sections`` reads all of it)."""
+    packed = _packed(_passages(library, workspace, document), budget_tokens * CHARS_PER_TOKEN)
+    first = packed[0] if packed else []
+    return _piece(file_name(document), first, budget_tokens * CHARS_PER_TOKEN,
+                  _metadata(document), more=len(packed) > 1)  # fmt: skip
+
+
+def read_sections(
+    library: Library, workspace: Workspace, document: Document, budget_tokens: int
+) -> list[Item]:
+    """The whole document as section-sized pieces in document order: consecutive passages up
+    to ``budget_tokens`` (about) each, each piece citing its own pages and sections."""
+    budget = budget_tokens * CHARS_PER_TOKEN
+    name, metadata = file_name(document), _metadata(document)
+    return [_piece(name, group, budget, metadata, more=False)
+            for group in _packed(_passages(library, workspace, document), budget)]  # fmt: skip

@@ -30,6 +30,13 @@ class Citation:
             return f"{self.document}, {self.sections[0]}"
         return self.document
 
+    def to_json(self) -> dict[str, Any]:
+        """The citation with its first page and section, and all of them."""
+        return {"document": self.document, "page": self.pages[0] if self.pages else None,
+                "section": self.sections[0] if self.sections else None,
+                "pages": list(self.pages), "sections": list(self.sections),
+                "source": self.describe()}  # fmt: skip
+
 
 @dataclass
 class Row:
@@ -55,6 +62,12 @@ class WorkflowResult:
     notes: list[str] = field(default_factory=list)
     #: Each step's model as it resolved ("each.sentiment": "SmolLM2-135M-Instruct.Q4_1.gguf").
     models: dict[str, str] = field(default_factory=dict)
+    #: What the report cites (a reduce's result: the citations its text still holds).
+    citations: list[Citation] = field(default_factory=list)
+    #: Prompt tokens of the model calls, and how many of them llama.cpp had to evaluate (the
+    #: rest came from its KV cache: the prefix shared with the call before).
+    prompt_tokens: int = 0
+    evaluated_tokens: int = 0
 
     def to_json(self) -> dict[str, Any]:
         rows = [{"document": r.document, "status": r.status, "reason": r.reason,
@@ -63,7 +76,10 @@ class WorkflowResult:
                            for c in self.columns}} for r in self.rows]  # fmt: skip
         return {"workflow": self.workflow, "name": self.name, "columns": self.columns,
                 "rows": rows, "report": self.report, "model_calls": self.model_calls,
-                "cached": self.cached, "notes": self.notes, "models": self.models}  # fmt: skip
+                "cached": self.cached, "notes": self.notes, "models": self.models,
+                "citations": [c.to_json() for c in self.citations],
+                "prompt_tokens": self.prompt_tokens,
+                "evaluated_tokens": self.evaluated_tokens}  # fmt: skip
 
     def flat_rows(self) -> list[list[str]]:
         """Header and rows as text: document, the columns, source, status, reason."""
@@ -81,6 +97,8 @@ class WorkflowResult:
             lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
             lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in body]
             parts.append("\n".join(lines))
+        if self.citations:
+            parts.append("Sources: " + "; ".join(c.describe() for c in self.citations))
         parts += [f"_{note}_" for note in self.notes]
         return "\n\n".join(parts) + "\n"
 

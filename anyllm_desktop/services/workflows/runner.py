@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import Cancelled, CancelToken
+from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Progress
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowError, WorkflowSpec
 from anyllm_desktop.core.workflow_templates import Listing, TemplateError, as_text, render
@@ -19,12 +20,22 @@ from anyllm_desktop.services.workflows.inputs import (
     Item,
     choose,
     read_document,
+    read_sections,
     text_item,
 )
 from anyllm_desktop.services.workflows.loading import load_workflow
 from anyllm_desktop.services.workflows.models import ModelRefused, StepModels
 from anyllm_desktop.services.workflows.results import Row, WorkflowResult
-from anyllm_desktop.services.workflows.steps import STEP_KINDS, StepFailed
+from anyllm_desktop.services.workflows.steps import PARTS, STEP_KINDS, StepFailed
+from anyllm_desktop.services.workflows.summaries import (
+    MIN_PART_TOKENS,
+    SAFETY_TOKENS,
+    Part,
+    Tags,
+    fitted,
+    groups,
+    tag,
+)
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.jobs import JobService
@@ -78,7 +89,7 @@ class _Run:
         self.cancel = cancel
         self.result = WorkflowResult(spec.id, spec.name)
         self.leaves = [s for top in spec.steps for s in (top, *top.steps) if s.kind in STEP_KINDS]
-        self.done = 0
+        self.done = self.total = 0
         self.started = time.monotonic()
 
     def items(self, ws: Any, names: list[str] | None) -> list[Any]:
@@ -96,54 +107,88 @@ class _Run:
                                      "(longer documents are cut in this version).")  # fmt: skip
         return item
 
-    def _progress(self, total: int, message: str) -> Progress:
+    def _progress(self, message: str) -> Progress:
         elapsed = time.monotonic() - self.started
-        eta = elapsed / self.done * (total - self.done) if self.done else None
-        return Progress("workflow", self.done, total, message, eta)
+        eta = elapsed / self.done * (self.total - self.done) if self.done else None
+        return Progress("workflow", self.done, self.total, message, eta)
 
     def steps(self, ws: Any, items: list[Any]) -> Iterator[Event]:
-        total = sum(len(s.steps) * len(items) if s.kind == "map" else s.kind in STEP_KINDS
-                    for s in self.spec.steps)  # fmt: skip
+        self.total = sum(len(s.steps) * len(items) if s.kind == "map" else s.kind in STEP_KINDS
+                         for s in self.spec.steps)  # fmt: skip
         scope: dict[str, Any] = {}
         last_map: StepSpec | None = None
         rows: dict[str, list[Row]] = {}
         for step in self.spec.steps:
             if step.kind == "map":
-                rows[step.name] = []
-                for i, document in enumerate(items):
-                    self.cancel.raise_if_cancelled()
-                    item = self._item(ws, document, step.max_document_tokens)
-                    where = f"document {i + 1} of {len(items)}"
-                    row = yield from self._map_item(step, item, scope, total, where)
-                    rows[step.name].append(row)
+                rows[step.name] = yield from self._map(ws, step, items, scope)
                 scope[step.name] = _listing(step, rows[step.name])
                 last_map = step
             elif step.kind == "output":
                 self._output(step, scope, rows)
+            elif step.kind == "reduce":
+                scope[step.name] = yield from self._reduce(step, scope, rows[step.over])
+                self.result.report = scope[step.name]
             else:
-                yield self._progress(total, step.name)
+                yield self._progress(step.name)
                 scope[step.name] = self._leaf_or_skip(step, scope, "")
                 self.done += 1
                 self.result.report = as_text(scope[step.name])
         if not self.result.columns and last_map is not None:
             self._table(last_map, rows[last_map.name])
 
-    def _map_item(self, step: StepSpec, item: Item, outer: dict[str, Any], total: int,
-                  where: str) -> Generator[Event, None, Row]:  # fmt: skip
-        scope = {**outer, "document": item.scope()}
-        row = Row(item.name, item.citation)
-        for sub in step.steps:
-            yield self._progress(total, f"{where} · {sub.name}")
-            try:
-                scope[sub.name] = row.values[sub.name] = self._leaf(sub, scope, item.name)
-            except StepFailed as exc:
-                if sub.on_error != "skip":
-                    raise StepFailed(f"{item.name}: the step {sub.name} failed: {exc}") from exc
-                row.status, row.reason = "skipped", f"{sub.name}: {exc}"
-                self.done += len(step.steps) - step.steps.index(sub)
-                break
-            self.done += 1
-        return row
+    def _map(self, ws: Any, step: StepSpec, documents: list[Any], scope: dict[str, Any]
+             ) -> Generator[Event, None, list[Row]]:  # fmt: skip
+        """The map's sub-steps for each document, or for each section-sized piece of each."""
+        items: list[tuple[Item, str]] = []
+        if step.over != "sections":
+            for i, document in enumerate(documents):
+                item = self._item(ws, document, step.max_document_tokens)
+                items.append((item, f"document {i + 1} of {len(documents)}"))
+        else:
+            pieces = [self._sections(ws, d, step.max_document_tokens) for d in documents]
+            self.total += sum(len(p) - 1 for p in pieces) * len(step.steps)
+            for d, sections in enumerate(pieces):
+                for i, item in enumerate(sections):
+                    where = f"section {i + 1} of {len(sections)}"
+                    if len(pieces) > 1:
+                        where = f"document {d + 1} of {len(pieces)} · {where}"
+                    items.append((item, where))
+        return (yield from self._map_items(step, items, scope))
+
+    def _sections(self, ws: Any, document: Any, budget: int) -> list[Item]:
+        if document is None:
+            return [text_item(self.spec)]
+        items = read_sections(self.library, ws, document, budget)
+        cut = sum(item.truncated for item in items)
+        if cut:
+            self.result.notes.append(f"{items[0].name}: {cut} passages longer than the map's "
+                                     f"max_document_tokens ({budget}) were cut to it.")  # fmt: skip
+        return items
+
+    def _map_items(self, step: StepSpec, items: list[tuple[Item, str]], outer: dict[str, Any]
+                   ) -> Generator[Event, None, list[Row]]:  # fmt: skip
+        """Each sub-step over every item before the next sub-step: consecutive calls then share
+        the sub-step's fixed system prompt and instruction, which llama.cpp keeps in its KV
+        cache (one classify + extract map over 3 short documents: see the commit's numbers)."""
+        rows = [Row(item.name, item.citation) for item, _ in items]
+        scopes = [{**outer, "document": item.scope()} for item, _ in items]
+        for index, sub in enumerate(step.steps):
+            for (item, where), row, scope in zip(items, rows, scopes, strict=True):
+                if row.status != "done":
+                    continue
+                self.cancel.raise_if_cancelled()
+                yield self._progress(f"{where} · {sub.name}")
+                try:
+                    scope[sub.name] = row.values[sub.name] = self._leaf(sub, scope, item.name)
+                except StepFailed as exc:
+                    if sub.on_error != "skip":
+                        raise StepFailed(f"{item.name}: the step {sub.name} failed: {exc}"
+                                         ) from exc  # fmt: skip
+                    row.status, row.reason = "skipped", f"{sub.name}: {exc}"
+                    self.done += len(step.steps) - index
+                    continue
+                self.done += 1
+        return rows
 
     def _leaf_or_skip(self, step: StepSpec, scope: dict[str, Any], item: str) -> Any:
         try:
@@ -172,7 +217,10 @@ class _Run:
         tries = 1 + (step.retries if step.on_error == "retry" else 0)
         for attempt in range(1, tries + 1):
             try:
-                output = kind.parse(step, self.models.complete(step, request, self.cancel))
+                completion = self.models.complete(step, request, self.cancel)
+                self.result.prompt_tokens += completion.prompt_tokens
+                self.result.evaluated_tokens += completion.prompt_tokens - completion.cached_tokens
+                output = kind.parse(step, completion)
                 break
             except StepFailed as exc:
                 if attempt == tries:
@@ -180,6 +228,64 @@ class _Run:
                                      ) from exc  # fmt: skip
         self.cache.put(key, step.name, item, output)
         return output
+
+    def _reduce(self, step: StepSpec, scope: dict[str, Any], rows: list[Row]
+                ) -> Generator[Event, None, str]:  # fmt: skip
+        """The map's outputs combined in groups that fit the model, level by level, until one
+        text remains; the result cites the tags that text holds (``summaries.py``)."""
+        source = next(s for s in self.spec.steps if s.name == step.over)
+        template = step.input or "{{" + source.steps[-1].name + "}}"
+        done = [r for r in rows if r.status == "done"]
+        tags = Tags(with_document=len({r.document for r in done}) > 1)
+        parts = [Part(f"{tags.add(r.citation)} {render(template, {**scope, **r.values})}",
+                      (r.citation,)) for r in done]  # fmt: skip
+        count, room = self._budget(step, scope)
+        level = 0
+        try:
+            half = (room - count([])) // 2
+            if len(parts) > 1 and half < MIN_PART_TOKENS:
+                raise StepFailed(f"its instruction ({count([])} tokens) and answer (max_tokens "
+                                 f"{step.max_tokens}) leave no room in the model's context "
+                                 f"window ({room + step.max_tokens + SAFETY_TOKENS} tokens) for "
+                                 "the outputs it combines: lower max_tokens or shorten the "
+                                 "instructions")  # fmt: skip
+            while len(parts) > 1:
+                level += 1
+                parts = [fitted(p, count([p]) - count([]), half) for p in parts]
+                grouped = groups(parts, count, room)
+                parts = []
+                for g, group in enumerate(grouped):
+                    self.cancel.raise_if_cancelled()
+                    yield self._progress(f"{step.name} · level {level}, part {g + 1} of "
+                                         f"{len(grouped)}")  # fmt: skip
+                    if len(group) == 1:
+                        parts.append(group[0])
+                        continue
+                    text = self._leaf(step, {**scope, PARTS: _joined(group)}, f"level {level}")
+                    parts.append(tags.kept(text, group))
+        except StepFailed as exc:
+            if step.on_error != "skip":
+                raise StepFailed(f"The step {step.name} failed: {exc}") from exc
+            self.result.notes.append(f"The step {step.name} was skipped: {exc}")
+            return ""
+        self.done += 1
+        text = parts[0].text if parts else ""
+        self.result.citations = tags.cited(text)
+        return text
+
+    def _budget(self, step: StepSpec, scope: dict[str, Any]
+                ) -> tuple[Callable[[Sequence[Part]], int], int]:  # fmt: skip
+        """How many tokens a group's prompt is, by the reduce model's own count, and how many
+        it may be: the context window less the answer's max_tokens and a margin."""
+        provider = self.models.provider(step.model)
+        kind = STEP_KINDS[step.kind]
+
+        def count(group: Sequence[Part]) -> int:
+            messages: list[ChatMessage] = kind.request(step, {**scope, PARTS: _joined(group)}
+                                                       ).messages  # fmt: skip
+            return int(provider.count_tokens(messages))
+
+        return count, provider.context_size - step.max_tokens - SAFETY_TOKENS
 
     def _output(self, step: StepSpec, scope: dict[str, Any], rows: dict[str, list[Row]]) -> None:
         if step.table:
@@ -204,11 +310,18 @@ class _Run:
         self.result.columns, self.result.rows = columns, rows
 
 
+def _joined(group: Sequence[Part]) -> str:
+    return "\n\n".join(p.text for p in group)
+
+
 def _listing(step: StepSpec, rows: list[Row]) -> Listing:
-    """A map's outputs for later steps: ``{{map.sub}}`` is one line per document."""
+    """A map's outputs for later steps: ``{{map.sub}}`` is one line per document (per section,
+    opening with its citation tag, for a map over sections)."""
     done = [r for r in rows if r.status == "done"]
 
     def lines(get: Any) -> str:
+        if step.over == "sections":
+            return "\n".join(f"- {tag(r.citation)} {as_text(get(r))}" for r in done)
         return "\n".join(f"- {r.document}: {as_text(get(r))}" for r in done)
 
     fields: dict[str, Any] = {}

@@ -3,7 +3,8 @@
 A kind turns its step and the values in scope into a :class:`Request` (messages, grammar,
 answer length) and the model's text into its output. The runner does the rest the same way for
 every kind: the cache lookup, the model call, retries and the error policy. ``map`` and
-``output`` shape the run itself and live in ``runner.py``. A new kind: its fields in
+``output`` shape the run itself and live in ``runner.py``; ``reduce`` is asked once per group
+of outputs (``summaries.py`` makes the groups). A new kind: its fields in
 ``core/workflow_spec.py``'s ``KIND_RULES``, its class here.
 """
 
@@ -127,8 +128,28 @@ class ExtractKind:
         return {key: value.get(key) for key in step.schema["properties"]}
 
 
+#: Where a reduce's request finds the outputs it combines (each opening with its citation).
+PARTS = "__parts__"
+REDUCE_SYSTEM = ("You combine texts into one. Keep the citations in square brackets, like "
+                 "[p. 3–4], exactly as written, after what they support.")  # fmt: skip
+
+
+class ReduceKind(PromptKind):
+    """One group of outputs combined into one. The fixed instruction comes first and the
+    outputs last, so the groups of a level share their prompt's prefix (llama.cpp's KV cache
+    keeps it: only the outputs are evaluated anew)."""
+
+    def request(self, step: StepSpec, scope: Mapping[str, Any]) -> Request:
+        system = render(step.system, scope) if step.system else REDUCE_SYSTEM
+        task = render(step.instructions, scope) or "Combine these summaries into one summary."
+        user = (f"{task}\nKeep each citation in square brackets exactly as written.\n\n"
+                f"{scope[PARTS]}")  # fmt: skip
+        return Request([ChatMessage("system", system), ChatMessage("user", user)])
+
+
 STEP_KINDS: dict[str, StepKind] = {
     "prompt": PromptKind(),
+    "reduce": ReduceKind(),
     "classify": ClassifyKind(),
     "extract": ExtractKind(),
 }
