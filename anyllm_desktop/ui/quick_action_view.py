@@ -71,6 +71,10 @@ class QuickActionView(QDialog):
         self.results.table.citation_opened.connect(self._open_citation)
         self.results.written.connect(lambda path: self.state.setText(f"Written to {path}."))
         self.results.hide()
+        self.caution = QLabel("Written by a model from this text alone: check it against the "
+                              "source before you rely on it.")  # fmt: skip
+        self.caution.setObjectName("EmptyHint")
+        self.caution.setWordWrap(True)
 
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the model; what it wrote so far stays")
@@ -92,6 +96,7 @@ class QuickActionView(QDialog):
             layout.addWidget(widget)
         layout.addWidget(self.body, 1)
         layout.addWidget(self.results, 1)
+        layout.addWidget(self.caution)
         layout.addLayout(buttons)
         self._repaint = QTimer(self)
         self._repaint.setInterval(REPAINT_MS)
@@ -118,9 +123,9 @@ class QuickActionView(QDialog):
             self.result = event.result
             self.text = event.result.text
             self._dirty = True
-            done = "Stopped — the result is incomplete." if event.result.stopped else "Done."
-            self.state.setText(" ".join([done, *event.result.notes, f"Model: {event.result.model}"
-                                         if event.result.model else ""]).strip())  # fmt: skip
+            done = "Stopped — the result is incomplete." if event.result.stopped else "Done"
+            model = f" · written by {event.result.model}" if event.result.model else ""
+            self.state.setText(" ".join([done + model + ".", *event.result.notes]))
         elif isinstance(event, Error):
             self.state.setText(event.message)
             self.state.setStyleSheet("color: #b00020")
@@ -152,6 +157,7 @@ class QuickActionView(QDialog):
         self.stop_button.setText("Cancel")
         self.stop_button.setToolTip("Cancel the run; the sections done so far are cached")
         self.body.hide()
+        self.caution.hide()  # the results say where each value came from
         self.results.show()
         self.state.setText("Waiting to start…")
         self.backend.jobs.event.connect(self._on_job_event)
@@ -174,8 +180,9 @@ class QuickActionView(QDialog):
             return
         self.job = None
         self._set_running(False)
+        asked = (str(job.params.get("workflow", "")), list(job.params.get("documents") or []))
         runs = [r for r in self.backend.workflow_runs(self.workspace)
-                if r.file == str(job.params.get("workflow", ""))]  # fmt: skip
+                if (r.file, r.documents) == asked]  # fmt: skip
         if job.state == "cancelled":
             self.state.setText("Cancelled: the parts done so far are cached; running it again "
                                "continues from there.")  # fmt: skip
