@@ -20,6 +20,7 @@ from anyllm_desktop.core.workflow_spec import StepSpec
 from anyllm_desktop.core.workflow_templates import render
 from anyllm_desktop.providers.base import Completion
 from anyllm_desktop.providers.llama_local import json_schema_grammar
+from anyllm_desktop.providers.llama_scoring import CONTENT_FREE
 
 DEFAULT_INPUT = "{{document.text}}"
 
@@ -35,6 +36,10 @@ class Request:
     grammar: str | None = None
     #: The JSON schema of the answer, for a cloud provider's structured output.
     json_schema: Mapping[str, Any] | None = None
+    #: The only answers (classify's labels): a local model scores them instead of generating.
+    choices: tuple[str, ...] = ()
+    #: The same request for a content-free input, to calibrate the choices' scores by.
+    content_free: list[ChatMessage] | None = None
 
 
 class StepKind(Protocol):
@@ -78,10 +83,15 @@ class ClassifyKind:
     def request(self, step: StepSpec, scope: Mapping[str, Any]) -> Request:
         task = render(step.instructions, scope) or "Classify this text."
         labels = ", ".join(step.labels)
-        user = f"{task}\nAnswer with one of these labels: {labels}.\n\nText:\n{_input(step, scope)}"
-        system = ChatMessage("system", "You classify texts. Answer with the label only.")
-        return Request([system, ChatMessage("user", user)], label_grammar(step.labels),
-                       {"type": "string", "enum": list(step.labels)})  # fmt: skip
+
+        def ask(text: str) -> list[ChatMessage]:
+            user = f"{task}\nAnswer with one of these labels: {labels}.\n\nText:\n{text}"
+            system = ChatMessage("system", "You classify texts. Answer with the label only.")
+            return [system, ChatMessage("user", user)]
+
+        return Request(ask(_input(step, scope)), label_grammar(step.labels),
+                       {"type": "string", "enum": list(step.labels)}, choices=step.labels,
+                       content_free=ask(CONTENT_FREE))  # fmt: skip
 
     def parse(self, step: StepSpec, completion: Completion) -> Any:
         text = completion.text.strip()
