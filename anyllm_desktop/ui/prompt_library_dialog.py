@@ -46,7 +46,7 @@ class PromptLibraryDialog(QDialog):
         self.state = QLabel()
         self.state.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("Name (/name)", self.name)
+        form.addRow("Name (typed as /name)", self.name)
         form.addRow("Description", self.description)
         form.addRow("Prompt", self.prompt)
         help_label = QLabel(_HELP)

@@ -2,7 +2,7 @@
 passage's selected text summarized (streaming into its window, copied with its citation),
 Classify into two labels, a document's Sentiment from the documents panel as a workflow job
 (its row with the citation, kept as a run), "/summarize some text" in the composer, and an
-unknown "/nope" naming the templates there are."""
+unknown "/nope" naming the templates there are; the prompt library's dialog."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from PySide6.QtGui import QGuiApplication, QTextCursor
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.core.events import Done, Error, Token
+from anyllm_desktop.core.prompt_library import PromptLibrary
 from anyllm_desktop.ui.main_window import MainWindow
 from anyllm_desktop.ui.passage_dialog import PassageDialog
+from anyllm_desktop.ui.prompt_library_dialog import PromptLibraryDialog
 from anyllm_desktop.ui.quick_action_view import QuickActionView
 from tests.qt.helpers import ready_window
 
@@ -110,3 +112,23 @@ def test_slash_commands_run_a_template_or_name_the_templates_there_are(
     assert "/summarize, /translate, /keypoints" in notice
     assert window.composer.editor.toPlainText() == "/nope this"
     assert len(window.quick.views) == 1
+
+
+def test_prompt_library_dialog_adds_edits_and_deletes_templates(
+    qtbot: QtBot, anyllm_home: Path
+) -> None:
+    library = PromptLibrary(anyllm_home / "prompts.json")
+    dialog = PromptLibraryDialog(library)
+    qtbot.addWidget(dialog)
+    assert dialog.list.count() == 3 and dialog.name.isReadOnly()  # /summarize stays its name
+    dialog.new_button.click()
+    dialog.name.setText("/ELI5")
+    dialog.prompt.setPlainText("Explain to a child in {{language}}:\n{{text}}")
+    assert dialog.save()
+    assert dialog.list.currentItem().text() == "/eli5"
+    assert "Run it as: /eli5 LANGUAGE [text, or the last answer]" in dialog.state.text()
+    dialog.name.setText("bad name")
+    assert not dialog.save() and "cannot be a template's name" in dialog.state.text()
+    dialog.name.setText("eli5")
+    dialog.delete_button.click()
+    assert library.get("eli5") is None and dialog.list.count() == 3
