@@ -199,8 +199,8 @@ class QuickActionView(QDialog):
                 c.describe() for c in record.result.citations[:3]]  # fmt: skip
             self.where.setText(f"From: {'; '.join(dict.fromkeys(cites)) or self.source}")
             self.where.show()
-            self.results.tabs.setCurrentIndex(1 if record.result.report and not (
-                record.result.columns) else 0)  # fmt: skip
+            # A summary or translation is read as its report; a label or fields as the row.
+            self.results.tabs.setCurrentIndex(1 if record.result.report else 0)
             self.state.setText(f"Done. Kept as run #{record.id} (Tools → Workflows… lists it).")
             self.state.setStyleSheet("")
 
