@@ -105,10 +105,26 @@ class QuickActionController(QObject):
         return {}
 
     def _workspace(self) -> str | None:
+        """The shown workspace, once its cloud provider (if it answers) is agreed to: asked
+        the first time, as the chat asks; None when there is none or the user declines."""
         if not self.backend.is_ready or self.session.workspace is None:
             self._notice("Create a workspace first: quick actions use its answering model.")
             return None
-        return self.session.workspace
+        workspace = self.session.workspace
+        question = self.backend.quick_action_agreement(workspace)
+        if question is None:
+            return workspace
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        box = QMessageBox(QMessageBox.Icon.Question, "Send to a cloud provider?",
+                          f"{question}\n\nSend? (Asked once per workspace and provider.)",
+                          buttons, self._parent)  # fmt: skip
+        box.button(QMessageBox.StandardButton.Yes).setText("Send")
+        box.button(QMessageBox.StandardButton.No).setText("Don't send")
+        if box.exec() != QMessageBox.StandardButton.Yes:
+            self._notice("Nothing was sent.")
+            return None
+        self.backend.agree_to_cloud(workspace)
+        return workspace
 
     def _open(self, workspace: str, title: str, source: str) -> QuickActionView:
         view = QuickActionView(self.backend, workspace, title, source, self._parent)

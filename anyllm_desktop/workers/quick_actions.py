@@ -74,6 +74,25 @@ class QuickActions:
         """The saved prompt templates over the built-ins (a small file in the data folder)."""
         return PromptLibrary(self.runtime.paths.prompt_library)
 
+    def quick_action_agreement(self, workspace: str) -> str | None:
+        """What to ask before a quick action's text goes to the workspace's cloud provider
+        for the first time; None when it is local, agreed, or refused anyway (local-only,
+        offline: the action says why). Quick: nothing is sent."""
+        name = self.answering_provider(workspace)
+        ws = self._library().workspace(workspace)
+        if name == "local" or name in ws.chat.cloud_consent or ws.chat.local_only:
+            return None
+        if self.runtime.settings.offline_mode:
+            return None
+        try:
+            provider = self.runtime.create_chat_provider(provider=name, model=ws.chat.model or None)
+        except (KeyError, ValueError, RuntimeError):
+            return None  # the action says why
+        removed = " Personal data is removed first." if ws.chat.redact_personal_data else ""
+        return (f"This quick action sends the text to {provider.name} "
+                f"({outbound.destination(provider)}), the cloud provider answering in "
+                f"“{workspace}”.{removed}")  # fmt: skip
+
     def quick_action(self, workspace: str, action: str, text: str, *, language: str = "",
                      labels: tuple[str, ...] = (), fields: tuple[str, ...] = (),
                      ) -> GeneratorWorker:  # fmt: skip

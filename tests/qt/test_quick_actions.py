@@ -6,9 +6,13 @@ unknown "/nope" naming the templates there are; the prompt library's dialog."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QGuiApplication, QTextCursor
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.core.events import Done, Error, Token
@@ -18,6 +22,7 @@ from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.prompt_library_dialog import PromptLibraryDialog
 from anyllm_desktop.ui.quick_action_view import QuickActionView
 from tests.qt.helpers import ready_window
+from tests.replay_server import Replay
 
 REVIEW = ("# Blender review\n\nI love this blender. It is quiet, the soups are wonderful and "
           "it was easy to clean. Great value.\n")  # fmt: skip
@@ -132,3 +137,51 @@ def test_prompt_library_dialog_adds_edits_and_deletes_templates(
     dialog.name.setText("eli5")
     dialog.delete_button.click()
     assert library.get("eli5") is None and dialog.list.count() == 3
+
+
+def test_a_cloud_answering_model_needs_the_agreement_and_gets_redacted_text(
+    qtbot: QtBot, anyllm_home: Path, monkeypatch: pytest.MonkeyPatch, server: Replay
+) -> None:
+    from anyllm_desktop.services.cloud_providers import add_provider
+    from anyllm_desktop.store import secrets
+    from tests.e2e.test_workflow_cloud import answer
+
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
+    window = ready_window(qtbot, anyllm_home)
+    runtime = window.backend.runtime
+    add_provider(runtime, "replay", "openai-compatible", base_url=f"{server.url}/v1",
+                 model="gpt-test")  # fmt: skip
+    runtime.settings = replace(runtime.settings, offline_mode=False)
+    window.backend.create_workspace("Cloudy")
+    window.backend.update_chat_settings("Cloudy", provider="replay", redact_personal_data=True)
+    window.navigator.select_workspace("Cloudy")
+    text = "Write to ada.lovelace@example.com about the mill's reopening in June."
+    asked: list[str] = []
+
+    def answer_with(button: QMessageBox.StandardButton) -> None:
+        def exec_(box: QMessageBox) -> QMessageBox.StandardButton:
+            asked.append(box.text())
+            return button
+
+        monkeypatch.setattr(QMessageBox, "exec", exec_)
+
+    answer_with(QMessageBox.StandardButton.No)
+    assert window.quick.on_text("summarize", text, params={}) is None
+    assert "sends the text to replay (127.0.0.1)" in asked[0] and "Personal data" in asked[0]
+    assert server.requests == [] and "Nothing was sent." in window.conversation.notice.text()
+
+    answer_with(QMessageBox.StandardButton.Yes)
+    server.replies = [answer("The mill reopens in June.")]
+    view = window.quick.on_text("summarize", text, params={})
+    assert view is not None
+    _finished(qtbot, view)
+    assert view.result is not None and view.result.text == "The mill reopens in June."
+    assert "replay" in window.backend.workspace("Cloudy").chat.cloud_consent
+    sent = json.dumps(server.requests[0]["body"])
+    assert "reopening in June" in sent and "ada.lovelace@example.com" not in sent
+    log = (anyllm_home / "logs" / "outbound.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(log) == 1 and json.loads(log[0])["provider"] == "replay"
+    server.replies = [answer("Again.")]
+    again = window.quick.on_text("summarize", text, params={})  # agreed once: not asked again
+    assert again is not None and len(asked) == 2
+    _finished(qtbot, again)
