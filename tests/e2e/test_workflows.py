@@ -12,8 +12,9 @@ import pytest
 from anyllm_desktop.cli import main
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, Progress
+from anyllm_desktop.core.workflow_spec import WorkflowSpec
 from anyllm_desktop.services.library import Library
-from anyllm_desktop.services.workflows.loading import parse_text
+from anyllm_desktop.services.workflows.loading import builtin_workflows, parse_text
 from anyllm_desktop.services.workflows.results import WorkflowResult
 from anyllm_desktop.services.workflows.runner import run_workflow
 from tests.e2e.conftest import ingest
@@ -120,7 +121,8 @@ def test_cli_run_writes_xlsx_and_lists_workflows(tmp_path: Path, capsys: pytest.
 
     assert main(["workflows", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["workflows"]
-    assert {"sentiment-table", "extract-fields"} <= {w["id"] for w in listed}
+    assert {"sentiment-table", "extract-fields", "document-summary", "summarize-briefing",
+            "translate", "faq-pairs"} <= {w["id"] for w in listed}  # fmt: skip
 
     assert main(["workspace", "create", "w"]) == 0
     paths = write(tmp_path / "docs", ["good.md", "bad.txt"])
@@ -152,3 +154,101 @@ def test_deleting_a_workspace_deletes_its_workflow_cache(library: Library) -> No
     assert path.is_file()
     list(library.delete_workspace("Gone"))
     assert not path.exists() and not path.with_name(path.name + "-wal").exists()
+
+
+def builtin(name: str, *replacements: tuple[str, str]) -> WorkflowSpec:
+    """A built-in as shipped, with smaller answers where asked (the tests' time on 2 cores)."""
+    text = builtin_workflows()[name].read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    return parse_text(text, f"{name}.yaml")
+
+
+def run_spec(library: Library, spec: WorkflowSpec) -> WorkflowResult:
+    events = list(run_workflow(library, "w", spec, CancelToken()))
+    assert isinstance(events[-1], Done), events[-1]
+    return events[-1].result
+
+
+def test_summarize_briefing_summaries_sentiments_and_a_briefing(
+    library: Library, tmp_path: Path
+) -> None:
+    library.create_workspace("w")
+    ingest(library, "w", *write(tmp_path / "docs", ["good.md", "bad.txt"]))
+    spec = builtin("summarize-briefing", ("max_tokens: 120", "max_tokens: 40"),
+                   ("max_tokens: 300", "max_tokens: 60"))  # fmt: skip
+    assert next(s for s in spec.steps if s.name == "briefing").model == "local"
+    result = run_spec(library, spec)
+    assert result.columns == ["summary", "sentiment"] and len(result.rows) == 2
+    for row in result.rows:
+        assert row.status == "done" and row.values["summary"] and row.values["sentiment"] in LABELS
+    assert result.model_calls == 5  # two summaries, two sentiments, one briefing
+    assert result.report and result.models["briefing"] == result.models["summary"]
+    cited = {c.document for c in result.citations}  # the briefing names its documents
+    assert cited and cited <= {"good.md", "bad.txt"}
+
+
+def test_translate_gives_each_section_translated_with_its_source(
+    library: Library, tmp_path: Path
+) -> None:
+    library.create_workspace("w")
+    ingest(library, "w", *write(tmp_path / "docs", ["good.md"]))
+    result = run_spec(library, builtin("translate", ("max_tokens: 1024", "max_tokens: 40")))
+    assert result.columns == ["translation"] and result.model_calls == 1
+    row = result.rows[0]
+    assert row.status == "done" and row.values["translation"].strip()
+    assert row.citation.describe() == "good.md, Great blender"
+    assert result.report == f"- [§Great blender] {row.values['translation']}"
+
+
+def test_faq_pairs_is_a_table_of_document_question_answer(library: Library, tmp_path: Path) -> None:
+    library.create_workspace("w")
+    ingest(library, "w", *write(tmp_path / "docs", ["notes.md"]))
+    spec = builtin(
+        "faq-pairs",
+        ("maxLength: 200", "maxLength: 80"),
+        ("maxLength: 400", "maxLength: 100"),
+        ("max_tokens: 200", "max_tokens: 100"),
+    )
+    result = run_spec(library, spec)
+    header, *body = result.flat_rows()
+    assert header[:3] == ["document", "question", "answer"] and len(body) == 1
+    assert body[0][0] == "notes.md" and result.rows[0].status == "done"
+    pair = result.rows[0].values["pair"]
+    assert set(pair) == {"question", "answer"} and all(isinstance(v, str) for v in pair.values())
+
+
+TWO_PROMPTS = """\
+version: 1
+id: two-prompts
+name: Two prompts
+steps:
+  - name: each
+    kind: map
+    steps:
+      - name: gist
+        kind: prompt
+        system: You summarize documents faithfully and briefly.
+        prompt: "Summarize this document in two or three sentences.\\n\\nText:\\n{{document.text}}"
+        max_tokens: 1
+      - name: title
+        kind: prompt
+        system: You give documents short, plain titles.
+        prompt: "Give this document a title of a few words.\\n\\nText:\\n{{document.text}}"
+        max_tokens: 1
+"""
+
+
+def test_a_map_asks_each_sub_step_over_all_documents_to_reuse_its_prefix(
+    library: Library, tmp_path: Path
+) -> None:
+    library.create_workspace("w")
+    ingest(library, "w", *write(tmp_path / "docs", ["good.md", "bad.txt", "notes.md"]))
+    events = list(run_workflow(library, "w", parse_text(TWO_PROMPTS, "two.yaml"), CancelToken()))
+    result = events[-1].result
+    messages = [e.message for e in events if isinstance(e, Progress)]
+    assert messages.index("document 3 of 3 · gist") < messages.index("document 1 of 3 · title")
+    # Measured: 290 prompt tokens; llama.cpp reused 128 from its KV cache this way, 20 when each
+    # document's two prompts came one after the other.
+    assert result.prompt_tokens - result.evaluated_tokens >= 100
