@@ -16,6 +16,7 @@ from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Progress, Token, Usage
 from anyllm_desktop.providers.base import Capabilities, Completion, GenerationOptions
+from anyllm_desktop.providers.llama_scoring import LabelScores, answer_logprobs
 
 
 def available_cores() -> int:
@@ -224,6 +225,12 @@ class LocalLlamaProvider:
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self._format(messages)[0])
+
+    def score_answers(self, messages: Sequence[ChatMessage], answers: Sequence[str],
+                      cancel: CancelToken) -> LabelScores:  # fmt: skip
+        """Each answer's log-probability as the reply to ``messages`` (``llama_scoring.py``:
+        how a classify step chooses its label). On the thread that owns this provider."""
+        return answer_logprobs(self, messages, answers, cancel)
 
     def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import Cancelled, CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from anyllm_desktop.providers.llama_local import LocalLlamaProvider
 
 #: The text that stands for "no input" in the calibration prompt.
@@ -60,45 +57,56 @@ def _drain(steps: Generator[object, None, int | None]) -> int | None:
             return end.value  # type: ignore[no-any-return]
 
 
-def _next_logprobs(llama: object) -> np.ndarray:
-    """log-softmax of the logits for the token after the last one evaluated."""
+def _logprob_of(llama: Any, tokens: list[int], targets: list[int], cancel: CancelToken) -> float:
+    """Evaluate ``tokens`` after what the KV cache holds and sum the log-probability of each
+    ``targets[i]`` following ``tokens[: i + 1]`` (logits for every position of a batch;
+    llama-cpp-python's ``eval`` keeps only the last one's without ``logits_all``)."""
     import llama_cpp
     import numpy as np
 
-    pointer = llama_cpp.llama_get_logits_ith(llama.ctx, -1)  # type: ignore[attr-defined]
-    logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),)).astype(np.float64)  # type: ignore[attr-defined]
-    top = logits.max()
-    return logits - top - np.log(np.exp(logits - top).sum())
+    total = 0.0
+    for start in range(0, len(tokens), llama.n_batch):
+        if cancel.cancelled:
+            raise Cancelled()
+        chunk = tokens[start : start + llama.n_batch]
+        wanted = targets[start : start + llama.n_batch]
+        past = int(llama.n_tokens)
+        llama._ctx.kv_cache_seq_rm(-1, past, -1)
+        llama._batch.set_batch(batch=chunk, n_past=past, logits_all=True)
+        llama._ctx.decode(llama._batch)
+        llama.input_ids[past : past + len(chunk)] = chunk
+        llama.n_tokens = past + len(chunk)
+        pointer = llama_cpp.llama_get_logits(llama.ctx)
+        logits = np.ctypeslib.as_array(pointer, shape=(len(chunk), llama.n_vocab()))
+        top = logits.max(axis=1)
+        norm = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+        total += float((logits[np.arange(len(chunk)), wanted] - norm).sum())
+    return total
 
 
-def label_logprobs(provider: LocalLlamaProvider, messages: Sequence[ChatMessage],
-                   labels: Sequence[str], cancel: CancelToken) -> LabelScores:  # fmt: skip
-    """Each label's log-probability as the whole answer to ``messages``: its tokens, then the
-    end of the turn. Runs on the thread that owns ``provider`` (the model host's, in the app);
-    raises Cancelled when ``cancel`` is set while the prompt is read, ValueError when the
-    prompt does not fit the context window."""
+def answer_logprobs(provider: LocalLlamaProvider, messages: Sequence[ChatMessage],
+                    answers: Sequence[str], cancel: CancelToken) -> LabelScores:  # fmt: skip
+    """Each answer's log-probability as the whole reply to ``messages``: its tokens, then the
+    end of the turn. The prompt is read once (its cached prefix reused), each answer on top of
+    it. Runs on the thread that owns ``provider`` (the model host's, in the app); raises
+    Cancelled when ``cancel`` is set, ValueError when it does not fit the context window."""
     tokens, stop = provider._format(messages)
     llama = provider._llama
     end = llama.tokenize(stop[0].encode("utf-8"), add_bos=False, special=True)[:1] if stop else []
-    longest = max(len(llama.tokenize(x.encode("utf-8"), add_bos=False)) for x in labels)
-    if len(tokens) + longest + 1 > provider.context_size:
-        raise ValueError(f"The prompt ({len(tokens)} tokens) does not fit into the model's "
-                         f"context window ({provider.context_size} tokens).")  # fmt: skip
+    replies = [[*llama.tokenize(x.encode("utf-8"), add_bos=False), *end] for x in answers]
+    needed = len(tokens) + max(len(ids) for ids in replies)
+    if needed > provider.context_size:
+        raise ValueError(f"The prompt and answer ({needed} tokens) do not fit into the "
+                         f"model's context window ({provider.context_size} tokens).")  # fmt: skip
     cached = _drain(provider._evaluate_prompt(tokens, cancel))
     if cached is None:
         raise Cancelled()
-    llama.eval(tokens[-1:])
-    first = _next_logprobs(llama)
-    base = int(llama.n_tokens)
+    base = int(llama.n_tokens)  # every prompt token but the last
     scores: list[LabelScore] = []
-    for label in labels:
-        ids = [*llama.tokenize(label.encode("utf-8"), add_bos=False), *end]
-        total = float(first[ids[0]])
-        for previous, token in pairwise(ids):
-            llama.eval([previous])
-            total += float(_next_logprobs(llama)[token])
-        llama.n_tokens = base  # the next label (or call) starts from the prompt again
-        scores.append(LabelScore(label, total, len(ids)))
+    for answer, ids in zip(answers, replies, strict=True):
+        llama.n_tokens = base  # each answer follows the prompt alone
+        total = _logprob_of(llama, [tokens[-1], *ids[:-1]], ids, cancel)
+        scores.append(LabelScore(answer, total, len(ids)))
     return LabelScores(scores, len(tokens), cached)
 
 

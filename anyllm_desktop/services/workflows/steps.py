@@ -20,7 +20,6 @@ from anyllm_desktop.core.workflow_spec import StepSpec
 from anyllm_desktop.core.workflow_templates import render
 from anyllm_desktop.providers.base import Completion
 from anyllm_desktop.providers.llama_local import json_schema_grammar
-from anyllm_desktop.providers.llama_scoring import CONTENT_FREE
 
 DEFAULT_INPUT = "{{document.text}}"
 
@@ -38,8 +37,11 @@ class Request:
     json_schema: Mapping[str, Any] | None = None
     #: The only answers (classify's labels): a local model scores them instead of generating.
     choices: tuple[str, ...] = ()
-    #: The same request for a content-free input, to calibrate the choices' scores by.
-    content_free: list[ChatMessage] | None = None
+    #: Per choice, a prompt that the input would answer if the choice were right: a local
+    #: model ranks the choices by the input's likelihood after each (``llama_scoring.py``).
+    channel: tuple[list[ChatMessage], ...] = ()
+    #: The input classified, which ``channel`` scores.
+    text: str = ""
 
 
 class StepKind(Protocol):
@@ -83,15 +85,15 @@ class ClassifyKind:
     def request(self, step: StepSpec, scope: Mapping[str, Any]) -> Request:
         task = render(step.instructions, scope) or "Classify this text."
         labels = ", ".join(step.labels)
-
-        def ask(text: str) -> list[ChatMessage]:
-            user = f"{task}\nAnswer with one of these labels: {labels}.\n\nText:\n{text}"
-            system = ChatMessage("system", "You classify texts. Answer with the label only.")
-            return [system, ChatMessage("user", user)]
-
-        return Request(ask(_input(step, scope)), label_grammar(step.labels),
+        text = _input(step, scope)
+        user = f"{task}\nAnswer with one of these labels: {labels}.\n\nText:\n{text}"
+        system = ChatMessage("system", "You classify texts. Answer with the label only.")
+        writer = ChatMessage("system", "You write short texts.")
+        channel = tuple([writer, ChatMessage("user", f"Write a short text. {task} Answer: {x}.")]
+                        for x in step.labels)  # fmt: skip
+        return Request([system, ChatMessage("user", user)], label_grammar(step.labels),
                        {"type": "string", "enum": list(step.labels)}, choices=step.labels,
-                       content_free=ask(CONTENT_FREE))  # fmt: skip
+                       channel=channel, text=text)  # fmt: skip
 
     def parse(self, step: StepSpec, completion: Completion) -> Any:
         text = completion.text.strip()

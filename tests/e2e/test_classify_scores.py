@@ -1,0 +1,55 @@
+"""A classify workflow with the real embedded model tells clearly different texts apart: a
+grammar of the labels made SmolLM2-135M answer the first label listed for every document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done
+from anyllm_desktop.services.library import Library
+from anyllm_desktop.services.workflows.loading import parse_text
+from anyllm_desktop.services.workflows.runner import run_workflow
+from tests.e2e.conftest import ingest
+
+pytestmark = pytest.mark.e2e
+
+LABELS = ["positive", "neutral", "negative"]
+FLOW = """\
+version: 1
+id: moods
+name: Moods
+steps:
+  - name: each
+    kind: map
+    steps:
+      - name: mood
+        kind: classify
+        instructions: What is the sentiment of this text?
+        labels: [positive, neutral, negative]
+  - name: table
+    kind: output
+    table: each
+"""
+DOCS = {
+    "rave.txt": "I love this blender. It makes the smoothest soup I have ever had. Five stars!",
+    "refund.txt": "I want a refund. It broke after two days and nobody answers. Terrible service.",
+    "delivery.txt": "Your parcel 4471 was delivered on Tuesday at 10:12 to the neighbour.",
+}
+
+
+def test_clearly_different_texts_do_not_all_get_the_same_label(
+    library: Library, tmp_path: Path
+) -> None:
+    library.create_workspace("w")
+    for name, text in DOCS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    ingest(library, "w", *(tmp_path / name for name in DOCS))
+    events = list(run_workflow(library, "w", parse_text(FLOW, "flow.yaml"), CancelToken()))
+    assert isinstance(events[-1], Done), events[-1]
+    moods = {row.document: row.values["mood"] for row in events[-1].result.rows}
+    assert set(moods) == set(DOCS)
+    assert all(mood in LABELS for mood in moods.values()), moods
+    assert len(set(moods.values())) > 1, moods
