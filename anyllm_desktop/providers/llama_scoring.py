@@ -1,12 +1,13 @@
-"""Label likelihoods from a local llama.cpp model: classify by scoring, not by generating.
+"""Answer likelihoods from a local llama.cpp model: how a classify step chooses its label.
 
 Held to a grammar of its labels, SmolLM2-135M answers the first label listed for nearly every
-text (tests/benchmarks/RESULTS.md, "Classify"): the grammar only masks the tokens that cannot
-start a label, and the small model's first token prefers whatever was listed first. Scoring
-reads the log-probability of each label's tokens after the prompt instead: the prompt is
-evaluated once (its prefix reused from the KV cache like any generation), then each label's few
-tokens on top of it. Subtracting the same scores for a content-free input ("N/A") removes the
-model's bias towards some labels whatever the text ("Calibrate Before Use", Zhao et al., 2021).
+text, and reading each label's log-probability as the answer does the same, calibrated by a
+content-free input ("Calibrate Before Use", Zhao et al., 2021) or not (measured:
+tests/benchmarks/RESULTS.md, "Classify"). What works for it is the other direction ("noisy
+channel" prompting, Min et al., 2022): the likelihood of the text itself after a prompt that
+names each label. :func:`answer_logprobs` scores any answers after a prompt: the prompt is
+evaluated once (its prefix reused from the KV cache like any generation), each answer's tokens
+in batches on top of it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from anyllm_desktop.core.conversation import ChatMessage
 if TYPE_CHECKING:
     from anyllm_desktop.providers.llama_local import LocalLlamaProvider
 
-#: The text that stands for "no input" in the calibration prompt.
+#: The text that stands for "no input" in a calibration prompt (the benchmark's baseline).
 CONTENT_FREE = "N/A"
 
 
