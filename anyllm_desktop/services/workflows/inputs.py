@@ -3,6 +3,7 @@ indexed passages (in order, with their pages and sections for citations), or the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -77,10 +78,10 @@ def _metadata(document: Document) -> dict[str, Any]:
             "pages": document.pages}  # fmt: skip
 
 
-def _piece(name: str, hits: list[Any], budget: int, metadata: dict[str, Any],
+def _piece(name: str, hits: list[Any], budget: int | None, metadata: dict[str, Any],
            more: bool) -> Item:  # fmt: skip
     """Consecutive passages as one text (their overlaps written once), cut at ``budget``
-    characters, citing their pages and sections."""
+    characters (None: not cut), citing their pages and sections."""
     text, pages, sections = "", [], []
     for hit in hits:
         text = join_overlapping(text, hit.text) if text else hit.text
@@ -88,7 +89,7 @@ def _piece(name: str, hits: list[Any], budget: int, metadata: dict[str, Any],
             pages.append(hit.page)
         if hit.section and hit.section not in sections:
             sections.append(hit.section)
-    truncated = more or len(text) > budget
+    truncated = more or (budget is not None and len(text) > budget)
     return Item(name, text[:budget], Citation(name, tuple(sorted(pages)), tuple(sections)),
                 metadata, truncated)  # fmt: skip
 
@@ -124,12 +125,28 @@ def read_document(library: Library, workspace: Workspace, document: Document,
                   _metadata(document), more=len(packed) > 1)  # fmt: skip
 
 
-def read_sections(
-    library: Library, workspace: Workspace, document: Document, budget_tokens: int
-) -> list[Item]:
+def read_sections(library: Library, workspace: Workspace, document: Document,
+                  budget_tokens: int, count: Callable[[str], int]) -> list[Item]:  # fmt: skip
     """The whole document as section-sized pieces in document order: consecutive passages up
-    to ``budget_tokens`` (about) each, each piece citing its own pages and sections."""
-    budget = budget_tokens * CHARS_PER_TOKEN
+    to ``budget_tokens`` each by ``count`` (the model's tokens of a text; the embedded model
+    makes ~4.4 characters a token of English prose but ~3.2 of Markdown with code, HTML or
+    French, so CHARS_PER_TOKEN would overfill a piece), each citing its pages and sections."""
     name, metadata = file_name(document), _metadata(document)
-    return [_piece(name, group, budget, metadata, more=False)
-            for group in _packed(_passages(library, workspace, document), budget)]  # fmt: skip
+    hits = _passages(library, workspace, document)
+    sizes = [max(1, count(hit.text)) for hit in hits]
+    groups: list[list[int]] = [[]]
+    used = 0
+    for index, size in enumerate(sizes):
+        if groups[-1] and used + size > budget_tokens:
+            groups.append([])
+            used = 0
+        groups[-1].append(index)
+        used += size
+    pieces = []
+    for group in (g for g in groups if g):
+        first = group[0]
+        # One passage over the budget is cut to it (by its own characters a token).
+        over = len(group) == 1 and sizes[first] > budget_tokens
+        chars = len(hits[first].text) * budget_tokens // sizes[first] if over else None
+        pieces.append(_piece(name, [hits[i] for i in group], chars, metadata, more=False))
+    return pieces

@@ -6,13 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import Cancelled, CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Progress
-from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowError, WorkflowSpec
+from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.core.workflow_templates import Listing, TemplateError, as_text, render
 from anyllm_desktop.services.workflows.cache import StepCache, cache_key
 from anyllm_desktop.services.workflows.inputs import (
@@ -23,7 +22,6 @@ from anyllm_desktop.services.workflows.inputs import (
     read_sections,
     text_item,
 )
-from anyllm_desktop.services.workflows.loading import load_workflow
 from anyllm_desktop.services.workflows.models import ModelRefused, StepModels
 from anyllm_desktop.services.workflows.results import Row, WorkflowResult
 from anyllm_desktop.services.workflows.steps import PARTS, STEP_KINDS, StepFailed
@@ -38,20 +36,8 @@ from anyllm_desktop.services.workflows.summaries import (
 )
 
 if TYPE_CHECKING:
-    from anyllm_desktop.services.jobs import JobService
     from anyllm_desktop.services.library import Library
     from anyllm_desktop.services.model_host import ModelHost
-
-
-def workflow_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken) -> Iterator[Event]:
-    """The "workflow" job's source: ``workflow`` (a file's path), ``documents`` (names)."""
-    try:
-        spec = load_workflow(Path(params["workflow"]))
-    except WorkflowError as exc:
-        yield Error(str(exc))
-        return
-    yield from run_workflow(jobs.library, params["workspace"], spec, cancel,
-                            documents=params.get("documents"), host=jobs.model_host)  # fmt: skip
 
 
 def run_workflow(library: Library, workspace: str, spec: WorkflowSpec, cancel: CancelToken, *,
@@ -102,9 +88,10 @@ class _Run:
         if document is None:
             return text_item(self.spec)
         item = read_document(self.library, ws, document, budget)
-        if item.truncated:  # TODO(issue 16): hierarchical summaries instead of the first part
+        if item.truncated:
             self.result.notes.append(f"{item.name}: only its first ~{budget} tokens were read "
-                                     "(longer documents are cut in this version).")  # fmt: skip
+                                     "(max_document_tokens); a map with over: sections reads "
+                                     "all of it, piece by piece.")  # fmt: skip
         return item
 
     def _progress(self, message: str) -> Progress:
@@ -145,7 +132,7 @@ class _Run:
                 item = self._item(ws, document, step.max_document_tokens)
                 items.append((item, f"document {i + 1} of {len(documents)}"))
         else:
-            pieces = [self._sections(ws, d, step.max_document_tokens) for d in documents]
+            pieces = [self._sections(ws, d, step) for d in documents]
             self.total += sum(len(p) - 1 for p in pieces) * len(step.steps)
             for d, sections in enumerate(pieces):
                 for i, item in enumerate(sections):
@@ -155,10 +142,18 @@ class _Run:
                     items.append((item, where))
         return (yield from self._map_items(step, items, scope))
 
-    def _sections(self, ws: Any, document: Any, budget: int) -> list[Item]:
+    def _counter(self, step: StepSpec) -> Callable[[str], int]:
+        """A text's tokens by the map's first model (its tokenizer; a cloud model's estimate)."""
+        sub = next(s for s in step.steps if s.kind in STEP_KINDS)
+        provider = self.models.provider(sub.model)
+        base = provider.count_tokens([ChatMessage("user", "")])
+        return lambda text: provider.count_tokens([ChatMessage("user", text)]) - base
+
+    def _sections(self, ws: Any, document: Any, step: StepSpec) -> list[Item]:
+        budget = step.max_document_tokens
         if document is None:
             return [text_item(self.spec)]
-        items = read_sections(self.library, ws, document, budget)
+        items = read_sections(self.library, ws, document, budget, self._counter(step))
         cut = sum(item.truncated for item in items)
         if cut:
             self.result.notes.append(f"{items[0].name}: {cut} passages longer than the map's "
