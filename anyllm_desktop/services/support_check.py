@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from anyllm_desktop.core.answer_types import CODE_LIKE
 from anyllm_desktop.core.citations import strip_markers
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.sentences import content_words, split_sentences
@@ -58,10 +59,8 @@ _FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _TOKEN = re.compile(r"\S+")
 _TRIM = "\"'“”‘’.,;:!?()[]{}<>*"
 _TRIM_END = "\"'“”‘’.,;:!?"
-#: Code-like on its own: ``a_b``, ``a/b``, ``f()``, ``--flag``, ``pkg.tar.gz``.
-_CODE_LIKE = re.compile(r"[_/\\=<>{}]|\w\(|^--?[a-zA-Z]|[a-zA-Z]\.[a-zA-Z]")
 #: Also a claim to check, but no command to compare (``FAQ``, ``CRAN``, ``grDevices``).
-_COMMAND_LIKE = re.compile(rf"{_CODE_LIKE.pattern}|[a-z][A-Z]|^[A-Z]{{2,}}$")
+_COMMAND_LIKE = re.compile(rf"{CODE_LIKE.pattern}|[a-z][A-Z]|^[A-Z]{{2,}}$")
 _NUMBER = re.compile(r"\d")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
 #: A passage header as the prompt writes it, "[2] (Debian FAQ, page 3, 6.2 Codenames)".
@@ -107,7 +106,7 @@ def commands(text: str) -> set[str]:
     """The words of code spans and the code-like tokens of ``text``, lower case."""
     found = {_trim(t).lower() for span in _CODE_SPAN.findall(text) for t in span.split()}
     prose = _CODE_SPAN.sub(" ", text)
-    found |= {c.lower() for c in claims(prose) if _CODE_LIKE.search(c)}
+    found |= {c.lower() for c in claims(prose) if CODE_LIKE.search(c)}
     return found - {""}
 
 
