@@ -39,7 +39,9 @@ def _summarize(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"document": args.document, "summary": result.report or "",
                     "citations": citations, "model_calls": result.model_calls,
-                    "cached": result.cached, "notes": result.notes})  # fmt: skip
+                    "cached": result.cached, "notes": result.notes,
+                    "prompt_tokens": result.prompt_tokens,
+                    "evaluated_tokens": result.evaluated_tokens})  # fmt: skip
         return 0
     for line in (result.report or "").splitlines():
         print(printable(line))

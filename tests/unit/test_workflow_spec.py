@@ -216,6 +216,8 @@ def test_citation_tags_name_pages_or_sections() -> None:
     assert tag(Citation("r.md", (), ("A › One", "A › Two"))) == "[§One–§Two]"
     assert tag(Citation("r.md", (4,), ()), with_document=True) == "[r.md, p. 4]"
     assert tag(Citation("text")) == "[text]"
+    long = "Chapter 6 › 6.1. How many Debian distributions are there?"
+    assert tag(Citation("faq.html", (), (long,))) == "[§6.1. How many Debian distributions are…]"
 
 
 def test_groups_fit_the_room_and_at_least_halve_the_parts() -> None:

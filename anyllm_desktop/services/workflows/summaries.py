@@ -50,8 +50,11 @@ def tag(citation: Citation, with_document: bool = False) -> str:
 
 
 def _heading(section: str) -> str:
-    """A section path's own heading ("Guide › Install" -> "Install"), short."""
-    return " ".join(section.split(SECTION_SEPARATOR)[-1].split())[:SECTION_CHARS]
+    """A section path's own heading ("Guide › Install" -> "Install"), cut at a word."""
+    heading = " ".join(section.split(SECTION_SEPARATOR)[-1].split())
+    if len(heading) <= SECTION_CHARS:
+        return heading
+    return heading[:SECTION_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 def merged(citations: Sequence[Citation]) -> tuple[Citation, ...]:
