@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow
 
@@ -33,6 +33,7 @@ from anyllm_desktop.ui.startup_view import StartupView
 from anyllm_desktop.ui.status_bar import StatusBar
 from anyllm_desktop.ui.style import STYLE_SHEET
 from anyllm_desktop.ui.theme import apply_theme
+from anyllm_desktop.ui.window_frame import WindowPlace, build_menus
 from anyllm_desktop.ui.workflows_panel import WorkflowsPanel
 from anyllm_desktop.ui.workspace_actions import WorkspaceActions
 from anyllm_desktop.workers.backend import Backend
@@ -96,33 +97,13 @@ class MainWindow(QMainWindow):
             self.backend, self.session, self.chat_view, self.composer, self,
             self.conversation.show_notice,
         )  # fmt: skip
-        self._build_menus()
+        build_menus(self)
         self._connect()
-        self._window_settings = QSettings(
-            str(runtime.paths.home / "window.ini"), QSettings.Format.IniFormat
-        )
-        self._restore_geometry()
+        self.place = WindowPlace(runtime.paths.home)
+        self.place.restore(self)
         for warning in runtime.warnings:
             self.conversation.show_notice(warning)
         self._set_enabled(False)
-
-    def _build_menus(self) -> None:
-        menus, actions = self.menuBar(), self.workspace_actions
-        file_menu = menus.addMenu("&File")
-        file_menu.addAction("New workspace…", actions.new_workspace)
-        file_menu.addAction("New chat", QKeySequence("Ctrl+N"), self.new_chat)
-        file_menu.addAction("Add documents…", QKeySequence("Ctrl+O"), self.documents.pick_files)
-        file_menu.addSeparator()
-        file_menu.addAction("Quit", QKeySequence("Ctrl+Q"), self.close)
-        workspace_menu = menus.addMenu("&Workspace")
-        workspace_menu.addAction("Workspace settings…", actions.open_workspace_settings)
-        tools = menus.addMenu("&Tools")
-        tools.addAction("Settings…", QKeySequence("Ctrl+,"), self.open_settings)
-        tools.addAction("Models…", QKeySequence("Ctrl+M"), self.open_model_manager)
-        tools.addAction("Jobs…", QKeySequence("Ctrl+J"), self.open_jobs)
-        tools.addAction("Workflows…", QKeySequence("Ctrl+Shift+R"), lambda: self.open_workflows())
-        tools.addAction("Quick action on text…", QKeySequence("Ctrl+Shift+K"), self.quick.paste)
-        tools.addAction("Prompt library…", self.quick.open_library)
 
     def _connect(self) -> None:
         backend, actions, sidebar = self.backend, self.workspace_actions, self.sidebar
@@ -153,14 +134,6 @@ class MainWindow(QMainWindow):
         ):
             QShortcut(QKeySequence(keys), self, activated=action)
 
-    def _restore_geometry(self) -> None:
-        geometry = self._window_settings.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        splitter = self._window_settings.value("splitter")
-        if isinstance(splitter, QByteArray):
-            self.splitter.restoreState(splitter)
-
     def _set_enabled(self, ready: bool) -> None:
         for part in (self.composer, self.sidebar, self.documents):
             part.setEnabled(ready)
@@ -185,8 +158,7 @@ class MainWindow(QMainWindow):
                     f"{len(left)} job(s) did not finish when the app last stopped "
                     f"({', '.join(j.describe() for j in left[:3])}). Tools → Jobs… resumes them."
                 )
-        settings = self._window_settings
-        self.navigator.reopen(settings.value("workspace"), settings.value("thread"))
+        self.navigator.reopen(*self.place.shown())
         self.workspace_actions.add_pending()
 
     # -- drag and drop ------------------------------------------------------------------------
@@ -268,11 +240,6 @@ class MainWindow(QMainWindow):
     # -- closing ----------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        session, settings = self.session, self._window_settings
-        settings.setValue("geometry", self.saveGeometry())
-        settings.setValue("splitter", self.splitter.saveState())
-        settings.setValue("workspace", session.workspace or "")
-        settings.setValue("thread", session.thread_id if session.thread_id else "")
-        settings.sync()
+        self.place.save(self)
         self.backend.shutdown()
         super().closeEvent(event)
