@@ -146,7 +146,7 @@ def test_refused_before_anything_is_sent_naming_step_provider_and_host(
     assert (
         "The step fields would send" in refused.message and "replay (127.0.0.1)" in refused.message
     )
-    assert "agreement" in refused.message
+    assert "agreement" in refused.message and "the text of 1 document" in refused.message
 
     cloud.update_chat("w", cloud_consent=["replay"])
     assert cloud_sends(cloud, "w", spec)[0]["refused"] == ""
@@ -174,6 +174,13 @@ def test_a_failing_cloud_model_falls_back_to_the_embedded_one(
     row = events[-1].result.rows[0]
     assert row.status == "done" and row.values["mood"] in LABELS
     assert len(server.requests) == 4  # the provider's own retries, then the fallback
+    result = events[-1].result
+    (note,) = result.notes
+    assert note.startswith("mood: answered by SmolLM2") and "after gpt-test failed" in note
+    assert result.models["mood"].startswith("SmolLM2")
+    again = run(cloud, FALLBACK)  # a fallback's answer is not cached as the step's own
+    assert isinstance(again[-1], Done) and again[-1].result.cached == 0
+    assert len(server.requests) == 8
 
     # Which model answered, and why, for the run's result.
     step = spec.steps[0].steps[0]
@@ -191,7 +198,7 @@ def test_a_failing_cloud_model_falls_back_to_the_embedded_one(
     finally:
         models.close()
     log = [json.loads(line) for line in (anyllm_home / "logs" / "outbound.jsonl").open()]
-    assert [(e["step"], e["ok"]) for e in log] == [("mood", False), ("mood", False)]
+    assert [(e["step"], e["ok"]) for e in log] == [("mood", False)] * 3
 
 
 def test_cli_run_asks_for_the_agreement_then_remembers_it(

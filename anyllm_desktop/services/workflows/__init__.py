@@ -6,7 +6,8 @@ Format (``core/workflow_spec.py``, version 1, YAML or JSON): ``id``, ``name``,
 ask a model, its own ``model`` (``local`` = the app's chat model, ``embedded``, a ``.gguf``
 path, ``cloud:PROVIDER:MODEL``; resolved through ``Runtime.create_chat_provider``), plus
 ``max_tokens``, ``temperature`` and ``on_error`` (``stop`` | ``skip`` the document with the
-reason | ``retry`` up to ``retries`` more times, then stop). Templates are ``{{name}}`` /
+reason | ``retry`` up to ``retries`` more times, then stop | ``fallback`` to the step's
+``fallback`` model, whose answer is used but not cached as the step's). Templates are ``{{name}}`` /
 ``{{name.field}}`` over ``document.*`` (text, name, title, path, kind, pages), earlier steps
 and extract fields; every reference is checked before anything runs, and every problem names
 its line and field (``loading.py`` keeps the YAML nodes' marks).
@@ -18,15 +19,24 @@ every item before the next one, so consecutive calls share their instruction's K
 prefix), ``reduce`` (``over: MAP``: the map's outputs, each opening with its citation tag
 ``[p. 12–14, §3.2]``, combined in groups that fit the reduce model's context by its own token
 count, level by level until one remains; the result cites the tags it kept, see
-``summaries.py``), ``prompt``, ``classify`` (labels; a llama.cpp grammar makes the answer
-one of them), ``extract`` (a JSON schema, held to it by the grammar
-llama.cpp makes from it, so it parses), ``output`` (a table from a map: one row per document,
+``summaries.py``), ``prompt``, ``classify`` (labels: a local model chooses the label under which the text is
+most likely, ``providers/llama_scoring.py``, since generating under a grammar answered the
+first label listed; a cloud model answers an enum by its structured output), ``extract`` (a
+JSON schema: a llama.cpp grammar made from it locally, the provider's structured output in the
+cloud, so it parses), ``output`` (a table from a map: one row per document,
 columns from labels/schema, each cell citing file + pages/sections; and/or a Markdown report).
 The seam: ``steps.STEP_KINDS`` holds the model-asking kinds (``request`` + ``parse``); the
 runner does cache, model call, retries and error policy alike for all; fields of a new kind go
 to ``core/workflow_spec.KIND_RULES``.
 
-Runs (``runner.py``): the "workflow" job's source; Progress "document 3 of 12 · classify" or
+Models (``models.py``): each step's model and fallback resolved before anything runs; a cloud
+step obeys what chat obeys — refused before anything is sent when the workspace is local-only,
+offline mode is on or the provider is not agreed to (``cloud_sends`` lists which step sends
+what to which host, for the agreement), personal data removed when the workspace asks, a line
+in the outbound log per request.
+
+Runs (``runner.py``; the "workflow" job is ``job.py``, which keeps every run in the
+workspace's run log, ``runs.py``: ``anyllm runs``, the Workflows panel): Progress "document 3 of 12 · classify" or
 "section 12 of 40 · gist", then "summary · level 2, part 1 of 3", Done
 with a ``WorkflowResult`` (``results.py``: exports CSV, JSON, Markdown, XLSX). Every output is
 cached in ``workspaces/workflows/UID.sqlite3`` by the hash of the step's definition, the model
@@ -36,10 +46,10 @@ only for changed or new documents and a killed run resumes without redoing finis
 ``anyllm summarize -w WS DOCUMENT`` runs the built-in ``document-summary`` (map over sections,
 reduce, report) as that job.
 
+Quick actions and the prompt library (``services/quick_actions.py``,
+``core/prompt_library.py``) build one-document workflows of these kinds.
+
 Left for later: a ``retrieve`` step; summaries stored as their own passage kind in the
-workspace's table; cloud structured output (the grammar is ignored by cloud providers today;
-classify falls back to the first label named), the first-use agreement per step, redaction and
-the outbound log for cloud steps (now: refused unless the workspace agreed to that provider and
-is not local-only); a fallback model; the prompt library; runs listed per workspace (``anyllm
-runs``); the GUI panel; the benchmarks.
+workspace's table; the benchmarks (the 261-page summary, a map over 200 documents,
+resume after ``kill -9``).
 """

@@ -24,9 +24,11 @@ KEY_VERSION = 1
 
 
 def cache_key(step: dict[str, Any], model: str, messages: list[dict[str, str]],
-              grammar: str | None) -> str:  # fmt: skip
+              grammar: str | None, method: str = "generates") -> str:  # fmt: skip
+    """The hash of everything that decides an output: the step, the model that answers, the
+    messages, the grammar, and how the model answers (``StepModels.how``)."""
     payload = {"v": KEY_VERSION, "step": step, "model": model, "messages": messages,
-               "grammar": grammar}  # fmt: skip
+               "grammar": grammar, "method": method}  # fmt: skip
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -208,6 +208,12 @@ class StepModels:
     def identity(self, model: str) -> str:
         return identity(self._providers[model])
 
+    def how(self, model: str, request: Request) -> str:
+        """How ``model`` answers ``request``: "scores" (a local model choosing a label by
+        likelihood) or "generates" (text, held to a grammar or a schema)."""
+        scores = request.channel and hasattr(self._providers[model], "score_answers")
+        return "scores" if scores else "generates"
+
     @property
     def notes(self) -> list[str]:
         """For the run's result: "mood: answered by X after Y failed: why" per step."""
@@ -237,7 +243,7 @@ class StepModels:
     def _ask(self, step: StepSpec, model: str, request: Request,
              cancel: CancelToken) -> Completion:  # fmt: skip
         provider = self._providers[model]
-        if request.channel and hasattr(provider, "score_answers"):
+        if self.how(model, request) == "scores":
             self.calls += 1
             return self._choose(model, request, cancel)
         cloud = not provider.capabilities.local

@@ -49,8 +49,8 @@ def run_workflow(library: Library, workspace: str, spec: WorkflowSpec, cancel: C
     try:
         run = _Run(library, spec, models, cache, cancel)
         try:
-            models.prepare(run.leaves)
             items = run.items(ws, documents)
+            models.prepare(run.leaves, None if spec.text is not None else len(items))
         except (ModelRefused, InputProblem) as exc:
             yield Error(str(exc), getattr(exc, "code", ""))
             return
@@ -62,6 +62,7 @@ def run_workflow(library: Library, workspace: str, spec: WorkflowSpec, cancel: C
             yield Error(str(exc))
             return
         run.result.model_calls = models.calls
+        run.result.notes.extend(models.notes)
         yield Done(run.result)
     finally:
         cache.close()
@@ -204,7 +205,7 @@ class _Run:
         self.result.models[step.name] = self.models.name(step.model)
         messages = [asdict(m) for m in request.messages]
         key = cache_key(step.identity(), self.models.identity(step.model), messages,
-                        request.grammar)  # fmt: skip
+                        request.grammar, self.models.how(step.model, request))  # fmt: skip
         cached = self.cache.get(key)
         if cached is not None:
             self.result.cached += 1
@@ -221,7 +222,11 @@ class _Run:
                 if attempt == tries:
                     raise StepFailed(f"{exc} (tried {tries} times)" if tries > 1 else str(exc)
                                      ) from exc  # fmt: skip
-        self.cache.put(key, step.name, item, output)
+        answered = self.models.answered.get(step.name, step.model)
+        if answered == step.model:
+            self.cache.put(key, step.name, item, output)
+        else:  # a fallback's answer is not the step's: the next run asks its own model again
+            self.result.models[step.name] = self.models.name(answered)
         return output
 
     def _reduce(self, step: StepSpec, scope: dict[str, Any], rows: list[Row]
