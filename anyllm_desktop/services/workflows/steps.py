@@ -99,7 +99,7 @@ class ClassifyKind:
         text = completion.text.strip()
         if text in step.labels:
             return text
-        # A model held to no grammar (a cloud one, for now): the first label it names.
+        # A model that ignored its grammar or schema (a server without structured output).
         found = [
             (text.lower().find(x.lower()), x) for x in step.labels if x.lower() in text.lower()
         ]
