@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
 from anyllm_desktop.core.filenames import path_from_stored
+from anyllm_desktop.ui.progress_display import show_progress
 
 _RESULT_MARK = {"indexed": "✓", "duplicate": "=", "failed": "✗", "cancelled": "–"}
 
@@ -90,10 +91,7 @@ class IngestLog(QFrame):
         if isinstance(event, Progress):
             self.active = True
             self.cancel_button.setEnabled(True)
-            self.progress.setRange(0, max(event.total, 0))  # 0: not known yet (busy)
-            self.progress.setValue(event.done)
-            eta = f" · about {event.eta_s:.0f} s left" if event.eta_s else ""
-            self.label.setText(f"{event.message}{eta}")
+            show_progress(self.progress, self.label, event)
         elif isinstance(event, FileResult):
             self._add_result(event)
         elif isinstance(event, Done) and isinstance(event.result, dict):  # a re-embedding

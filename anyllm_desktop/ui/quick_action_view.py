@@ -27,6 +27,7 @@ from anyllm_desktop.core.events import Done, Error, Event, Progress, Token
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.ui.markdown_view import markdown_to_html
 from anyllm_desktop.ui.passage_dialog import PassageDialog
+from anyllm_desktop.ui.progress_display import show_progress
 from anyllm_desktop.ui.results_table import ResultsView
 from anyllm_desktop.workers.backend import Backend
 from anyllm_desktop.workers.generator_worker import GeneratorWorker
@@ -167,10 +168,7 @@ class QuickActionView(QDialog):
         if self.job is None or job.id != self.job.id:
             return
         if isinstance(event, Progress):
-            self.progress.setRange(0, max(event.total, 0))
-            self.progress.setValue(event.done)
-            eta = f" · about {event.eta_s:.0f} s left" if event.eta_s else ""
-            self.state.setText(f"{event.message}{eta}")
+            show_progress(self.progress, self.state, event)
         elif isinstance(event, Error):
             self.state.setText(event.message)
             self.state.setStyleSheet("color: #b00020")

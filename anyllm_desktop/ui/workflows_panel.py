@@ -33,6 +33,7 @@ from anyllm_desktop.core.events import Done, Error, Event, Progress
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.core.workflow_spec import WorkflowError, WorkflowSpec
 from anyllm_desktop.ui.passage_dialog import PassageDialog
+from anyllm_desktop.ui.progress_display import show_progress
 from anyllm_desktop.ui.results_table import ResultsView
 from anyllm_desktop.workers.workflows import Citation, RunRecord, WorkflowResult
 
@@ -288,10 +289,7 @@ class WorkflowsPanel(QDialog):
         if self.job is None or job.id != self.job.id:
             return
         if isinstance(event, Progress):
-            self.progress.setRange(0, max(event.total, 0))
-            self.progress.setValue(event.done)
-            eta = f" · about {event.eta_s:.0f} s left" if event.eta_s else ""
-            self.state.setText(f"{event.message}{eta}")
+            show_progress(self.progress, self.state, event)
         elif isinstance(event, Error):
             self.state.setText(event.message)
         elif isinstance(event, Done) and isinstance(event.result, WorkflowResult):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.services.runtime import Runtime
@@ -37,3 +38,15 @@ def drop_files(target: QWidget, paths: list[Path]) -> bool:
     drop = QDropEvent(QPointF(center), Qt.DropAction.CopyAction, mime, buttons, modifiers)
     QApplication.sendEvent(target, drop)
     return True
+
+
+def answer_message_boxes(monkeypatch: pytest.MonkeyPatch, button: QMessageBox.StandardButton,
+                         asked: list[str]) -> None:  # fmt: skip
+    """Every QMessageBox shown from now on is answered with ``button`` at once; its text is
+    appended to ``asked``."""
+
+    def exec_(box: QMessageBox) -> QMessageBox.StandardButton:
+        asked.append(box.text())
+        return button
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)

@@ -21,7 +21,7 @@ from anyllm_desktop.ui.main_window import MainWindow
 from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.prompt_library_dialog import PromptLibraryDialog
 from anyllm_desktop.ui.quick_action_view import QuickActionView
-from tests.qt.helpers import ready_window
+from tests.qt.helpers import answer_message_boxes, ready_window
 from tests.replay_server import Replay
 
 REVIEW = ("# Blender review\n\nI love this blender. It is quiet, the soups are wonderful and "
@@ -158,19 +158,12 @@ def test_a_cloud_answering_model_needs_the_agreement_and_gets_redacted_text(
     text = "Write to ada.lovelace@example.com about the mill's reopening in June."
     asked: list[str] = []
 
-    def answer_with(button: QMessageBox.StandardButton) -> None:
-        def exec_(box: QMessageBox) -> QMessageBox.StandardButton:
-            asked.append(box.text())
-            return button
-
-        monkeypatch.setattr(QMessageBox, "exec", exec_)
-
-    answer_with(QMessageBox.StandardButton.No)
+    answer_message_boxes(monkeypatch, QMessageBox.StandardButton.No, asked)
     assert window.quick.on_text("summarize", text, params={}) is None
     assert "sends the text to replay (127.0.0.1)" in asked[0] and "Personal data" in asked[0]
     assert server.requests == [] and "Nothing was sent." in window.conversation.notice.text()
 
-    answer_with(QMessageBox.StandardButton.Yes)
+    answer_message_boxes(monkeypatch, QMessageBox.StandardButton.Yes, asked)
     server.replies = [answer("The mill reopens in June.")]
     view = window.quick.on_text("summarize", text, params={})
     assert view is not None

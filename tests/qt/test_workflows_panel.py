@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.workflows_panel import WorkflowsPanel
-from tests.qt.helpers import ready_window
+from tests.qt.helpers import answer_message_boxes, ready_window
 from tests.replay_server import Replay
 
 LABELS = ("positive", "neutral", "negative")
@@ -194,21 +194,14 @@ def test_a_cloud_step_asks_before_anything_is_sent(
 
     asked: list[str] = []
 
-    def answer_with(button: QMessageBox.StandardButton) -> None:
-        def exec_(box: QMessageBox) -> QMessageBox.StandardButton:
-            asked.append(box.text())
-            return button
-
-        monkeypatch.setattr(QMessageBox, "exec", exec_)
-
-    answer_with(QMessageBox.StandardButton.No)
+    answer_message_boxes(monkeypatch, QMessageBox.StandardButton.No, asked)
     panel.run()
     assert "fields: document text of 1 document(s) to replay (127.0.0.1)" in asked[0]
     assert panel.job is None and panel.state.text() == "Not run: nothing was sent."
     assert server.requests == []
 
     server.replies = [answer('{"number": "A-17", "total": 120}'), answer('{"answer": "neutral"}')]
-    answer_with(QMessageBox.StandardButton.Yes)
+    answer_message_boxes(monkeypatch, QMessageBox.StandardButton.Yes, asked)
     panel.run()
     qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
     assert len(server.requests) == 2 and panel.state.text().startswith("Done: 1 rows")
