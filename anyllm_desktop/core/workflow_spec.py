@@ -14,18 +14,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from anyllm_desktop.core.workflow_checks import (
+    NAME,
+    Checker,
+    Path_,
+    Problem,
+    WorkflowError,
+    field_name,
+    labels_field,
+    model_field,
+    schema_field,
+)
 from anyllm_desktop.core.workflow_templates import TemplateError, references
 
 VERSION = 1
-Path_ = tuple[str | int, ...]
 #: What ``{{document.X}}`` may name inside a map.
 DOCUMENT_FIELDS = ("text", "name", "title", "path", "kind", "pages")
 ON_ERROR = ("stop", "skip", "retry", "fallback")
 #: What a map goes over: each document whole (cut at max_document_tokens), or each document's
 #: section-sized pieces (consecutive passages up to max_document_tokens each), in order.
 MAP_OVER = ("documents", "sections")
-JSON_TYPES = ("string", "number", "integer", "boolean")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 #: Kinds whose steps ask a model (and take model, max_tokens, temperature, on_error, retries).
 MODEL_FIELDS = frozenset({"model", "fallback", "max_tokens", "temperature", "on_error", "retries"})
 
@@ -46,31 +54,9 @@ KIND_RULES: dict[str, KindRule] = {
     "classify": KindRule(frozenset({"labels"}), frozenset({"input", "instructions"})),
     "extract": KindRule(frozenset({"schema"}), frozenset({"input", "instructions"})),
     "reduce": KindRule(frozenset({"over"}), frozenset({"input", "instructions", "system"})),
-    "output": KindRule(frozenset(), frozenset({"table", "report"}), uses_model=False),
+    "output": KindRule(frozenset(), frozenset({"table", "report", "summary"}), uses_model=False),
 }
 _COMMON = frozenset({"name", "kind", "description"})
-
-
-@dataclass(frozen=True)
-class Problem:
-    source: str
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.source} line {self.line}" if self.line else self.source
-        return (
-            f"{where}, {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
-
-
-class WorkflowError(ValueError):
-    """A workflow file that cannot run; ``problems`` says each thing to fix."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -98,6 +84,9 @@ class StepSpec:
     steps: tuple[StepSpec, ...] = ()
     table: str = ""
     report: str = ""
+    #: An output's report kept in the workspace's index as the summary of the one document the
+    #: run covered (services/summary_passages.py): chat retrieves it.
+    summary: bool = False
     max_tokens: int = 256
     temperature: float = 0.0
     on_error: str = "stop"
@@ -131,46 +120,9 @@ class WorkflowSpec:
     source: str = ""
 
 
-def field_name(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-class _Checker:
-    def __init__(self, source: str, lines: Mapping[Path_, int]) -> None:
-        self.source, self.lines = source, lines
-        self.problems: list[Problem] = []
-
-    def add(self, path: Path_, message: str) -> None:
-        line, at = None, path
-        while line is None and at:
-            line, at = self.lines.get(at), at[:-1]
-        self.problems.append(Problem(self.source, line or self.lines.get(()), field_name(path),
-                                     message))  # fmt: skip
-
-    def text(self, data: Mapping[str, Any], key: str, path: Path_, default: str = "") -> str:
-        value = data.get(key, default)
-        if not isinstance(value, str):
-            self.add((*path, key), f"expected text, not {type(value).__name__}")
-            return default
-        return value
-
-    def number(self, data: Mapping[str, Any], key: str, path: Path_, default: float,
-               low: float, high: float, whole: bool = True) -> Any:  # fmt: skip
-        value = data.get(key, default)
-        kinds = (int,) if whole else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-            kind = "a whole number" if whole else "a number"
-            self.add((*path, key), f"expected {kind} from {low:g} to {high:g}, not {value!r}")
-            return default
-        return value
-
-
 def parse_workflow(data: Any, lines: Mapping[Path_, int], source: str) -> WorkflowSpec:
     """The validated workflow; WorkflowError naming the line and field of every problem."""
-    check = _Checker(source, lines)
+    check = Checker(source, lines)
     if not isinstance(data, Mapping):
         raise WorkflowError([Problem(source, 1, "", "expected a mapping with version, id, "
                                      "name and steps")])  # fmt: skip
@@ -180,7 +132,7 @@ def parse_workflow(data: Any, lines: Mapping[Path_, int], source: str) -> Workfl
         check.add((key,), "is not a field of a workflow (version, id, name, description, "
                   "inputs, steps)")  # fmt: skip
     ident = check.text(data, "id", ())
-    if not _NAME.match(ident):
+    if not NAME.match(ident):
         check.add(("id",), "expected an id of letters, digits, '-' and '_'")
     documents, text = _inputs(check, data.get("inputs", {"documents": "all"}))
     raw_steps = data.get("steps")
@@ -198,7 +150,7 @@ def parse_workflow(data: Any, lines: Mapping[Path_, int], source: str) -> Workfl
                         source)  # fmt: skip
 
 
-def _inputs(check: _Checker, raw: Any) -> tuple[DocumentSelection | None, str | None]:
+def _inputs(check: Checker, raw: Any) -> tuple[DocumentSelection | None, str | None]:
     path: Path_ = ("inputs",)
     if not isinstance(raw, Mapping) or len(set(raw) & {"documents", "text"}) != 1:
         check.add(path, "expected either documents: (all, a list of file names or "
@@ -218,12 +170,12 @@ def _inputs(check: _Checker, raw: Any) -> tuple[DocumentSelection | None, str | 
     return DocumentSelection(), None
 
 
-def _steps(check: _Checker, raw: list[Any], path: Path_, nested: bool) -> tuple[StepSpec, ...]:
+def _steps(check: Checker, raw: list[Any], path: Path_, nested: bool) -> tuple[StepSpec, ...]:
     steps = (_step(check, item, (*path, i), nested) for i, item in enumerate(raw))
     return tuple(step for step in steps if step is not None)
 
 
-def _check_names(check: _Checker, steps: tuple[StepSpec, ...]) -> None:
+def _check_names(check: Checker, steps: tuple[StepSpec, ...]) -> None:
     """Every step's name is unique in the workflow (templates name steps, maps included)."""
     seen: set[str] = {"document"}
     for step in (s for top in steps for s in (top, *top.steps)):
@@ -233,12 +185,12 @@ def _check_names(check: _Checker, steps: tuple[StepSpec, ...]) -> None:
         seen.add(step.name)
 
 
-def _step(check: _Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | None:
+def _step(check: Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | None:
     if not isinstance(raw, Mapping):
         check.add(path, "expected a step: a mapping with name and kind")
         return None
     name, kind = check.text(raw, "name", path), check.text(raw, "kind", path)
-    if not _NAME.match(name):
+    if not NAME.match(name):
         check.add((*path, "name"), "expected a name of letters, digits, '-' and '_' "
                   "(templates use it: {{name}})")  # fmt: skip
     rule = KIND_RULES.get(kind)
@@ -257,10 +209,15 @@ def _step(check: _Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | No
     for key in ("prompt", "system", "input", "instructions", "table", "report"):
         if key in raw:
             values[key] = check.text(raw, key, path)
+    if "summary" in raw:
+        values["summary"] = raw["summary"] is True
+        if not isinstance(raw["summary"], bool) or (raw["summary"] and "report" not in raw):
+            check.add((*path, "summary"), "expected true or false (true keeps the report as "
+                      "the document's summary, so it needs a report)")  # fmt: skip
     if rule.uses_model:
-        values["model"] = _model(check, raw, path)
+        values["model"] = model_field(check, raw, path)
         if "fallback" in raw:
-            values["fallback"] = _model(check, raw, path, "fallback")
+            values["fallback"] = model_field(check, raw, path, "fallback")
         values["max_tokens"] = check.number(raw, "max_tokens", path, 256, 1, 4096)
         values["temperature"] = check.number(raw, "temperature", path, 0.0, 0, 2, whole=False)
         values["retries"] = check.number(raw, "retries", path, 2, 0, 5)
@@ -271,9 +228,9 @@ def _step(check: _Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | No
             check.add((*path, "fallback" if "fallback" in raw else "on_error"),
                       "on_error: fallback and a fallback model go together")  # fmt: skip
     if "labels" in raw:
-        values["labels"] = _labels(check, raw["labels"], (*path, "labels"))
+        values["labels"] = labels_field(check, raw["labels"], (*path, "labels"))
     if "schema" in raw:
-        values["schema"] = _schema(check, raw["schema"], (*path, "schema"))
+        values["schema"] = schema_field(check, raw["schema"], (*path, "schema"))
     if kind == "map":
         values["max_document_tokens"] = check.number(raw, "max_document_tokens", path, 1500,
                                                      64, 100_000)  # fmt: skip
@@ -288,45 +245,6 @@ def _step(check: _Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | No
     if kind == "reduce":
         values["over"] = check.text(raw, "over", path)
     return StepSpec(**values)
-
-
-def _model(check: _Checker, raw: Mapping[str, Any], path: Path_, key: str = "model") -> str:
-    model = check.text(raw, key, path, "local").strip()
-    cloud = model.split(":")
-    if model in ("local", "embedded") or model.endswith(".gguf"):
-        return model
-    if len(cloud) >= 3 and cloud[0] == "cloud" and cloud[1] and cloud[2]:
-        return model
-    check.add((*path, key), f"{model!r} is not a model: use local (the app's chat model), "
-              "embedded, the path of a .gguf file, or cloud:PROVIDER:MODEL")  # fmt: skip
-    return model
-
-
-def _labels(check: _Checker, raw: Any, path: Path_) -> tuple[str, ...]:
-    ok = isinstance(raw, list) and all(isinstance(x, str) and x.strip() for x in raw)
-    if not ok or len(raw) < 2:
-        check.add(path, "expected a list of at least 2 labels")
-        return ()
-    if len(set(raw)) != len(raw):
-        check.add(path, "has a label twice")
-    return tuple(x.strip() for x in raw)
-
-
-def _schema(check: _Checker, raw: Any, path: Path_) -> Mapping[str, Any] | None:
-    """A JSON schema of an object with flat properties (what grammars and tables take)."""
-    props = raw.get("properties") if isinstance(raw, Mapping) else None
-    if not isinstance(props, Mapping) or not props or raw.get("type", "object") != "object":
-        check.add(path, "expected a JSON schema of an object: {type: object, properties: "
-                  "{title: {type: string}, ...}}")  # fmt: skip
-        return None
-    for key, prop in props.items():
-        kind = prop.get("type") if isinstance(prop, Mapping) else None
-        if not _NAME.match(str(key)):
-            check.add((*path, "properties", key), "expected a name of letters, digits, - and _")
-        if kind not in JSON_TYPES and not (isinstance(prop, Mapping) and "enum" in prop):
-            check.add((*path, "properties", key), f"expected type: one of {', '.join(JSON_TYPES)}"
-                      " (or an enum)")  # fmt: skip
-    return {"type": "object", **raw, "required": list(raw.get("required", props))}
 
 
 # -- template references ------------------------------------------------------------------------
@@ -347,7 +265,7 @@ def _templates(step: StepSpec) -> list[tuple[str, str]]:
                                                   "report") if getattr(step, key)]  # fmt: skip
 
 
-def _check_references(check: _Checker, steps: tuple[StepSpec, ...]) -> None:
+def _check_references(check: Checker, steps: tuple[StepSpec, ...]) -> None:
     visible: Shape = {}
     for step in steps:
         if step.kind == "map":
@@ -369,7 +287,7 @@ def _check_references(check: _Checker, steps: tuple[StepSpec, ...]) -> None:
         visible[step.name] = _shape(step)
 
 
-def _check_reduce(check: _Checker, step: StepSpec, steps: tuple[StepSpec, ...],
+def _check_reduce(check: Checker, step: StepSpec, steps: tuple[StepSpec, ...],
                   visible: Shape) -> None:  # fmt: skip
     """``over`` names an earlier map; ``input`` (one map output as the reduce reads it) sees
     that map's sub-steps, the other templates what any later step sees."""
@@ -391,7 +309,7 @@ def _where(step: StepSpec, key: str) -> Path_:
     return (*path, key)
 
 
-def _check_step(check: _Checker, step: StepSpec, visible: Shape) -> None:
+def _check_step(check: Checker, step: StepSpec, visible: Shape) -> None:
     for key, template in _templates(step):
         try:
             names = references(template)

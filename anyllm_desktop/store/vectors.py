@@ -23,6 +23,11 @@ class EmbedderMismatchError(Exception):
     """A table was opened with another embedding model than the one that filled it."""
 
 
+#: The chunk number of a document's summary passage (services/summary_passages.py); the
+#: document's own passages count from 0.
+SUMMARY_CHUNK = -1
+
+
 @dataclass(frozen=True)
 class PassageRow:
     doc_id: int
@@ -193,15 +198,20 @@ class VectorStore:
         if doc_ids:
             table.delete(f"doc_id IN ({', '.join(str(int(d)) for d in doc_ids)})")
 
+    def delete_rows(self, table: Any, doc_id: int, chunk: int) -> None:
+        table.delete(f"doc_id = {int(doc_id)} AND chunk = {int(chunk)}")
+
     def count(self, table: Any) -> int:
         return int(table.count_rows())
 
     def passages_per_document(self, table: Any) -> dict[int, int]:
-        """How many passages each document has in the table (one scan of one column)."""
+        """How many passages each document has in the table, its summary not counted (one
+        scan of one column)."""
         import numpy as np
 
         counts: dict[int, int] = {}
-        for batch in table.search().select(["doc_id"]).to_batches(batch_size=65536):
+        scan = table.search().where("chunk >= 0").select(["doc_id"])
+        for batch in scan.to_batches(batch_size=65536):
             ids, numbers = np.unique(batch.column("doc_id").to_numpy(), return_counts=True)
             for doc_id, number in zip(ids.tolist(), numbers.tolist(), strict=True):
                 counts[doc_id] = counts.get(doc_id, 0) + number
@@ -310,7 +320,7 @@ class VectorStore:
         next to the hit's row: read by row id (2.2 ms at 100k rows) and checked, else looked up
         by a filtered scan (5 ms)."""
         wanted = {c for c in (hit.chunk - 1, hit.chunk + 1) if 0 <= c <= last_chunk}
-        if not wanted:
+        if hit.chunk < 0 or not wanted:  # a summary has no neighbours
             return {}
         if hit.row_id is not None and hit.row_id > 0:
             # A row id outside its fragment (the first or last row) reads nothing.

@@ -108,3 +108,54 @@ def test_cli_summarize_gives_the_summary_and_its_citations(
     assert main(["jobs", "--json"]) == 0
     jobs = json.loads(capsys.readouterr().out)["jobs"]
     assert sorted(j["state"] for j in jobs if j["kind"] == "workflow") == ["done", "failed"]
+
+
+def test_a_kept_summary_is_a_passage_search_finds_and_it_goes_with_its_document(
+    library: Library, tmp_path: Path
+) -> None:
+    from anyllm_desktop.services.summary_passages import SUMMARY_SECTION
+    from anyllm_desktop.store.vectors import SUMMARY_CHUNK
+
+    library.create_workspace("w")
+    path = garden(tmp_path)
+    other = tmp_path / "other.md"
+    other.write_text("# Bread\n\nKnead the dough for ten minutes, then let it rise.\n",
+                     encoding="utf-8")  # fmt: skip
+    ingest(library, "w", path, other)
+    text = builtin_workflows()["document-summary"].read_text(encoding="utf-8")
+    short = text.replace("max_tokens: 120", "max_tokens: 32").replace("max_tokens: 300",
+                                                                      "max_tokens: 48")  # fmt: skip
+    spec = parse_text(short, "document-summary.yaml")
+    ws = library.workspace("w")
+
+    def summaries() -> dict[int, str]:
+        table = library.table(ws)
+        return {
+            d.id: hit.text
+            for d in library.documents("w")
+            for hit in library.vectors.passages(table, d.id, [SUMMARY_CHUNK]).values()
+        }
+
+    both = list(run_workflow(library, "w", spec, CancelToken()))[-1].result
+    assert summaries() == {}  # a summary of two documents is no document's
+    assert "not kept in the workspace's index: it covers 2 documents" in " ".join(both.notes)
+
+    for _ in range(2):  # summarized again: replaced, not added
+        done = list(run_workflow(library, "w", spec, CancelToken(), documents=["garden.md"]))
+        result = done[-1].result
+        assert "Kept as the summary of garden.md in the workspace's index" in result.notes[-1]
+    garden_id = next(d.id for d in library.documents("w") if d.path.endswith("garden.md"))
+    assert summaries() == {garden_id: result.report}
+
+    found = library.search("w", "What is the garden guide about? Its summary.", k=2)
+    (summary,) = [r for r in found if r.chunk == SUMMARY_CHUNK]
+    assert summary.section == SUMMARY_SECTION and summary.text == result.report
+    assert summary.document == "garden.md" or summary.path.endswith("garden.md")
+    # The document's own passages are counted without it (integrity checks, the panel).
+    counts = library.vectors.passages_per_document(library.table(ws))
+    assert counts[garden_id] == next(d.chunks for d in library.documents("w")
+                                     if d.id == garden_id)  # fmt: skip
+
+    path.write_text(GARDEN.replace("pH 6 and 7", "pH 5.5 and 7"), encoding="utf-8")
+    ingest(library, "w", path)  # changed: its summary no longer holds
+    assert summaries() == {}

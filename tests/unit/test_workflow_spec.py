@@ -245,3 +245,12 @@ def test_an_output_that_dropped_its_tags_gets_the_groups_span() -> None:
     a, b = Citation("a.md", (), ("A",)), Citation("b.txt")
     pair = [Part(f"{several.add(a)} x", (a,)), Part(f"{several.add(b)} y", (b,))]
     assert several.kept("Both.", pair).text == "Both. [a.md, §A] [b.txt]"
+
+
+def test_an_output_keeps_its_report_as_the_summary_only_when_asked() -> None:
+    spec = parse_text(GOOD.replace("    table: each", "    table: each\n    report: '{{briefing}}'"
+                                   "\n    summary: true"), "workflow.yaml")  # fmt: skip
+    assert spec.steps[2].summary and not parse_text(GOOD, "workflow.yaml").steps[2].summary
+    found = problems(GOOD.replace("    table: each", "    table: each\n    summary: yes please"))
+    assert found == ["workflow.yaml line 27, steps[2].summary: expected true or false (true keeps "
+                     "the report as the document's summary, so it needs a report)"]  # fmt: skip

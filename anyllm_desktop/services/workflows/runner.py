@@ -13,11 +13,14 @@ from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Progress
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.core.workflow_templates import Listing, TemplateError, as_text, render
+from anyllm_desktop.providers.cloud_http import ProviderError
+from anyllm_desktop.services.summary_passages import keep_summary
 from anyllm_desktop.services.workflows.cache import StepCache, cache_key
 from anyllm_desktop.services.workflows.inputs import (
     InputProblem,
     Item,
     choose,
+    file_name,
     read_document,
     read_sections,
     text_item,
@@ -63,6 +66,8 @@ def run_workflow(library: Library, workspace: str, spec: WorkflowSpec, cancel: C
             return
         run.result.model_calls = models.calls
         run.result.notes.extend(models.notes)
+        if run.summary is not None:
+            run.keep_summary(ws, items, run.summary)
         yield Done(run.result)
     finally:
         cache.close()
@@ -77,6 +82,8 @@ class _Run:
         self.result = WorkflowResult(spec.id, spec.name)
         self.leaves = [s for top in spec.steps for s in (top, *top.steps) if s.kind in STEP_KINDS]
         self.done = self.total = 0
+        #: The report of an output step with ``summary: true``.
+        self.summary: str | None = None
         self.started = time.monotonic()
 
     def items(self, ws: Any, names: list[str] | None) -> list[Any]:
@@ -293,6 +300,24 @@ class _Run:
             self._table(table, rows[step.table])
         if step.report:
             self.result.report = render(step.report, scope)
+            if step.summary:
+                self.summary = self.result.report
+
+    def keep_summary(self, ws: Any, items: list[Any], text: str) -> None:
+        """The report as the summary passage of the one document the run covered."""
+        documents = [d for d in items if d is not None]
+        if len(documents) != 1:
+            self.result.notes.append("The summary was not kept in the workspace's index: it "
+                                     f"covers {len(documents)} documents, not one.")  # fmt: skip
+            return
+        name = file_name(documents[0])
+        try:
+            keep_summary(self.library, ws, documents[0], text)
+        except ProviderError as exc:
+            self.result.notes.append(f"The summary of {name} was not kept: {exc}")
+            return
+        self.result.notes.append(f"Kept as the summary of {name} in the workspace's index: "
+                                 "chat finds it.")  # fmt: skip
 
     def _table(self, step: StepSpec, rows: list[Row]) -> None:
         """Columns from the map's sub-steps: one per classify/prompt, one per schema field."""
