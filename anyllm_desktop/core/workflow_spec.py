@@ -54,6 +54,7 @@ KIND_RULES: dict[str, KindRule] = {
     "classify": KindRule(frozenset({"labels"}), frozenset({"input", "instructions"})),
     "extract": KindRule(frozenset({"schema"}), frozenset({"input", "instructions"})),
     "reduce": KindRule(frozenset({"over"}), frozenset({"input", "instructions", "system"})),
+    "retrieve": KindRule(frozenset({"query"}), frozenset({"k"}), uses_model=False),
     "output": KindRule(frozenset(), frozenset({"table", "report", "summary"}), uses_model=False),
 }
 _COMMON = frozenset({"name", "kind", "description"})
@@ -94,6 +95,9 @@ class StepSpec:
     max_document_tokens: int = 1500
     #: A map's "documents" or "sections"; a reduce's map (whose outputs it combines).
     over: str = ""
+    #: A retrieve's search (a template) and how many passages it keeps.
+    query: str = ""
+    k: int = 4
     #: Where the step is in its file, for messages ("steps[1]").
     where: str = ""
 
@@ -197,7 +201,7 @@ def _step(check: Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | Non
     if rule is None:
         check.add((*path, "kind"), f"unknown kind {kind!r}; known: {', '.join(KIND_RULES)}")
         return None
-    if nested and kind in ("map", "output", "reduce"):
+    if nested and kind in ("map", "output", "reduce", "retrieve"):
         check.add((*path, "kind"), f"a {kind} step cannot be inside a map")
     allowed = _COMMON | rule.required | rule.optional | (MODEL_FIELDS if rule.uses_model else set())
     for key in sorted(set(raw) - allowed):
@@ -206,9 +210,11 @@ def _step(check: Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | Non
     for key in sorted(rule.required - set(raw)):
         check.add((*path, key), f"a {kind} step needs {key}")
     values: dict[str, Any] = {"name": name, "kind": kind, "where": field_name(path)}
-    for key in ("prompt", "system", "input", "instructions", "table", "report"):
+    for key in ("prompt", "system", "input", "instructions", "table", "report", "query"):
         if key in raw:
             values[key] = check.text(raw, key, path)
+    if kind == "retrieve":
+        values["k"] = check.number(raw, "k", path, 4, 1, 50)
     if "summary" in raw:
         values["summary"] = raw["summary"] is True
         if not isinstance(raw["summary"], bool) or (raw["summary"] and "report" not in raw):
@@ -261,8 +267,8 @@ def _shape(step: StepSpec) -> Shape:
 
 
 def _templates(step: StepSpec) -> list[tuple[str, str]]:
-    return [(key, getattr(step, key)) for key in ("prompt", "system", "input", "instructions",
-                                                  "report") if getattr(step, key)]  # fmt: skip
+    keys = ("prompt", "system", "input", "instructions", "report", "query")
+    return [(key, getattr(step, key)) for key in keys if getattr(step, key)]
 
 
 def _check_references(check: Checker, steps: tuple[StepSpec, ...]) -> None:

@@ -159,3 +159,38 @@ def test_a_kept_summary_is_a_passage_search_finds_and_it_goes_with_its_document(
     path.write_text(GARDEN.replace("pH 6 and 7", "pH 5.5 and 7"), encoding="utf-8")
     ingest(library, "w", path)  # changed: its summary no longer holds
     assert summaries() == {}
+
+
+RETRIEVE = """\
+version: 1
+id: ask-garden
+name: Ask the garden guide
+steps:
+  - name: found
+    kind: retrieve
+    query: How often should I water, and when?
+    k: 1
+  - name: answer
+    kind: prompt
+    prompt: "Answer from this passage:\\n{{found}}\\n\\nHow often should I water?"
+    max_tokens: 16
+  - name: report
+    kind: output
+    report: "{{found}}"
+"""
+
+
+def test_a_retrieve_step_gives_later_steps_the_passages_with_their_sources(
+    library: Library, tmp_path: Path
+) -> None:
+    library.create_workspace("w")
+    ingest(library, "w", garden(tmp_path))
+    events = list(run_workflow(library, "w", parse_text(RETRIEVE, "ask.yaml"), CancelToken()))
+    assert isinstance(events[-1], Done), events[-1]
+    result = events[-1].result
+    assert result.report.startswith("[garden.md, Garden guide › Watering] ")
+    assert "twice a week" in result.report and result.model_calls == 1
+    assert [(c.document, c.sections) for c in result.citations] == [
+        ("garden.md", ("Garden guide › Watering",))
+    ]
+    assert not any("found no passage" in note for note in result.notes)

@@ -254,3 +254,31 @@ def test_an_output_keeps_its_report_as_the_summary_only_when_asked() -> None:
     found = problems(GOOD.replace("    table: each", "    table: each\n    summary: yes please"))
     assert found == ["workflow.yaml line 27, steps[2].summary: expected true or false (true keeps "
                      "the report as the document's summary, so it needs a report)"]  # fmt: skip
+
+
+RETRIEVE = """\
+version: 1
+id: ask
+name: Ask
+steps:
+  - name: found
+    kind: retrieve
+    query: How deep should the roots grow?
+    k: 3
+  - name: answer
+    kind: prompt
+    prompt: "Answer from these passages: {{found}}"
+"""
+
+
+def test_a_retrieve_step_takes_a_checked_query_at_the_top_level_only() -> None:
+    spec = parse_text(RETRIEVE, "ask.yaml")
+    found = spec.steps[0]
+    assert (found.kind, found.query, found.k) == ("retrieve", "How deep should the roots grow?", 3)
+    assert (
+        "{{serch}} names no earlier step" in problems(RETRIEVE.replace("{{found}}", "{{serch}}"))[0]
+    )
+    nested = GOOD.replace("      - name: line\n        kind: prompt\n        prompt:",
+                          "      - name: line\n        kind: retrieve\n        query:")  # fmt: skip
+    assert any("steps[0].steps[2].kind: a retrieve step cannot be inside a map" in p
+               for p in problems(nested))  # fmt: skip

@@ -49,7 +49,11 @@ reduce, report) as that job.
 Quick actions and the prompt library (``services/quick_actions.py``,
 ``core/prompt_library.py``) build one-document workflows of these kinds.
 
-Left for later: a ``retrieve`` step; summaries stored as their own passage kind in the
-workspace's table; the benchmarks (the 261-page summary, a map over 200 documents,
-resume after ``kill -9``).
+``retrieve`` (top level: the workspace's best ``k`` passages for its ``query`` template, each
+opening with its source ``[guide.pdf, p. 12]``, cited by the result) gives later steps
+``{{name}}``. An output with ``summary: true`` keeps its report as the summary passage of the one
+document the run covered (``services/summary_passages.py``): chat and search find it.
+
+Left for later: the benchmarks (the 261-page summary, a map over 200 documents) in
+``tests/benchmarks/``.
 """

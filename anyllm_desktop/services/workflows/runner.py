@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import Cancelled, CancelToken
@@ -26,7 +27,7 @@ from anyllm_desktop.services.workflows.inputs import (
     text_item,
 )
 from anyllm_desktop.services.workflows.models import ModelRefused, StepModels
-from anyllm_desktop.services.workflows.results import Row, WorkflowResult
+from anyllm_desktop.services.workflows.results import Citation, Row, WorkflowResult
 from anyllm_desktop.services.workflows.steps import PARTS, STEP_KINDS, StepFailed
 from anyllm_desktop.services.workflows.summaries import (
     MIN_PART_TOKENS,
@@ -120,6 +121,9 @@ class _Run:
                 last_map = step
             elif step.kind == "output":
                 self._output(step, scope, rows)
+            elif step.kind == "retrieve":
+                yield self._progress(step.name)
+                scope[step.name] = self._retrieve(ws, step, scope)
             elif step.kind == "reduce":
                 scope[step.name] = yield from self._reduce(step, scope, rows[step.over])
                 self.result.report = scope[step.name]
@@ -302,6 +306,26 @@ class _Run:
             self.result.report = render(step.report, scope)
             if step.summary:
                 self.summary = self.result.report
+
+    def _retrieve(self, ws: Any, step: StepSpec, scope: dict[str, Any]) -> str:
+        """The workspace's best passages for the step's query, each opening with its source
+        (``[guide.pdf, p. 12]``, the tags later steps keep), cited by the result."""
+        try:
+            query = render(step.query, scope)
+        except TemplateError as exc:
+            raise StepFailed(f"The step {step.name} failed: {exc}") from exc
+        found = self.library.search(ws.name, query, k=step.k)
+        if not found:
+            self.result.notes.append(f"The step {step.name} found no passage for {query!r}.")
+        blocks = []
+        for hit in found:
+            citation = Citation(Path(hit.path).name or hit.document,
+                                (hit.page,) if hit.page is not None else (),
+                                (hit.section,) if hit.section else ())  # fmt: skip
+            if citation not in self.result.citations:
+                self.result.citations.append(citation)
+            blocks.append(f"[{citation.describe()}] {hit.text}")
+        return "\n\n".join(blocks)
 
     def keep_summary(self, ws: Any, items: list[Any], text: str) -> None:
         """The report as the summary passage of the one document the run covered."""
