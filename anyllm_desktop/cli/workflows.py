@@ -29,7 +29,8 @@ def add_commands(commands: Any) -> None:
     run.add_argument("-w", "--workspace", required=True)
     run.add_argument("--documents", nargs="+", metavar="NAME",
                      help="only these documents (file names, titles or ids)")  # fmt: skip
-    run.add_argument("--out", metavar="FILE", help="write the result (.csv, .json, .md, .xlsx)")
+    run.add_argument("--out", metavar="FILE",
+                     help="write the result (.csv, .json, .md, .xlsx, .html)")  # fmt: skip
     run.add_argument("--send-to-cloud", action="store_true",
                      help="agree that the cloud steps send the documents' text to their "
                           "providers (remembered for this workspace)")  # fmt: skip
@@ -40,7 +41,7 @@ def add_commands(commands: Any) -> None:
     runs.add_argument("-w", "--workspace", required=True)
     runs.add_argument("--show", type=int, metavar="RUN", help="one run's result (its id)")
     runs.add_argument("--out", metavar="FILE",
-                      help="with --show: write it (.csv, .json, .md, .xlsx)")  # fmt: skip
+                      help="with --show: write it (.csv, .json, .md, .xlsx, .html)")  # fmt: skip
     runs.add_argument("-n", type=int, default=20, help="how many, newest first (default 20)")
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(handler=_runs)
@@ -89,7 +90,7 @@ def _out(args: argparse.Namespace) -> Path | None:
 
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in EXPORT_FORMATS:
-        raise CommandError(f"--out {out.name}: write .csv, .json, .md or .xlsx")
+        raise CommandError(f"--out {out.name}: write .csv, .json, .md, .xlsx or .html")
     return out
 
 

@@ -39,7 +39,10 @@ from anyllm_desktop.workers.workflows import EXPORT_FORMATS, Citation, RunRecord
 _SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _STATE = {"done": "Done", "skipped": "Skipped"}
 Index = QModelIndex | QPersistentModelIndex
-_EXPORT_FILTERS = "CSV (*.csv);;Excel workbook (*.xlsx);;JSON (*.json);;Markdown (*.md)"
+_EXPORT_FILTERS = (
+    "CSV (*.csv);;Excel workbook (*.xlsx);;JSON (*.json);;Markdown (*.md);;"
+    "Web page to print (*.html)"
+)
 
 
 def _text(value: Any) -> str:

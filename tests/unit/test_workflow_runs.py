@@ -62,3 +62,14 @@ def test_a_missing_run_and_a_bad_state_are_said(tmp_path: Path) -> None:
 def test_result_from_json_inverts_to_json() -> None:
     result = _result()
     assert result_from_json(result.to_json()).flat_rows() == result.flat_rows()
+
+
+def test_a_result_exports_as_a_printable_page(tmp_path: Path) -> None:
+    result = _result()
+    result.report = "## Report\n\nThe <b>blender</b> pleased [good.md, Great blender]."
+    export(result, page := tmp_path / "result.html")
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "<title>Sentiment</title>" in text
+    assert "<h2>Report</h2>" in text and "<td>good.md</td>" in text and "<th>sentiment</th>" in text
+    assert "&lt;b&gt;blender&lt;/b&gt;" in text  # a document's markup is shown, never run
+    assert "@media print" in text and "a.pdf: read in part" in text

@@ -4,6 +4,7 @@ Markdown report, and their exports (CSV, JSON, Markdown, XLSX)."""
 from __future__ import annotations
 
 import csv
+import html
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 from anyllm_desktop.core.workflow_templates import as_text
 
-EXPORT_FORMATS = (".csv", ".json", ".md", ".xlsx")
+EXPORT_FORMATS = (".csv", ".json", ".md", ".xlsx", ".html")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def _md(text: str) -> str:
 
 
 def export(result: WorkflowResult, path: Path) -> None:
-    """Write the result as the file's suffix says (.csv, .json, .md, .xlsx)."""
+    """Write the result as the file's suffix says (.csv, .json, .md, .xlsx, .html: the
+    Markdown report as a page to print or save as PDF from a browser)."""
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
         raise ValueError(f"{path.name}: results are written as {', '.join(EXPORT_FORMATS)}")
@@ -121,11 +123,31 @@ def export(result: WorkflowResult, path: Path) -> None:
                         encoding="utf-8")  # fmt: skip
     elif suffix == ".md":
         path.write_text(result.markdown(), encoding="utf-8")
+    elif suffix == ".html":
+        path.write_text(_html(result), encoding="utf-8")
     elif suffix == ".csv":
         with path.open("w", encoding="utf-8", newline="") as handle:
             csv.writer(handle).writerows(result.flat_rows())
     else:
         _xlsx(result, path)
+
+
+_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title><style>
+body {{ font: 11pt/1.45 system-ui, sans-serif; max-width: 60em; margin: 2em auto; }}
+table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #999; padding: .2em .5em; }}
+th {{ background: #eee; }} @media print {{ body {{ margin: 0; }} }}
+</style></head><body>
+{body}</body></html>
+"""
+
+
+def _html(result: WorkflowResult) -> str:
+    """The Markdown of the result as a printable page (no HTML of the documents passes)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(result.markdown())
+    return _PAGE.format(title=html.escape(result.name or result.workflow), body=body)
 
 
 def _xlsx(result: WorkflowResult, path: Path) -> None:
