@@ -25,10 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ from anyllm_desktop.services.workflows.runner import run_workflow
 from tests.benchmarks.corpus import debian_reference_pdf
 
 WORKSPACE = "bench"
+TAG = re.compile(r"\[[^\[\]\n]{1,160}\]")
 #: Baseline B's instruction and answer, beside the stuffed text.
 STUFF_PROMPT = "Summarize this document.\n\nText:\n"
 STUFF_ANSWER = 300
@@ -100,7 +103,8 @@ class Recorder:
                 if isinstance(event, Done):
                     c = event.result
                     call.update(prompt=c.prompt_tokens, cached=c.cached_tokens,
-                                completion=c.completion_tokens, finish=c.finish_reason)  # fmt: skip
+                                completion=c.completion_tokens, text=c.text,
+                                finish=c.finish_reason)  # fmt: skip
                 yield event
             recorder.calls.append(call)
 
@@ -203,10 +207,12 @@ def raw_baseline(calls: list[dict[str, Any]], model: Path, n_ctx: int, threads: 
             "completion_tokens": completion}  # fmt: skip
 
 
-def run(pdf: Path) -> dict[str, Any]:
+def run(pdf: Path, threads: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {"document": pdf.name}
     with tempfile.TemporaryDirectory(prefix="anyllm-bench-summary-") as home:
         runtime = Runtime.open(Path(home))
+        if threads:  # the app's setting (0: all cores)
+            runtime.settings = replace(runtime.settings, threads=threads)
         library = Library(runtime)
         library.create_workspace(WORKSPACE)
         started = time.perf_counter()
@@ -249,6 +255,13 @@ def run(pdf: Path) -> dict[str, Any]:
         out["summary"] = result.report
         out["citations"] = [c.describe() for c in result.citations]
         out["coverage"] = coverage(ordered, result.citations)
+        # What the last reduce call itself wrote: the tags it kept (the runner appends the
+        # group's whole span when it kept none) and the chapters its text names.
+        last = recorder.calls[-1]["text"] if out["workflow"]["reduce_calls"] else ""
+        out["coverage"]["model_kept_tags"] = [t for t in TAG.findall(last) if "p. " in t]
+        out["coverage"]["named_in_text"] = [
+            c for c in out["coverage"]["chapters"] if c.lower() in (result.report or "").lower()
+        ]
         provider.load()
         out["stuffed"] = stuffed(ordered, provider)
         model, n_ctx = provider.model_path, provider.context_size
@@ -281,6 +294,10 @@ def report(out: dict[str, Any]) -> None:
     for how in ("cited_by_section", "cited_by_page"):
         share = len(cov[how]) / chapters if chapters else 0.0
         print(f"coverage ({how}): {len(cov[how])}/{chapters} chapters ({share:.0%}; target >= 80%)")
+    print(
+        f"the last reduce call's own text: kept {len(cov['model_kept_tags'])} tags, names "
+        f"{len(cov['named_in_text'])}/{chapters} chapters {cov['named_in_text']}"
+    )
     print(f"second level: {cov['sections_cited']}/{cov['sections']} sections cited")
     print(
         f"baseline B (first {stuff['tokens']:,} tokens, {stuff['passages']} passages, to p. "
@@ -297,13 +314,19 @@ def main() -> None:
                         help="summarize only the first N pages")  # fmt: skip
     parser.add_argument("--chapter-pages", type=int, default=0,
                         help="summarize only the first N pages of every chapter")  # fmt: skip
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="llama.cpp threads for both runs (default: the app's, all cores)",
+    )
     parser.add_argument("--json", type=Path, help="write every number and the summary here")
     args = parser.parse_args()
     pdf = debian_reference_pdf()
     with tempfile.TemporaryDirectory(prefix="anyllm-bench-pdf-") as folder:
         if args.limit_pages or args.chapter_pages:
             pdf = pages_pdf(pdf, Path(folder) / pdf.name, args.limit_pages, args.chapter_pages)
-        out = run(pdf)
+        out = run(pdf, args.threads)
     report(out)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False))
