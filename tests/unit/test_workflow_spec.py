@@ -241,6 +241,7 @@ def test_an_output_that_dropped_its_tags_gets_the_groups_span() -> None:
     assert tags.cited(kept.text) == [Citation("d", (1, 2, 5))]
     assert tags.kept("a [p. 5] and [p. 9] b", group).text == "a [p. 5] and [p. 9] b"
     assert tags.cited("a [p. 5] and [p. 9] b") == [second]  # [p. 9] was never a source
+    assert tags.dropped == 1  # the first: counted, so the run's notes can say so
     several = Tags(with_document=True)
     a, b = Citation("a.md", (), ("A",)), Citation("b.txt")
     pair = [Part(f"{several.add(a)} x", (a,)), Part(f"{several.add(b)} y", (b,))]

@@ -282,6 +282,12 @@ class _Run:
         self.done += 1
         text = parts[0].text if parts else ""
         self.result.citations = tags.cited(text)
+        if tags.dropped:  # said, so a whole span is not read as a sentence's source
+            self.result.notes.append(
+                f"{step.name}: the model left out the page and section tags in {tags.dropped} "
+                "of its combined texts; each of those cites the whole span it combined, not the "
+                "place of each statement (a larger model keeps the tags)."
+            )
         return text
 
     def _budget(self, step: StepSpec, scope: dict[str, Any]

@@ -74,6 +74,8 @@ class Tags:
     def __init__(self, with_document: bool) -> None:
         self.with_document = with_document
         self.known: dict[str, Citation] = {}
+        #: Combined outputs in which the model kept none of its inputs' tags.
+        self.dropped = 0
 
     def add(self, citation: Citation) -> str:
         key = tag(citation, self.with_document)
@@ -92,6 +94,7 @@ class Tags:
         every tag."""
         citations = merged([c for p in group for c in p.citations])
         if not self.found(output):
+            self.dropped += 1
             output = " ".join([output.rstrip(), *(self.add(c) for c in citations)])
         return Part(output, citations)
 
