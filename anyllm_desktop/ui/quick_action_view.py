@@ -26,13 +26,12 @@ from PySide6.QtWidgets import (
 from anyllm_desktop.core.events import Done, Error, Event, Progress, Token
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.ui.markdown_view import markdown_to_html
-from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.progress_display import show_progress
 from anyllm_desktop.ui.results_table import ResultsView
 from anyllm_desktop.workers.backend import Backend
 from anyllm_desktop.workers.generator_worker import GeneratorWorker
 from anyllm_desktop.workers.quick_actions import QuickResult
-from anyllm_desktop.workers.workflows import Citation, RunRecord, WorkflowResult
+from anyllm_desktop.workers.workflows import RunRecord, WorkflowResult
 
 REPAINT_MS = 33
 COPIED_MS = 1500
@@ -69,7 +68,9 @@ class QuickActionView(QDialog):
         self.body.setAccessibleName("Quick action result")
         self.body.setOpenLinks(False)
         self.results = ResultsView(backend.export_workflow_result, self)
-        self.results.table.citation_opened.connect(self._open_citation)
+        self.results.open_passages(
+            lambda citation: backend.cited_passage(self.workspace, citation), self.state.setText
+        )
         self.results.written.connect(lambda path: self.state.setText(f"Written to {path}."))
         self.results.hide()
         self.caution = QLabel("Written by a model from this text alone: check it against the "
@@ -201,17 +202,6 @@ class QuickActionView(QDialog):
             self.results.tabs.setCurrentIndex(1 if record.result.report else 0)
             self.state.setText(f"Done. Kept as run #{record.id} (Tools → Workflows… lists it).")
             self.state.setStyleSheet("")
-
-    def _open_citation(self, citation: Citation) -> None:
-        worker = self.backend.cited_passage(self.workspace, citation)
-        worker.event.connect(self._on_passage)
-
-    def _on_passage(self, event: Event) -> None:
-        if isinstance(event, Done):
-            self.passage = PassageDialog(event.result, self)
-            self.passage.open()
-        elif isinstance(event, Error):
-            self.state.setText(event.message)
 
     # -- copy and save ----------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """A workflow's results: the table (one row per document or item, a column per label or
 field, the source and the row's state; sortable by value, names without case; each cell's
 citation in its tooltip; a double-click asks for the cited passage, ``citation_opened``), and
-:class:`ResultsView` around it: which run, its models, the report, the notes, Export."""
+:class:`ResultsView` around it: which run, its models, the report, the notes, Export, and the
+cited passage opened in a dialog."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from anyllm_desktop.core.events import Done, Error, Event
 from anyllm_desktop.ui.markdown_view import markdown_to_html
+from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.workers.workflows import EXPORT_FORMATS, Citation, RunRecord, WorkflowResult
 
 _SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -167,6 +170,9 @@ class ResultsView(QWidget):
         super().__init__(parent)
         self._export = export
         self.shown: WorkflowResult | None = None
+        #: The passage dialog a double-click opened last.
+        self.passage: PassageDialog | None = None
+        self._say: Callable[[str], None] = lambda _text: None
         self.heading = QLabel("Run a workflow to see its results here.")
         self.heading.setWordWrap(True)
         self.table = ResultsTable()
@@ -179,7 +185,9 @@ class ResultsView(QWidget):
         self.tabs.addTab(self.report, "Report")
         self.tabs.addTab(self.notes, "Notes")
         self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Write the shown result as CSV, Excel, JSON or Markdown")
+        self.export_button.setToolTip(
+            "Write the shown result as CSV, Excel, JSON, Markdown or a web page to print"
+        )
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self._pick_export)
         hint = QLabel("Each value cites its document (hover over it); double-click a row to "
@@ -214,6 +222,20 @@ class ResultsView(QWidget):
         self.notes.addItems([*notes, *skipped] or ["No notes."])
         self.tabs.setTabText(2, f"Notes ({len(notes) + len(skipped)})")
         self.export_button.setEnabled(result is not None)
+
+    def open_passages(self, read: Callable[[Citation], Any], say: Callable[[str], None]) -> None:
+        """A double-clicked row opens its cited passage in a dialog: ``read`` starts reading it
+        off the UI thread (a worker whose ``event`` ends in Done or Error); ``say`` tells why
+        it could not be read."""
+        self._say = say
+        self.table.citation_opened.connect(lambda c: read(c).event.connect(self._on_passage))
+
+    def _on_passage(self, event: Event) -> None:
+        if isinstance(event, Done):
+            self.passage = PassageDialog(event.result, self.window())
+            self.passage.open()
+        elif isinstance(event, Error):
+            self._say(event.message)
 
     def _pick_export(self) -> None:
         if self.shown is None:

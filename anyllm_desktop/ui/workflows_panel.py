@@ -32,10 +32,9 @@ from PySide6.QtWidgets import (
 from anyllm_desktop.core.events import Done, Error, Event, Progress
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.core.workflow_spec import WorkflowError, WorkflowSpec
-from anyllm_desktop.ui.passage_dialog import PassageDialog
 from anyllm_desktop.ui.progress_display import show_progress
 from anyllm_desktop.ui.results_table import ResultsView
-from anyllm_desktop.workers.workflows import Citation, RunRecord, WorkflowResult
+from anyllm_desktop.workers.workflows import RunRecord, WorkflowResult
 
 if TYPE_CHECKING:
     from anyllm_desktop.workers.backend import Backend
@@ -63,7 +62,6 @@ class WorkflowsPanel(QDialog):
         self.job: JobRecord | None = None
         self._preselected = documents
         self._models: dict[str, QComboBox] = {}
-        self.passage: PassageDialog | None = None
 
         self.workflow_combo = QComboBox()
         self.workflow_combo.setAccessibleName("Workflow")
@@ -117,7 +115,9 @@ class WorkflowsPanel(QDialog):
         column.addWidget(_group(f"Earlier runs in {workspace}", self.runs), 2)
 
         self.results = ResultsView(backend.export_workflow_result)
-        self.results.table.citation_opened.connect(self._open_citation)
+        self.results.open_passages(
+            lambda citation: backend.cited_passage(self.workspace, citation), self.state.setText
+        )
         self.results.written.connect(lambda path: self.state.setText(f"Wrote {path}."))
         self.table, self.export_button = self.results.table, self.results.export_button
 
@@ -338,14 +338,3 @@ class WorkflowsPanel(QDialog):
     def show_run(self, record: RunRecord) -> None:
         self.results.show_run(record)
         self._enable()
-
-    def _open_citation(self, citation: Citation) -> None:
-        worker = self.backend.cited_passage(self.workspace, citation)
-        worker.event.connect(self._on_passage)
-
-    def _on_passage(self, event: Event) -> None:
-        if isinstance(event, Done):
-            self.passage = PassageDialog(event.result, self)
-            self.passage.open()
-        elif isinstance(event, Error):
-            self.state.setText(event.message)

@@ -106,11 +106,11 @@ def test_run_sentiment_table_read_sort_export_and_reopen(
     assert tip.startswith("good.md, Great blender")
 
     table.doubleClicked.emit(table.proxy.index(1, 1))
-    qtbot.waitUntil(lambda: panel.passage is not None and panel.passage.isVisible(),
+    qtbot.waitUntil(lambda: panel.results.passage is not None and panel.results.passage.isVisible(),
                     timeout=30_000)  # fmt: skip
-    assert isinstance(panel.passage, PassageDialog)
-    assert "The soup is wonderful." in panel.passage.text.toPlainText()
-    panel.passage.done(0)
+    assert isinstance(panel.results.passage, PassageDialog)
+    assert "The soup is wonderful." in panel.results.passage.text.toPlainText()
+    panel.results.passage.done(0)
 
     xlsx, csv_path = tmp_path / "out.xlsx", tmp_path / "out"
     _save_as(monkeypatch, xlsx)
@@ -166,20 +166,13 @@ def test_a_cloud_step_asks_before_anything_is_sent(
     qtbot: QtBot, anyllm_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     server: Replay,
 ) -> None:  # fmt: skip
-    from dataclasses import replace
 
     from PySide6.QtWidgets import QMessageBox
 
-    from anyllm_desktop.services.cloud_providers import add_provider
-    from anyllm_desktop.store import secrets
-    from tests.e2e.test_workflow_cloud import FLOW, answer
+    from tests.e2e.test_workflow_cloud import FLOW, answer, use_replay_provider
 
-    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
     window = ready_window(qtbot, anyllm_home)
-    runtime = window.backend.runtime
-    add_provider(runtime, "replay", "openai-compatible", base_url=f"{server.url}/v1",
-                 model="gpt-test")  # fmt: skip
-    runtime.settings = replace(runtime.settings, offline_mode=False)
+    use_replay_provider(window.backend.runtime, server, monkeypatch)
     window.backend.create_workspace("Invoices")
     window.navigator.select_workspace("Invoices")
     invoice = tmp_path / "invoice.md"
