@@ -15,6 +15,7 @@ from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import CONSENT_REQUIRED, LOCAL_ONLY, Done, Error, Event
 from anyllm_desktop.services.cloud_providers import add_provider
 from anyllm_desktop.services.library import Library
+from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.services.workflows.loading import parse_text
 from anyllm_desktop.services.workflows.models import StepModels, cloud_sends
 from anyllm_desktop.services.workflows.runner import run_workflow
@@ -78,14 +79,20 @@ def answer(text: str) -> Reply:
                             done=True))  # fmt: skip
 
 
+def use_replay_provider(runtime: Runtime, server: Replay, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loopback server as the OpenAI-compatible provider "replay" (model gpt-test), offline
+    mode off, and no real keyring touched."""
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
+    add_provider(runtime, "replay", "openai-compatible", base_url=f"{server.url}/v1",
+                 model="gpt-test")  # fmt: skip
+    runtime.settings = replace(runtime.settings, offline_mode=False)
+
+
 @pytest.fixture
 def cloud(library: Library, server: Replay, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Library:  # fmt: skip
     """A workspace "w" with one invoice and the loopback server configured as "replay"."""
-    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
-    add_provider(library.runtime, "replay", "openai-compatible", base_url=f"{server.url}/v1",
-                 model="gpt-test")  # fmt: skip
-    library.runtime.settings = replace(library.runtime.settings, offline_mode=False)
+    use_replay_provider(library.runtime, server, monkeypatch)
     library.create_workspace("w")
     invoice = tmp_path / "invoice.md"
     invoice.write_text(f"# Invoice A-17\n\nBilled to {EMAIL}. Total: 120 EUR, thank you.\n",

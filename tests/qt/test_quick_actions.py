@@ -7,7 +7,6 @@ unknown "/nope" naming the templates there are; the prompt library's dialog."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -142,16 +141,10 @@ def test_prompt_library_dialog_adds_edits_and_deletes_templates(
 def test_a_cloud_answering_model_needs_the_agreement_and_gets_redacted_text(
     qtbot: QtBot, anyllm_home: Path, monkeypatch: pytest.MonkeyPatch, server: Replay
 ) -> None:
-    from anyllm_desktop.services.cloud_providers import add_provider
-    from anyllm_desktop.store import secrets
-    from tests.e2e.test_workflow_cloud import answer
+    from tests.e2e.test_workflow_cloud import answer, use_replay_provider
 
-    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
     window = ready_window(qtbot, anyllm_home)
-    runtime = window.backend.runtime
-    add_provider(runtime, "replay", "openai-compatible", base_url=f"{server.url}/v1",
-                 model="gpt-test")  # fmt: skip
-    runtime.settings = replace(runtime.settings, offline_mode=False)
+    use_replay_provider(window.backend.runtime, server, monkeypatch)
     window.backend.create_workspace("Cloudy")
     window.backend.update_chat_settings("Cloudy", provider="replay", redact_personal_data=True)
     window.navigator.select_workspace("Cloudy")
