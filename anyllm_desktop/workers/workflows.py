@@ -17,7 +17,7 @@ from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.models.local_models import chat_models
 from anyllm_desktop.services.workflows.inputs import file_name
-from anyllm_desktop.services.workflows.job import model_steps, with_models
+from anyllm_desktop.services.workflows.job import with_models
 from anyllm_desktop.services.workflows.loading import builtin_workflows, load_workflow
 from anyllm_desktop.services.workflows.models import cloud_sends
 from anyllm_desktop.services.workflows.results import (
@@ -27,6 +27,7 @@ from anyllm_desktop.services.workflows.results import (
     export,
 )
 from anyllm_desktop.services.workflows.runs import RunLog, RunRecord
+from anyllm_desktop.services.workflows.steps import model_steps
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.library import Library

@@ -16,15 +16,10 @@ from anyllm_desktop.services.workflows.loading import load_workflow
 from anyllm_desktop.services.workflows.results import WorkflowResult
 from anyllm_desktop.services.workflows.runner import run_workflow
 from anyllm_desktop.services.workflows.runs import RunLog, RunRecord
-from anyllm_desktop.services.workflows.steps import STEP_KINDS
+from anyllm_desktop.services.workflows.steps import model_steps
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.jobs import JobService
-
-
-def model_steps(spec: WorkflowSpec) -> list[StepSpec]:
-    """The steps that ask a model, in order (a map's sub-steps in their place)."""
-    return [s for top in spec.steps for s in (top, *top.steps) if s.kind in STEP_KINDS]
 
 
 def with_models(spec: WorkflowSpec, models: dict[str, str]) -> WorkflowSpec:

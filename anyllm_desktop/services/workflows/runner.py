@@ -28,7 +28,7 @@ from anyllm_desktop.services.workflows.inputs import (
 )
 from anyllm_desktop.services.workflows.models import ModelRefused, StepModels
 from anyllm_desktop.services.workflows.results import Citation, Row, WorkflowResult
-from anyllm_desktop.services.workflows.steps import PARTS, STEP_KINDS, StepFailed
+from anyllm_desktop.services.workflows.steps import PARTS, STEP_KINDS, StepFailed, model_steps
 from anyllm_desktop.services.workflows.summaries import (
     MIN_PART_TOKENS,
     SAFETY_TOKENS,
@@ -81,7 +81,7 @@ class _Run:
         self.library, self.spec, self.models, self.cache = library, spec, models, cache
         self.cancel = cancel
         self.result = WorkflowResult(spec.id, spec.name)
-        self.leaves = [s for top in spec.steps for s in (top, *top.steps) if s.kind in STEP_KINDS]
+        self.leaves = model_steps(spec)
         self.done = self.total = 0
         #: The report of an output step with ``summary: true``.
         self.summary: str | None = None

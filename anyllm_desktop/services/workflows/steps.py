@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from anyllm_desktop.core.conversation import ChatMessage
-from anyllm_desktop.core.workflow_spec import StepSpec
+from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.core.workflow_templates import render
 from anyllm_desktop.providers.base import Completion
 from anyllm_desktop.providers.llama_local import json_schema_grammar
@@ -165,6 +165,11 @@ STEP_KINDS: dict[str, StepKind] = {
     "classify": ClassifyKind(),
     "extract": ExtractKind(),
 }
+
+
+def model_steps(spec: WorkflowSpec) -> list[StepSpec]:
+    """The steps that ask a model, in order (a map's sub-steps in their place)."""
+    return [s for top in spec.steps for s in (top, *top.steps) if s.kind in STEP_KINDS]
 
 
 def register_step_kind(name: str, kind: StepKind) -> None:
