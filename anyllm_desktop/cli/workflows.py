@@ -123,15 +123,13 @@ def _run(args: argparse.Namespace) -> int:
 def _agree(library: Any, args: argparse.Namespace, spec: Any) -> None:
     """The first-use agreement for the cloud steps: refused with what each would send where,
     unless --send-to-cloud agrees (remembered, like `anyllm ask --send-to-cloud`)."""
-    from anyllm_desktop.services.workflows.models import cloud_sends
+    from anyllm_desktop.services.workflows.models import agree_to, pending_agreements
 
     try:
-        sends = cloud_sends(library, args.workspace, spec, args.documents)
+        pending = pending_agreements(library, args.workspace, spec, args.documents)
     except (KeyError, ValueError) as exc:
         raise CommandError(exc.args[0] if exc.args else str(exc)) from exc
-    pending = [s for s in sends if not s["agreed"]]
-    ws = library.workspace(args.workspace)
-    if not pending or ws.chat.local_only or library.runtime.settings.offline_mode:
+    if not pending:
         return  # nothing to agree to, or agreeing would not help: the run says why it refuses
     if not args.send_to_cloud:
         lines = [f"  {s['step']}: {s['sends']} of {len(s['documents'])} document(s) to "
@@ -139,9 +137,7 @@ def _agree(library: Any, args: argparse.Namespace, spec: Any) -> None:
         raise CommandError("the workflow's cloud steps need your agreement first:\n"
                            + "\n".join(lines) + "\nrun again with --send-to-cloud to agree "
                            "(remembered for this workspace and provider)")  # fmt: skip
-    agreed = list(ws.chat.cloud_consent)
-    new = [p for p in dict.fromkeys(s["provider"] for s in pending) if p not in agreed]
-    library.update_chat(args.workspace, cloud_consent=[*agreed, *new])
+    agree_to(library, args.workspace, [s["provider"] for s in pending])
 
 
 def _runs(args: argparse.Namespace) -> int:

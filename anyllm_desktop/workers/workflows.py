@@ -19,7 +19,7 @@ from anyllm_desktop.models.local_models import chat_models
 from anyllm_desktop.services.workflows.inputs import file_name
 from anyllm_desktop.services.workflows.job import with_models
 from anyllm_desktop.services.workflows.loading import builtin_workflows, load_workflow
-from anyllm_desktop.services.workflows.models import cloud_sends
+from anyllm_desktop.services.workflows.models import agree_to, pending_agreements
 from anyllm_desktop.services.workflows.results import (
     EXPORT_FORMATS,
     Citation,
@@ -94,19 +94,12 @@ class WorkflowActions:
         ``host``, ``sends``, ``documents`` (services.workflows.models.cloud_sends). Empty when
         none does, or when agreeing would not help (a local-only workspace, offline mode: the
         run itself refuses and says why)."""
-        library = self._library()
-        ws = library.workspace(workspace)
-        if ws.chat.local_only or self.runtime.settings.offline_mode:
-            return []
         spec = with_models(load_workflow(path), models)
-        return [s for s in cloud_sends(library, workspace, spec, documents) if not s["agreed"]]
+        return pending_agreements(self._library(), workspace, spec, documents)
 
     def agree_to_cloud_providers(self, workspace: str, providers: list[str]) -> None:
         """Remember that this workspace's text may go to these cloud providers."""
-        agreed = self._library().workspace(workspace).chat.cloud_consent
-        new = [p for p in dict.fromkeys(providers) if p not in agreed]
-        if new:
-            self._library().update_chat(workspace, cloud_consent=[*agreed, *new])
+        agree_to(self._library(), workspace, providers)
 
     def _runs(self, workspace: str) -> RunLog:
         library = self._library()

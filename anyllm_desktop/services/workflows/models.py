@@ -142,6 +142,25 @@ def cloud_sends(library: Library, workspace: str, spec: WorkflowSpec,
     return out
 
 
+def pending_agreements(library: Library, workspace: str, spec: WorkflowSpec,
+                       documents: list[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The entries of :func:`cloud_sends` that still need the user's agreement; none when
+    agreeing would not help (a local-only workspace, offline mode: the run refuses and says
+    why)."""
+    ws = library.workspace(workspace)
+    if ws.chat.local_only or library.runtime.settings.offline_mode:
+        return []
+    return [s for s in cloud_sends(library, workspace, spec, documents) if not s["agreed"]]
+
+
+def agree_to(library: Library, workspace: str, providers: list[str]) -> None:
+    """Remember that the workspace's text may go to these cloud providers."""
+    agreed = list(library.workspace(workspace).chat.cloud_consent)
+    new = [p for p in dict.fromkeys(providers) if p not in agreed]
+    if new:
+        library.update_chat(workspace, cloud_consent=[*agreed, *new])
+
+
 def _answer_schema(schema: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, bool]:
     """The schema a cloud provider is given, and whether a non-object answer was wrapped."""
     if schema is None or schema.get("type") == "object":
