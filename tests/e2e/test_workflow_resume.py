@@ -111,7 +111,9 @@ def test_a_killed_run_resumes_and_asks_only_what_it_had_not_finished(
 
     runs = anyllm(child_env, "runs", "-w", "W", "--json")
     assert runs.returncode == 0, runs.stderr
-    (run,) = json.loads(runs.stdout)["runs"]  # the killed run could not write its record
+    run, killed_run = json.loads(runs.stdout)["runs"]  # newest first
+    assert killed_run["status"] == "interrupted" and "run it again" in killed_run["error"]
+    assert run["status"] == "done"
     shown = anyllm(child_env, "runs", "-w", "W", "--show", str(run["id"]), "--json")
     assert shown.returncode == 0, shown.stderr
     result = json.loads(shown.stdout)["result"]

@@ -73,3 +73,27 @@ def test_a_result_exports_as_a_printable_page(tmp_path: Path) -> None:
     assert "<h2>Report</h2>" in text and "<td>good.md</td>" in text and "<th>sentiment</th>" in text
     assert "&lt;b&gt;blender&lt;/b&gt;" in text  # a document's markup is shown, never run
     assert "@media print" in text and "a.pdf: read in part" in text
+
+
+def test_a_run_is_listed_from_its_start_and_a_gone_process_leaves_it_interrupted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "uid.sqlite3"
+    running = RunRecord("x", "X", "x.yaml", "failed", 1.0)
+    RunLog(path).start(running)
+    assert [(r.id, r.status) for r in RunLog(path).recent()] == [(running.id, "running")]
+
+    gone = RunLog(path, alive=lambda pid: False)  # what a later process sees after a kill -9
+    (listed,) = gone.recent()
+    assert listed.status == "interrupted" and "run it again" in listed.error
+    assert gone.get(running.id).describe().endswith("· X · interrupted")
+
+    finished = RunRecord("y", "Y", "y.yaml", "done", 2.0, result=_result())
+    log = RunLog(path)
+    log.start(finished)
+    finished.status = "done"
+    log.add(finished)  # the same row, ended
+    assert [(r.name, r.status, r.rows) for r in log.recent()] == [
+        ("Y", "done", 3),
+        ("X", "interrupted", 0),
+    ]

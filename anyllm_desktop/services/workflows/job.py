@@ -1,5 +1,6 @@
 """The "workflow" job's source: load the file, apply the models chosen per step, run it, and
-keep the run (done, failed or cancelled) in the workspace's run log (``runs.py``)."""
+keep the run (running from its start; then done, failed or cancelled) in the workspace's run
+log (``runs.py``)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def workflow_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken) 
             return
         record.workflow, record.name = spec.id, spec.name
         record.models = {s.name: s.model for s in model_steps(spec)}
+        log.start(record)  # listed from now: a killed run shows as interrupted, not missing
         events = run_workflow(jobs.library, params["workspace"], spec, cancel,
                               documents=params.get("documents"), host=jobs.model_host)  # fmt: skip
         for event in events:
@@ -78,5 +80,7 @@ def _keep(log: RunLog, record: RunRecord, result: WorkflowResult | None,
             record.documents = [r.document for r in result.rows]
     elif cancel.cancelled or not record.error:  # stopped, or its reader closed it
         record.status = "cancelled"
+    else:
+        record.status = "failed"
     record.finished_at = time.time()
     log.add(record)

@@ -4,19 +4,24 @@ with a citation per cell, columns, report, notes), so it can be listed, reopened
 
 They live in the workspace's workflow file (``AppPaths.workflow_cache(uid)``, a ``runs`` table
 beside the step cache's ``outputs``), which deleting the workspace deletes. Connections are
-short: a run is written once, at its end; a list or a reopen reads and closes.
+short: a run is written when it starts ("running", with the process's id) and again at its end;
+a list or a reopen reads and closes. A run left "running" by a process that is gone (killed,
+crashed, the power cut) is listed as "interrupted", so no run disappears from the list.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from anyllm_desktop.services.workflows.results import Citation, Row, WorkflowResult
 
@@ -24,11 +29,18 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL NOT NULL, finished_at REAL NOT NULL,
     workflow TEXT NOT NULL, name TEXT NOT NULL, file TEXT NOT NULL, models TEXT NOT NULL,
     documents TEXT NOT NULL, status TEXT NOT NULL, error TEXT NOT NULL, rows INTEGER NOT NULL,
-    result TEXT)"""
+    result TEXT, pid INTEGER NOT NULL DEFAULT 0)"""
 _FIELDS = ("id, started_at, finished_at, workflow, name, file, models, documents, status, "
            "error, rows")  # fmt: skip
 #: States a kept run ends in.
 STATES = ("done", "failed", "cancelled")
+#: What a run left "running" by a process that is gone is listed with.
+INTERRUPTED = ("interrupted: the app stopped before this run ended; run it again and the "
+               "finished steps come from the cache")  # fmt: skip
+
+
+def _pid_alive(pid: int) -> bool:
+    return pid == os.getpid() or (pid > 0 and psutil.pid_exists(pid))
 
 
 @dataclass
@@ -100,8 +112,9 @@ _SET = frozenset({"workflow", "name", "columns", "rows", "report", "model_calls"
 class RunLog:
     """The runs of one workspace, newest first."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, alive: Callable[[int], bool] = _pid_alive) -> None:
         self.path = path
+        self._alive = alive
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -109,39 +122,66 @@ class RunLog:
         with closing(sqlite3.connect(self.path)) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            if "pid" not in columns:  # a log written before runs were kept from their start
+                db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER NOT NULL DEFAULT 0")
             with db:  # one transaction, committed at the end
                 yield db
 
+    def start(self, record: RunRecord) -> int:
+        """Keep ``record`` as "running" by this process; its new id (``add`` ends it)."""
+        record.status = "running"
+        return self._write(record, pid=os.getpid())
+
     def add(self, record: RunRecord) -> int:
-        """Keep ``record``; its new id."""
+        """Keep ``record`` as it ended (the one ``start`` wrote, when it has an id); its id."""
         if record.status not in STATES:
             raise ValueError(f"a run ends done, failed or cancelled, not {record.status!r}")
+        return self._write(record, pid=0)
+
+    def _write(self, record: RunRecord, pid: int) -> int:
         result = record.result
         rows = len(result.rows) if result is not None else 0
         data = json.dumps(result.to_json(), ensure_ascii=False) if result is not None else None
+        values = (record.started_at, record.finished_at, record.workflow, record.name,
+                  record.file, json.dumps(record.models), json.dumps(record.documents),
+                  record.status, record.error, rows, data, pid)  # fmt: skip
         with self._db() as db:
-            cursor = db.execute(
-                "INSERT INTO runs (started_at, finished_at, workflow, name, file, models, "
-                "documents, status, error, rows, result) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (record.started_at, record.finished_at, record.workflow, record.name,
-                 record.file, json.dumps(record.models), json.dumps(record.documents),
-                 record.status, record.error, rows, data),
-            )  # fmt: skip
-            record.id, record.rows = int(cursor.lastrowid or 0), rows
+            if record.id:
+                db.execute("UPDATE runs SET started_at=?, finished_at=?, workflow=?, name=?, "
+                           "file=?, models=?, documents=?, status=?, error=?, rows=?, result=?, "
+                           "pid=? WHERE id=?", (*values, record.id))  # fmt: skip
+            else:
+                cursor = db.execute(
+                    "INSERT INTO runs (started_at, finished_at, workflow, name, file, models, "
+                    "documents, status, error, rows, result, pid) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", values)  # fmt: skip
+                record.id = int(cursor.lastrowid or 0)
+            record.rows = rows
         return record.id
 
     def recent(self, limit: int = 100) -> list[RunRecord]:
+        """The newest runs, a run whose process is gone marked "interrupted" first."""
         if not self.path.exists():
             return []
         with self._db() as db:
+            self._mark_gone(db)
             found = db.execute(f"SELECT {_FIELDS} FROM runs ORDER BY id DESC LIMIT ?", (limit,))
             return [_record(row) for row in found.fetchall()]
+
+    def _mark_gone(self, db: sqlite3.Connection) -> None:
+        left = db.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall()
+        for ident, pid in left:
+            if not self._alive(pid):
+                db.execute("UPDATE runs SET status='interrupted', error=?, pid=0 WHERE id=?",
+                           (INTERRUPTED, ident))  # fmt: skip
 
     def get(self, run_id: int) -> RunRecord:
         """The run with its result; KeyError naming the runs there are when there is none."""
         row = None
         if self.path.exists():
             with self._db() as db:
+                self._mark_gone(db)
                 row = db.execute(f"SELECT {_FIELDS}, result FROM runs WHERE id = ?",
                                  (run_id,)).fetchone()  # fmt: skip
         if row is None:
