@@ -81,16 +81,16 @@ def test_csv_without_a_known_column_pair_names_its_header(tmp_path: Path) -> Non
 
 
 def test_an_unknown_format_is_refused_with_what_was_found(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="notes.json: its first record has title, text, which "
-                       "is none of OpenAI chat JSONL"):  # fmt: skip
+    with pytest.raises(DatasetError, match=r"notes.json: its first record has title, text, which "
+                       r"is none of OpenAI chat JSONL"):  # fmt: skip
         read_dataset(DATA / "notes.json")
     text = tmp_path / "readme.txt"
     text.write_text("Just some prose.\n", encoding="utf-8")
-    with pytest.raises(DatasetError, match="readme.txt is not a dataset anyllm reads"):
+    with pytest.raises(DatasetError, match=r"readme.txt is not a dataset anyllm reads"):
         read_dataset(text)
     binary = tmp_path / "data.jsonl"
     binary.write_bytes(b"\xff\xfe\x00junk")
-    with pytest.raises(DatasetError, match="data.jsonl is not UTF-8 text"):
+    with pytest.raises(DatasetError, match=r"data.jsonl is not UTF-8 text"):
         read_dataset(binary)
 
 
@@ -109,7 +109,7 @@ def test_each_format_is_written_and_read_back_the_same(tmp_path: Path, name: str
 
 def test_csv_refuses_a_multi_turn_example_and_an_unknown_ending(tmp_path: Path) -> None:
     examples = read_dataset(DATA / "sharegpt.json").examples
-    with pytest.raises(DatasetError, match="sharegpt.json row 2 has several turns"):
+    with pytest.raises(DatasetError, match=r"sharegpt.json row 2 has several turns"):
         write_dataset(examples, tmp_path / "out.csv")
     with pytest.raises(DatasetError, match=r"out.txt: write .jsonl \(OpenAI chat\)"):
         format_for(tmp_path / "out.txt")
