@@ -3,6 +3,7 @@ and written back, duplicates, the seeded split, an unknown format said in words.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ from anyllm_desktop.core.datasets import (
     held_out_count,
     split,
 )
+from anyllm_desktop.core.paths import AppPaths
+from anyllm_desktop.services.datasets import DatasetStore
+from anyllm_desktop.services.workflows.results import Citation, Row, WorkflowResult
+from anyllm_desktop.services.workflows.runs import RunRecord
 
 DATA = Path(__file__).parent.parent / "data" / "datasets"
 
@@ -149,3 +154,75 @@ def test_rows_too_long_for_the_context_are_reported_by_row() -> None:
         "made.jsonl row 2: 51 tokens, longer than the model's context "
         "of 20 (shorten it, or train a model with a longer context)"
     ]
+
+
+def faq_run(rows: list[Row], workflow: str = "faq-pairs") -> RunRecord:
+    result = WorkflowResult(workflow, "Question and answer pairs", ["question", "answer"], rows)
+    return RunRecord(workflow, "Question and answer pairs", "faq.yaml", "done", 0.0,
+                     result=result, id=3)  # fmt: skip
+
+
+def qa_row(document: str, question: str, answer: str, status: str = "done") -> Row:
+    return Row(
+        document,
+        Citation(document, sections=("Intro",)),
+        {"question": question, "answer": answer},
+        status,
+        "no JSON" * (status != "done"),
+    )
+
+
+def test_a_faq_run_becomes_examples_with_its_documents_as_sources(anyllm_home: Path) -> None:
+    record = faq_run(
+        [
+            qa_row("a.md", "Who?", "Ann."),
+            qa_row("b.md", "When?", "", "done"),
+            qa_row("c.md", "", "", "skipped"),
+            qa_row("d.md", "Where?", "Here."),
+        ]
+    )
+    store = DatasetStore(AppPaths(anyllm_home))
+    card = store.build_from_run("faq", "w", record)
+    assert card.counts == {"examples": 2, "train": 2, "held_out": 0, "problems": 2,
+                           "duplicates": 0}  # fmt: skip
+    assert card.problems == ["run 3 row 2: b.md: the answer is empty",
+                             "run 3 row 3: c.md: skipped by the workflow (no JSON)"]  # fmt: skip
+    stored = store.load("faq")
+    assert [(e.prompt, e.answer, e.source, e.row) for e in stored.examples] == [
+        ("Who?", "Ann.", "a.md, Intro", 1), ("Where?", "Here.", "d.md, Intro", 4)]  # fmt: skip
+    data = (store.root / "faq" / "examples.jsonl").read_bytes()
+    assert card.sha256 == hashlib.sha256(data).hexdigest() == store.card("faq").sha256
+
+
+def test_a_run_without_pairs_or_result_is_refused_with_what_to_run(anyllm_home: Path) -> None:
+    store = DatasetStore(AppPaths(anyllm_home))
+    rows = [Row("a.md", Citation("a.md"), {"sentiment": "positive"})]
+    with pytest.raises(
+        DatasetError,
+        match=r"whose rows have no question and answer: build a "
+        r"dataset from a run of the FAQ workflow \(anyllm run faq-pairs",
+    ):
+        store.build_from_run("x", "w", faq_run(rows, "sentiment-table"))
+    failed = RunRecord("faq-pairs", "FAQ", "faq.yaml", "failed", 0.0, error="model gone", id=4)
+    with pytest.raises(DatasetError, match=r"run 4 \(FAQ\) failed without a result, so there are "
+                       r"no pairs to use: model gone"):  # fmt: skip
+        store.build_from_run("x", "w", failed)
+    assert store.names() == []
+
+
+def test_the_store_keeps_the_split_refuses_clashes_and_replaces_whole(anyllm_home: Path) -> None:
+    store = DatasetStore(AppPaths(anyllm_home))
+    card = store.import_files("office", [DATA / "chat.jsonl", DATA / "pairs.csv"], seed=3)
+    stored = store.load("office")
+    expected = split(stored.examples, 0.1, seed=3)
+    assert (stored.train, stored.held_out) == expected and card.counts["held_out"] == 1
+    with pytest.raises(DatasetError, match="there is a dataset 'office' already"):
+        store.import_files("office", [DATA / "alpaca.json"])
+    with pytest.raises(DatasetError, match="cannot be a dataset's name"):
+        store.import_files("../up", [DATA / "alpaca.json"])
+    store.import_files("office", [DATA / "alpaca.json"], replace=True)
+    assert store.card("office").counts["examples"] == 3 and store.names() == ["office"]
+    assert sorted(p.name for p in store.root.iterdir()) == ["office"]  # no staging left behind
+    store.delete("office")
+    with pytest.raises(KeyError, match=r"There is no dataset 'office' \(datasets: none yet\)"):
+        store.load("office")
