@@ -1,4 +1,4 @@
-"""`anyllm dataset import|build|export|show|list`: the training sets kept in the home folder,
+"""`anyllm dataset import|build|export|show|list|delete`: the training sets kept in the home folder,
 imported from files (OpenAI chat JSONL, Alpaca, ShareGPT, CSV) or built from a kept run of
 the FAQ workflow; every row skipped is said with its file and row."""
 
@@ -69,7 +69,10 @@ def add_commands(commands: Any) -> None:
 
     listing = actions.add_parser("list", help="the datasets kept")
     listing.set_defaults(handler=_list)
-    for action in (imports, build, export, show, listing):
+    delete = actions.add_parser("delete", help="delete a dataset (the files it came from stay)")
+    delete.add_argument("name", metavar="NAME")
+    delete.set_defaults(handler=_delete)
+    for action in (imports, build, export, show, listing, delete):
         action.add_argument("--json", action="store_true")
 
 
@@ -226,4 +229,16 @@ def _list(args: argparse.Namespace) -> int:
         print("no datasets yet (anyllm dataset import FILE --name NAME)")
     for card in cards if not args.json else []:
         print(printable(f"{card.name:24s} {_counts(card)}"))
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    try:
+        _store(args).delete(args.name)
+    except KeyError as exc:
+        raise CommandError(exc.args[0]) from exc
+    if args.json:
+        print_json({"deleted": args.name})
+    else:
+        print(printable(f"deleted the dataset {args.name}"))
     return 0

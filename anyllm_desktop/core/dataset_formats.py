@@ -79,22 +79,34 @@ def detect_format(path: Path, text: str) -> str:
     raise DatasetError(f"{path.name} is not a dataset anyllm reads: use {_KNOWN}")
 
 
-def _first_record(text: str) -> Any:
-    """The first object of a JSON list or of a JSONL file; None when the text is not JSON."""
-    stripped = text.lstrip()
-    if stripped.startswith("["):
+def _whole(text: str) -> list[Any] | None:
+    """The records of a file that is one JSON document (a list, or one object written over
+    several lines); None for JSONL (a record a line). JSONDecodeError for a broken list."""
+    stripped = text.strip()
+    if stripped.startswith("{") and "\n" in stripped:
         try:
-            data = json.loads(stripped)
+            return [json.loads(stripped)]
         except json.JSONDecodeError:
-            return None
-        return data[0] if isinstance(data, list) and data else None
-    for line in stripped.splitlines():
-        if line.strip():
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                return None
-    return None
+            return None  # JSONL: each line is read (and a bad one reported) on its own
+    if not stripped.startswith("["):
+        return None
+    data = json.loads(stripped)
+    return data if isinstance(data, list) else [data]
+
+
+def _first_record(text: str) -> Any:
+    """The first record of a JSON list or of a JSONL file; None when the text is not JSON."""
+    try:
+        records = _whole(text)
+    except json.JSONDecodeError:
+        return None
+    if records is not None:
+        return records[0] if records else None
+    line = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
 
 
 def _looks_like_csv(text: str) -> bool:
@@ -104,14 +116,13 @@ def _looks_like_csv(text: str) -> bool:
 
 def _records(name: str, text: str, dataset: Dataset) -> Iterator[tuple[int, Any]]:
     """(row, record) of a JSON list or of JSONL; a JSONL line that is not JSON is a problem."""
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{name} is not valid JSON (line {exc.lineno}: {exc.msg}); no "
-                               "row could be read") from exc  # fmt: skip
-        yield from enumerate(data, start=1)
+    try:
+        records = _whole(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{name} is not valid JSON (line {exc.lineno}: {exc.msg}); no "
+                           "row could be read") from exc  # fmt: skip
+    if records is not None:
+        yield from enumerate(records, start=1)
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -54,6 +54,9 @@ def test_import_show_list_and_export_each_format(
     code, out, _ = call(capsys, "dataset", "export", "office", "--split", "held-out", "--out",
                         str(tmp_path / "held.jsonl"))  # fmt: skip
     assert code == 0 and out == f"wrote {tmp_path / 'held.jsonl'} (1 examples, openai)\n"
+    assert call(capsys, "dataset", "delete", "office")[:2] == (0, "deleted the dataset office\n")
+    code, out, _ = call(capsys, "dataset", "list")
+    assert out == "no datasets yet (anyllm dataset import FILE --name NAME)\n"
 
 
 def test_failures_exit_non_zero_with_the_reason(

@@ -99,6 +99,18 @@ def test_an_unknown_format_is_refused_with_what_was_found(tmp_path: Path) -> Non
         read_dataset(binary)
 
 
+def test_one_pretty_printed_object_is_one_row_and_a_broken_list_says_where(
+    tmp_path: Path,
+) -> None:
+    single = tmp_path / "one.json"
+    single.write_text('{\n "instruction": "Hi?",\n "output": "Hello."\n}\n', encoding="utf-8")
+    assert [e.answer for e in read_dataset(single).examples] == ["Hello."]
+    broken = tmp_path / "broken.json"
+    broken.write_text('[\n {"instruction": "Hi?", "output": "Hello."},\n {"instr\n', "utf-8")
+    with pytest.raises(DatasetError, match=r"broken.json is not valid JSON \(line 3: "):
+        read_dataset(broken, "alpaca")
+
+
 @pytest.mark.parametrize("name", ["out.jsonl", "out.json", "out.sharegpt.json", "out.csv"])
 def test_each_format_is_written_and_read_back_the_same(tmp_path: Path, name: str) -> None:
     examples = read_dataset(DATA / "chat.jsonl").examples
