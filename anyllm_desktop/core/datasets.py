@@ -10,7 +10,6 @@ something else than the user thinks.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -57,8 +56,9 @@ class Example:
 
     def key(self) -> str:
         """What two duplicates share: the user and assistant text, case and spacing aside."""
-        text = "\x1f".join(t.content for t in self.messages if t.role != "system")
-        return re.sub(r"\s+", " ", text).strip().casefold()
+        turns = (f"{t.role}: {' '.join(t.content.split())}" for t in self.messages
+                 if t.role != "system")  # fmt: skip
+        return "\n".join(turns).casefold()
 
     def to_json(self) -> dict[str, Any]:
         return {"messages": [{"role": t.role, "content": t.content} for t in self.messages],

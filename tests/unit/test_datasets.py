@@ -138,6 +138,9 @@ def test_duplicates_ignore_case_and_spacing_and_are_counted() -> None:
     assert [e.row for e in dataset.examples] == [1, 2, 3, 6, 9]  # row 7 repeated row 2
     assert dataset.notes == ["dropped 1 duplicate (the same question and answer as an earlier "
                              "row, ignoring case and spacing)"]  # fmt: skip
+    # The same words split differently between question and answer are not the same example.
+    assert Example((Turn("user", "a b"), Turn("assistant", "c"))).key() != Example(
+        (Turn("user", "a"), Turn("assistant", "b c"))).key()  # fmt: skip
 
 
 def pair(number: int) -> Example:
