@@ -94,6 +94,23 @@ def test_grammar_outputs_cache_reuse_and_a_new_document(library: Library, tmp_pa
     assert len(third.rows) == 3
 
 
+def test_a_held_answer_cut_at_max_tokens_is_asked_again_and_parses(
+    library: Library, tmp_path: Path
+) -> None:
+    library.create_workspace("w")
+    ingest(library, "w", *write(tmp_path / "docs", ["good.md"]))
+    # 5 tokens cannot hold {"title": "..."}: the JSON would be cut open and fail to parse.
+    flow = FLOW.replace("POLICY", "stop").replace("max_tokens: 40", "max_tokens: 5")
+    flow = flow.replace("maxLength: 24", "maxLength: 8")
+    events = list(run_workflow(library, "w", parse_text(flow, "flow.yaml"), CancelToken()))
+    assert isinstance(events[-1], Done), events[-1]
+    result = events[-1].result
+    (row,) = result.rows
+    assert row.status == "done" and isinstance(row.values["title"], str)
+    assert 1 < result.model_calls <= 1 + 3  # the label, then the fields with 5, 10 and 20
+    assert any("cut at max_tokens 5 was asked again" in n for n in result.notes), result.notes
+
+
 def test_skip_keeps_going_and_stop_names_the_document(library: Library, tmp_path: Path) -> None:
     # A document longer than the model's context window fails for real (llama.cpp refuses it).
     library.runtime.settings = replace(library.runtime.settings, context_size=512)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ from anyllm_desktop.core.cancel import Cancelled, CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Progress
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
-from anyllm_desktop.core.workflow_templates import Listing, TemplateError, as_text, render
+from anyllm_desktop.core.workflow_templates import TemplateError, as_text, render
 from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.summary_passages import keep_summary
 from anyllm_desktop.services.workflows.cache import StepCache, cache_key
@@ -28,7 +28,14 @@ from anyllm_desktop.services.workflows.inputs import (
 )
 from anyllm_desktop.services.workflows.models import ModelRefused, StepModels
 from anyllm_desktop.services.workflows.results import Citation, Row, WorkflowResult
-from anyllm_desktop.services.workflows.steps import PARTS, STEP_KINDS, StepFailed, model_steps
+from anyllm_desktop.services.workflows.shaping import listing, table
+from anyllm_desktop.services.workflows.steps import (
+    PARTS,
+    STEP_KINDS,
+    Request,
+    StepFailed,
+    model_steps,
+)
 from anyllm_desktop.services.workflows.summaries import (
     MIN_PART_TOKENS,
     SAFETY_TOKENS,
@@ -36,7 +43,6 @@ from anyllm_desktop.services.workflows.summaries import (
     Tags,
     fitted,
     groups,
-    tag,
 )
 
 if TYPE_CHECKING:
@@ -117,7 +123,7 @@ class _Run:
         for step in self.spec.steps:
             if step.kind == "map":
                 rows[step.name] = yield from self._map(ws, step, items, scope)
-                scope[step.name] = _listing(step, rows[step.name])
+                scope[step.name] = listing(step, rows[step.name])
                 last_map = step
             elif step.kind == "output":
                 self._output(step, scope, rows)
@@ -133,7 +139,7 @@ class _Run:
                 self.done += 1
                 self.result.report = as_text(scope[step.name])
         if not self.result.columns and last_map is not None:
-            self._table(last_map, rows[last_map.name])
+            self.result.columns, self.result.rows = table(last_map, rows[last_map.name])
 
     def _map(self, ws: Any, step: StepSpec, documents: list[Any], scope: dict[str, Any]
              ) -> Generator[Event, None, list[Row]]:  # fmt: skip
@@ -224,10 +230,7 @@ class _Run:
         tries = 1 + (step.retries if step.on_error == "retry" else 0)
         for attempt in range(1, tries + 1):
             try:
-                completion = self.models.complete(step, request, self.cancel)
-                self.result.prompt_tokens += completion.prompt_tokens
-                self.result.evaluated_tokens += completion.prompt_tokens - completion.cached_tokens
-                output = kind.parse(step, completion)
+                output = self._answer(step, request)
                 break
             except StepFailed as exc:
                 if attempt == tries:
@@ -239,6 +242,28 @@ class _Run:
         else:  # a fallback's answer is not the step's: the next run asks its own model again
             self.result.models[step.name] = self.models.name(answered)
         return output
+
+    def _answer(self, step: StepSpec, request: Request) -> Any:
+        """The model's parsed answer. A held answer (a grammar or a schema) cut at max_tokens
+        is asked again with twice the room, up to twice, so it always closes and parses; the
+        run says so, for the file's max_tokens to be raised."""
+        asked, kind = step, STEP_KINDS[step.kind]
+        while True:
+            completion = self.models.complete(asked, request, self.cancel)
+            self.result.prompt_tokens += completion.prompt_tokens
+            self.result.evaluated_tokens += completion.prompt_tokens - completion.cached_tokens
+            try:
+                return kind.parse(asked, completion)
+            except StepFailed:
+                held = request.grammar is not None or request.json_schema is not None
+                cut = completion.finish_reason == "length"
+                if not (held and cut) or asked.max_tokens >= step.max_tokens * 4:
+                    raise
+            asked = replace(asked, max_tokens=asked.max_tokens * 2)
+            note = (f"The step {step.name}: an answer cut at max_tokens {step.max_tokens} was "
+                    "asked again with more room: raise its max_tokens")  # fmt: skip
+            if note not in self.result.notes:
+                self.result.notes.append(note)
 
     def _reduce(self, step: StepSpec, scope: dict[str, Any], rows: list[Row]
                 ) -> Generator[Event, None, str]:  # fmt: skip
@@ -306,8 +331,8 @@ class _Run:
 
     def _output(self, step: StepSpec, scope: dict[str, Any], rows: dict[str, list[Row]]) -> None:
         if step.table:
-            table = next(s for s in self.spec.steps if s.name == step.table)
-            self._table(table, rows[step.table])
+            mapped = next(s for s in self.spec.steps if s.name == step.table)
+            self.result.columns, self.result.rows = table(mapped, rows[step.table])
         if step.report:
             self.result.report = render(step.report, scope)
             if step.summary:
@@ -349,43 +374,6 @@ class _Run:
         self.result.notes.append(f"Kept as the summary of {name} in the workspace's index: "
                                  "chat finds it.")  # fmt: skip
 
-    def _table(self, step: StepSpec, rows: list[Row]) -> None:
-        """Columns from the map's sub-steps: one per classify/prompt, one per schema field."""
-        columns: list[str] = []
-        for sub in step.steps:
-            if sub.kind == "extract" and sub.schema:
-                columns += [f for f in sub.schema["properties"] if f not in columns]
-            else:
-                columns.append(sub.name)
-        for row in rows:
-            for sub in step.steps:
-                value = row.values.get(sub.name)
-                if isinstance(value, dict) and sub.kind == "extract":
-                    row.values.update(value)
-        self.result.columns, self.result.rows = columns, rows
-
 
 def _joined(group: Sequence[Part]) -> str:
     return "\n\n".join(p.text for p in group)
-
-
-def _listing(step: StepSpec, rows: list[Row]) -> Listing:
-    """A map's outputs for later steps: ``{{map.sub}}`` is one line per document (per section,
-    opening with its citation tag, for a map over sections)."""
-    done = [r for r in rows if r.status == "done"]
-
-    def lines(get: Any) -> str:
-        if step.over == "sections":
-            return "\n".join(f"- {tag(r.citation)} {as_text(get(r))}" for r in done)
-        return "\n".join(f"- {r.document}: {as_text(get(r))}" for r in done)
-
-    fields: dict[str, Any] = {}
-    for sub in step.steps:
-        sub_fields = {}
-        if sub.kind == "extract" and sub.schema:
-            sub_fields = {
-                f: Listing(lines(lambda r, s=sub.name, f=f: r.values[s].get(f)))
-                for f in sub.schema["properties"]
-            }
-        fields[sub.name] = Listing(lines(lambda r, s=sub.name: r.values[s]), sub_fields)
-    return Listing("\n".join(as_text(v) for v in fields.values()), fields)
