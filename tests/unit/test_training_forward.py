@@ -21,13 +21,15 @@ CHAT = (
 
 
 def llama_cpp_logits(path: Path, tokens: list[int], lora: Path | None = None) -> np.ndarray:
-    """llama.cpp's logits at every position of ``tokens`` (one thread, as in the tests)."""
+    """llama.cpp's logits at every position of ``tokens``, on one thread (prompts too: two
+    threads spin-wait for each other on the shared 2-core box, ENVIRONMENT.md)."""
     llm = Llama(
         model_path=str(path),
         lora_path=str(lora) if lora else None,
         logits_all=True,
         n_ctx=256,
         n_threads=1,
+        n_threads_batch=1,
         verbose=False,
     )
     llm.eval(tokens)
