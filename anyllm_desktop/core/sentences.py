@@ -188,3 +188,20 @@ def stem(word: str) -> str:
 def content_words(text: str) -> set[str]:
     """Stems of the words that carry meaning (no stop words, no one-letter words)."""
     return {stem(w) for w in _WORD.findall(text) if len(w) > 1 and w.lower() not in STOPWORDS}
+
+
+#: A sentence's end: its mark, closing quotes or brackets, and the citation tags after it.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[[^\[\]\n]{1,160}\])*(?=\s|$)")
+
+
+def cut_to_sentence(text: str) -> str:
+    """An answer cut at its token limit, ended at its last whole sentence (with the citation
+    tags after it) rather than mid-word; marked "…" where no sentence ends in its last two
+    thirds, so less than a third would be left."""
+    text = text.rstrip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if ends and ends[-1] == len(text):
+        return text
+    if not ends or ends[-1] < len(text) // 3:
+        return text + " …"
+    return text[: ends[-1]]

@@ -65,6 +65,13 @@ class Checker:
             return default
         return value
 
+    def flag(self, data: Mapping[str, Any], key: str, path: Path_) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            self.add((*path, key), f"expected true or false, not {value!r}")
+            return False
+        return value
+
     def number(self, data: Mapping[str, Any], key: str, path: Path_, default: float,
                low: float, high: float, whole: bool = True) -> Any:  # fmt: skip
         value = data.get(key, default)

@@ -53,7 +53,9 @@ KIND_RULES: dict[str, KindRule] = {
     "prompt": KindRule(frozenset({"prompt"}), frozenset({"system"})),
     "classify": KindRule(frozenset({"labels"}), frozenset({"input", "instructions"})),
     "extract": KindRule(frozenset({"schema"}), frozenset({"input", "instructions"})),
-    "reduce": KindRule(frozenset({"over"}), frozenset({"input", "instructions", "system"})),
+    "reduce": KindRule(
+        frozenset({"over"}), frozenset({"input", "instructions", "system", "chapters"})
+    ),
     "retrieve": KindRule(frozenset({"query"}), frozenset({"k"}), uses_model=False),
     "output": KindRule(frozenset(), frozenset({"table", "report", "summary"}), uses_model=False),
 }
@@ -95,6 +97,9 @@ class StepSpec:
     max_document_tokens: int = 1500
     #: A map's "documents" or "sections"; a reduce's map (whose outputs it combines).
     over: str = ""
+    #: A reduce that combines each chapter (each document, over several) on its own and keeps
+    #: them, each under its heading and citation, after an overview of them all.
+    chapters: bool = False
     #: A retrieve's search (a template) and how many passages it keeps.
     query: str = ""
     k: int = 4
@@ -250,6 +255,7 @@ def _step(check: Checker, raw: Any, path: Path_, nested: bool) -> StepSpec | Non
             values["steps"] = _steps(check, sub, (*path, "steps"), nested=True)
     if kind == "reduce":
         values["over"] = check.text(raw, "over", path)
+        values["chapters"] = check.flag(raw, "chapters", path)
     return StepSpec(**values)
 
 

@@ -68,8 +68,8 @@ def test_a_document_is_summarized_by_sections_in_levels_with_its_citations(
     result = events[-1].result
     messages = [e.message for e in events if isinstance(e, Progress)]
     assert "section 1 of 3 · gist" in messages and "section 3 of 3 · gist" in messages
-    assert "summary · level 1, part 1 of 2" in messages
-    assert "summary · level 2, part 1 of 1" in messages
+    assert "summary · overview · level 1, part 1 of 2" in messages
+    assert "summary · overview · level 2, part 1 of 1" in messages
     assert [r.citation.sections for r in result.rows] == [
         ("Garden guide › Soil",),
         ("Garden guide › Watering",),
@@ -79,7 +79,11 @@ def test_a_document_is_summarized_by_sections_in_levels_with_its_citations(
     assert result.report and result.citations
     for citation in result.citations:  # what the summary cites is the document's sections
         assert citation.document == "garden.md" and set(citation.sections) <= SECTIONS
-    assert any(f"[§{s.split(' › ')[-1]}" in result.report for s in SECTIONS)
+    chapters = result.report.splitlines()[-3:]  # the overview, then one line per chapter
+    assert [line.split("** ", 1)[0] for line in chapters] == ["- **Soil", "- **Watering",
+                                                              "- **Pests"]  # fmt: skip
+    for heading in ("Soil", "Watering", "Pests"):  # each chapter's line cites its chapter
+        assert f"- **{heading}** [§{heading}] " in result.report
     assert result.evaluated_tokens < result.prompt_tokens  # the instruction's prefix reused
 
     again = list(run_workflow(library, "w", spec, CancelToken()))[-1].result

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from anyllm_desktop.core.conversation import Passage
-from anyllm_desktop.core.sentences import content_words, split_sentences
+from anyllm_desktop.core.sentences import content_words, cut_to_sentence, split_sentences
 from anyllm_desktop.services.evidence import EvidenceFinder, passage_sentences
 from anyllm_desktop.services.export import export_thread
 from anyllm_desktop.store import database
@@ -218,3 +218,17 @@ def test_a_lead_in_or_a_sentence_that_goes_on_about_the_best_is_quoted_with_it()
     passage = Passage(1, "Debian FAQ", "/docs/faq.html", None, "", text)
     finder = EvidenceFinder("Which package gives me a compiler to build packages?", [passage], None)
     assert "build-essential" in finder.evidence("")[0]["text"]
+
+
+def test_an_answer_cut_at_its_limit_ends_at_its_last_whole_sentence() -> None:
+    cut = "Mix compost in spring [§Soil]. Water early. Slugs eat young lett"
+    assert cut_to_sentence(cut) == "Mix compost in spring [§Soil]. Water early."
+    tagged = "Mix compost in spring. [p. 3–4] Water in the morn"
+    assert cut_to_sentence(tagged) == "Mix compost in spring. [p. 3–4]"
+    assert cut_to_sentence("It ends well.  ") == "It ends well."
+    assert cut_to_sentence("No end at all in this long cut answ") == (
+        "No end at all in this long cut answ …"
+    )
+    assert cut_to_sentence("Hi. then a long cut answer that goes on and on and on") == (
+        "Hi. then a long cut answer that goes on and on and on …"  # less than a third left
+    )

@@ -12,7 +12,7 @@ from anyllm_desktop.services.workflows.cache import StepCache, cache_key
 from anyllm_desktop.services.workflows.loading import builtin_workflows, load_workflow, parse_text
 from anyllm_desktop.services.workflows.results import Citation
 from anyllm_desktop.services.workflows.steps import label_grammar
-from anyllm_desktop.services.workflows.summaries import Part, Tags, groups, tag
+from anyllm_desktop.services.workflows.summaries import Part, Tags, chapters, groups, tag
 
 GOOD = """\
 version: 1
@@ -283,3 +283,26 @@ def test_a_retrieve_step_takes_a_checked_query_at_the_top_level_only() -> None:
                           "      - name: line\n        kind: retrieve\n        query:")  # fmt: skip
     assert any("steps[0].steps[2].kind: a retrieve step cannot be inside a map" in p
                for p in problems(nested))  # fmt: skip
+
+
+def test_chapters_are_the_first_outline_level_that_differs() -> None:
+    def piece(*sections: str, document: str = "guide.pdf") -> Citation:
+        return Citation(document, (), sections)
+
+    pieces = [
+        piece(),  # the cover, before any heading: joins the first chapter
+        piece("Guide › 1 Tutorials › 1.1 Shell"),
+        piece("Guide › 1 Tutorials › 1.2 Files"),
+        piece("Guide › 2 Packages"),
+        piece(),  # a piece without a heading inside chapter 2
+        piece("Guide › 3 Network › 3.1 Setup"),
+    ]
+    assert chapters(pieces) == [("1 Tutorials", [0, 1, 2]), ("2 Packages", [3, 4]),
+                                ("3 Network", [5])]  # fmt: skip
+    assert chapters([piece(), piece()]) == [("", [0, 1])]  # no outline: one group
+    several = [piece("A › x", document="a.md"), piece("b", document="b.md")]
+    assert chapters(several) == [("a.md", [0]), ("b.md", [1])]
+    many = [piece(f"Guide › Part {i}") for i in range(50)]  # neighbours joined: at most 24
+    joined = chapters(many)
+    assert len(joined) == 17 and joined[0] == ("Part 0 – Part 2", [0, 1, 2])
+    assert [i for _, ix in joined for i in ix] == list(range(50))

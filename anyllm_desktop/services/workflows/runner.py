@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +42,8 @@ from anyllm_desktop.services.workflows.summaries import (
     SAFETY_TOKENS,
     Part,
     Tags,
-    fitted,
-    groups,
+    chapters,
+    combined,
 )
 
 if TYPE_CHECKING:
@@ -268,7 +269,8 @@ class _Run:
     def _reduce(self, step: StepSpec, scope: dict[str, Any], rows: list[Row]
                 ) -> Generator[Event, None, str]:  # fmt: skip
         """The map's outputs combined in groups that fit the model, level by level, until one
-        text remains; the result cites the tags that text holds (``summaries.py``)."""
+        text remains (per chapter first, with ``chapters``); the result cites the tags that
+        text holds (``summaries.py``)."""
         source = next(s for s in self.spec.steps if s.name == step.over)
         template = step.input or "{{" + source.steps[-1].name + "}}"
         done = [r for r in rows if r.status == "done"]
@@ -276,7 +278,6 @@ class _Run:
         parts = [Part(f"{tags.add(r.citation)} {render(template, {**scope, **r.values})}",
                       (r.citation,)) for r in done]  # fmt: skip
         count, room = self._budget(step, scope)
-        level = 0
         try:
             half = (room - count([])) // 2
             if len(parts) > 1 and half < MIN_PART_TOKENS:
@@ -285,27 +286,25 @@ class _Run:
                                  f"window ({room + step.max_tokens + SAFETY_TOKENS} tokens) for "
                                  "the outputs it combines: lower max_tokens or shorten the "
                                  "instructions")  # fmt: skip
-            while len(parts) > 1:
-                level += 1
-                parts = [fitted(p, count([p]) - count([]), half) for p in parts]
-                grouped = groups(parts, count, room)
-                parts = []
-                for g, group in enumerate(grouped):
-                    self.cancel.raise_if_cancelled()
-                    yield self._progress(f"{step.name} · level {level}, part {g + 1} of "
-                                         f"{len(grouped)}")  # fmt: skip
-                    if len(group) == 1:
-                        parts.append(group[0])
-                        continue
-                    text = self._leaf(step, {**scope, PARTS: _joined(group)}, f"level {level}")
-                    parts.append(tags.kept(text, group))
+            combine = partial(self._combine, step, scope, tags, count, room)
+            outline = chapters([r.citation for r in done]) if step.chapters else []
+            if len(outline) < 2:
+                text = (yield from combine(parts, "")).text if parts else ""
+            else:
+                kept = []
+                for c, (_, indexes) in enumerate(outline):
+                    where = f"chapter {c + 1} of {len(outline)} · "
+                    kept.append((yield from combine([parts[i] for i in indexes], where)))
+                overview = yield from combine(kept, "overview · ")
+                listed = [f"- **{heading}** {' '.join(part.text.split())}"
+                          for (heading, _), part in zip(outline, kept, strict=True)]  # fmt: skip
+                text = "\n".join([overview.text.strip(), "", *listed])
         except StepFailed as exc:
             if step.on_error != "skip":
                 raise StepFailed(f"The step {step.name} failed: {exc}") from exc
             self.result.notes.append(f"The step {step.name} was skipped: {exc}")
             return ""
         self.done += 1
-        text = parts[0].text if parts else ""
         self.result.citations = tags.cited(text)
         if tags.dropped:  # said, so a whole span is not read as a sentence's source
             self.result.notes.append(
@@ -314,6 +313,20 @@ class _Run:
                 "place of each statement (a larger model keeps the tags)."
             )
         return text
+
+    def _combine(self, step: StepSpec, scope: dict[str, Any], tags: Tags,
+                 count: Callable[[Sequence[Part]], int], room: int, parts: list[Part],
+                 where: str) -> Generator[Event, None, Part]:  # fmt: skip
+        """``parts`` reduced, level by level, to one (``where`` opens the progress)."""
+
+        def ask(group: Sequence[Part], level: str) -> str:
+            self.cancel.raise_if_cancelled()
+            return str(self._leaf(step, {**scope, PARTS: _joined(group)}, where + level))
+
+        def say(text: str) -> Progress:
+            return self._progress(f"{step.name} · {where}{text}")
+
+        return (yield from combined(parts, count, room, tags, ask, say))
 
     def _budget(self, step: StepSpec, scope: dict[str, Any]
                 ) -> tuple[Callable[[Sequence[Part]], int], int]:  # fmt: skip

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from anyllm_desktop.core.conversation import ChatMessage
+from anyllm_desktop.core.sentences import cut_to_sentence
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.core.workflow_templates import render
 from anyllm_desktop.providers.base import Completion
@@ -69,7 +70,8 @@ class PromptKind:
         text = completion.text.strip()
         if not text:
             raise StepFailed("the model gave an empty answer")
-        return text
+        # Cut at max_tokens: ended at its last whole sentence, not in the middle of a word.
+        return cut_to_sentence(text) if completion.finish_reason == "length" else text
 
 
 def _literal(text: str) -> str:

@@ -8,14 +8,20 @@ tokenizer (a cloud provider's ``count_tokens`` is its estimate); groups are redu
 outputs become the next level's parts, until one remains. The prompt asks to keep the tags; an
 output that kept none of its group's gets the group's span (``[p. 3–9, §Intro]``) appended, so
 every level still says where its text came from. The result cites the tags its text holds.
+
+A reduce with ``chapters: true`` groups the parts by chapter first (the shallowest level of the
+document's outline with more than one heading; the document, when the map read several), so
+each chapter's text comes from that chapter alone and keeps its citation whatever the model
+does with the tags; an overview combines the chapters' texts.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
+from anyllm_desktop.core.events import Event
 from anyllm_desktop.ingest.chunking import SECTION_SEPARATOR
 from anyllm_desktop.services.workflows.results import Citation
 
@@ -23,6 +29,8 @@ from anyllm_desktop.services.workflows.results import Citation
 SAFETY_TOKENS = 16
 #: The fewest tokens a part may be cut to (a tag and a few words).
 MIN_PART_TOKENS = 24
+#: The most chapters a summary lists; more are joined in runs of neighbours ("A – C").
+MAX_CHAPTERS = 24
 SECTION_CHARS = 40
 _TAG = re.compile(r"\[[^\[\]\n]{1,160}\]")
 
@@ -129,3 +137,53 @@ def fitted(part: Part, tokens: int, limit: int) -> Part:
         return part
     keep = max(1, len(part.text) * limit // tokens)
     return Part(part.text[:keep].rstrip() + " …", part.citations)
+
+
+def combined(parts: list[Part], count: Callable[[Sequence[Part]], int], room: int, tags: Tags,
+             ask: Callable[[Sequence[Part], str], str],
+             say: Callable[[str], Event]) -> Generator[Event, None, Part]:  # fmt: skip
+    """``parts`` combined level by level to one: each level's groups fit ``room`` (by
+    ``count``, the model's tokens), ``ask`` combines one group, ``say`` is the progress."""
+    half, level = (room - count([])) // 2, 0
+    while len(parts) > 1:
+        level += 1
+        parts = [fitted(p, count([p]) - count([]), half) for p in parts]
+        grouped = groups(parts, count, room)
+        parts = []
+        for g, group in enumerate(grouped):
+            yield say(f"level {level}, part {g + 1} of {len(grouped)}")
+            if len(group) == 1:
+                parts.append(group[0])
+                continue
+            parts.append(tags.kept(ask(group, f"level {level}"), group))
+    return parts[0]
+
+
+def chapters(citations: Sequence[Citation]) -> list[tuple[str, list[int]]]:
+    """The parts (by index, in order) grouped by chapter, each with its heading: by document
+    when there are several, else by the shallowest outline level at which consecutive parts'
+    first sections differ (a title above every chapter is skipped). A part without a section
+    joins the chapter before it (the first one, at the start). One group when there is no
+    outline; at most ``MAX_CHAPTERS``, neighbours joined."""
+    if len({c.document for c in citations}) > 1:
+        keys = [c.document for c in citations]
+    else:
+        paths = [c.sections[0].split(SECTION_SEPARATOR) if c.sections else [] for c in citations]
+        keys = [""] * len(citations)
+        for level in range(max((len(p) for p in paths), default=0)):
+            keys = [_heading(p[min(level, len(p) - 1)]) if p else "" for p in paths]
+            if len({k for k in keys if k}) > 1:
+                break
+        known = next((k for k in keys if k), "")
+        for i, key in enumerate(keys):  # a part without a section: the chapter it sits in
+            keys[i] = known = key or known
+    runs: list[tuple[str, list[int]]] = []
+    for i, key in enumerate(keys):
+        if runs and runs[-1][0] == key:
+            runs[-1][1].append(i)
+        else:
+            runs.append((key, [i]))
+    size = -(-len(runs) // MAX_CHAPTERS)  # neighbours joined so that at most MAX_CHAPTERS remain
+    joined = [runs[i : i + size] for i in range(0, len(runs), size)]
+    return [(run[0][0] if len(run) == 1 else f"{run[0][0]} – {run[-1][0]}",
+             [i for _, ix in run for i in ix]) for run in joined]  # fmt: skip
