@@ -77,6 +77,11 @@ class AppPaths:
         return self.home / "prompts.json"
 
     @property
+    def datasets_dir(self) -> Path:
+        """Training sets, one folder each (services/datasets.py)."""
+        return self.home / "datasets"
+
+    @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
 
@@ -86,7 +91,8 @@ class AppPaths:
 
     @property
     def folders(self) -> tuple[Path, ...]:
-        return (self.models_dir, self.workspaces_dir, self.cache_dir, self.logs_dir)
+        return (self.models_dir, self.workspaces_dir, self.datasets_dir, self.cache_dir,
+                self.logs_dir)  # fmt: skip
 
     def ensure(self) -> AppPaths:
         """Create the folders, private to the user; safe to call repeatedly."""

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from anyllm_desktop.core.paths import AppPaths
     from anyllm_desktop.services.workflows.runs import RunRecord
 
-FOLDER = "datasets"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: Problems kept on the card (all are counted); a file of 100,000 bad rows needs no more.
 _KEPT_PROBLEMS = 500
@@ -78,8 +77,7 @@ class DatasetStore:
     """The datasets of one home folder."""
 
     def __init__(self, paths: AppPaths) -> None:
-        # Beside the models and workspaces (AppPaths has no datasets folder of its own yet).
-        self.root = paths.home / FOLDER
+        self.root = paths.datasets_dir
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
