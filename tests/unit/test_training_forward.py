@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -11,7 +12,7 @@ import pytest
 from llama_cpp import Llama
 
 from anyllm_desktop.services.training.llama_jax import base_params, forward
-from anyllm_desktop.services.training.weights import load_weights
+from anyllm_desktop.services.training.weights import LlamaWeights, load_weights
 from tests.tiny_gguf import write_tiny_gguf
 
 CHAT = (
@@ -43,12 +44,27 @@ def tokenize(path: Path, text: str) -> list[int]:
     return list(llm.tokenize(text.encode(), add_bos=False, special=True))
 
 
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[Path, LlamaWeights]]:
+    """The tiny model of an architecture, written and read once per module."""
+    models: dict[str, tuple[Path, LlamaWeights]] = {}
+
+    def get(architecture: str) -> tuple[Path, LlamaWeights]:
+        if architecture not in models:
+            path = write_tiny_gguf(tmp_path_factory.mktemp(architecture), architecture)
+            models[architecture] = (path, load_weights(path))
+        return models[architecture]
+
+    return get
+
+
 @pytest.mark.parametrize("architecture", ["llama", "qwen2"])
-def test_jax_logits_match_llama_cpp(tmp_path: Path, architecture: str) -> None:
-    path = write_tiny_gguf(tmp_path, architecture)
+def test_jax_logits_match_llama_cpp(
+    tiny: Callable[[str], tuple[Path, LlamaWeights]], architecture: str
+) -> None:
+    path, weights = tiny(architecture)
     tokens = tokenize(path, CHAT)
     expected = llama_cpp_logits(path, tokens)
-    weights = load_weights(path)
     params = base_params(weights)
     got = np.asarray(forward(params, weights.config, jnp.asarray([tokens])))[0]
     # Measured 0.015-0.019 at logits of std ~3: llama.cpp keeps K and V in float16.
@@ -61,8 +77,10 @@ def test_jax_logits_match_llama_cpp(tmp_path: Path, architecture: str) -> None:
     assert np.abs(wrong - expected).max() > 1.0
 
 
-def test_logits_at_chosen_positions_equal_the_full_ones(tmp_path: Path) -> None:
-    weights = load_weights(write_tiny_gguf(tmp_path))
+def test_logits_at_chosen_positions_equal_the_full_ones(
+    tiny: Callable[[str], tuple[Path, LlamaWeights]],
+) -> None:
+    weights = tiny("llama")[1]
     params = base_params(weights)
     tokens = jnp.asarray([[5, 17, 300, 4000, 12, 9, 77, 2], [8, 8, 1000, 3, 44, 5, 6, 7]])
     full = np.asarray(forward(params, weights.config, tokens))

@@ -89,6 +89,8 @@ class _Fields:
 def read_config(path: Path, reader: Any) -> LlamaConfig:
     """The model's shape; refuses architectures and rope scalings the JAX forward does not do."""
     fields = _Fields(path, reader)
+    if fields.get("general.type") == "adapter":
+        raise ValueError(f"{path.name} is a LoRA adapter, not a model; choose its base model")
     arch = str(fields.require("general.architecture"))
     if arch not in ROPE_LAYOUTS:
         supported = ", ".join(sorted(ROPE_LAYOUTS))
