@@ -82,6 +82,11 @@ class AppPaths:
         return self.home / "datasets"
 
     @property
+    def adapters_dir(self) -> Path:
+        """LoRA adapters trained here or imported, one folder each with its card."""
+        return self.home / "adapters"
+
+    @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
 
@@ -91,8 +96,8 @@ class AppPaths:
 
     @property
     def folders(self) -> tuple[Path, ...]:
-        return (self.models_dir, self.workspaces_dir, self.datasets_dir, self.cache_dir,
-                self.logs_dir)  # fmt: skip
+        return (self.models_dir, self.workspaces_dir, self.datasets_dir, self.adapters_dir,
+                self.cache_dir, self.logs_dir)  # fmt: skip
 
     def ensure(self) -> AppPaths:
         """Create the folders, private to the user; safe to call repeatedly."""
