@@ -34,10 +34,14 @@ def add_commands(commands: Any) -> None:
                          help="report the rows too long for this model's context")  # fmt: skip
     imports.set_defaults(handler=_import)
 
-    build = actions.add_parser("build", help="keep the question/answer pairs of a FAQ run")
+    build = actions.add_parser("build", help="keep the question/answer pairs of a FAQ run, or "
+                               "the chat answers rated good or corrected")  # fmt: skip
     build.add_argument("-w", "--workspace", required=True)
-    build.add_argument("--run", type=int, required=True, metavar="ID",
-                       help="a kept run of faq-pairs (anyllm runs -w WORKSPACE)")  # fmt: skip
+    source = build.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", type=int, metavar="ID",
+                        help="a kept run of faq-pairs (anyllm runs -w WORKSPACE)")  # fmt: skip
+    source.add_argument("--chats", action="store_true",
+                        help="the workspace's chat answers rated Good or corrected")  # fmt: skip
     build.set_defaults(handler=_build)
     for made in (imports, build):
         made.add_argument("--name", required=True, help="the dataset's name")
@@ -124,12 +128,16 @@ def _build(args: argparse.Namespace) -> int:
 
     with library_session(args) as library:
         paths = library.runtime.paths
-        log = RunLog(paths.workflow_cache(library.workspace(args.workspace).uid))
+        workspace = library.workspace(args.workspace)
+        store, split = DatasetStore(paths), {"held_out": args.held_out, "seed": args.seed,
+                                             "replace": args.replace}  # fmt: skip
         try:
-            record = log.get(args.run)
-            card = DatasetStore(paths).build_from_run(args.name, args.workspace, record,
-                                                      held_out=args.held_out, seed=args.seed,
-                                                      replace=args.replace)  # fmt: skip
+            if args.chats:
+                rated = library.threads.rated(workspace.id)
+                card = store.build_from_chats(args.name, args.workspace, rated, **split)
+            else:
+                record = RunLog(paths.workflow_cache(workspace.uid)).get(args.run)
+                card = store.build_from_run(args.name, args.workspace, record, **split)
         except KeyError as exc:
             raise CommandError(exc.args[0]) from exc
         except DatasetError as exc:

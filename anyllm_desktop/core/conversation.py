@@ -92,3 +92,7 @@ class Message:
     generated: str | None = None
     #: An earlier version (the question and answer before a Regenerate): kept, not in the chat.
     superseded: bool = False
+    #: The user's verdict on an answer: 1 good, -1 bad, 0 none.
+    rating: int = 0
+    #: The answer as the user corrected it (a training example's target).
+    correction: str | None = None

@@ -36,6 +36,7 @@ from anyllm_desktop.core.datasets import (
 )
 
 if TYPE_CHECKING:
+    from anyllm_desktop.core.conversation import Message, ThreadInfo
     from anyllm_desktop.core.paths import AppPaths
     from anyllm_desktop.services.workflows.runs import RunRecord
 
@@ -141,6 +142,16 @@ class DatasetStore:
         return self.save(name, examples_from_run(record), [source], held_out=held_out,
                          seed=seed, replace=replace)  # fmt: skip
 
+    def build_from_chats(
+        self, name: str, workspace: str, rated: Sequence[tuple[ThreadInfo, Message, Message]],
+        *, held_out: float = DEFAULT_HELD_OUT, seed: int = 0, replace: bool = False,
+    ) -> DatasetCard:  # fmt: skip
+        """A dataset of the answers rated good or corrected in a workspace's chats
+        (``Threads.rated``)."""
+        self._check_name(name, replace)
+        return self.save(name, examples_from_chats(rated), [f"workspace {workspace}, chats"],
+                         held_out=held_out, seed=seed, replace=replace)  # fmt: skip
+
     def save(
         self, name: str, dataset: Dataset, sources: list[str], *,
         held_out: float = DEFAULT_HELD_OUT, seed: int = 0, replace: bool = False,
@@ -234,6 +245,22 @@ def examples_from_run(record: RunRecord) -> Dataset:
         raise DatasetError(f"{where} is a run of {record.name}, whose rows have no question and "
                            "answer: build a dataset from a run of the FAQ workflow (anyllm run "
                            "faq-pairs -w WORKSPACE)")  # fmt: skip
+    return dataset
+
+
+def examples_from_chats(rated: Sequence[tuple[ThreadInfo, Message, Message]]) -> Dataset:
+    """Each rated answer with the question it answers: the user's correction as the target
+    where there is one, the answer as shown where it was rated good; the question as the user
+    typed it (the passages it was sent with are the retrieval's, not what the model should
+    learn). DatasetError when no answer is rated good or corrected."""
+    if not rated:
+        raise DatasetError("no answer in this workspace's chats is rated Good or "
+                           "corrected yet: rate answers in the chat, then build again")  # fmt: skip
+    dataset = Dataset()
+    for number, (thread, question, answer) in enumerate(rated, start=1):
+        target = answer.correction if answer.correction is not None else answer.content
+        turns = [Turn("user", question.content), Turn("assistant", target)]
+        make_example(turns, f"chat {thread.title!r}, answer {answer.id}", number, dataset)
     return dataset
 
 

@@ -131,6 +131,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
     """,
+    # The user's verdict on an answer (1 good, -1 bad) and their correction of it: training
+    # examples (services/datasets.py).
+    """
+    ALTER TABLE messages ADD COLUMN rating INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN correction TEXT;
+    """,
 )
 
 

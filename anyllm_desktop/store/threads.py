@@ -47,6 +47,8 @@ def _message(row: sqlite3.Row) -> Message:
         unsupported=json.loads(row["unsupported"]),
         generated=row["generated"],
         superseded=bool(row["superseded"]),
+        rating=row["rating"],
+        correction=row["correction"],
     )
 
 
@@ -204,6 +206,43 @@ class Threads(SQLiteStore):
             raise
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (cursor.lastrowid,))
         return _message(row.fetchone())
+
+    def rate(self, message_id: int, rating: int, correction: str | None = None) -> Message:
+        """Keep the user's verdict on an answer (1 good, -1 bad, 0 none) and their corrected
+        text (None: none; a correction of an answer rated 0 rates it good)."""
+        if rating not in (-1, 0, 1):
+            raise ValueError(f"a rating is 1, -1 or 0, not {rating!r}")
+        correction = correction.strip() or None if correction is not None else None
+        if correction is not None and rating == 0:
+            rating = 1
+        updated = self._db.execute(
+            "UPDATE messages SET rating = ?, correction = ? WHERE id = ? AND role = 'assistant'",
+            (rating, correction, message_id),
+        )
+        if updated.rowcount != 1:
+            raise ValueError(f"message {message_id} is not an answer")
+        row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return _message(row)
+
+    def rated(self, workspace_id: int) -> list[tuple[ThreadInfo, Message, Message]]:
+        """(thread, question, answer) for each answer rated good or corrected in the
+        workspace's chats, oldest first: what a training set is built from."""
+        rows = self._db.execute(
+            "SELECT m.* FROM messages m JOIN threads t ON t.id = m.thread_id WHERE "
+            "t.workspace_id = ? AND m.role = 'assistant' AND (m.rating = 1 OR m.correction "
+            "IS NOT NULL) ORDER BY m.id",
+            (workspace_id,),
+        )
+        out = []
+        for answer in [_message(r) for r in rows]:
+            question = self._db.execute(
+                "SELECT * FROM messages WHERE thread_id = ? AND id < ? AND role = 'user' "
+                "ORDER BY id DESC LIMIT 1",
+                (answer.thread_id, answer.id),
+            ).fetchone()
+            if question is not None:
+                out.append((self.get(answer.thread_id), _message(question), answer))
+        return out
 
     def truncate_from(self, thread_id: int, message_id: int) -> None:
         """Delete a message and everything after it (edit-and-resend, regenerate)."""

@@ -32,6 +32,10 @@ class ChatView(QScrollArea):
     citation_clicked = Signal(dict)
     regenerate_requested = Signal()
     edit_requested = Signal(int, str)
+    #: (answer's message id, 1 good / -1 bad / 0 none)
+    rating_requested = Signal(int, int)
+    #: The answer whose right text the user wants to write (its message id).
+    correction_requested = Signal(int)
     #: (message id, -1 or 1): show the earlier or later version of that answer.
     version_requested = Signal(int, int)
     #: A quick action on a message's selected text: (action id, text).
@@ -105,6 +109,18 @@ class ChatView(QScrollArea):
                 lambda step: (
                     widget.message_id is not None
                     and self.version_requested.emit(widget.message_id, step)
+                )
+            )
+            widget.rating_requested.connect(
+                lambda value: (
+                    widget.message_id is not None
+                    and self.rating_requested.emit(widget.message_id, value)
+                )
+            )
+            widget.correction_requested.connect(
+                lambda: (
+                    widget.message_id is not None
+                    and self.correction_requested.emit(widget.message_id)
                 )
             )
         if sources:

@@ -17,6 +17,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
 from anyllm_desktop.ui.answer_controller import AnswerController
+from anyllm_desktop.ui.answer_feedback import AnswerFeedback
 from anyllm_desktop.ui.columns import Columns
 from anyllm_desktop.ui.conversation import ConversationPanel, welcome_html
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
             status=lambda text: self.status.showMessage(text, 3000),
             speed=self.status.speed_label.setText,
         )  # fmt: skip
+        self.feedback = AnswerFeedback(self.backend, self.chat_view, self)
         self.model_picker = ModelPicker(
             self.backend, self.session, self.conversation.model_picker,
             self.conversation.model_offer, self.download_offered_model,

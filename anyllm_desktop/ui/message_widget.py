@@ -45,6 +45,10 @@ class MessageWidget(QFrame):
     version_requested = Signal(int)
     #: A quick action on the selected text (the whole message when none is): (action, text).
     quick_action_requested = Signal(str, str)
+    #: The user's verdict on this answer: 1 good, -1 bad, 0 taken back.
+    rating_requested = Signal(int)
+    #: "Correct…": the user wants to write the right answer.
+    correction_requested = Signal()
 
     def __init__(self, role: str, text: str = "", message_id: int | None = None) -> None:
         super().__init__()
@@ -55,6 +59,7 @@ class MessageWidget(QFrame):
         self.cited: set[int] = set()
         self.evidence: list[dict[str, Any]] = []
         self.unsupported: list[dict[str, Any]] = []
+        self.correction: str | None = None
         self.setObjectName("UserMessage" if role == "user" else "AssistantMessage")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
@@ -85,6 +90,19 @@ class MessageWidget(QFrame):
             self.regenerate_button = self._tool("Regenerate", "Answer this question again")
             self.regenerate_button.clicked.connect(self.regenerate_requested)
             header.addWidget(self.regenerate_button)
+            self.good_button = self._tool("✓ Good", "A good answer (kept as a training example)")
+            self.bad_button = self._tool("✗ Wrong", "A wrong answer")
+            for button, value in ((self.good_button, 1), (self.bad_button, -1)):
+                button.setCheckable(True)
+                button.clicked.connect(
+                    lambda checked, v=value: self.rating_requested.emit(v if checked else 0)
+                )
+                header.addWidget(button)
+            self.correct_button = self._tool(
+                "Correct…", "Write the right answer (kept as a training example)"
+            )
+            self.correct_button.clicked.connect(self.correction_requested)
+            header.addWidget(self.correct_button)
         layout.addLayout(header)
 
         self.body = QTextBrowser()
@@ -114,6 +132,12 @@ class MessageWidget(QFrame):
         self.sources_label.linkActivated.connect(self._on_source_link)
         self.sources_label.hide()
         layout.addWidget(self.sources_label)
+        self.correction_label = QLabel()  # the user's correction, under the answer
+        self.correction_label.setObjectName("Correction")
+        self.correction_label.setWordWrap(True)
+        self.correction_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.correction_label.hide()
+        layout.addWidget(self.correction_label)
         self.status = QLabel()
         self.status.setObjectName("MessageStatus")
         self.status.setWordWrap(True)
@@ -184,6 +208,15 @@ class MessageWidget(QFrame):
         self.sources_label.setText("<b>Sources</b><br>" + "<br>".join(lines))
         self.sources_label.show()
         self.set_text(self.text)
+
+    def set_feedback(self, rating: int, correction: str | None) -> None:
+        """Show the user's verdict (✓ Good or ✗ Wrong pressed), and their correction under the
+        answer."""
+        self.correction = correction
+        self.good_button.setChecked(rating == 1)
+        self.bad_button.setChecked(rating == -1)
+        self.correction_label.setText(f"Your correction: {correction}" if correction else "")
+        self.correction_label.setVisible(bool(correction))
 
     def set_versions(self, shown: int, count: int) -> None:
         """ "‹ 2/3 ›": which of the kept answers to this question is shown (1-based)."""

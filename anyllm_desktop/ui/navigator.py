@@ -113,6 +113,7 @@ class Navigator(QObject):
             )  # fmt: skip
             if assistant:
                 widget.set_checks(message.evidence, message.unsupported)
+                widget.set_feedback(message.rating, message.correction)
                 describe(widget, message.provider, message.model, message.timings,
                          message.stopped, message.error)  # fmt: skip
         self._show_versions(thread_id)

@@ -243,6 +243,10 @@ class Backend(ModelsAndProviders, WorkflowActions, QuickActions, WindowJobs, QOb
     def choose_version(self, thread_id: int, answer_id: int) -> None:
         self._library().threads.choose_version(thread_id, answer_id)
 
+    def rate_answer(self, message_id: int, rating: int, correction: str | None = None) -> Message:
+        """Keep the user's Good/Wrong and correction of an answer (a training example's source)."""
+        return self._library().threads.rate(message_id, rating, correction)
+
     def rename_thread(self, thread_id: int, title: str) -> None:
         thread = self._library().threads.rename(thread_id, title)
         self.threads_changed.emit(self._workspace_name(thread.workspace_id))

@@ -11,6 +11,7 @@ import pytest
 
 from anyllm_desktop.cli import main
 from anyllm_desktop.core.dataset_formats import read_dataset
+from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.workflows.loading import builtin_workflows
 
 pytestmark = pytest.mark.e2e
@@ -125,3 +126,31 @@ def test_build_from_a_real_faq_run(tmp_path: Path, capsys: pytest.CaptureFixture
     assert row["source"] == "notes.md, Meeting" and row["row"] == 1
     code, _, err = call(capsys, "dataset", "build", "-w", "w", "--run", "99", "--name", "x")
     assert code == 2 and f"There is no run 99 in this workspace (runs: {run_id})" in err
+
+
+def test_build_from_the_answers_rated_in_the_chats(
+    library: Library, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = library.create_workspace("w")
+    threads = library.threads
+    thread = threads.create(workspace.id, "About apt")
+    for question, answer in (("What is sid?", "Unstable."), ("Where are apt's sources?", "apt"),
+                             ("Hello?", "Hi.")):  # fmt: skip
+        threads.add_message(thread.id, "user", question)
+        threads.add_message(thread.id, "assistant", answer)
+    _, sid, _, sources, _, _ = threads.messages(thread.id)
+    code, _, err = call(capsys, "dataset", "build", "-w", "w", "--chats", "--name", "chats")
+    assert code == 2 and "rate answers in the chat, then build again" in err
+
+    threads.rate(sid.id, 1)  # Good, as the answer header keeps it
+    threads.rate(sources.id, -1, "/etc/apt/sources.list")  # Wrong, then Correct…
+    code, out, _ = call(capsys, "dataset", "build", "-w", "w", "--chats", "--name", "chats",
+                        "--json")  # fmt: skip
+    assert code == 0, out
+    card = json.loads(out)
+    assert card["counts"]["examples"] == 2 and card["sources"] == ["workspace w, chats"]
+    code, out, _ = call(capsys, "dataset", "show", "chats", "--json")
+    rows = sorted((r["messages"][0]["content"], r["messages"][1]["content"])
+                  for r in json.loads(out)["rows"])  # fmt: skip
+    assert rows == [("What is sid?", "Unstable."),
+                    ("Where are apt's sources?", "/etc/apt/sources.list")]  # fmt: skip

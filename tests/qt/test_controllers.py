@@ -56,7 +56,7 @@ class FakeBackend(QObject):
     def messages(self, thread_id: int) -> list[Any]:
         common = {"sources": [], "citations": [], "provider": "embedded", "model": "m",
                   "timings": {}, "stopped": False, "error": None, "evidence": [],
-                  "unsupported": []}  # fmt: skip
+                  "unsupported": [], "rating": 0, "correction": None}  # fmt: skip
         return [SimpleNamespace(id=1, role="user", content="What is apt?", **common),
                 SimpleNamespace(id=2, role="assistant", content="A tool.", **common)]  # fmt: skip
 
