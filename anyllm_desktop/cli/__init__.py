@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from anyllm_desktop import __version__
 from anyllm_desktop.cli import (
+    adapters,
     chat,
     dataset,
     doctor,
@@ -28,8 +29,8 @@ from anyllm_desktop.cli.errors import CommandError
 from anyllm_desktop.core.offline import apply_offline_environment
 
 # The order `anyllm --help` lists them in.
-_GROUPS = (doctor, workspaces, documents, chat, workflows, summarize, dataset, jobs, providers,
-           library)  # fmt: skip
+_GROUPS = (doctor, workspaces, documents, chat, workflows, summarize, dataset, adapters, jobs,
+           providers, library)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """The one front door for models: every model id (``embedded:…``, ``cloud:PROVIDER:MODEL``, a
-.gguf path, and kinds added later) is resolved here to the :class:`ModelKind` that builds its
-chat provider or embedder. Also the chat providers by name (what the settings, the CLI's
---provider and the UI's picker list).
+.gguf path, ``BASE+ADAPTER_ID``, and kinds added later) is resolved here to the
+:class:`ModelKind` that builds its chat provider or embedder. Also the chat providers by name
+(what the settings, the CLI's --provider and the UI's picker list).
 
 The built-in kinds are registered by ``services/runtime.py`` (they need the catalog, the files
 and the keyring, which this layer does not import). A kind added later (an adapter, a
@@ -57,9 +57,13 @@ class ModelKind:
     prefixed: bool = True
     #: How its ids are written, for the message that lists the kinds.
     form: str = ""
+    #: Its ids hold another model's id (``BASE+ADAPTER``, say): :meth:`claims` is asked before
+    #: any scheme, so ``embedded:NAME+X`` is not taken for the embedded model ``NAME+X``.
+    wraps: bool = False
 
     def claims(self, model_id: str) -> bool:
-        """For a kind without a prefix: whether ``model_id`` is one of its ids."""
+        """For a kind without a prefix (or one that wraps): whether ``model_id`` is one of its
+        ids."""
         return False
 
     def recipient(self, model_id: str) -> str | None:
@@ -124,11 +128,14 @@ def kinds() -> list[ModelKind]:
 def model_kind(model_id: str) -> ModelKind:
     """The kind that resolves ``model_id``; :class:`UnknownModelError` names the known ones."""
     registered = kinds()
+    for kind in registered:
+        if kind.wraps and kind.claims(model_id):
+            return kind
     scheme = scheme_of(model_id)
     if scheme in _kinds and _kinds[scheme].prefixed:
         return _kinds[scheme]
     for kind in registered:
-        if not kind.prefixed and kind.claims(model_id):
+        if not kind.prefixed and not kind.wraps and kind.claims(model_id):
             return kind
     forms = "; ".join(k.form for k in registered)
     if scheme:

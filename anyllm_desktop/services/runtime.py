@@ -2,7 +2,8 @@
 
 Every model id goes through the registry (``providers/registry.py``); the kinds this version
 ships with are defined and registered here, where the catalog, the files and the keyring meet:
-``embedded:NAME`` (models that ship with the app), a .gguf path, ``cloud:PROVIDER:MODEL``.
+``embedded:NAME`` (models that ship with the app), a .gguf path, ``cloud:PROVIDER:MODEL``, and
+``BASE+ADAPTER_ID`` (``services/adapter_models.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from anyllm_desktop.providers.registry import (
     model_kind,
     register,
 )
+from anyllm_desktop.services.adapter_models import AdapterModels
 from anyllm_desktop.store.secrets import SecretStore
 
 
@@ -121,15 +123,20 @@ class Runtime:
         chosen = model or self.settings.chat_model
         return model_kind(chosen).chat(chosen, self, seed=seed)
 
-    def local_provider(self, path: Path, *, seed: int = 0) -> LocalLlamaProvider:
-        """llama.cpp on the GGUF file ``path``, with the settings' engine options."""
+    def local_provider(
+        self, path: Path, *, seed: int = 0, lora_path: Path | None = None
+    ) -> LocalLlamaProvider:
+        """llama.cpp on the GGUF file ``path``, with the settings' engine options; ``lora_path``
+        (an adapter chosen with the model, ``BASE+ADAPTER_ID``) replaces the settings' one."""
+        if lora_path is None and self.settings.lora_path:
+            lora_path = Path(self.settings.lora_path)
         return LocalLlamaProvider(
             path,
             context_size=self.settings.context_size,
             threads=self.settings.threads,
             gpu_layers=self.settings.gpu_layers,
             flash_attention=self.settings.flash_attention,
-            lora_path=Path(self.settings.lora_path) if self.settings.lora_path else None,
+            lora_path=lora_path,
             seed=seed,
         )
 
@@ -314,5 +321,5 @@ def _split(model_id: str) -> tuple[str, str]:
     return cloud
 
 
-for _kind in (EmbeddedModels(), GGUFFiles(), CloudModels()):
+for _kind in (EmbeddedModels(), GGUFFiles(), CloudModels(), AdapterModels()):
     register(_kind)
