@@ -42,6 +42,7 @@ from anyllm_desktop.services.training.lora import (
     schedule,
     training_steps,
 )
+from anyllm_desktop.services.training.memory import estimate_bytes
 from anyllm_desktop.services.training.weights import LlamaConfig, load_weights
 
 SOURCE = Path(__file__).resolve().parents[1] / "data" / "debian-faq-archives.html"
@@ -132,7 +133,8 @@ def main() -> None:
         print(f"train tokens/s: {timed_tokens / timed_seconds:.1f}")
         share = 100 * achieved / rate
         print(f"model FLOP/s: {achieved / 1e9:.1f} G = {share:.0f}% of the matmul rate (MFU)")
-    print(f"peak RSS: {peak_rss:.2f} GB")
+    estimate = estimate_bytes(weights.config, args.batch, examples) / 2**30
+    print(f"peak RSS: {peak_rss:.2f} GiB (estimated beforehand: {estimate:.2f} GiB)")
 
 
 if __name__ == "__main__":

@@ -57,13 +57,15 @@ def test_the_answer_mask_covers_the_reply_and_its_end_of_turn(
     )
 
 
-def test_a_few_steps_lower_the_loss_and_resume_continues_the_same_run(
+def test_a_few_steps_lower_the_loss_stop_and_resume_continue_the_same_run(
     tiny: tuple[Path, LlamaWeights], examples: list[TokenizedExample]
 ) -> None:
     losses: list[float] = []
     final = train(tiny[1], examples, SETTINGS, on_step=lambda p: losses.append(p.loss))
     assert len(losses) == SETTINGS.epochs
     assert losses[-1] < 0.5 * losses[0], losses
+    # A cancel check between steps ends the run with the state it reached.
+    assert train(tiny[1], examples, SETTINGS, should_stop=lambda: True).step == 1
     # Stopped after 3 steps and resumed from the yielded state: the same LoRA at the end.
     first = list(zip(range(3), training_steps(tiny[1], examples, SETTINGS), strict=False))
     resumed = list(training_steps(tiny[1], examples, SETTINGS, resume=first[-1][1].state))

@@ -15,6 +15,15 @@ from typing import Any
 
 from anyllm_desktop.providers.llama_local import _chat_formatter
 
+# A batch's sequences are padded to a multiple of LENGTH_MULTIPLE tokens and its answer slots to
+# one of ANSWER_MULTIPLE, so a run compiles a handful of step shapes instead of one per batch.
+LENGTH_MULTIPLE = 32
+ANSWER_MULTIPLE = 16
+
+
+def padded(count: int, multiple: int) -> int:
+    return -(-max(count, 1) // multiple) * multiple
+
 
 @dataclass(frozen=True)
 class TokenizedExample:

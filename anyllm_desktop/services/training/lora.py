@@ -23,8 +23,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import psutil
 
-from anyllm_desktop.services.training.examples import TokenizedExample
+from anyllm_desktop.services.training import memory
+from anyllm_desktop.services.training.examples import (
+    ANSWER_MULTIPLE,
+    LENGTH_MULTIPLE,
+    TokenizedExample,
+    padded,
+)
 from anyllm_desktop.services.training.llama_jax import (
     Lora,
     Params,
@@ -33,11 +40,6 @@ from anyllm_desktop.services.training.llama_jax import (
     logits_from_hidden,
 )
 from anyllm_desktop.services.training.weights import LAYER_MATRICES, LlamaConfig, LlamaWeights
-
-# Sequence lengths and answer counts are padded up to these multiples, so a run compiles a
-# handful of step shapes instead of one per batch.
-LENGTH_MULTIPLE = 32
-ANSWER_MULTIPLE = 16
 
 
 @dataclass(frozen=True)
@@ -98,11 +100,9 @@ def init_lora(config: LlamaConfig, settings: LoraSettings) -> Lora:
 def make_batch(examples: Sequence[TokenizedExample], rows: int) -> dict[str, np.ndarray]:
     """Padded arrays for one step: tokens (rows, T); at each answer token t, the logit position
     t - 1 (``index``), the token (``targets``) and a weight of 1 (0 for padding rows/slots)."""
-    length = max(len(e.tokens) for e in examples)
-    length = -(-length // LENGTH_MULTIPLE) * LENGTH_MULTIPLE
+    length = padded(max(len(e.tokens) for e in examples), LENGTH_MULTIPLE)
     answers = [[t for t in range(1, len(e.tokens)) if e.answer_mask[t]] for e in examples]
-    slots = max(1, max(len(a) for a in answers))
-    slots = -(-slots // ANSWER_MULTIPLE) * ANSWER_MULTIPLE
+    slots = padded(max(len(a) for a in answers), ANSWER_MULTIPLE)
     batch = {
         "tokens": np.zeros((rows, length), np.int32),
         "index": np.zeros((rows, slots), np.int32),
@@ -206,6 +206,9 @@ def training_steps(
     """
     _check_examples(examples, settings)
     config = base.config
+    # The dequantized weights are in memory already; the rest of the estimate must still fit.
+    needed = memory.estimate_bytes(config, settings.batch_size, examples)
+    memory.check_fits(needed - memory.weights_bytes(config), psutil.virtual_memory().available)
     params = base_params(base)
     optimizer = optax.adamw(settings.learning_rate, weight_decay=settings.weight_decay)
     if resume is None:
