@@ -18,6 +18,8 @@ from anyllm_desktop.services.training.lora import LoraSettings, train
 from anyllm_desktop.services.training.weights import LlamaWeights, load_weights
 from tests.tiny_gguf import embedded_gguf
 
+pytestmark = pytest.mark.e2e
+
 # Made-up facts the base model cannot know, so only the adapter can lower their loss.
 FACTS = [
     ("What is the name of Captain Orvel's ship?", "Captain Orvel's ship is called the Saltfinch."),
