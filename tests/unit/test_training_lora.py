@@ -3,6 +3,7 @@ adapter that llama.cpp loads and applies exactly as the JAX model does."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -76,6 +77,17 @@ def test_a_few_steps_lower_the_loss_stop_and_resume_continue_the_same_run(
         rtol=1e-4,
         atol=1e-6,
     )
+
+
+def test_examples_longer_than_the_maximum_are_refused_by_number(
+    tiny: tuple[Path, LlamaWeights], examples: list[TokenizedExample]
+) -> None:
+    short = dataclasses.replace(SETTINGS, max_length=len(examples[1].tokens))
+    longer = [i + 1 for i, e in enumerate(examples) if len(e.tokens) > short.max_length]
+    assert longer and 2 not in longer
+    numbers = ", ".join(map(str, longer))
+    with pytest.raises(ValueError, match=f"examples {numbers} are longer than the maximum length"):
+        train(tiny[1], examples, short)
 
 
 def test_the_exported_adapter_loads_in_llama_cpp_and_matches_jax(

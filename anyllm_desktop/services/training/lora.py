@@ -177,16 +177,23 @@ def schedule(count: int, settings: LoraSettings) -> list[list[int]]:
     return batches
 
 
-def _check_examples(examples: Sequence[TokenizedExample], settings: LoraSettings) -> None:
+def _check_examples(
+    examples: Sequence[TokenizedExample], settings: LoraSettings, context: int
+) -> None:
     if min(settings.rank, settings.epochs, settings.batch_size) < 1:
         raise ValueError("rank, epochs and batch size must each be at least 1")
     if not examples:
         raise ValueError("there are no training examples")
-    too_long = [i + 1 for i, e in enumerate(examples) if len(e.tokens) > settings.max_length]
+    limit = min(settings.max_length, context)
+    too_long = [i + 1 for i, e in enumerate(examples) if len(e.tokens) > limit]
     if too_long:
+        if limit == settings.max_length:
+            what, fix = "maximum length", "shorten them or raise the maximum length"
+        else:
+            what, fix = "model's context", "shorten them: the model cannot read more"
         raise ValueError(
-            f"examples {', '.join(map(str, too_long[:10]))} are longer than the maximum length "
-            f"of {settings.max_length} tokens; shorten them or raise the maximum length"
+            f"examples {', '.join(map(str, too_long[:10]))} are longer than the {what} "
+            f"of {limit} tokens; {fix}"
         )
     empty = [i + 1 for i, e in enumerate(examples) if not any(e.answer_mask[1:])]
     if empty:
@@ -204,8 +211,8 @@ def training_steps(
     With ``resume`` (a yielded state) the run continues at the step after it, on the same
     batches it would have seen.
     """
-    _check_examples(examples, settings)
     config = base.config
+    _check_examples(examples, settings, config.context_length)
     # The dequantized weights are in memory already; the rest of the estimate must still fit.
     needed = memory.estimate_bytes(config, settings.batch_size, examples)
     memory.check_fits(needed - memory.weights_bytes(config), psutil.virtual_memory().available)
