@@ -115,8 +115,7 @@ def _show(args: argparse.Namespace) -> int:
     for title, values in (("dataset", card.dataset), ("settings", card.settings),
                           ("results", card.results)):  # fmt: skip
         if values:
-            text = ", ".join(f"{k} {v}" for k, v in values.items())
-            print(printable(f"  {title}: {text}"))
+            print(printable(f"  {title}: {_pairs(values)}"))
     if card.origin:
         print(printable(f"  imported from {card.origin}"))
     return 0
@@ -147,4 +146,10 @@ def _when(card: AdapterCard) -> str:
 
 
 def _results(card: AdapterCard) -> str:
-    return "; " + ", ".join(f"{k} {v}" for k, v in card.results.items()) if card.results else ""
+    return f"; {_pairs(card.results)}" if card.results else ""
+
+
+def _pairs(values: dict[str, Any]) -> str:
+    """Each key then its value (a list joined by "/"): "rank 8, targets attn_q/ffn_up"."""
+    return ", ".join(f"{k} {'/'.join(map(str, v)) if isinstance(v, list) else v}"
+                     for k, v in values.items())  # fmt: skip
