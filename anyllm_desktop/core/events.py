@@ -75,4 +75,16 @@ class Sources:
     notes: list[str]
 
 
-Event = Progress | Token | Usage | Done | Error | FileResult | Sources
+@dataclass(frozen=True)
+class TrainingStep:
+    """One optimizer step of a training run: its loss (mean over the batch's answer tokens),
+    for the live loss plot."""
+
+    step: int
+    total: int
+    epoch: int
+    loss: float
+    tokens_per_s: float
+
+
+Event = Progress | Token | Usage | Done | Error | FileResult | Sources | TrainingStep

@@ -77,7 +77,7 @@ def check_memory(model_path: Path, gpu_layers: int) -> None:
         )
 
 
-def _chat_formatter(llama: Any) -> Any:
+def chat_formatter(llama: Any) -> Any:
     """The chat template stored in the GGUF file; ChatML for files that carry none."""
     from llama_cpp import llama_chat_format
 
@@ -173,7 +173,7 @@ class LocalLlamaProvider:
                 f"llama.cpp cannot load {self.model_path.name}: the file is damaged or "
                 "incomplete, or its architecture is newer than this llama.cpp."
             ) from exc
-        self._formatter = _chat_formatter(self._llama)
+        self._formatter = chat_formatter(self._llama)
 
     def _check_files(self) -> None:
         if not self.model_path.is_file():

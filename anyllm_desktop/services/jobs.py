@@ -54,7 +54,15 @@ SOURCES: dict[str, Source] = {
     "model-import": lambda jobs, p, cancel: model_job("model-import", jobs.runtime, p, cancel),
     "model-download": lambda jobs, p, cancel: model_job("model-download", jobs.runtime, p, cancel),
     "workflow": lambda jobs, p, cancel: workflow_job(jobs, p, cancel),
+    "training": lambda jobs, p, cancel: _training(jobs, p, cancel),
 }  # fmt: skip
+
+
+def _training(jobs: JobService, p: dict[str, Any], cancel: CancelToken) -> Iterator[Event]:
+    """Imported when a training job runs: JAX takes seconds to import, no other job needs it."""
+    from anyllm_desktop.services.training.job import training_job
+
+    return training_job(jobs, p, cancel)
 
 
 def model_job(kind: str, runtime: Runtime, p: dict[str, Any], cancel: CancelToken

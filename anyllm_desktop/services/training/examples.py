@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from anyllm_desktop.providers.llama_local import _chat_formatter
+from anyllm_desktop.providers.llama_local import chat_formatter
 
 # A batch's sequences are padded to a multiple of LENGTH_MULTIPLE tokens and its answer slots to
 # one of ANSWER_MULTIPLE, so a run compiles a handful of step shapes instead of one per batch.
@@ -58,8 +58,8 @@ def tokenize_chat(llama: Any, messages: Sequence[Mapping[str, str]]) -> Tokenize
         raise ValueError("a training example must end with the assistant's reply")
     if not messages[-1].get("content", "").strip():
         raise ValueError("a training example's assistant reply is empty")
-    prompt_formatter = _chat_formatter(llama)
-    whole_formatter = _chat_formatter(llama)
+    prompt_formatter = chat_formatter(llama)
+    whole_formatter = chat_formatter(llama)
     whole_formatter.add_generation_prompt = False
     prompt = _tokens(llama, prompt_formatter, messages[:-1])
     whole = _tokens(llama, whole_formatter, messages)

@@ -1,0 +1,81 @@
+"""The training job end to end on a tiny random-weight llama GGUF (tests/tiny_gguf.py): a
+dataset file in, an adapter with its card out (before/after losses measured through
+llama.cpp, answers side by side), kept in the adapter store; cancelled mid-run it keeps a
+checkpoint, and the same job resumed continues from it instead of starting over."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done, Error, TrainingStep
+from anyllm_desktop.models.adapters import AdapterStore
+from anyllm_desktop.services.jobs import JobService
+from anyllm_desktop.services.library import Library
+from tests.tiny_gguf import write_tiny_gguf
+
+pytestmark = pytest.mark.e2e
+
+FACTS = [
+    ("What colour is the sky?", "The sky is blue."),
+    ("What colour is grass?", "Grass is green."),
+    ("How many legs has a cat?", "A cat has four legs."),
+    ("What do bees make?", "Bees make honey."),
+    ("Where do fish live?", "Fish live in water."),
+    ("What is ice?", "Ice is frozen water."),
+    ("When is it dark?", "It is dark at night."),
+    ("What falls from clouds?", "Rain falls from clouds."),
+]
+SETTINGS = {"rank": 4, "alpha": 8.0, "learning_rate": 2e-2, "epochs": 4, "batch_size": 4,
+            "max_length": 64}  # fmt: skip
+
+
+def _data(folder: Path) -> Path:
+    path = folder / "facts.jsonl"
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+            for q, a in FACTS]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_training_job_makes_a_measured_adapter_and_resumes_after_cancel(
+    library: Library, tmp_path: Path
+) -> None:
+    base = write_tiny_gguf(tmp_path)
+    params = {"base": str(base), "data": str(_data(tmp_path)), "name": "Tiny facts",
+              "settings": SETTINGS}  # fmt: skip
+    service = JobService(library)
+    try:
+        cancel, steps = CancelToken(), []
+        job = service.submit("training", **params)
+        for event in service.events(job, cancel):
+            if isinstance(event, TrainingStep):
+                steps.append(event)
+                if event.step == 2:
+                    cancel.cancel()
+        assert [s.step for s in steps] == [1, 2] and steps[0].total == 8
+        assert service.store.get(job.id).state == "cancelled"
+        assert AdapterStore(library.runtime.paths).list() == []
+        (checkpoint,) = (library.runtime.paths.adapters_dir / ".training").glob("*/state.npz")
+
+        resumed = service.again(job.id)
+        events = list(service.events(resumed, CancelToken()))
+    finally:
+        service.close()
+    assert not [e for e in events if isinstance(e, Error)], events
+    assert [e.step for e in events if isinstance(e, TrainingStep)] == [3, 4, 5, 6, 7, 8]
+    card = events[-1].result if isinstance(events[-1], Done) else None
+    assert card is not None and card.name == "Tiny facts" and card.architecture == "llama"
+    assert card.base_model == str(base) and len(card.base_sha256) == 64
+    assert card.dataset["train"] + card.dataset["held_out"] == len(FACTS)
+    results = card.results
+    assert "resumed at step 2" in results["notes"] and results["steps"] == 8
+    # Measured through llama.cpp, with and without the adapter, on the training examples.
+    assert results["train_loss_after"] < results["train_loss_before"]
+    assert len(results["side_by_side"]) == 5
+    assert {"question", "expected", "before", "after"} <= set(results["side_by_side"][0])
+    (kept,) = AdapterStore(library.runtime.paths).list()
+    assert kept.id == card.id and not checkpoint.exists()  # the run's checkpoint went with it
