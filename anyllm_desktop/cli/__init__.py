@@ -18,6 +18,7 @@ from anyllm_desktop.cli import (
     dataset,
     doctor,
     documents,
+    finetune,
     jobs,
     library,
     providers,
@@ -29,8 +30,8 @@ from anyllm_desktop.cli.errors import CommandError
 from anyllm_desktop.core.offline import apply_offline_environment
 
 # The order `anyllm --help` lists them in.
-_GROUPS = (doctor, workspaces, documents, chat, workflows, summarize, dataset, adapters, jobs,
-           providers, library)  # fmt: skip
+_GROUPS = (doctor, workspaces, documents, chat, workflows, summarize, dataset, finetune,
+           adapters, jobs, providers, library)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from anyllm_desktop.cli import main
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, TrainingStep
 from anyllm_desktop.models.adapters import AdapterStore
@@ -79,3 +80,35 @@ def test_a_training_job_makes_a_measured_adapter_and_resumes_after_cancel(
     assert {"question", "expected", "before", "after"} <= set(results["side_by_side"][0])
     (kept,) = AdapterStore(library.runtime.paths).list()
     assert kept.id == card.id and not checkpoint.exists()  # the run's checkpoint went with it
+
+
+def test_cli_finetune_prints_progress_and_keeps_an_adapter_ask_can_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write_tiny_gguf(tmp_path)
+    data = _data(tmp_path)
+    code = main(["finetune", "--base", str(base), "--data", str(data), "--epochs", "1",
+                 "--rank", "4", "--learning-rate", "0.02", "--json"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    card = json.loads(out)
+    assert card["id"] and card["settings"]["epochs"] == 1 and card["settings"]["rank"] == 4
+    assert "step 1 of 2 · epoch 1 · loss" in err and "step 2 of 2" in err  # a line per step
+    assert main(["adapters", "list", "--json"]) == 0
+    assert card["id"] in capsys.readouterr().out
+
+    assert main(["workspace", "create", "w"]) == 0
+    capsys.readouterr()
+    code = main(["ask", "-w", "w", "What colour is the sky?", "--model",
+                 f"{base}+{card['id']}", "--json"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["model"]  # answered by the base with the adapter
+
+    missing = tmp_path / "nope.jsonl"
+    assert main(["finetune", "--base", str(base), "--data", str(missing)]) == 2
+    assert f"{missing}: there is no such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n', encoding="utf-8")
+    assert main(["finetune", "--base", str(base), "--data", str(bad)]) == 2
+    assert "Training cannot start: bad.jsonl has no usable example" in capsys.readouterr().err

@@ -1,0 +1,75 @@
+"""`anyllm finetune --base MODEL --data FILE`: train a LoRA adapter on this computer (a job:
+`anyllm jobs` lists it, and `anyllm jobs resume ID` continues a stopped one from its last
+checkpoint), then keep it with its card (`anyllm adapters list`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from anyllm_desktop.cli.errors import CommandError
+from anyllm_desktop.cli.output import print_json, printable, show_progress
+from anyllm_desktop.cli.session import job, library_session
+from anyllm_desktop.core.events import Done, Error, Progress
+
+#: Flags that set a LoRA setting, with the setting's name.
+_SETTINGS = {"rank": int, "alpha": float, "epochs": int, "learning_rate": float,
+             "batch_size": int, "max_length": int}  # fmt: skip
+
+
+def add_commands(commands: Any) -> None:
+    finetune = commands.add_parser(
+        "finetune", help="train a LoRA adapter for a local model on your examples"
+    )
+    finetune.add_argument("--base", required=True, metavar="MODEL",
+                          help="embedded:smollm2-135m-instruct-q4_1 or a .gguf path")  # fmt: skip
+    data = finetune.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", type=Path, metavar="FILE",
+                      help="OpenAI chat .jsonl, Alpaca/ShareGPT .json, or a .csv")  # fmt: skip
+    data.add_argument("--dataset", metavar="NAME", help="a kept dataset (anyllm dataset list)")
+    finetune.add_argument("--name", help="the adapter's name (default: the data's)")
+    finetune.add_argument("--held-out", type=float, default=0.1, metavar="SHARE",
+                          help="with --data: share kept out to measure on")  # fmt: skip
+    for name, kind in _SETTINGS.items():
+        finetune.add_argument(f"--{name.replace('_', '-')}", type=kind, dest=name)
+    finetune.add_argument("--json", action="store_true", help="print the adapter's card as JSON")
+    finetune.set_defaults(handler=_finetune)
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    settings = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
+    params: dict[str, Any] = {"base": args.base, "name": args.name, "settings": settings}
+    if args.data is not None:
+        if not args.data.is_file():
+            raise CommandError(f"{args.data}: there is no such file")
+        params.update(data=str(args.data.resolve()), held_out=args.held_out)
+    else:
+        params["dataset"] = args.dataset
+    card = None
+    with library_session(args) as library:
+        for event in job(library, "training", **params):
+            if isinstance(event, Progress) and event.stage == "train":
+                eta = f" · about {event.eta_s / 60:.0f} min left" if event.eta_s else ""
+                print(printable(event.message + eta), file=sys.stderr, flush=True)
+            elif isinstance(event, Progress):
+                show_progress(event)
+            elif isinstance(event, Error):
+                raise CommandError(event.message)
+            elif isinstance(event, Done):
+                card = event.result
+    if card is None:
+        raise CommandError("the training was stopped before it finished; `anyllm jobs resume "
+                           "ID` continues it from its last checkpoint")  # fmt: skip
+    if args.json:
+        print_json(card.to_json())
+        return 0
+    results = card.results
+    print(printable(f"adapter {card.id} ({card.name}) for {card.base_name}: "
+                    f"use it with --model {card.base_model}+{card.id}"))  # fmt: skip
+    for split in ("train", "held_out"):
+        before, after = results.get(f"{split}_loss_before"), results.get(f"{split}_loss_after")
+        if before is not None and after is not None:
+            print(f"  {split.replace('_', '-')} loss: {before:.3f} before, {after:.3f} after")
+    return 0
