@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.models.catalog import VerificationCache, sha256_of
-from anyllm_desktop.models.local_models import GGUFError, read_gguf_metadata
+from anyllm_desktop.models.local_models import (  # the header reader's parts
+    GGUFError,
+    _read,
+    _string,
+    _value,
+    read_gguf_metadata,
+)
 
 if TYPE_CHECKING:
     from anyllm_desktop.core.paths import AppPaths
@@ -132,17 +138,36 @@ def read_adapter(path: Path) -> dict[str, Any]:
     if alpha is None or not architecture:
         missing = "adapter.lora.alpha" if alpha is None else "general.architecture"
         raise AdapterError(f"{path.name} lacks {missing}, so llama.cpp cannot apply it")
-    pairs = {t.name.removesuffix(".lora_a"): t for t in reader.tensors
-             if t.name.endswith(".lora_a")}  # fmt: skip
-    names = {t.name for t in reader.tensors}
-    if not pairs or any(f"{name}.lora_b" not in names for name in pairs):
+    tensors = {t.name: [int(d) for d in t.shape] for t in reader.tensors}
+    pairs = [n.removesuffix(".lora_a") for n in tensors if n.endswith(".lora_a")]
+    if not pairs or any(f"{name}.lora_b" not in tensors for name in pairs):
         raise AdapterError(f"{path.name} has no complete .lora_a/.lora_b tensor pairs")
-    first = next(iter(pairs.values()))
-    targets = sorted({n.split(".")[2] for n in pairs if n.startswith("blk.")})
-    layers = {n.split(".")[1] for n in pairs if n.startswith("blk.")}
+    # ggml shapes: lora_a [in, rank], lora_b [rank, out].
+    shapes = {n: (tensors[f"{n}.lora_a"][0], tensors[f"{n}.lora_b"][1]) for n in pairs}
+    blocks = [n.split(".") for n in pairs if n.startswith("blk.")]
     return {"architecture": str(architecture), "alpha": float(alpha),
-            "rank": int(min(first.shape)), "targets": targets, "layers": len(layers),
+            "rank": tensors[f"{pairs[0]}.lora_a"][1], "targets": sorted({b[2] for b in blocks}),
+            "layers": len({b[1] for b in blocks}), "shapes": shapes,
             "name": value("general.name") or path.stem}  # fmt: skip
+
+
+def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The ggml shape of every tensor named in a GGUF's header (what llama.cpp checks an
+    adapter's pairs against), without reading the tensors."""
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise GGUFError(f"{path.name} is not a GGUF file")
+        _read(handle, "<I")  # version
+        count, pairs = _read(handle, "<Q"), _read(handle, "<Q")
+        for _ in range(pairs):
+            _string(handle)
+            _value(handle, _read(handle, "<I"), keep=False)
+        shapes = {}
+        for _ in range(count):
+            name = _string(handle)
+            shapes[name] = tuple(_read(handle, "<Q") for _ in range(_read(handle, "<I")))
+            _read(handle, "<I"), _read(handle, "<Q")  # type, offset
+        return shapes
 
 
 class AdapterStore:
@@ -214,7 +239,7 @@ class AdapterStore:
             origin=str(path.resolve()),
         )
         if base is not None:
-            self.matches(card, base)
+            self.matches(card, base, path)
             card.base_model, card.base_name = base.model_id, base.name
             card.base_sha256 = base.sha256 or self._sha256(base.path)
         return self.add(path, card)
@@ -225,24 +250,36 @@ class AdapterStore:
         (self.root / card.id).rename(gone)
         shutil.rmtree(gone)
 
-    def matches(self, card: AdapterCard, base: BaseModel) -> None:
-        """Refuses (AdapterError naming both) a base of another architecture than the
-        adapter's, or — when the card names its base's sha256 — another file."""
+    def matches(self, card: AdapterCard, base: BaseModel, adapter_file: Path | None = None) -> None:
+        """Refuses (AdapterError naming both) a base of another architecture or other layer
+        shapes than the adapter's (llama.cpp would leave such an adapter out without a word),
+        or — when the card names its base's sha256 — another file. ``adapter_file``: the
+        adapter's GGUF when it is not kept yet (an import)."""
         try:
             architecture = read_gguf_metadata(base.path).get("general.architecture", "")
+            model = tensor_shapes(base.path)
         except (OSError, GGUFError) as exc:
             raise AdapterError(f"{base.name} ({base.path}) cannot be read: {exc}") from exc
+        adapter = f"The adapter {card.name!r}" + (f" ({card.id})" if card.id else "")
         if architecture != card.architecture:
-            raise AdapterError(f"The adapter {card.name!r} ({card.id or 'new'}) is for "
-                               f"'{card.architecture}' models, but {base.name} is "
-                               f"'{architecture or 'unknown'}': choose a base model of its "
+            raise AdapterError(f"{adapter} is for '{card.architecture}' models, but {base.name} "
+                               f"is '{architecture or 'unknown'}': choose a base model of its "
                                "architecture")  # fmt: skip
         if card.base_sha256 and not self._same_file(base, card.base_sha256):
             made_for = card.base_name or "another model"
             use = card.base_model or made_for
-            raise AdapterError(f"The adapter {card.name!r} ({card.id}) was made for {made_for} "
-                               f"(sha256 {card.base_sha256[:12]}…), not for {base.name} "
+            raise AdapterError(f"{adapter} was made for {made_for} (sha256 "
+                               f"{card.base_sha256[:12]}…), not for {base.name} "
                                f"({base.path.name}): use it with {use}")  # fmt: skip
+        shapes = read_adapter(adapter_file or self.root / card.id / ADAPTER_FILE)["shapes"]
+        for name, (inp, out) in shapes.items():
+            has = model.get(name)
+            if has is None or has[:2] != (inp, out):
+                there = f"{has[0]}→{has[1]}" if has else "no such layer"
+                raise AdapterError(f"{adapter} does not fit {base.name}: its {name} is "
+                                   f"{inp}→{out}, the model has {there}. It was made for "
+                                   "another model of the same architecture; use it with that "
+                                   "one")  # fmt: skip
 
     def _same_file(self, base: BaseModel, sha256: str) -> bool:
         if base.sha256:

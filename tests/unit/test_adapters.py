@@ -108,7 +108,7 @@ def test_import_reads_the_adapter_and_refuses_other_files_with_the_reason(
 
 
 def test_base_plus_adapter_ids_resolve_to_llama_cpp_with_the_adapter(
-    runtime: Runtime, files: dict[str, Path]
+    runtime: Runtime, files: dict[str, Path], tmp_path: Path
 ) -> None:
     store = AdapterStore(runtime.paths)
     made_for_tiny = store.import_file(files["adapter"], tiny_base(files), name="tiny")
@@ -130,11 +130,16 @@ def test_base_plus_adapter_ids_resolve_to_llama_cpp_with_the_adapter(
         runtime.create_chat_provider(model=f"{CHAT_MODEL_ID}+{made_for_tiny.id}")
     assert "made for tiny random llama" in str(other.value)
     assert smollm2_chat().name in str(other.value)
-    # Without a named base only the architecture is checked: SmolLM2 is a llama too.
+    # Without a named base, architecture and layer shapes are checked: SmolLM2 is a llama
+    # too, but of other sizes (llama.cpp would load it and leave the adapter out unsaid).
     anywhere = store.import_file(files["adapter"], name="any llama")
-    on_smollm = runtime.create_chat_provider(model=f"{CHAT_MODEL_ID}+{anywhere.id}")
-    assert on_smollm.model_path == smollm2_chat().primary_path  # type: ignore[attr-defined]
-    assert on_smollm.lora_path == store.file(anywhere.id)  # type: ignore[attr-defined]
+    with pytest.raises(AdapterError) as unfit:
+        runtime.create_chat_provider(model=f"{CHAT_MODEL_ID}+{anywhere.id}")
+    assert (f"The adapter 'any llama' ({anywhere.id}) does not fit {smollm2_chat().name}: its "
+            "blk.0.attn_q.weight is 64→64, the model has 576→576") in str(unfit.value)  # fmt: skip
+    same_shapes = write_tiny_gguf(tmp_path, seed=99)  # another file, the same sizes
+    on_it = runtime.create_chat_provider(model=f"{same_shapes}+{anywhere.id}")
+    assert on_it.lora_path == store.file(anywhere.id)  # type: ignore[attr-defined]
 
 
 def test_an_unknown_adapter_is_named_with_the_ones_there_are(
