@@ -115,6 +115,7 @@ def test_base_plus_adapter_ids_resolve_to_llama_cpp_with_the_adapter(
     for model_id in (f"{files['llama']}+{made_for_tiny.id}", f"{CHAT_MODEL_ID}+abc-123456"):
         assert isinstance(model_kind(model_id), AdapterModels)
     assert not isinstance(model_kind(str(files["llama"])), AdapterModels)
+    assert model_kind("cloud:acme:gpt+abc-123456").recipient("cloud:acme:gpt+abc-123456") == "acme"
 
     provider = runtime.create_chat_provider(model=f"{files['llama']}+{made_for_tiny.id}")
     assert provider.model_path == files["llama"]  # type: ignore[attr-defined]
