@@ -113,8 +113,9 @@ def make_id(name: str) -> str:
 
 
 def read_adapter(path: Path) -> dict[str, Any]:
-    """architecture, alpha, rank, targets and layers of a GGUF LoRA adapter; AdapterError
-    naming the file and the reason when it is not one llama.cpp would load."""
+    """architecture, alpha, rank, targets, layers and each pair's (in, out) ("shapes") of a
+    GGUF LoRA adapter; AdapterError naming the file and the reason when it is not one llama.cpp
+    would load."""
     from gguf import GGUFReader
 
     try:
