@@ -1,5 +1,6 @@
 """The model manager: local models with size, quantization, context length and a RAM-fit hint;
-import a .gguf (copy or link), download one from a link with progress and cancel, delete."""
+import a .gguf (copy or link), download one from a link with progress and cancel, delete; and
+the LoRA adapters under their base models (ui/adapter_list.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from anyllm_desktop.core.events import Done, Error, Event, Progress
+from anyllm_desktop.ui.adapter_list import AdapterList
 from anyllm_desktop.workers.backend import Backend
 from anyllm_desktop.workers.generator_worker import GeneratorWorker
 
@@ -43,7 +45,7 @@ class ModelManager(QDialog):
         self.worker: GeneratorWorker | None = None
         self.models: list[LocalModel] = []
         self.setWindowTitle("Models")
-        self.resize(820, 520)
+        self.resize(860, 720)
         self.setAcceptDrops(True)
         layout = QVBoxLayout(self)
         self.tree = QTreeWidget()
@@ -71,6 +73,8 @@ class ModelManager(QDialog):
             button.setAccessibleName(button.text().rstrip("…"))
             row.addWidget(button)
         layout.addLayout(row)
+        self.adapters = AdapterList(backend)
+        layout.addWidget(self.adapters, 1)
 
         layout.addWidget(QLabel("<b>Download</b> — a link to a .gguf file, or a suggestion:"))
         download_row = QHBoxLayout()

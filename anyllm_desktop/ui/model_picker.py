@@ -94,7 +94,8 @@ class ModelPicker(QObject):
         self._filling = True
         self.combo.clear()
         current = 0
-        for index, choice in enumerate(self.backend.model_choices()):
+        choices = self.backend.model_choices() + self.backend.adapter_choices()
+        for index, choice in enumerate(choices):
             self.combo.addItem(choice.label, (choice.provider, choice.model))
             if (choice.provider, choice.model) == (chat.provider, chat.model):
                 current = index

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QKeySequence
 
+from anyllm_desktop.ui.training_dialog import open_training
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -31,6 +33,7 @@ def build_menus(window: MainWindow) -> None:
     tools.addAction("Workflows…", QKeySequence("Ctrl+Shift+R"), lambda: window.open_workflows())
     tools.addAction("Quick action on text…", QKeySequence("Ctrl+Shift+K"), window.quick.paste)
     tools.addAction("Prompt library…", window.quick.open_library)
+    tools.addAction("Fine-tune…", lambda: open_training(window))
 
 
 class WindowPlace:

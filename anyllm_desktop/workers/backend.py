@@ -36,6 +36,7 @@ from anyllm_desktop.workers.generator_worker import GeneratorWorker, source_name
 from anyllm_desktop.workers.job_queue import JobQueue
 from anyllm_desktop.workers.models_and_providers import ModelsAndProviders
 from anyllm_desktop.workers.quick_actions import QuickActions
+from anyllm_desktop.workers.training import TrainingActions
 from anyllm_desktop.workers.window_jobs import WindowJobs
 from anyllm_desktop.workers.workflows import WorkflowActions
 
@@ -44,7 +45,9 @@ if TYPE_CHECKING:
     from anyllm_desktop.services.library import Library
 
 
-class Backend(ModelsAndProviders, WorkflowActions, QuickActions, WindowJobs, QObject):
+class Backend(
+    ModelsAndProviders, WorkflowActions, TrainingActions, QuickActions, WindowJobs, QObject
+):
     #: The library and chat service are open: lists and asking work from now on.
     ready = Signal()
     #: Start-up or model events (Progress, Error, Done) for the status bar.

@@ -1,0 +1,156 @@
+"""The training view in the real window: Tools → Fine-tune… runs a real LoRA training job on the
+tiny random-weight GGUF (tests/tiny_gguf.py) through the Backend's job queue; cancelled after
+its first step the job is cancelled and keeps its progress, started again it continues at
+step 2; the loss plot got a point per step, the progress line named the step, and the result
+shows the card's losses before → after and the answers side by side; "Use in this workspace"
+sets the chat model to BASE+ID and the header's picker shows it; the model manager lists the
+adapter under its base model, deletes it, imports it back and refuses a file that is no
+adapter."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from anyllm_desktop.core.events import Progress
+from anyllm_desktop.core.jobs import JobRecord
+from anyllm_desktop.services.training.lora import LoraSettings
+from anyllm_desktop.ui.training_dialog import TrainingDialog
+from anyllm_desktop.workers.training import TRAINING_DEFAULTS
+from tests.qt.helpers import ready_window
+from tests.tiny_gguf import write_tiny_gguf
+
+FACTS = [
+    ("What colour is the sky?", "The sky is blue."),
+    ("What colour is grass?", "Grass is green."),
+    ("How many legs has a cat?", "A cat has four legs."),
+    ("What do bees make?", "Bees make honey."),
+    ("Where do fish live?", "Fish live in water."),
+    ("What is ice?", "Ice is frozen water."),
+    ("When is it dark?", "It is dark at night."),
+    ("What falls from clouds?", "Rain falls from clouds."),
+]
+
+
+def _data(folder: Path) -> Path:
+    path = folder / "facts.jsonl"
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+            for q, a in FACTS]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_shown_defaults_are_the_trainers() -> None:
+    defaults = dataclasses.asdict(LoraSettings())
+    assert {k: defaults[k] for k in TRAINING_DEFAULTS} == TRAINING_DEFAULTS
+
+
+def test_fine_tune_cancel_resume_use_and_manage_the_adapter(
+    qtbot: QtBot, anyllm_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = ready_window(qtbot, anyllm_home)
+    backend = window.backend
+    backend.create_workspace("Facts")
+    window.navigator.select_workspace("Facts")
+    base = write_tiny_gguf(backend.runtime.paths.models_dir)
+    data = _data(tmp_path)
+
+    (action,) = [a for m in window.menuBar().actions() for a in m.menu().actions()
+                 if a.text() == "Fine-tune…"]  # fmt: skip
+    action.trigger()
+    dialog = window.findChild(TrainingDialog)
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.rank.value() == 8 and dialog.epochs.value() == 3
+    dialog.base_combo.setCurrentIndex(dialog.base_combo.findData(str(base)))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(data), ""))
+    qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+    assert dialog.data_combo.currentText() == "facts.jsonl (file)"
+    dialog.name_edit.setText("Tiny facts")
+    dialog.rank.setValue(4)
+    dialog.epochs.setValue(4)  # 7 training examples, 1 held out: 2 steps an epoch
+    dialog.learning_rate.setValue(0.02)
+    lines: list[str] = []
+
+    def seen(job: JobRecord, event: object) -> None:  # after the dialog's own slot
+        if isinstance(event, Progress) and event.stage == "train":
+            lines.append(dialog.state.text())
+
+    assert backend.jobs is not None
+    backend.jobs.event.connect(seen)
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.job is not None and dialog.job.params["settings"]["rank"] == 4
+    assert dialog.cancel_button.isEnabled() and not dialog.start_button.isEnabled()
+    job_id = dialog.job.id
+    # Cancelled while it measures the base model: it stops after its first step (JIT takes s).
+    qtbot.waitUntil(lambda: "measuring" in dialog.state.text().lower(), timeout=60_000)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=120_000)
+    assert backend.jobs.service.store.get(job_id).state == "cancelled"
+    assert [step for step, _ in dialog.plot.points] == [1]
+    assert dialog.state.text().startswith("Cancelled at step 1. The progress is kept")
+    assert backend.adapters() == []
+    assert lines == [dialog.state.text()] or lines[0].startswith("step 1 of 8 · loss ")
+    lines.clear()
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=180_000)
+    assert dialog.card is not None, dialog.state.text()
+    assert [step for step, _ in dialog.plot.points] == list(range(2, 9))  # resumed at step 2
+    assert lines[0].startswith("step 2 of 8 · loss ") and " left" in lines[0]
+    assert lines[-1].startswith("step 8 of 8 · loss ")
+    card, results = dialog.card, dialog.card.results
+    assert dialog.state.text().startswith("Done: the adapter “Tiny facts” is kept")
+    numbers = dialog.numbers.text()
+    assert (f"training examples: {results['train_loss_before']:.3f} → "
+            f"{results['train_loss_after']:.3f}") in numbers  # fmt: skip
+    assert "held-out examples (not trained on): " in numbers
+    assert results["train_loss_after"] < results["train_loss_before"]
+    side = results["side_by_side"]
+    assert dialog.table.rowCount() == len(side) > 0
+    assert [dialog.table.item(0, c).text() for c in range(4)] == [
+        side[0]["question"], side[0]["expected"], side[0]["before"], side[0]["after"]]  # fmt: skip
+    assert side[0]["question"] in dict(FACTS)
+
+    qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
+    model_id = f"{base}+{card.id}"
+    chat = backend.workspace("Facts").chat
+    assert (chat.provider, chat.model) == ("local", model_id)
+    picker = window.conversation.model_picker
+    assert picker.currentData() == ("local", model_id)
+    assert picker.currentText() == f"{card.base_name} + Tiny facts (on this computer)"
+
+    manager = window.open_model_manager()
+    assert manager is not None
+    adapters = manager.adapters
+    assert adapters.names() == {"tiny random llama": ["Tiny facts"]}
+    child = adapters.tree.topLevelItem(0).child(0)
+    assert child.text(2) == (f"{results['held_out_loss_before']:.3f} → "
+                             f"{results['held_out_loss_after']:.3f}")  # fmt: skip
+    kept = tmp_path / "kept-adapter.gguf"
+    shutil.copyfile(backend.runtime.paths.adapters_dir / card.id / "adapter.gguf", kept)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)  # fmt: skip
+    assert adapters.select(card.id)
+    qtbot.mouseClick(adapters.delete_button, Qt.MouseButton.LeftButton)
+    assert adapters.names() == {} and backend.adapters() == []
+
+    adapters.base_combo.setCurrentIndex(adapters.base_combo.findData(str(base)))
+    adapters.import_file(base)  # a model, not an adapter
+    qtbot.waitUntil(lambda: adapters.worker is None, timeout=30_000)
+    assert adapters.status.text().startswith("tiny-llama.gguf cannot be imported: ")
+    assert "is not a LoRA adapter" in adapters.status.text()
+    adapters.import_file(kept)
+    qtbot.waitUntil(lambda: adapters.worker is None, timeout=30_000)
+    assert adapters.status.text() == "Imported “Tiny facts”.", adapters.status.text()
+    assert adapters.names() == {"tiny random llama": ["Tiny facts"]}
+    assert adapters.tree.topLevelItem(0).child(0).text(3) == "imported"
+    manager.close()
+    dialog.close()
