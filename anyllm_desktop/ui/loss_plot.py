@@ -8,7 +8,7 @@ from PySide6.QtGui import QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 #: Room for the axis labels around the plot area (pixels).
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 16, 28, 34
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 16, 28, 24
 
 
 class LossPlot(QWidget):
@@ -17,7 +17,7 @@ class LossPlot(QWidget):
         self.points: list[tuple[int, float]] = []
         self.total = 0
         self.setAccessibleName("Training loss per step")
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:
@@ -58,7 +58,7 @@ class LossPlot(QWidget):
         metrics = painter.fontMetrics()
         below = area.bottom() + metrics.ascent() + 4
         painter.drawText(QPointF(area.center().x() - metrics.horizontalAdvance("step") / 2,
-                                 below + metrics.height()), "step")  # fmt: skip
+                                 below), "step")  # fmt: skip
         if not self.points:
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "The loss appears here per step")
             return

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 DATA_FILES = "Training examples (*.jsonl *.json *.csv)"
 SIDE_BY_SIDE = ("Question", "Expected answer", "Base model's answer", "With the adapter")
+#: Characters of an answer a cell shows (its tooltip has all): rows stay a few lines high.
+CELL = 140
 
 
 def time_left(seconds: float | None) -> str:
@@ -212,7 +214,7 @@ class TrainingDialog(QDialog):
         self.card, self.last_step = None, 0
         self.plot.clear()
         self.table.setRowCount(0)
-        self.numbers.setText("Running…")
+        self.numbers.setText("Running: the numbers and answers appear when the run ends.")
         self.progress.setRange(0, 0)
         self.state.setText("Starting: reading the model and the examples…")
         self.job = self.backend.start_training(self.params())
@@ -281,8 +283,10 @@ class TrainingDialog(QDialog):
         self.table.setRowCount(len(rows))
         for number, row in enumerate(rows):
             for column, key in enumerate(("question", "expected", "before", "after")):
-                item = QTableWidgetItem(str(row.get(key, "")))
-                item.setToolTip(item.text())
+                text = str(row.get(key, "")).strip()
+                item = QTableWidgetItem(text if len(text) <= CELL else text[: CELL - 1] + "…")
+                item.setToolTip(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
                 self.table.setItem(number, column, item)
         self._enable()
 

@@ -115,8 +115,11 @@ def test_fine_tune_cancel_resume_use_and_manage_the_adapter(
     assert results["train_loss_after"] < results["train_loss_before"]
     side = results["side_by_side"]
     assert dialog.table.rowCount() == len(side) > 0
-    assert [dialog.table.item(0, c).text() for c in range(4)] == [
-        side[0]["question"], side[0]["expected"], side[0]["before"], side[0]["after"]]  # fmt: skip
+    cells = [dialog.table.item(0, c) for c in range(4)]
+    full = [side[0][k].strip() for k in ("question", "expected", "before", "after")]
+    assert [c.toolTip() for c in cells] == full  # a long answer is cut in its cell, whole here
+    assert all(len(c.text()) <= 140 and full[i].startswith(c.text().rstrip("…"))
+               for i, c in enumerate(cells))  # fmt: skip
     assert side[0]["question"] in dict(FACTS)
 
     qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
