@@ -3,9 +3,9 @@ tiny random-weight GGUF (tests/tiny_gguf.py) through the Backend's job queue; ca
 its first step the job is cancelled and keeps its progress, started again it continues at
 step 2; the loss plot got a point per step, the progress line named the step, and the result
 shows the card's losses before → after and the answers side by side; "Use in this workspace"
-sets the chat model to BASE+ID and the header's picker shows it; the model manager lists the
-adapter under its base model, deletes it, imports it back and refuses a file that is no
-adapter."""
+sets the chat model to BASE+ID, the header's picker shows it and the workspace answers with
+it; the model manager lists the adapter under its base model, deletes it, imports it back and
+refuses a file that is no adapter."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from anyllm_desktop.core.events import Progress
+from anyllm_desktop.core.events import Error, Progress, Token
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.services.training.lora import LoraSettings
 from anyllm_desktop.ui.training_dialog import TrainingDialog
@@ -129,6 +129,15 @@ def test_fine_tune_cancel_resume_use_and_manage_the_adapter(
     picker = window.conversation.model_picker
     assert picker.currentData() == ("local", model_id)
     assert picker.currentText() == f"{card.base_name} + Tiny facts (on this computer)"
+
+    # The workspace answers with base + adapter: the model host serves BASE+ID for it.
+    events: list[object] = []
+    worker = backend.ask("Facts", "What colour is the sky?", None)
+    worker.event.connect(events.append)
+    with qtbot.waitSignal(worker.finished, timeout=120_000):
+        pass
+    assert not [e for e in events if isinstance(e, Error)], events
+    assert backend.served_model == model_id and any(isinstance(e, Token) for e in events)
 
     manager = window.open_model_manager()
     assert manager is not None
