@@ -64,9 +64,11 @@ def _chat_service(args: argparse.Namespace) -> Iterator[Any]:
 
     with library_session(args) as library:
         try:
-            provider = library.runtime.create_chat_provider(
-                provider=args.provider, model=args.model
-            )
+            name, model = args.provider, args.model
+            if name is None and model is None:  # the workspace's own choice (workspace model)
+                chat = library.workspace(args.workspace).chat
+                name, model = chat.provider or None, chat.model or None
+            provider = library.runtime.create_chat_provider(provider=name, model=model)
         except (UnknownProviderError, OfflineModeError, KeyError, OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         if args.send_to_cloud and not provider.capabilities.local:

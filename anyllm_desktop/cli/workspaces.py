@@ -48,6 +48,14 @@ def add_commands(commands: Any) -> None:
     )
     embedder.add_argument("--json", action="store_true")
     embedder.set_defaults(handler=_embedder)
+    answering = actions.add_parser(
+        "model", help="show or set the model a workspace answers with (ask and chat use it)"
+    )
+    answering.add_argument("name")
+    answering.add_argument("model", nargs="?", help="a local model id (BASE+ADAPTER_ID too), "
+                           "cloud:PROVIDER:MODEL, or 'default' for the app's")  # fmt: skip
+    answering.add_argument("--json", action="store_true")
+    answering.set_defaults(handler=_model)
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -129,4 +137,33 @@ def _embedder(args: argparse.Namespace) -> int:
                 else:
                     print(f"{args.name}: {event.result['passages']} passages embedded with "
                           f"{args.model}")  # fmt: skip
+    return 0
+
+
+def _model(args: argparse.Namespace) -> int:
+    from anyllm_desktop.providers.model_ids import UnknownModelError, parse_cloud_model_id
+    from anyllm_desktop.providers.registry import model_kind
+
+    with library_session(args) as library:
+        chat = library.workspace(args.name).chat
+        if args.model == "default":
+            chat = library.update_chat(args.name, provider="", model="").chat
+        elif args.model is not None:
+            try:
+                cloud = parse_cloud_model_id(args.model)
+                if cloud is None and not model_kind(args.model).offers(args.model, "chat"):
+                    raise UnknownModelError(f"{args.model!r} is not a chat model")
+            except UnknownModelError as exc:
+                raise CommandError(str(exc)) from exc
+            provider, model = cloud or ("local", args.model)
+            chat = library.update_chat(args.name, provider=provider, model=model).chat
+        settings = library.runtime.settings
+        provider = chat.provider or settings.default_provider
+        model = chat.model or (settings.chat_model if provider == "local" else "")
+    if args.json:
+        print_json({"workspace": args.name, "provider": provider, "model": model,
+                    "chosen": bool(chat.provider or chat.model)})  # fmt: skip
+    else:
+        print(f"{args.name} answers with {model or 'the default model'} ({provider})"
+              + ("" if chat.provider or chat.model else ", the app's default"))  # fmt: skip
     return 0

@@ -138,7 +138,10 @@ class LocalLlamaProvider:
 
     @property
     def model(self) -> str:
-        return self.model_path.name
+        """The model's file name, with its adapter's folder (the adapter's id) when it has one."""
+        if self.lora_path is None:
+            return self.model_path.name
+        return f"{self.model_path.name} + {self.lora_path.parent.name or self.lora_path.name}"
 
     @property
     def loaded(self) -> bool:

@@ -98,12 +98,14 @@ def test_cli_finetune_prints_progress_and_keeps_an_adapter_ask_can_use(
     assert card["id"] in capsys.readouterr().out
 
     assert main(["workspace", "create", "w"]) == 0
+    assert main(["workspace", "model", "w", f"{base}+{card['id']}", "--json"]) == 0
     capsys.readouterr()
-    code = main(["ask", "-w", "w", "What colour is the sky?", "--model",
-                 f"{base}+{card['id']}", "--json"])  # fmt: skip
+    code = main(["ask", "-w", "w", "What colour is the sky?", "--json"])  # the workspace's model
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert json.loads(out)["model"]  # answered by the base with the adapter
+    assert json.loads(out)["model"] == f"{base.name} + {card['id']}"  # base and adapter
+    assert main(["workspace", "model", "w", "no-such-model"]) == 2
+    assert "no-such-model" in capsys.readouterr().err
 
     missing = tmp_path / "nope.jsonl"
     assert main(["finetune", "--base", str(base), "--data", str(missing)]) == 2
