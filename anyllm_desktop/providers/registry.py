@@ -83,6 +83,10 @@ class ModelKind:
         """The vectors' published length; 0 when only the embedder can tell."""
         return 0
 
+    def name(self, model_id: str, home: Any) -> str | None:
+        """The model's name as the user reads it, where its catalog entry does not give it."""
+        return None
+
     def chat(self, model_id: str, home: Any, *, seed: int = 0) -> ChatProvider:
         raise UnknownModelError(f"{model_id!r} is not a chat model ({self.form}).")
 

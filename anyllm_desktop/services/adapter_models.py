@@ -48,6 +48,15 @@ class AdapterModels(ModelKind):
         store.matches(card, base)
         return home.local_provider(base.path, seed=seed, lora_path=store.file(card.id))
 
+    def name(self, model_id: str, home: Runtime) -> str:
+        """ "SmolLM2 135M Instruct + support answers" (the id where the adapter is gone)."""
+        base_id, adapter_id = _parts(model_id)
+        try:
+            adapter = AdapterStore(home.paths).get(adapter_id).name
+        except KeyError:
+            adapter = adapter_id
+        return f"{home.chat_model_name(base_id)} + {adapter}"
+
     def choices(self, home: Runtime, role: str) -> list[dict[str, Any]]:
         """Each adapter whose base is known and still here, as "BASE + ADAPTER"."""
         if role != "chat":

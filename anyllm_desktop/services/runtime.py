@@ -97,8 +97,9 @@ class Runtime:
     def chat_model_name(self, model: str | None = None) -> str:
         """The name of chat model ``model`` (default: the configured one), as the user reads it."""
         chosen = model or self.settings.chat_model
-        spec: ModelSpec | None = model_kind(chosen).spec(chosen)
-        return spec.name if spec is not None else Path(chosen).name
+        kind = model_kind(chosen)
+        spec: ModelSpec | None = kind.spec(chosen)
+        return spec.name if spec is not None else kind.name(chosen, self) or Path(chosen).name
 
     def embedding_model(self) -> ModelSpec:
         """The configured embedding model's catalog entry (the settings hold an embedded one)."""

@@ -223,6 +223,7 @@ class MainWindow(QMainWindow):
             return None
         dialog = ModelManager(self.backend, self)
         dialog.model_added.connect(lambda _model: self.model_picker.refresh())
+        dialog.adapters.changed.connect(self.model_picker.refresh)
         dialog.open()
         return dialog
 

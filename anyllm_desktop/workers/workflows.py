@@ -16,6 +16,7 @@ from anyllm_desktop.core.events import Done, Error, Event
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.models.local_models import chat_models
+from anyllm_desktop.services.adapter_models import AdapterModels
 from anyllm_desktop.services.workflows.inputs import file_name
 from anyllm_desktop.services.workflows.job import with_models
 from anyllm_desktop.services.workflows.loading import builtin_workflows, load_workflow
@@ -72,6 +73,8 @@ class WorkflowActions:
         for model in chat_models(self.runtime.paths.models_dir):
             choices.append((f"{model.name} (embedded)" if model.embedded else model.name,
                             "embedded" if model.embedded else model.id))  # fmt: skip
+        for adapter in AdapterModels().choices(self.runtime, "chat"):  # base + LoRA adapter
+            choices.append((adapter["label"], adapter["id"]))
         for cloud in self.runtime.settings.providers:
             if cloud.get("model"):
                 name, model_id = cloud["name"], cloud["model"]

@@ -138,6 +138,9 @@ def test_fine_tune_cancel_resume_use_and_manage_the_adapter(
         pass
     assert not [e for e in events if isinstance(e, Error)], events
     assert backend.served_model == model_id and any(isinstance(e, Token) for e in events)
+    # A workflow step may ask it too; the status bar names it by base and adapter.
+    assert model_id in {m for _, m in backend.step_model_choices("local")}
+    assert backend.runtime.chat_model_name(model_id).endswith(" + Tiny facts")
 
     manager = window.open_model_manager()
     assert manager is not None
