@@ -23,13 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.models.catalog import VerificationCache, sha256_of
-from anyllm_desktop.models.local_models import (  # the header reader's parts
-    GGUFError,
-    _read,
-    _string,
-    _value,
-    read_gguf_metadata,
-)
+from anyllm_desktop.models.local_models import GGUFError, read_gguf_metadata, tensor_shapes
 
 if TYPE_CHECKING:
     from anyllm_desktop.core.paths import AppPaths
@@ -150,25 +144,6 @@ def read_adapter(path: Path) -> dict[str, Any]:
             "rank": tensors[f"{pairs[0]}.lora_a"][1], "targets": sorted({b[2] for b in blocks}),
             "layers": len({b[1] for b in blocks}), "shapes": shapes,
             "name": value("general.name") or path.stem}  # fmt: skip
-
-
-def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """The ggml shape of every tensor named in a GGUF's header (what llama.cpp checks an
-    adapter's pairs against), without reading the tensors."""
-    with path.open("rb") as handle:
-        if handle.read(4) != b"GGUF":
-            raise GGUFError(f"{path.name} is not a GGUF file")
-        _read(handle, "<I")  # version
-        count, pairs = _read(handle, "<Q"), _read(handle, "<Q")
-        for _ in range(pairs):
-            _string(handle)
-            _value(handle, _read(handle, "<I"), keep=False)
-        shapes = {}
-        for _ in range(count):
-            name = _string(handle)
-            shapes[name] = tuple(_read(handle, "<Q") for _ in range(_read(handle, "<I")))
-            _read(handle, "<I"), _read(handle, "<Q")  # type, offset
-        return shapes
 
 
 class AdapterStore:

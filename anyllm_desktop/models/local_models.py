@@ -142,6 +142,25 @@ def read_gguf_metadata(path: Path) -> dict[str, Any]:
         return metadata
 
 
+def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The ggml shape of every tensor named in a GGUF's header (what llama.cpp checks an
+    adapter's pairs against), without reading the tensors."""
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise GGUFError(f"{path.name} is not a GGUF file")
+        _read(handle, "<I")  # version
+        count, pairs = _read(handle, "<Q"), _read(handle, "<Q")
+        for _ in range(pairs):
+            _string(handle)
+            _value(handle, _read(handle, "<I"), keep=False)
+        shapes = {}
+        for _ in range(count):
+            name = _string(handle)
+            shapes[name] = tuple(_read(handle, "<Q") for _ in range(_read(handle, "<I")))
+            _read(handle, "<I"), _read(handle, "<Q")  # type, offset
+        return shapes
+
+
 def describe(path: Path, *, model_id: str | None = None, name: str | None = None,
              embedded: bool = False, license: str = "") -> LocalModel:  # fmt: skip
     """A model file with its quantization and context length from its header."""
