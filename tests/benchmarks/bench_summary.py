@@ -262,6 +262,15 @@ def run(pdf: Path, threads: int = 0) -> dict[str, Any]:
         out["coverage"]["named_in_text"] = [
             c for c in out["coverage"]["chapters"] if c.lower() in (result.report or "").lower()
         ]
+        # With chapters: true, a line of its own per chapter, made from that chapter's pieces
+        # only (its heading is cut at 40 characters: compared on the first 30).
+        lines = (result.report or "").splitlines()
+        heads = [x for x in lines if x.startswith("- **")]
+        out["coverage"]["own_line"] = [
+            c
+            for c in out["coverage"]["chapters"]
+            if any(x.startswith(f"- **{c[:30]}") for x in heads)
+        ]
         provider.load()
         out["stuffed"] = stuffed(ordered, provider)
         model, n_ctx = provider.model_path, provider.context_size
@@ -294,6 +303,8 @@ def report(out: dict[str, Any]) -> None:
     for how in ("cited_by_section", "cited_by_page"):
         share = len(cov[how]) / chapters if chapters else 0.0
         print(f"coverage ({how}): {len(cov[how])}/{chapters} chapters ({share:.0%}; target >= 80%)")
+    print(f"coverage (a line of its own, from that chapter only): {len(cov['own_line'])}/"
+          f"{chapters} chapters (target >= 80%)")  # fmt: skip
     print(
         f"the last reduce call's own text: kept {len(cov['model_kept_tags'])} tags, names "
         f"{len(cov['named_in_text'])}/{chapters} chapters {cov['named_in_text']}"
