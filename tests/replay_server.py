@@ -1,6 +1,7 @@
 """A real HTTP server on loopback that replays scripted responses (a cloud provider's streaming
 wire format, an error status, a slow answer) or computes them (``respond``: an embeddings
-service), and records the requests it got."""
+service), and records the requests it got: path, method, headers and body (parsed JSON, or the raw
+bytes as text for a multipart upload; {} for a GET)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class Replay(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.replies: list[Reply] = []
-        #: Answers a POST (path, JSON body) when no scripted reply is left.
+        #: Answers a request (path, JSON body or {}) when no scripted reply is left.
         self.respond: Callable[[str, dict[str, object]], Reply] | None = None
         self.requests: list[dict[str, object]] = []
 
@@ -43,19 +44,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length))
+        raw = self.rfile.read(length)
+        try:
+            body: object = json.loads(raw)
+        except ValueError:  # a multipart upload, a form: kept as text
+            body = raw.decode("utf-8", "replace")
+        self._answer(body, "text/event-stream")
+
+    def do_GET(self) -> None:
+        self._answer({}, "application/json")
+
+    def _answer(self, body: object, content_type: str) -> None:
+        """Record the request, then send the next scripted reply (or ``respond``'s)."""
         self.server.requests.append(
-            {"path": self.path, "headers": dict(self.headers), "body": body}
-        )
+            {"path": self.path, "method": self.command, "headers": dict(self.headers),
+             "body": body}
+        )  # fmt: skip
         if self.server.replies or self.server.respond is None:
             reply = self.server.replies.pop(0)
         else:
-            reply = self.server.respond(self.path, body)
+            reply = self.server.respond(self.path, body if isinstance(body, dict) else {})
         time.sleep(reply.delay_s)
         self.send_response(reply.status)
-        self.send_header(
-            "Content-Type", "text/event-stream" if reply.status < 400 else "application/json"
-        )
+        self.send_header("Content-Type", content_type if reply.status < 400 else "application/json")
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
@@ -66,14 +77,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(reply.pause_s)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client stopped reading (cancel)
-
-    def do_GET(self) -> None:
-        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": {}})
-        reply = self.server.replies.pop(0)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"".join(reply.chunks))
 
     def log_message(self, *_args: object) -> None:
         pass

@@ -1,6 +1,8 @@
 """`anyllm finetune --base MODEL --data FILE`: train a LoRA adapter on this computer (a job:
 `anyllm jobs` lists it, and `anyllm jobs resume ID` continues a stopped one from its last
-checkpoint), then keep it with its card (`anyllm adapters list`)."""
+checkpoint), then keep it with its card (`anyllm adapters list`). With `--cloud PROVIDER`
+(and `--send-to-cloud` to agree that the examples leave the machine) the provider's fine-tuning
+API trains `--base` instead, and the fine-tuned model joins the provider's models."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ def add_commands(commands: Any) -> None:
         "finetune", help="train a LoRA adapter for a local model on your examples"
     )
     finetune.add_argument("--base", required=True, metavar="MODEL",
-                          help="embedded:smollm2-135m-instruct-q4_1 or a .gguf path")  # fmt: skip
+                          help="embedded:smollm2-135m-instruct-q4_1 or a .gguf path; with "
+                               "--cloud the provider's base model")  # fmt: skip
     data = finetune.add_mutually_exclusive_group(required=True)
     data.add_argument("--data", type=Path, metavar="FILE",
                       help="OpenAI chat .jsonl, Alpaca/ShareGPT .json, or a .csv")  # fmt: skip
@@ -32,6 +35,17 @@ def add_commands(commands: Any) -> None:
     finetune.add_argument("--name", help="the adapter's name (default: the data's)")
     finetune.add_argument("--held-out", type=float, default=0.1, metavar="SHARE",
                           help="with --data: share kept out to measure on")  # fmt: skip
+    finetune.add_argument(
+        "--cloud",
+        metavar="PROVIDER",
+        help="fine-tune with this OpenAI(-compatible) provider's API instead",
+    )
+    finetune.add_argument(
+        "--send-to-cloud",
+        action="store_true",
+        help="with --cloud: agree that the examples are sent to the provider",
+    )
+    finetune.add_argument("--suffix", help="with --cloud: a name part for the fine-tuned model")
     for name, kind in _SETTINGS.items():
         finetune.add_argument(f"--{name.replace('_', '-')}", type=kind, dest=name)
     finetune.add_argument("--json", action="store_true", help="print the adapter's card as JSON")
@@ -39,14 +53,11 @@ def add_commands(commands: Any) -> None:
 
 
 def _finetune(args: argparse.Namespace) -> int:
+    if args.cloud:
+        return _cloud(args)
     settings = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
     params: dict[str, Any] = {"base": args.base, "name": args.name, "settings": settings}
-    if args.data is not None:
-        if not args.data.is_file():
-            raise CommandError(f"{args.data}: there is no such file")
-        params.update(data=str(args.data.resolve()), held_out=args.held_out)
-    else:
-        params["dataset"] = args.dataset
+    params.update(_data(args))
     card = None
     with library_session(args) as library:
         for event in job(library, "training", **params):
@@ -72,4 +83,39 @@ def _finetune(args: argparse.Namespace) -> int:
         before, after = results.get(f"{split}_loss_before"), results.get(f"{split}_loss_after")
         if before is not None and after is not None:
             print(f"  {split.replace('_', '-')} loss: {before:.3f} before, {after:.3f} after")
+    return 0
+
+
+def _data(args: argparse.Namespace) -> dict[str, Any]:
+    """The job's ``data`` (a file, split here) or ``dataset`` (a kept one) parameters."""
+    if args.data is None:
+        return {"dataset": args.dataset}
+    if not args.data.is_file():
+        raise CommandError(f"{args.data}: there is no such file")
+    return {"data": str(args.data.resolve()), "held_out": args.held_out}
+
+
+def _cloud(args: argparse.Namespace) -> int:
+    """The "cloud-finetune" job: its progress on stderr, the fine-tuned model at the end."""
+    params: dict[str, Any] = {"provider": args.cloud, "model": args.base, "suffix": args.suffix,
+                              "agreed": args.send_to_cloud}  # fmt: skip
+    params.update(_data(args))
+    result = None
+    with library_session(args) as library:
+        for event in job(library, "cloud-finetune", **params):
+            if isinstance(event, Progress):
+                print(printable(event.message), file=sys.stderr, flush=True)
+            elif isinstance(event, Error):
+                raise CommandError(event.message)
+            elif isinstance(event, Done):
+                result = event.result
+    if result is None:
+        raise CommandError("the cloud fine-tuning was stopped before it finished")
+    if args.json:
+        print_json(result)
+        return 0
+    model = result["fine_tuned_model"]
+    print(printable(f"fine-tuned model {model} on {args.cloud} (job {result['job']}, "
+                    f"{result['trained_tokens'] or 'unknown'} trained tokens): use it with "
+                    f"--provider {args.cloud} --model {model}"))  # fmt: skip
     return 0

@@ -43,6 +43,7 @@ KINDS: dict[str, JobKind] = {
         # Designed in now, run by the workflow and training issues.
         JobKind("workflow", "Running a workflow", writes_index=True),
         JobKind("training", "Training an adapter", writes_index=False),
+        JobKind("cloud-finetune", "Fine-tuning in the cloud", writes_index=False, resumable=False),
     )
 }
 

@@ -55,6 +55,7 @@ SOURCES: dict[str, Source] = {
     "model-download": lambda jobs, p, cancel: model_job("model-download", jobs.runtime, p, cancel),
     "workflow": lambda jobs, p, cancel: workflow_job(jobs, p, cancel),
     "training": lambda jobs, p, cancel: _training(jobs, p, cancel),
+    "cloud-finetune": lambda jobs, p, cancel: _cloud_finetune(jobs, p, cancel),
 }  # fmt: skip
 
 
@@ -63,6 +64,14 @@ def _training(jobs: JobService, p: dict[str, Any], cancel: CancelToken) -> Itera
     from anyllm_desktop.services.training.job import training_job
 
     return training_job(jobs, p, cancel)
+
+
+def _cloud_finetune(jobs: JobService, p: dict[str, Any], cancel: CancelToken
+                    ) -> Iterator[Event]:  # fmt: skip
+    """Imported when a cloud fine-tuning job runs (httpx and the provider formats)."""
+    from anyllm_desktop.services.cloud_finetune import cloud_finetune_job
+
+    return cloud_finetune_job(jobs, p, cancel)
 
 
 def model_job(kind: str, runtime: Runtime, p: dict[str, Any], cancel: CancelToken
