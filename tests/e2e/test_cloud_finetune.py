@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.events import Done, Error, Progress
+from anyllm_desktop.services.cloud_finetune import cloud_finetune_job
+from anyllm_desktop.services.cloud_providers import add_provider
+from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.store import secrets
 from tests.e2e.test_ingest_cli import anyllm
 from tests.replay_server import Replay, Reply
 
@@ -145,3 +153,44 @@ def test_a_failed_cloud_job_shows_its_reason(
     assert "failed" in failed.stderr and KEY not in failed.stdout + failed.stderr
     listed = json.loads(anyllm(env, "providers", "list", "--json").stdout)["providers"]
     assert "extra_models" not in listed[1]
+
+
+def test_cancel_cancels_the_cloud_job_and_other_apis_are_refused(
+    anyllm_home: Path, server: Replay, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)  # never a real keyring
+    runtime = Runtime.open(anyllm_home)
+    runtime.settings = replace(runtime.settings, offline_mode=False)
+    add_provider(runtime, "oa", "openai", base_url=f"{server.url}/v1", model="gpt-x",
+                 api_key=KEY)  # fmt: skip
+    add_provider(runtime, "claude", "anthropic", model="claude-x", api_key=KEY)
+    data = tmp_path / "two.jsonl"
+    turns = [({"role": "user", "content": f"Q{n}"}, {"role": "assistant", "content": f"A{n}"})
+             for n in range(2)]  # fmt: skip
+    rows = [{"messages": list(pair)} for pair in turns]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    jobs = SimpleNamespace(runtime=runtime)
+    params = {"model": BASE, "data": str(data), "held_out": 0.0, "agreed": True}
+
+    refused = list(cloud_finetune_job(jobs, {**params, "provider": "claude"}, CancelToken()))
+    assert isinstance(refused[-1], Error) and "Anthropic" in refused[-1].message
+    assert server.requests == []
+
+    server.replies = [
+        _json({"id": "file-train"}),
+        _json({"id": "ftjob-7", "status": "queued"}),
+        _json({"id": "ftjob-7", "status": "running"}),
+        _events(),
+        _json({"id": "ftjob-7", "status": "cancelled"}),
+    ]
+    cancel = CancelToken()
+    events = []
+    for event in cloud_finetune_job(jobs, {**params, "provider": "oa"}, cancel):
+        events.append(event)
+        if isinstance(event, Progress) and "ftjob-7" in event.message:
+            cancel.cancel()  # the person stops it once the job runs
+    assert not any(isinstance(e, Done | Error) for e in events)
+    assert (server.requests[-1]["method"], server.requests[-1]["path"]) == (
+        "POST", "/v1/fine_tuning/jobs/ftjob-7/cancel"
+    )  # fmt: skip
+    assert "validation_file" not in server.requests[1]["body"]  # nothing held out
