@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 #: Seconds between two looks at the job's state (fine-tuning takes minutes to hours).
 POLL_S = 2.0
+#: Looks in a row that may fail (a dropped connection, a server error) before giving up.
+POLL_TRIES = 3
 #: The provider entry's key for models it offers besides its default one.
 EXTRA_MODELS = "extra_models"
 
@@ -122,9 +124,20 @@ def _run(api: _Api, runtime: Runtime, params: dict[str, Any], train: list[Exampl
     job_id = _text(job, "id", api)
     yield Progress("cloud-finetune", message=f"{name} started the fine-tuning job {job_id}")
     seen: set[str] = set()
+    failures = 0
     while True:
-        job = api.call("GET", f"/fine_tuning/jobs/{job_id}")
-        yield from _new_events(api, job_id, seen)
+        try:
+            job = api.call("GET", f"/fine_tuning/jobs/{job_id}")
+            yield from _new_events(api, job_id, seen)
+            failures = 0
+        except ProviderError as exc:  # the job runs on there: a failed look is tried again
+            failures += 1
+            if failures > POLL_TRIES:
+                yield Error(f"{exc} The fine-tuning job {job_id} may still be running on "
+                            f"{name}: look at it on the provider's site.")  # fmt: skip
+                return
+            yield Progress("cloud-finetune", message=f"{exc} Trying again.")
+            job = {}
         status = job.get("status")
         if status == "succeeded":
             model = _text(job, "fine_tuned_model", api)

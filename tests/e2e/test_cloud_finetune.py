@@ -87,6 +87,7 @@ def test_cloud_finetune_uploads_polls_and_adds_the_model(
         *_started(),
         _json({"id": "ftjob-42", "status": "running"}),
         _events("Validating training file", "Step 1/8: training loss=1.92"),
+        Reply(503, [b'{"error": {"message": "overloaded"}}']),  # one failed look: tried again
         _json(
             {
                 "id": "ftjob-42",
@@ -120,7 +121,8 @@ def test_cloud_finetune_uploads_polls_and_adds_the_model(
     created = next(r for r in server.requests if r["path"] == "/v1/fine_tuning/jobs")
     assert created["body"] == {"model": BASE, "training_file": "file-train",
                                "validation_file": "file-valid", "suffix": "faq"}  # fmt: skip
-    assert [r["method"] for r in server.requests[3:]] == ["GET"] * 4
+    assert [r["method"] for r in server.requests[3:]] == ["GET"] * 5
+    assert any("HTTP 503" in line and "Trying again" in line for line in progress)
 
     listed = json.loads(anyllm(env, "providers", "list", "--json").stdout)["providers"]
     assert listed[1]["extra_models"] == TUNED
