@@ -22,6 +22,7 @@ from anyllm_desktop.models.local_models import (
     memory_hint,
 )
 from anyllm_desktop.models.recommend import Recommendation, recommend
+from anyllm_desktop.services.cloud_finetune import extra_models
 from anyllm_desktop.services.jobs import model_job
 
 if TYPE_CHECKING:
@@ -161,6 +162,9 @@ class ModelsAndProviders:
         for cloud in self.runtime.settings.providers:
             model = cloud.get("model") or "default model"
             choices.append(ModelChoice(f"{cloud['name']} · {model} (cloud)", cloud["name"], ""))
+            for tuned in extra_models(cloud):  # fine-tuned there (anyllm finetune --cloud)
+                choices.append(ModelChoice(f"{cloud['name']} · {tuned} (cloud)", cloud["name"],
+                                           tuned))  # fmt: skip
         return choices
 
     def recommendation(self) -> Recommendation | None:

@@ -17,6 +17,7 @@ from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.models.local_models import chat_models
 from anyllm_desktop.services.adapter_models import AdapterModels
+from anyllm_desktop.services.cloud_finetune import extra_models
 from anyllm_desktop.services.workflows.inputs import file_name
 from anyllm_desktop.services.workflows.job import with_models
 from anyllm_desktop.services.workflows.loading import builtin_workflows, load_workflow
@@ -76,9 +77,10 @@ class WorkflowActions:
         for adapter in AdapterModels().choices(self.runtime, "chat"):  # base + LoRA adapter
             choices.append((adapter["label"], adapter["id"]))
         for cloud in self.runtime.settings.providers:
-            if cloud.get("model"):
-                name, model_id = cloud["name"], cloud["model"]
-                choices.append((f"{name} · {model_id} (cloud)", f"cloud:{name}:{model_id}"))
+            for model_id in [cloud.get("model", ""), *extra_models(cloud)]:
+                if model_id:
+                    name = cloud["name"]
+                    choices.append((f"{name} · {model_id} (cloud)", f"cloud:{name}:{model_id}"))
         if current and current not in {model for _, model in choices}:
             choices.append((f"{current} (as in the file)", current))
         return choices
