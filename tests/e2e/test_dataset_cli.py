@@ -16,7 +16,7 @@ from anyllm_desktop.services.workflows.loading import builtin_workflows
 
 pytestmark = pytest.mark.e2e
 
-DATA = Path(__file__).parent.parent / "data" / "datasets"
+DATA = Path(__file__).parent.parent / "training_data"
 MODEL = "embedded:smollm2-135m-instruct-q4_1"
 
 

@@ -24,7 +24,7 @@ from anyllm_desktop.services.datasets import DatasetStore
 from anyllm_desktop.services.workflows.results import Citation, Row, WorkflowResult
 from anyllm_desktop.services.workflows.runs import RunRecord
 
-DATA = Path(__file__).parent.parent / "data" / "datasets"
+DATA = Path(__file__).parent.parent / "training_data"
 
 
 def problems(dataset: Dataset) -> list[str]:
