@@ -10,6 +10,7 @@ real SmolLM2 ties it to the embeddings, which the e2e tests cover).
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -122,4 +123,26 @@ def write_tiny_gguf(
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+    return path
+
+
+#: Plain facts a tiny model learns in the training tests (one chat example each).
+FACTS = [
+    ("What colour is the sky?", "The sky is blue."),
+    ("What colour is grass?", "Grass is green."),
+    ("How many legs has a cat?", "A cat has four legs."),
+    ("What do bees make?", "Bees make honey."),
+    ("Where do fish live?", "Fish live in water."),
+    ("What is ice?", "Ice is frozen water."),
+    ("When is it dark?", "It is dark at night."),
+    ("What falls from clouds?", "Rain falls from clouds."),
+]
+
+
+def write_facts(folder: Path) -> Path:
+    """``FACTS`` as an OpenAI chat JSONL file in ``folder``."""
+    path = folder / "facts.jsonl"
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+            for q, a in FACTS]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     return path

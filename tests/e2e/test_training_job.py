@@ -16,37 +16,19 @@ from anyllm_desktop.core.events import Done, Error, TrainingStep
 from anyllm_desktop.models.adapters import AdapterStore
 from anyllm_desktop.services.jobs import JobService
 from anyllm_desktop.services.library import Library
-from tests.tiny_gguf import write_tiny_gguf
+from tests.tiny_gguf import FACTS, write_facts, write_tiny_gguf
 
 pytestmark = pytest.mark.e2e
 
-FACTS = [
-    ("What colour is the sky?", "The sky is blue."),
-    ("What colour is grass?", "Grass is green."),
-    ("How many legs has a cat?", "A cat has four legs."),
-    ("What do bees make?", "Bees make honey."),
-    ("Where do fish live?", "Fish live in water."),
-    ("What is ice?", "Ice is frozen water."),
-    ("When is it dark?", "It is dark at night."),
-    ("What falls from clouds?", "Rain falls from clouds."),
-]
 SETTINGS = {"rank": 4, "alpha": 8.0, "learning_rate": 2e-2, "epochs": 4, "batch_size": 4,
             "max_length": 64}  # fmt: skip
-
-
-def _data(folder: Path) -> Path:
-    path = folder / "facts.jsonl"
-    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
-            for q, a in FACTS]  # fmt: skip
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    return path
 
 
 def test_a_training_job_makes_a_measured_adapter_and_resumes_after_cancel(
     library: Library, tmp_path: Path
 ) -> None:
     base = write_tiny_gguf(tmp_path)
-    params = {"base": str(base), "data": str(_data(tmp_path)), "name": "Tiny facts",
+    params = {"base": str(base), "data": str(write_facts(tmp_path)), "name": "Tiny facts",
               "settings": SETTINGS}  # fmt: skip
     service = JobService(library)
     try:
@@ -86,7 +68,7 @@ def test_cli_finetune_prints_progress_and_keeps_an_adapter_ask_can_use(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = write_tiny_gguf(tmp_path)
-    data = _data(tmp_path)
+    data = write_facts(tmp_path)
     code = main(["finetune", "--base", str(base), "--data", str(data), "--epochs", "1",
                  "--rank", "4", "--learning-rate", "0.02", "--json"])  # fmt: skip
     out, err = capsys.readouterr()

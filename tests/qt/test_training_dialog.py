@@ -10,7 +10,6 @@ refuses a file that is no adapter."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from pathlib import Path
 
@@ -25,26 +24,7 @@ from anyllm_desktop.services.training.lora import LoraSettings
 from anyllm_desktop.ui.training_dialog import TrainingDialog
 from anyllm_desktop.workers.training import TRAINING_DEFAULTS
 from tests.qt.helpers import ready_window
-from tests.tiny_gguf import write_tiny_gguf
-
-FACTS = [
-    ("What colour is the sky?", "The sky is blue."),
-    ("What colour is grass?", "Grass is green."),
-    ("How many legs has a cat?", "A cat has four legs."),
-    ("What do bees make?", "Bees make honey."),
-    ("Where do fish live?", "Fish live in water."),
-    ("What is ice?", "Ice is frozen water."),
-    ("When is it dark?", "It is dark at night."),
-    ("What falls from clouds?", "Rain falls from clouds."),
-]
-
-
-def _data(folder: Path) -> Path:
-    path = folder / "facts.jsonl"
-    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
-            for q, a in FACTS]  # fmt: skip
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    return path
+from tests.tiny_gguf import FACTS, write_facts, write_tiny_gguf
 
 
 def test_the_shown_defaults_are_the_trainers() -> None:
@@ -60,7 +40,7 @@ def test_fine_tune_cancel_resume_use_and_manage_the_adapter(
     backend.create_workspace("Facts")
     window.navigator.select_workspace("Facts")
     base = write_tiny_gguf(backend.runtime.paths.models_dir)
-    data = _data(tmp_path)
+    data = write_facts(tmp_path)
 
     (action,) = [a for m in window.menuBar().actions() for a in m.menu().actions()
                  if a.text() == "Fine-tune…"]  # fmt: skip
