@@ -11,7 +11,7 @@ import pytest
 
 from anyllm_desktop.cli import main
 
-HEAVY = ("lancedb", "fastembed", "llama_cpp", "onnxruntime", "numpy", "PySide6")
+HEAVY = ("lancedb", "fastembed", "llama_cpp", "onnxruntime", "numpy", "PySide6", "jax", "optax")
 
 
 @pytest.mark.parametrize(
@@ -25,6 +25,16 @@ def test_python_dash_m_runs_the_cli(
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(expected)
+
+
+def test_the_window_imports_no_trainer(child_env: dict[str, str]) -> None:
+    """JAX takes seconds to import: the window's modules leave it to a training run."""
+    probe = ("import sys\nimport anyllm_desktop.ui.main_window\n"
+             "print(sorted(m for m in ('jax', 'optax') if m in sys.modules))\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe], env=child_env, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
 
 
 def test_version_imports_no_engine(child_env: dict[str, str]) -> None:
