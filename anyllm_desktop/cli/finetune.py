@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from anyllm_desktop.cli.errors import CommandError
-from anyllm_desktop.cli.output import print_json, printable, show_progress
+from anyllm_desktop.cli.output import print_json, printable, run_job, show_progress
 from anyllm_desktop.cli.session import job, library_session
-from anyllm_desktop.core.events import Done, Error, Progress
+from anyllm_desktop.core.events import Progress
 
 #: Flags that set a LoRA setting, with the setting's name.
 _SETTINGS = {"rank": int, "alpha": float, "epochs": int, "learning_rate": float,
@@ -58,18 +58,8 @@ def _finetune(args: argparse.Namespace) -> int:
     settings = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
     params: dict[str, Any] = {"base": args.base, "name": args.name, "settings": settings}
     params.update(_data(args))
-    card = None
     with library_session(args) as library:
-        for event in job(library, "training", **params):
-            if isinstance(event, Progress) and event.stage == "train":
-                eta = f" · about {event.eta_s / 60:.0f} min left" if event.eta_s else ""
-                print(printable(event.message + eta), file=sys.stderr, flush=True)
-            elif isinstance(event, Progress):
-                show_progress(event)
-            elif isinstance(event, Error):
-                raise CommandError(event.message)
-            elif isinstance(event, Done):
-                card = event.result
+        card = run_job(job(library, "training", **params), _step_lines)
     if card is None:
         raise CommandError("the training was stopped before it finished; `anyllm jobs resume "
                            "ID` continues it from its last checkpoint")  # fmt: skip
@@ -86,6 +76,20 @@ def _finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _line(event: Progress) -> None:
+    """Every progress message as a line of its own (the cloud job's events, say)."""
+    print(printable(event.message), file=sys.stderr, flush=True)
+
+
+def _step_lines(event: Progress) -> None:
+    """A line per training step with the time left; the other stages as the CLI shows them."""
+    if event.stage != "train":
+        show_progress(event)
+        return
+    eta = f" · about {event.eta_s / 60:.0f} min left" if event.eta_s else ""
+    print(printable(event.message + eta), file=sys.stderr, flush=True)
+
+
 def _data(args: argparse.Namespace) -> dict[str, Any]:
     """The job's ``data`` (a file, split here) or ``dataset`` (a kept one) parameters."""
     if args.data is None:
@@ -100,15 +104,8 @@ def _cloud(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {"provider": args.cloud, "model": args.base, "suffix": args.suffix,
                               "agreed": args.send_to_cloud}  # fmt: skip
     params.update(_data(args))
-    result = None
     with library_session(args) as library:
-        for event in job(library, "cloud-finetune", **params):
-            if isinstance(event, Progress):
-                print(printable(event.message), file=sys.stderr, flush=True)
-            elif isinstance(event, Error):
-                raise CommandError(event.message)
-            elif isinstance(event, Done):
-                result = event.result
+        result = run_job(job(library, "cloud-finetune", **params), _line)
     if result is None:
         raise CommandError("the cloud fine-tuning was stopped before it finished")
     if args.json:

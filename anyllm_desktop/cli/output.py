@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -32,13 +32,13 @@ def show_progress(event: Progress) -> None:
         print(f"\r{printable(event.message)[:100]:100s}", end="", file=sys.stderr, flush=True)
 
 
-def run_job(events: Iterator[Event]) -> Any:
-    """Run a job to its end: waiting and progress on stderr, an Error as a CommandError; what
-    its Done carried."""
+def run_job(events: Iterator[Event], show: Callable[[Progress], None] = show_progress) -> Any:
+    """Run a job to its end: waiting and progress on stderr (by ``show``), an Error as a
+    CommandError; what its Done carried."""
     result = None
     for event in events:
         if isinstance(event, Progress):
-            show_progress(event)
+            show(event)
         elif isinstance(event, Error):
             raise CommandError(event.message)
         elif isinstance(event, Done):

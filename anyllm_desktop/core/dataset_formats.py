@@ -168,9 +168,7 @@ def _alpaca(record: dict[str, Any]) -> list[Turn] | str:
         return 'no "output" (the answer)'
     turns = [Turn("system", record["system"])] if isinstance(record.get("system"), str) else []
     for pair in record.get("history") or []:  # earlier turns, as LLaMA-Factory writes them
-        if not (
-            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
-        ):
+        if not _is_pair(pair):
             return '"history" must be a list of [question, answer] pairs'
         turns += [Turn("user", pair[0]), Turn("assistant", pair[1])]
     prompt = f"{instruction}\n\n{extra}" if instruction.strip() and extra.strip() else (
