@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.dataset_formats import read_dataset, write_dataset
-from anyllm_desktop.core.datasets import DatasetError, Example, split
+from anyllm_desktop.core.dataset_formats import write_dataset
+from anyllm_desktop.core.datasets import DatasetError, Example
 from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Event, Progress
 from anyllm_desktop.providers.cloud_formats import OpenAICompatibleProvider
 from anyllm_desktop.providers.cloud_http import CloudChatProvider
@@ -38,7 +38,7 @@ from anyllm_desktop.providers.cloud_requests import (
 )
 from anyllm_desktop.providers.cloud_wire import MAX_ERROR_BYTES, read_at_most
 from anyllm_desktop.providers.registry import OfflineModeError, UnknownProviderError
-from anyllm_desktop.services.datasets import DatasetStore
+from anyllm_desktop.services.datasets import training_data
 from anyllm_desktop.services.outbound import OutboundLog
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ def cloud_finetune_job(jobs: JobService, params: dict[str, Any], cancel: CancelT
     name, model = params["provider"], params["model"]
     try:
         config = runtime.cloud_config(name)
-        train, held = _examples(runtime, params)
+        data = training_data(runtime.paths, params)
+        train, held = data.train, data.held_out
     except (OfflineModeError, UnknownProviderError, DatasetError, OSError) as exc:
         yield Error(str(exc))
         return
@@ -94,18 +95,6 @@ def cloud_finetune_job(jobs: JobService, params: dict[str, Any], cancel: CancelT
         yield Error(str(exc))
     finally:
         api.close()
-
-
-def _examples(runtime: Runtime, params: dict[str, Any]) -> tuple[list[Example], list[Example]]:
-    if params.get("dataset"):
-        stored = DatasetStore(runtime.paths).load(params["dataset"])
-        return stored.train, stored.held_out
-    path = Path(params["data"])
-    dataset = read_dataset(path)
-    if not dataset.examples:
-        raise DatasetError(f"{path.name} has no usable example: "
-                           + "; ".join(str(p) for p in dataset.problems[:3]))  # fmt: skip
-    return split(dataset.examples, float(params.get("held_out", 0.1)))
 
 
 def _run(api: _Api, runtime: Runtime, params: dict[str, Any], train: list[Example],

@@ -269,3 +269,34 @@ def _pair(values: dict[str, Any]) -> dict[str, Any] | None:
     ``pair``)."""
     candidates = [values, *(v for v in values.values() if isinstance(v, dict))]
     return next((c for c in candidates if "question" in c and "answer" in c), None)
+
+
+@dataclass
+class TrainingData:
+    """What a training run learns from: a kept dataset, or a file read and split for it."""
+
+    name: str
+    sha256: str
+    train: list[Example]
+    held_out: list[Example]
+    #: The file's skipped rows, said with the run's results.
+    notes: list[str]
+
+
+def training_data(paths: AppPaths, params: dict[str, Any]) -> TrainingData:
+    """A job's ``dataset`` (a kept one's name) or ``data`` (a file in any import format, split
+    with ``held_out``); DatasetError when the file holds no usable example, KeyError naming
+    the datasets there are for an unknown name."""
+    if params.get("dataset"):
+        stored = DatasetStore(paths).load(params["dataset"])
+        return TrainingData(stored.card.name, stored.card.sha256, stored.train, stored.held_out,
+                            [])  # fmt: skip
+    path = Path(params["data"])
+    dataset = read_dataset(path)
+    if not dataset.examples:
+        raise DatasetError(f"{path.name} has no usable example: "
+                           + "; ".join(str(p) for p in dataset.problems[:3]))  # fmt: skip
+    train, held = split(dataset.examples, float(params.get("held_out", DEFAULT_HELD_OUT)))
+    notes = [f"skipped {p}" for p in dataset.problems[:20]]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return TrainingData(path.stem, digest, train, held, notes)

@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.dataset_formats import read_dataset
-from anyllm_desktop.core.datasets import DatasetError, Example, split
+from anyllm_desktop.core.datasets import Example
 from anyllm_desktop.core.events import Done, Error, Event, Progress, TrainingStep
 from anyllm_desktop.models.adapters import AdapterCard, AdapterStore, BaseModel
 from anyllm_desktop.models.catalog import sha256_of
 from anyllm_desktop.services.adapter_models import base_model
-from anyllm_desktop.services.datasets import DatasetStore
+from anyllm_desktop.services.datasets import TrainingData, training_data
 from anyllm_desktop.services.training import checkpoint, evaluation
 from anyllm_desktop.services.training.adapter_gguf import write_adapter
 from anyllm_desktop.services.training.examples import TokenizedExample, tokenize_chat
@@ -41,30 +40,6 @@ if TYPE_CHECKING:
 CHECKPOINT_EVERY_S = 60.0
 #: Examples the losses are measured on (each is one llama.cpp pass), per split.
 MEASURED = 32
-
-
-@dataclasses.dataclass
-class _Data:
-    name: str
-    sha256: str
-    train: list[Example]
-    held_out: list[Example]
-    notes: list[str]
-
-
-def _data(jobs: JobService, params: dict[str, Any]) -> _Data:
-    if params.get("dataset"):
-        stored = DatasetStore(jobs.runtime.paths).load(params["dataset"])
-        return _Data(stored.card.name, stored.card.sha256, stored.train, stored.held_out, [])
-    path = Path(params["data"])
-    dataset = read_dataset(path)
-    if not dataset.examples:
-        raise DatasetError(f"{path.name} has no usable example: "
-                           + "; ".join(str(p) for p in dataset.problems[:3]))  # fmt: skip
-    train, held = split(dataset.examples, float(params.get("held_out", 0.1)))
-    notes = [f"skipped {p}" for p in dataset.problems[:20]]
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return _Data(path.stem, digest, train, held, notes)
 
 
 def _settings(raw: dict[str, Any]) -> LoraSettings:
@@ -95,7 +70,7 @@ def _tokenized(vocab: Any, examples: Sequence[Example], settings: LoraSettings, 
     return kept, tokens
 
 
-def _key(base: BaseModel, data: _Data, settings: LoraSettings) -> str:
+def _key(base: BaseModel, data: TrainingData, settings: LoraSettings) -> str:
     settings_ = dataclasses.asdict(settings)
     identity = {"base": str(base.path), "data": data.sha256, "settings": settings_}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -119,7 +94,7 @@ def training_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken
     try:
         base = base_model(runtime, params["base"])
         settings = _settings(dict(params.get("settings") or {}))
-        data = _data(jobs, params)
+        data = training_data(runtime.paths, params)
     except (KeyError, ValueError, OSError) as exc:
         yield Error(f"Training cannot start: {exc.args[0] if isinstance(exc, KeyError) else exc}")
         return
