@@ -10,19 +10,10 @@ from typing import Any
 
 import jax
 import numpy as np
-import optax
 
-from anyllm_desktop.services.training.lora import LoraSettings, TrainState, init_lora
-from anyllm_desktop.services.training.weights import LlamaConfig
+from anyllm_desktop.services.training.lora import TrainState
 
 STATE = "state.npz"
-
-
-def fresh_state(config: LlamaConfig, settings: LoraSettings) -> TrainState:
-    """The state a run starts from (its shape is what a checkpoint is read into)."""
-    lora = init_lora(config, settings)
-    optimizer = optax.adamw(settings.learning_rate, weight_decay=settings.weight_decay)
-    return TrainState(lora, optimizer.init(lora), 0)
 
 
 def save(folder: Path, state: TrainState) -> None:

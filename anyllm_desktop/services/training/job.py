@@ -30,7 +30,7 @@ from anyllm_desktop.services.datasets import TrainingData, training_data
 from anyllm_desktop.services.training import checkpoint, evaluation
 from anyllm_desktop.services.training.adapter_gguf import write_adapter
 from anyllm_desktop.services.training.examples import TokenizedExample, tokenize_chat
-from anyllm_desktop.services.training.lora import LoraSettings, training_steps
+from anyllm_desktop.services.training.lora import LoraSettings, fresh_state, training_steps
 from anyllm_desktop.services.training.weights import load_weights
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def training_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken
         checkpoint.keep_json(folder, "before.json", before)
     try:
         weights = load_weights(base.path)
-        state = checkpoint.load(folder, checkpoint.fresh_state(weights.config, settings))
+        state = checkpoint.load(folder, fresh_state(weights.config, settings))
         if state is not None:
             notes.append(f"resumed at step {state.step}")
         saved = time.monotonic()

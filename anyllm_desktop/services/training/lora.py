@@ -167,6 +167,16 @@ class TrainProgress:
     state: TrainState
 
 
+def _optimizer(settings: LoraSettings) -> optax.GradientTransformation:
+    return optax.adamw(settings.learning_rate, weight_decay=settings.weight_decay)
+
+
+def fresh_state(config: LlamaConfig, settings: LoraSettings) -> TrainState:
+    """The state a run starts from (and the shape a checkpoint is read into)."""
+    lora = init_lora(config, settings)
+    return TrainState(lora, _optimizer(settings).init(lora), 0)
+
+
 def schedule(count: int, settings: LoraSettings) -> list[list[int]]:
     """Example indices per step: each epoch a seeded shuffle cut into batches (resumable)."""
     batches = []
@@ -217,12 +227,8 @@ def training_steps(
     needed = memory.estimate_bytes(config, settings.batch_size, examples)
     memory.check_fits(needed - memory.weights_bytes(config), psutil.virtual_memory().available)
     params = base_params(base)
-    optimizer = optax.adamw(settings.learning_rate, weight_decay=settings.weight_decay)
-    if resume is None:
-        lora = init_lora(config, settings)
-        state = TrainState(lora, optimizer.init(lora), 0)
-    else:
-        state = resume
+    optimizer = _optimizer(settings)
+    state = resume if resume is not None else fresh_state(config, settings)
     batches = schedule(len(examples), settings)
     per_epoch = math.ceil(len(examples) / settings.batch_size)
     for step in range(state.step, len(batches)):
