@@ -17,15 +17,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
 from anyllm_desktop.core.filenames import path_from_stored, stored_path
 from anyllm_desktop.core.jobs import KINDS, JobRecord
 from anyllm_desktop.models.local_models import download, import_gguf
 from anyllm_desktop.services.workflows.job import workflow_job
-from anyllm_desktop.store.jobs import Jobs
+from anyllm_desktop.store.jobs import Jobs, process_alive
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.library import Library
@@ -122,10 +120,6 @@ def paths_param(paths: list[Path]) -> list[str]:
     return [stored_path(Path(p).expanduser().resolve()) for p in paths]
 
 
-def _pid_alive(pid: int) -> bool:
-    return pid == os.getpid() or (pid > 0 and psutil.pid_exists(pid))
-
-
 def _summary(results: list[FileResult]) -> str:
     counts = {s: sum(r.status == s for r in results) for s in ("indexed", "duplicate", "failed")}
     left = len(results) - sum(counts.values())
@@ -143,7 +137,7 @@ class JobService:
         self.model_host = model_host
         self.store = Jobs(library.runtime.paths.home / "library.sqlite3")
         #: Jobs a process that died left unfinished, marked so at this start.
-        self.interrupted = self.store.mark_interrupted(_pid_alive)
+        self.interrupted = self.store.mark_interrupted(process_alive)
 
     def close(self) -> None:
         self.store.close()

@@ -9,11 +9,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import psutil
+
 from anyllm_desktop.core.jobs import FINISHED, JobRecord
 from anyllm_desktop.store.database import SQLiteStore
 
 _FIELDS = ("state", "done", "total", "message", "error", "eta_s", "started_at", "finished_at",
            "pid")  # fmt: skip
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process that wrote a record as running still runs (this one does)."""
+    return pid == os.getpid() or (pid > 0 and psutil.pid_exists(pid))
 
 
 def _job(row: sqlite3.Row) -> JobRecord:

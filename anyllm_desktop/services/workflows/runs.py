@@ -21,9 +21,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from anyllm_desktop.services.workflows.results import Citation, Row, WorkflowResult
+from anyllm_desktop.store.jobs import process_alive
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL NOT NULL, finished_at REAL NOT NULL,
@@ -37,10 +36,6 @@ STATES = ("done", "failed", "cancelled")
 #: What a run left "running" by a process that is gone is listed with.
 INTERRUPTED = ("interrupted: the app stopped before this run ended; run it again and the "
                "finished steps come from the cache")  # fmt: skip
-
-
-def _pid_alive(pid: int) -> bool:
-    return pid == os.getpid() or (pid > 0 and psutil.pid_exists(pid))
 
 
 @dataclass
@@ -112,7 +107,7 @@ _SET = frozenset({"workflow", "name", "columns", "rows", "report", "model_calls"
 class RunLog:
     """The runs of one workspace, newest first."""
 
-    def __init__(self, path: Path, alive: Callable[[int], bool] = _pid_alive) -> None:
+    def __init__(self, path: Path, alive: Callable[[int], bool] = process_alive) -> None:
         self.path = path
         self._alive = alive
 
