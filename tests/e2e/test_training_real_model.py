@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from llama_cpp import Llama
 
+from anyllm_desktop.services.training import evaluation
 from anyllm_desktop.services.training.adapter_gguf import write_adapter
 from anyllm_desktop.services.training.examples import TokenizedExample, tokenize_chat
 from anyllm_desktop.services.training.llama_jax import base_params, forward
@@ -42,31 +43,11 @@ def llama_cpp_logits(llm: Llama, tokens: list[int]) -> np.ndarray:
     return np.array(llm.scores[: len(tokens)])
 
 
-def answer_loss(llm: Llama, examples: list[TokenizedExample]) -> float:
-    """llama.cpp's mean cross-entropy over the examples' answer tokens."""
-    total, count = 0.0, 0
-    for example in examples:
-        logprobs = log_softmax(llama_cpp_logits(llm, list(example.tokens)))
-        for t in range(1, len(example.tokens)):
-            if example.answer_mask[t]:
-                total -= logprobs[t - 1, example.tokens[t]]
-                count += 1
-    return total / count
-
-
 def open_llama(lora: Path | None = None) -> Llama:
-    return Llama(
-        model_path=str(embedded_gguf()),
-        lora_path=str(lora) if lora else None,
-        logits_all=True,
-        n_ctx=256,
-        # One thread, for prompts too (n_threads_batch defaults to every core): on the shared
-        # 2-core box two llama.cpp threads spin-wait for each other (ENVIRONMENT.md). Measured
-        # here: 37 tokens in 7.7 s with n_threads_batch=2, 0.27 s with 1.
-        n_threads=1,
-        n_threads_batch=1,
-        verbose=False,
-    )
+    # One thread, for prompts too (n_threads_batch defaults to every core): on the shared
+    # 2-core box two llama.cpp threads spin-wait for each other (ENVIRONMENT.md). Measured
+    # here: 37 tokens in 7.7 s with n_threads_batch=2, 0.27 s with 1.
+    return evaluation.open_llama(embedded_gguf(), lora=lora, context=256, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +99,10 @@ def test_the_trained_adapter_lowers_llama_cpps_loss(
     print("JAX losses", [round(x, 3) for x in losses])
     adapter = write_adapter(tmp_path / "facts.gguf", state.lora, weights.config, settings.alpha)
     llm = open_llama()
-    before = answer_loss(llm, examples)
+    before = evaluation.answer_loss(llm, examples)
     llm.close()
     llm = open_llama(adapter)
-    after = answer_loss(llm, examples)
+    after = evaluation.answer_loss(llm, examples)
     llm.close()
     print(f"llama.cpp answer loss: base {before:.3f}, with the adapter {after:.3f}")
     assert after < 0.7 * before

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from llama_cpp import Llama
 
+from anyllm_desktop.services.training import evaluation
 from anyllm_desktop.services.training.llama_jax import base_params, forward
 from anyllm_desktop.services.training.weights import LlamaWeights, load_weights
 from tests.tiny_gguf import write_tiny_gguf
@@ -24,15 +25,7 @@ CHAT = (
 def llama_cpp_logits(path: Path, tokens: list[int], lora: Path | None = None) -> np.ndarray:
     """llama.cpp's logits at every position of ``tokens``, on one thread (prompts too: two
     threads spin-wait for each other on the shared 2-core box, ENVIRONMENT.md)."""
-    llm = Llama(
-        model_path=str(path),
-        lora_path=str(lora) if lora else None,
-        logits_all=True,
-        n_ctx=256,
-        n_threads=1,
-        n_threads_batch=1,
-        verbose=False,
-    )
+    llm = evaluation.open_llama(path, lora=lora, context=256, threads=1)
     llm.eval(tokens)
     scores = np.array(llm.scores[: len(tokens)])
     llm.close()
