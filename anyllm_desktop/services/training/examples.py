@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from anyllm_desktop.providers.llama_local import chat_formatter
@@ -44,6 +45,14 @@ def _tokens(llama: Any, formatter: Any, messages: Sequence[Mapping[str, str]]) -
             formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
         )
     )
+
+
+def open_vocabulary(path: Path) -> Any:
+    """llama.cpp on ``path`` with its tokenizer and chat template but none of its weights (what
+    ``tokenize_chat`` needs; a multi-gigabyte model opens as fast as a small one)."""
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(path), vocab_only=True, verbose=False)
 
 
 def tokenize_chat(llama: Any, messages: Sequence[Mapping[str, str]]) -> TokenizedExample:

@@ -29,7 +29,11 @@ from anyllm_desktop.services.adapter_models import base_model
 from anyllm_desktop.services.datasets import TrainingData, training_data
 from anyllm_desktop.services.training import checkpoint, evaluation
 from anyllm_desktop.services.training.adapter_gguf import write_adapter
-from anyllm_desktop.services.training.examples import TokenizedExample, tokenize_chat
+from anyllm_desktop.services.training.examples import (
+    TokenizedExample,
+    open_vocabulary,
+    tokenize_chat,
+)
 from anyllm_desktop.services.training.lora import LoraSettings, fresh_state, training_steps
 from anyllm_desktop.services.training.weights import load_weights
 
@@ -100,7 +104,7 @@ def training_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken
         return
     yield Progress("prepare", message=f"reading {base.name} and {data.name}")
     notes = list(data.notes)
-    vocab = evaluation.open_llama(base.path, context=64, logits=False)
+    vocab = open_vocabulary(base.path)  # the tokenizer only: the weights are not needed
     try:
         train_examples, train = _tokenized(vocab, data.train, settings, "training", notes)
         held_examples, held = _tokenized(vocab, data.held_out, settings, "held-out", notes)
