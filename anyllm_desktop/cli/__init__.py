@@ -21,7 +21,9 @@ from anyllm_desktop.cli import (
     finetune,
     jobs,
     library,
+    mcp_server,
     providers,
+    serve,
     summarize,
     workflows,
     workspaces,
@@ -31,7 +33,7 @@ from anyllm_desktop.core.offline import apply_offline_environment
 
 # The order `anyllm --help` lists them in.
 _GROUPS = (doctor, workspaces, documents, chat, workflows, summarize, dataset, finetune,
-           adapters, jobs, providers, library)  # fmt: skip
+           adapters, jobs, providers, library, serve, mcp_server)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
