@@ -49,6 +49,11 @@ class Settings:
     #: Cloud providers the user added: {"name", "kind", "base_url", "model"} each (keys live in
     #: the keyring, never here).
     providers: list[dict[str, str]] = field(default_factory=list)
+    #: The local OpenAI-compatible API server (`anyllm serve`, Settings → API server): whether
+    #: the app starts it, and where it listens (loopback unless the user chooses otherwise).
+    api_server_enabled: bool = False
+    api_server_host: str = "127.0.0.1"
+    api_server_port: int = 8765
     theme: str = "system"
     font_size: int = 11
     window_geometry: str = ""
@@ -66,6 +71,9 @@ _VALIDATORS: dict[str, Any] = {
     "flash_attention": lambda v: isinstance(v, bool),
     "lora_path": lambda v: isinstance(v, str),
     "providers": lambda v: isinstance(v, list),  # and each entry: _check_providers
+    "api_server_enabled": lambda v: isinstance(v, bool),
+    "api_server_host": lambda v: isinstance(v, str) and bool(v.strip()),
+    "api_server_port": lambda v: _is_int(v) and 1 <= v <= 65_535,
     "theme": lambda v: v in THEMES,
     "font_size": lambda v: _is_int(v) and 6 <= v <= 48,
     "window_geometry": lambda v: isinstance(v, str),
