@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.core.events import Done, Error, Event
 from anyllm_desktop.core.settings import THEMES, Settings
+from anyllm_desktop.ui.api_server_tab import ApiServerTab
 from anyllm_desktop.ui.form_fields import int_field
 from anyllm_desktop.ui.provider_dialog import ProviderDialog
 from anyllm_desktop.workers.backend import Backend
@@ -44,6 +45,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._privacy_tab(), "Privacy")
         self.tabs.addTab(self._appearance_tab(), "Appearance")
         self.tabs.addTab(self._storage_tab(), "Storage")
+        self.tabs.addTab(ApiServerTab(backend), "API server")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

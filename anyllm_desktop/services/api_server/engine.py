@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,15 +47,26 @@ class Reply:
 
 
 class Engine:
-    def __init__(self, home: Path | None) -> None:
+    """The server's library (opened on the queue's thread) and model host. ``shared_host``: the
+    app's own host, so requests and the window's chats queue for the one loaded model; the
+    window then decides which model that is (``served_model`` says which), and the server
+    answers with it instead of switching it under the user."""
+
+    def __init__(self, home: Path | None, shared_host: ModelHost | None = None,
+                 served_model: Callable[[], str] | None = None) -> None:  # fmt: skip
         self.library = Library(Runtime.open(home))
         self.runtime = self.library.runtime
         self._model_id = self.runtime.settings.chat_model
-        self.host = ModelHost(self.runtime.create_chat_provider(model=self._model_id))
+        self._shared = shared_host is not None
+        self._served_model = served_model or (lambda: self._model_id)
+        self.host = shared_host or ModelHost(
+            self.runtime.create_chat_provider(model=self._model_id)
+        )
         self.chat_service = ChatService(self.library, self.host)
 
     def close(self) -> None:
-        self.host.close()
+        if not self._shared:
+            self.host.close()
         self.library.close()
 
     # -- models -------------------------------------------------------------------------------
@@ -116,12 +127,16 @@ class Engine:
 
     def _use_model(self, model_id: str) -> None:
         """Load ``model_id`` on the one model thread in place of the current model."""
-        if model_id == self._model_id:
+        if model_id == self._served_model():
             return
         known = {m.id for m in chat_models(self.runtime.paths.models_dir)}
         if model_id not in known:
             raise EngineError(404, f"There is no model {model_id!r}; GET /v1/models lists the "
                               "ones there are.", "model_not_found")  # fmt: skip
+        if self._shared:
+            raise EngineError(409, f"The app has {self._served_model()!r} loaded and shares it "
+                              "with the API; ask for that model, or choose another in the "
+                              "app's Settings → Model.")  # fmt: skip
         provider = self.runtime.create_chat_provider(model=model_id)
         for event in self.host.switch(provider):
             if isinstance(event, Error):
