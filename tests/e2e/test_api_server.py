@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import pytest
 from anyllm_desktop.services.api_server.server import ApiServer, free_port
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.runtime import Runtime
+from tests.conftest import BIN_DIR
 from tests.e2e.conftest import ingest
 from tests.e2e.test_ingest_cli import anyllm
 
@@ -178,3 +180,39 @@ def test_the_key_is_rotated_kept_in_the_secret_store_and_never_in_plain_files(
     assert kept.stdout.split() == [new, "False"]  # the kept key, not a new one
     for path in anyllm_home.rglob("*"):
         assert not path.is_file() or new.encode() not in path.read_bytes(), path
+
+
+def test_anyllm_serve_prints_a_new_key_once_serves_and_stops_on_ctrl_c(
+    keyless_env: dict[str, str],
+) -> None:
+    def serve(port: int) -> tuple[subprocess.Popen[str], list[str]]:
+        process = subprocess.Popen(
+            [str(BIN_DIR / "anyllm"), "serve", "--port", str(port)], env=keyless_env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(2)]  # the key line, "Serving on"
+        assert lines[1].startswith(f"Serving on http://127.0.0.1:{port}/v1"), lines
+        return process, lines
+
+    def stop(process: subprocess.Popen[str]) -> str:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        return stderr
+
+    port = free_port()
+    process, lines = serve(port)
+    key = lines[0].strip().rsplit(" ", 1)[-1]
+    assert "shown once" in lines[0] and key.startswith("anyllm-")
+    assert [m.id for m in client_at(port, key).models.list()][-1] == EMBEDDER
+    logged = stop(process)
+    assert "GET /v1/models model=- status=200" in logged and key not in logged
+    again, lines = serve(port)  # the kept key: not printed a second time
+    assert key not in lines[0] and "kept in the keyring" in lines[0]
+    assert client_at(port, key).models.list().data
+    stop(again)
+
+
+def client_at(port: int, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0)

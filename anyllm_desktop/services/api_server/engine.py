@@ -98,17 +98,17 @@ class Engine:
 
     # -- chat ---------------------------------------------------------------------------------
 
-    def chat(self, request: ChatRequest) -> Iterator[str | Reply]:
-        """Answer pieces (str) as they are generated, then one Reply."""
+    def chat(self, request: ChatRequest, cancel: CancelToken) -> Iterator[str | Reply]:
+        """Answer pieces (str) as they are generated, then one Reply; ``cancel`` stops it."""
         if request.workspace is not None:
-            yield from self._workspace_chat(request)
+            yield from self._workspace_chat(request, cancel)
         else:
-            yield from self._plain_chat(request)
+            yield from self._plain_chat(request, cancel)
 
-    def _workspace_chat(self, request: ChatRequest) -> Iterator[str | Reply]:
+    def _workspace_chat(self, request: ChatRequest, cancel: CancelToken) -> Iterator[str | Reply]:
         name = request.workspace or ""
         self._workspace(name)
-        for event in self.chat_service.ask(name, request.question, cancel=CancelToken()):
+        for event in self.chat_service.ask(name, request.question, cancel=cancel):
             if isinstance(event, Token):
                 yield event.text
             elif isinstance(event, Error):
@@ -144,7 +144,7 @@ class Engine:
                                   f"{event.message}", "server_error")  # fmt: skip
         self._model_id = model_id
 
-    def _plain_chat(self, request: ChatRequest) -> Iterator[str | Reply]:
+    def _plain_chat(self, request: ChatRequest, cancel: CancelToken) -> Iterator[str | Reply]:
         self._use_model(request.model)
         defaults = GenerationOptions()
         options = GenerationOptions(
@@ -154,7 +154,7 @@ class Engine:
             max_tokens=request.max_tokens or defaults.max_tokens,
         )  # fmt: skip
         with self.library.priority.foreground():
-            for event in self.host.stream(request.messages, options, CancelToken()):
+            for event in self.host.stream(request.messages, options, cancel):
                 if isinstance(event, Token):
                     yield event.text
                 elif isinstance(event, Error):

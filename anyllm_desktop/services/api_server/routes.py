@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.services.api_server.auth import authorized
 from anyllm_desktop.services.api_server.engine import Engine, EngineError, Reply
 from anyllm_desktop.services.api_server.model_queue import QueueClosedError, RequestQueue
@@ -63,12 +64,7 @@ def _extras(reply: Reply) -> dict[str, Any]:
 
 def _reply(engine: Engine, request: ChatRequest) -> Reply:
     """A whole answer: the Reply that ends the chat's pieces."""
-    return next(p for p in engine.chat(request) if isinstance(p, Reply))
-
-
-def _reply(engine: Engine, request: ChatRequest) -> Reply:
-    """A whole answer: the Reply that ends the chat's pieces."""
-    return next(p for p in engine.chat(request) if isinstance(p, Reply))
+    return next(p for p in engine.chat(request, CancelToken()) if isinstance(p, Reply))
 
 
 def build_app(requests: RequestQueue[Engine], key: str) -> Starlette:
@@ -119,7 +115,8 @@ def build_app(requests: RequestQueue[Engine], key: str) -> Starlette:
         return JSONResponse(body)
 
     def streamed(request: Request, started: float, parsed: ChatRequest,
-                 pieces: Iterator[Any]) -> Iterator[str]:  # fmt: skip
+                 pieces: Iterator[Any], cancel: CancelToken) -> Iterator[str]:  # fmt: skip
+        """SSE chunks; a client that leaves early (this generator closed) stops its answer."""
         ident, status, usage = f"chatcmpl-{uuid.uuid4().hex}", 200, (0, 0)
         try:
             yield _chunk(ident, parsed.model, {"role": "assistant", "content": ""})
@@ -130,6 +127,10 @@ def build_app(requests: RequestQueue[Engine], key: str) -> Starlette:
                                  usage=_usage(piece), **_extras(piece))  # fmt: skip
                 else:
                     yield _chunk(ident, parsed.model, {"content": piece})
+        except GeneratorExit:
+            cancel.cancel()
+            status = 499  # the client closed the request
+            raise
         except Exception as exc:  # the headers are sent: the error travels as an event
             status = exc.status if isinstance(exc, EngineError) else 500
             message = exc.message if isinstance(exc, EngineError) else str(exc)
@@ -147,12 +148,13 @@ def build_app(requests: RequestQueue[Engine], key: str) -> Starlette:
             parsed = chat_request(await request.body())
             model = parsed.model
             if parsed.stream:
-                pieces = requests.stream(lambda engine: engine.chat(parsed))
+                cancel = CancelToken()  # set when the client leaves before the end
+                pieces = requests.stream(lambda engine: engine.chat(parsed, cancel))
                 # The first piece before the headers: a request that fails at once (no such
                 # model) is answered with its status, not with an error inside a 200 stream.
                 first = await run_in_threadpool(next, pieces)
                 pieces = itertools.chain([first], pieces)
-                return StreamingResponse(streamed(request, started, parsed, pieces),
+                return StreamingResponse(streamed(request, started, parsed, pieces, cancel),
                                          media_type="text/event-stream")  # fmt: skip
             reply = await run_in_threadpool(requests.run, lambda engine: _reply(engine, parsed))
         except Exception as exc:

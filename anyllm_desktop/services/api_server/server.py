@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -43,10 +44,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ApiServer:
     """``start`` returns once the socket listens (or raises why it cannot); ``stop`` ends it."""
 
-    def __init__(self, home: Path | None, key: str, host: str = "127.0.0.1",
-                 port: int = 8765) -> None:  # fmt: skip
+    def __init__(self, home: Path | None, key: str, host: str = "127.0.0.1", port: int = 8765,
+                 open_engine: Callable[[], Engine] | None = None) -> None:  # fmt: skip
+        """``open_engine`` (default: an engine with its own model host on ``home``) runs on
+        the request queue's thread."""
         self.host, self.port = host, port
-        self._home, self._key = home, key
+        self._key = key
+        self._open_engine = open_engine or (lambda: Engine(home))
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._queue: RequestQueue[Engine] | None = None
@@ -56,7 +60,7 @@ class ApiServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def start(self, timeout_s: float = 120.0) -> None:
-        self._queue = RequestQueue(lambda: Engine(self._home), lambda engine: engine.close())
+        self._queue = RequestQueue(self._open_engine, lambda engine: engine.close())
         config = uvicorn.Config(build_app(self._queue, self._key), host=self.host,
                                 port=self.port, log_config=None, access_log=False,
                                 lifespan="off")  # fmt: skip
