@@ -143,25 +143,35 @@ def test_a_malformed_body_is_400_with_the_reason(api: ApiServer) -> None:
 def test_twenty_concurrent_requests_are_all_answered(
     api: ApiServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """They queue for the one model thread: none fails, none is lost, each gets its own."""
-    questions = [f"Repeat the number {n}." for n in range(20)]
+    """Workspace answers (retrieval, the thread store) and plain ones, streamed and not, all at
+    once: they queue for the one request thread and the one model thread; none fails, none is
+    lost, each gets its own answer."""
+    office = "What is the printer on the second floor called?"
 
-    def ask(question: str) -> str:
+    def ask(n: int) -> tuple[str, list[object]]:
+        model = "workspace:Office" if n % 2 else MODEL
+        messages = [{"role": "user", "content": office if n % 2 else f"Repeat the number {n}."}]
+        if n % 4 == 0:  # streamed
+            chunks = list(client(api).chat.completions.create(
+                model=model, messages=messages, max_tokens=4, temperature=0, stream=True,  # type: ignore[arg-type]
+            ))  # fmt: skip
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            return text, (chunks[-1].model_extra or {}).get("citations", [])
         reply = client(api).chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": question}], max_tokens=4,
-            temperature=0,
+            model=model, messages=messages, max_tokens=4, temperature=0,  # type: ignore[arg-type]
         )  # fmt: skip
-        return reply.choices[0].message.content or ""
+        return reply.choices[0].message.content or "", (reply.model_extra or {})["citations"]
 
     with caplog.at_level(logging.INFO, logger="anyllm.api"), ThreadPoolExecutor(20) as pool:
-        answers = list(pool.map(ask, questions))
-    assert len(answers) == 20 and all(answers)
+        answers = list(pool.map(ask, range(20)))
+    assert len(answers) == 20 and all(text for text, _ in answers)
+    assert all(citations for text, citations in answers[1::2])  # every workspace answer cites
     lines = [r.getMessage() for r in caplog.records if "/v1/chat/completions" in r.getMessage()]
     assert len(lines) == 20 and all("status=200" in line for line in lines)
     # The log holds no text of a prompt or an answer, and never the key.
     logged = "\n".join(lines)
-    assert "Repeat the number" not in logged and KEY not in logged
-    assert not any(a.strip() and a.strip() in logged for a in answers if len(a.strip()) > 3)
+    assert "Repeat the number" not in logged and "printer" not in logged and KEY not in logged
+    assert not any(t.strip() in logged for t, _ in answers if len(t.strip()) > 3)
 
 
 def test_the_key_is_rotated_kept_in_the_secret_store_and_never_in_plain_files(
