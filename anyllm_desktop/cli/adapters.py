@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.cli.errors import CommandError
 from anyllm_desktop.cli.output import print_json
-from anyllm_desktop.cli.session import open_runtime
+from anyllm_desktop.cli.session import library_session, open_runtime
 from anyllm_desktop.core.filenames import printable
 
 if TYPE_CHECKING:
@@ -122,16 +122,21 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
-        card = store.get(args.id)
-        store.delete(card.id)
-    except KeyError as exc:
-        raise CommandError(str(exc)) from exc
+    from anyllm_desktop.services.adapter_models import delete_adapter
+
+    with library_session(args) as library:
+        try:
+            card, reset = delete_adapter(library, args.id)
+        except KeyError as exc:
+            raise CommandError(str(exc)) from exc
     if args.json:
-        print_json({"deleted": card.id, "name": card.name})
-    else:
-        print(printable(f"deleted the adapter {card.name} ({card.id})"))
+        print_json({"deleted": card.id, "name": card.name, "workspaces_reset": reset})
+        return 0
+    print(printable(f"deleted the adapter {card.name} ({card.id})"))
+    for name in reset:
+        print(printable(f"the workspace {name!r} answered with it: it now answers with the "
+                        f"app's default model (choose another: anyllm workspace model {name!r} "
+                        "MODEL)"))  # fmt: skip
     return 0
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from anyllm_desktop.models.adapters import AdapterStore, BaseModel, split_model_id
+from anyllm_desktop.models.adapters import AdapterCard, AdapterStore, BaseModel, split_model_id
 from anyllm_desktop.providers.model_ids import UnknownModelError, scheme_of
 from anyllm_desktop.providers.registry import ModelKind, model_kind
 
 if TYPE_CHECKING:
     from anyllm_desktop.providers.base import ChatProvider
+    from anyllm_desktop.services.library import Library
     from anyllm_desktop.services.runtime import Runtime
 
 
@@ -88,6 +89,23 @@ def base_model(home: Runtime, model_id: str) -> BaseModel:
     spec = kind.spec(model_id)
     known = next((f.sha256 for f in spec.files if f.path == path), "") if spec else ""
     return BaseModel(model_id, home.chat_model_name(model_id), path, known)
+
+
+def delete_adapter(library: Library, adapter_id: str) -> tuple[AdapterCard, list[str]]:
+    """Delete an adapter; each workspace that answered with it (BASE+ID as its model) goes
+    back to the app's default model, instead of failing at its next question. The card and
+    the names of those workspaces. UnknownAdapterError when there is no such adapter."""
+    store = AdapterStore(library.runtime.paths)
+    card = store.get(adapter_id)
+    store.delete(card.id)
+    reset = []
+    for workspace in library.workspaces():
+        chat = workspace.chat
+        parts = split_model_id(chat.model) if chat.provider in ("", "local") else None
+        if parts is not None and parts[1] == card.id:
+            library.update_chat(workspace.name, provider="", model="")
+            reset.append(workspace.name)
+    return card, reset
 
 
 def _parts(model_id: str) -> tuple[str, str]:

@@ -38,6 +38,7 @@ from anyllm_desktop.providers.cloud_requests import (
 )
 from anyllm_desktop.providers.cloud_wire import MAX_ERROR_BYTES, read_at_most
 from anyllm_desktop.providers.registry import OfflineModeError, UnknownProviderError
+from anyllm_desktop.services.cloud_providers import EXTRA_MODELS, extra_models
 from anyllm_desktop.services.datasets import training_data
 from anyllm_desktop.services.outbound import OutboundLog
 
@@ -49,13 +50,6 @@ if TYPE_CHECKING:
 POLL_S = 2.0
 #: Looks in a row that may fail (a dropped connection, a server error) before giving up.
 POLL_TRIES = 3
-#: The provider entry's key for models it offers besides its default one.
-EXTRA_MODELS = "extra_models"
-
-
-def extra_models(config: dict[str, str]) -> list[str]:
-    """The provider's models besides its default one (fine-tuned ones, say)."""
-    return [m for m in config.get(EXTRA_MODELS, "").split(",") if m]
 
 
 def cloud_finetune_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken

@@ -26,6 +26,14 @@ _SECRET_PARAM = re.compile(
     re.IGNORECASE,
 )
 MASK = "***"
+#: The provider entry's key for models it offers besides its default one (fine-tuned there:
+#: comma-separated text, as a provider entry's values are text).
+EXTRA_MODELS = "extra_models"
+
+
+def extra_models(config: dict[str, str]) -> list[str]:
+    """The provider's models besides its default one (fine-tuned ones, say)."""
+    return [m for m in config.get(EXTRA_MODELS, "").split(",") if m]
 
 
 def url_secrets(url: str) -> list[str]:
@@ -85,7 +93,8 @@ def add_provider(
     runtime: Runtime, name: str, kind: str, *, base_url: str = "", model: str, api_key: str = "",
     embedding_model: str | None = None,
 ) -> str | None:  # fmt: skip
-    """Store a provider (replacing one of the same name); the keyring's fallback notice, if any.
+    """Store a provider (replacing one of the same name, whose fine-tuned models stay: they live
+    in the provider's account, not in this entry); the keyring's fallback notice, if any.
     ``embedding_model`` None takes the kind's usual one; "" offers none for workspaces."""
     if not _NAME.match(name) or name in PROVIDERS:
         raise ValueError(
@@ -121,6 +130,9 @@ def add_provider(
         secrets.delete(name)
     config = {"name": name, "kind": kind, "base_url": base_url, "model": model,
               "embedding_model": embedding_model}  # fmt: skip
+    for old in runtime.settings.providers:
+        if old["name"] == name and extra_models(old):
+            config[EXTRA_MODELS] = old[EXTRA_MODELS]
     others = [p for p in runtime.settings.providers if p["name"] != name]
     _save(runtime, [*others, config])
     return secrets.fallback_notice if api_key else None
