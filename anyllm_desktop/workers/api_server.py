@@ -91,6 +91,12 @@ class ApiServerController(QObject):
         self._worker.finished.connect(self._start_ended)
         self._worker.start()
 
+    def start_if_enabled(self) -> None:
+        """At app start (once the window's library is open): serve when Settings say so."""
+        settings = self.backend.runtime.settings
+        if settings.api_server_enabled:
+            self.start(settings.api_server_host, settings.api_server_port)
+
     def _started(self, event: Event) -> None:
         if isinstance(event, Done) and event.result is self._server:
             self._serving = True

@@ -4,6 +4,7 @@ and answers with the window's own model host, its key shown once, rotated, and i
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.services.api_server.server import free_port
 from anyllm_desktop.store import secrets
+from anyllm_desktop.store.secrets import SecretStore
 from anyllm_desktop.ui.api_server_tab import ApiServerTab
+from anyllm_desktop.workers.api_server import api_server_of
 from tests.qt.helpers import ready_window
 from tests.qt.test_settings_and_models import _header_only_gguf
 
@@ -78,4 +81,23 @@ def test_the_tab_serves_shows_the_key_once_rotates_it_and_stops(
     with pytest.raises(httpx.ConnectError):
         _models(address, new_key)
     assert json.loads((anyllm_home / "settings.json").read_text())["api_server_enabled"] is False
+    window.close()
+
+
+def test_the_server_starts_with_the_app_when_settings_say_so(
+    qtbot: QtBot, anyllm_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secrets, "_system_keyring", lambda: None)
+    window = ready_window(qtbot, anyllm_home)
+    port = free_port()
+    chosen = replace(window.backend.runtime.settings, api_server_enabled=True, api_server_port=port)
+    window.backend.save_settings(chosen)
+    server = api_server_of(window.backend)
+    with qtbot.waitSignal(server.address_changed, timeout=120_000):
+        server.start_if_enabled()
+    key = SecretStore(anyllm_home).get("api-server")
+    assert key is not None and _models(server.address, key).status_code == 200
+    server.stop()  # what the app's quit does (QCoreApplication.aboutToQuit)
+    with pytest.raises(httpx.ConnectError):
+        _models(f"http://127.0.0.1:{port}/v1", key)
     window.close()
