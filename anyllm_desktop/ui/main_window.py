@@ -37,6 +37,7 @@ from anyllm_desktop.ui.theme import apply_theme
 from anyllm_desktop.ui.window_frame import WindowPlace, build_menus
 from anyllm_desktop.ui.workflows_panel import WorkflowsPanel
 from anyllm_desktop.ui.workspace_actions import WorkspaceActions
+from anyllm_desktop.workers.api_server import api_server_of
 from anyllm_desktop.workers.backend import Backend
 
 if TYPE_CHECKING:
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
     def _on_ready(self) -> None:
         self._set_enabled(True)
         self.conversation.set_state("Ready.")
+        api_server_of(self.backend).start_if_enabled()
         if (jobs := self.backend.jobs) is not None:
             self.status.attach_jobs(jobs)
             if left := self.backend.interrupted_jobs():
@@ -244,5 +246,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.place.save(self)
+        api_server_of(self.backend).stop()  # before the model host it shares closes
         self.backend.shutdown()
         super().closeEvent(event)

@@ -34,7 +34,7 @@ def test_settings_round_trip_and_apply_without_restart(qtbot: QtBot, anyllm_home
     dialog = window.open_settings()
     assert dialog is not None
     assert [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())] == [
-        "Model", "Providers", "Embedding", "Privacy", "Appearance", "Storage"
+        "Model", "Providers", "Embedding", "Privacy", "Appearance", "Storage", "API server"
     ]  # fmt: skip
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
     dialog.font_size.setValue(13)
