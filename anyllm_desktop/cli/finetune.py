@@ -25,10 +25,10 @@ def add_commands(commands: Any) -> None:
     finetune = commands.add_parser(
         "finetune", help="train a LoRA adapter for a local model on your examples"
     )
-    finetune.add_argument("--base", required=True, metavar="MODEL",
+    finetune.add_argument("--base", metavar="MODEL",
                           help="embedded:smollm2-135m-instruct-q4_1 or a .gguf path; with "
                                "--cloud the provider's base model")  # fmt: skip
-    data = finetune.add_mutually_exclusive_group(required=True)
+    data = finetune.add_mutually_exclusive_group()
     data.add_argument("--data", type=Path, metavar="FILE",
                       help="OpenAI chat .jsonl, Alpaca/ShareGPT .json, or a .csv")  # fmt: skip
     data.add_argument("--dataset", metavar="NAME", help="a kept dataset (anyllm dataset list)")
@@ -46,6 +46,9 @@ def add_commands(commands: Any) -> None:
         help="with --cloud: agree that the examples are sent to the provider",
     )
     finetune.add_argument("--suffix", help="with --cloud: a name part for the fine-tuned model")
+    finetune.add_argument("--resume", nargs="?", const="", metavar="JOB",
+                          help="with --cloud: follow a fine-tuning job started before (default: "
+                               "the provider's newest unfinished one) to its end")  # fmt: skip
     for name, kind in _SETTINGS.items():
         finetune.add_argument(f"--{name.replace('_', '-')}", type=kind, dest=name)
     finetune.add_argument("--json", action="store_true", help="print the adapter's card as JSON")
@@ -53,8 +56,16 @@ def add_commands(commands: Any) -> None:
 
 
 def _finetune(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        if not args.cloud:
+            raise CommandError("--resume follows a cloud fine-tuning job: give its provider "
+                               "with --cloud PROVIDER (a stopped local training resumes with "
+                               "`anyllm jobs resume ID`)")  # fmt: skip
+        return _cloud(args, {"provider": args.cloud, "resume": args.resume})
+    if not args.base or (args.data is None and args.dataset is None):
+        raise CommandError("finetune needs --base MODEL and --data FILE (or --dataset NAME)")
     if args.cloud:
-        return _cloud(args)
+        return _cloud(args, _cloud_params(args))
     settings = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
     params: dict[str, Any] = {"base": args.base, "name": args.name, "settings": settings}
     params.update(_data(args))
@@ -99,15 +110,19 @@ def _data(args: argparse.Namespace) -> dict[str, Any]:
     return {"data": str(args.data.resolve()), "held_out": args.held_out}
 
 
-def _cloud(args: argparse.Namespace) -> int:
-    """The "cloud-finetune" job: its progress on stderr, the fine-tuned model at the end."""
+def _cloud_params(args: argparse.Namespace) -> dict[str, Any]:
     params: dict[str, Any] = {"provider": args.cloud, "model": args.base, "suffix": args.suffix,
                               "agreed": args.send_to_cloud}  # fmt: skip
-    params.update(_data(args))
+    return {**params, **_data(args)}
+
+
+def _cloud(args: argparse.Namespace, params: dict[str, Any]) -> int:
+    """The "cloud-finetune" job: its progress on stderr, the fine-tuned model at the end."""
     with library_session(args) as library:
         result = run_job(job(library, "cloud-finetune", **params), _line)
     if result is None:
-        raise CommandError("the cloud fine-tuning was stopped before it finished")
+        raise CommandError(f"the cloud fine-tuning was stopped before it finished; `anyllm "
+                           f"finetune --cloud {args.cloud} --resume` follows it again")  # fmt: skip
     if args.json:
         print_json(result)
         return 0

@@ -9,12 +9,17 @@ job is refused offline and until the person agrees (``Error.detail`` is ``CONSEN
 its message names the host and how many examples). The held-out split goes as the validation
 file. On success the fine-tuned model joins the provider's ``extra_models`` (comma-separated
 text: a provider entry's values are text), so it can be chosen as ``cloud:PROVIDER:MODEL``.
+
+The remote job's id and status are kept (``store/cloud_finetunes.py``): with ``resume`` (a
+remote job id, or "" for the provider's newest unfinished one) instead of the data parameters,
+the job follows a fine-tuning started earlier, by a process since closed, to its end.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +46,7 @@ from anyllm_desktop.providers.registry import OfflineModeError, UnknownProviderE
 from anyllm_desktop.services.cloud_providers import EXTRA_MODELS, extra_models
 from anyllm_desktop.services.datasets import training_data
 from anyllm_desktop.services.outbound import OutboundLog
+from anyllm_desktop.store.cloud_finetunes import CloudFinetune, CloudFinetunes
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.jobs import JobService
@@ -55,11 +61,10 @@ POLL_TRIES = 3
 def cloud_finetune_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken
                        ) -> Iterator[Event]:  # fmt: skip
     runtime = jobs.runtime
-    name, model = params["provider"], params["model"]
+    name, resume = params["provider"], params.get("resume")
     try:
         config = runtime.cloud_config(name)
-        data = training_data(runtime.paths, params)
-        train, held = data.train, data.held_out
+        data = None if resume is not None else training_data(runtime.paths, params)
     except (OfflineModeError, UnknownProviderError, DatasetError, OSError) as exc:
         yield Error(str(exc))
         return
@@ -69,30 +74,71 @@ def cloud_finetune_job(jobs: JobService, params: dict[str, Any], cancel: CancelT
                     "can use. Fine-tune with an OpenAI or OpenAI-compatible provider, or on "
                     "this computer (anyllm finetune --base MODEL).")  # fmt: skip
         return
-    base = config.get("base_url") or kind.base_url
-    host = urlsplit(base).hostname or base
-    if not params.get("agreed"):
-        validation = f" and {len(held)} validation examples" if held else ""
-        yield Error(f"Fine-tuning {model} on {name} sends {len(train)} training examples"
-                    f"{validation} to {host}: the training data leaves this computer. Agree to "
-                    "send it first (--send-to-cloud).", CONSENT_REQUIRED)  # fmt: skip
-        return
+    records = CloudFinetunes(runtime.paths.home / "library.sqlite3")
     try:
-        provider = build_provider({**config, "model": model}, runtime.api_key(name))
-    except ValueError as exc:
-        yield Error(str(exc))
-        return
-    api = _Api(provider, OutboundLog(runtime.paths.logs_dir))
-    try:
-        yield from _run(api, runtime, params, train, held, cancel)
-    except ProviderError as exc:
-        yield Error(str(exc))
+        if data is None:
+            remote = _resumed(records, name, str(resume))
+            if isinstance(remote, str):
+                yield Error(remote)
+                return
+            model = remote.model
+        else:
+            model = params["model"]
+            base = config.get("base_url") or kind.base_url
+            host = urlsplit(base).hostname or base
+            if not params.get("agreed"):
+                held = f" and {len(data.held_out)} validation examples" if data.held_out else ""
+                yield Error(f"Fine-tuning {model} on {name} sends {len(data.train)} training "
+                            f"examples{held} to {host}: the training data leaves this "
+                            "computer. Agree to send it first (--send-to-cloud).",
+                            CONSENT_REQUIRED)  # fmt: skip
+                return
+        try:
+            provider = build_provider({**config, "model": model}, runtime.api_key(name))
+        except ValueError as exc:
+            yield Error(str(exc))
+            return
+        api = _Api(provider, OutboundLog(runtime.paths.logs_dir))
+        try:
+            if data is None:
+                job_id = remote.remote_id
+                yield Progress(
+                    "cloud-finetune",
+                    message=f"Following {name}'s fine-tuning job "
+                    f"{job_id} of {model} (started {_when(remote.created_at)})",
+                )
+            else:
+                job_id = yield from _start(api, records, params, data.train, data.held_out)
+            yield from _poll(api, runtime, records, job_id, cancel)
+        except ProviderError as exc:
+            yield Error(str(exc))
+        finally:
+            api.close()
     finally:
-        api.close()
+        records.close()
 
 
-def _run(api: _Api, runtime: Runtime, params: dict[str, Any], train: list[Example],
-         held: list[Example], cancel: CancelToken) -> Iterator[Event]:  # fmt: skip
+def _resumed(records: CloudFinetunes, name: str, remote_id: str) -> CloudFinetune | str:
+    """The kept job ``remote_id`` of ``name`` ("": its newest unfinished one), or why none."""
+    if remote_id:
+        found = records.get(name, remote_id)
+        if found is None:
+            known = ", ".join(j.remote_id for j in records.of_provider(name)) or "none"
+            return (f"No fine-tuning job {remote_id!r} was started on {name} from this "
+                    f"computer (jobs kept: {known}).")  # fmt: skip
+        return found
+    left = records.unfinished(name)
+    if not left:
+        last = records.of_provider(name)[:1]
+        ended = f" (the last one, {last[0].remote_id}, {last[0].status})" if last else ""
+        return (f"No fine-tuning job on {name} is left to follow{ended}. Start one with "
+                "anyllm finetune --cloud PROVIDER --base MODEL --data FILE.")  # fmt: skip
+    return left[0]
+
+
+def _start(api: _Api, records: CloudFinetunes, params: dict[str, Any], train: list[Example],
+           held: list[Example]) -> Iterator[Event]:  # fmt: skip
+    """Uploads the examples and starts the job (kept in ``records``); returns its id."""
     name = api.provider.name
     body: dict[str, Any] = {"model": params["model"]}
     with tempfile.TemporaryDirectory(prefix="anyllm-finetune-") as folder:
@@ -105,7 +151,16 @@ def _run(api: _Api, runtime: Runtime, params: dict[str, Any], train: list[Exampl
         body["suffix"] = params["suffix"]
     job = api.call("POST", "/fine_tuning/jobs", json=body)
     job_id = _text(job, "id", api)
+    records.started(name, job_id, params["model"], str(job.get("status") or "queued"))
     yield Progress("cloud-finetune", message=f"{name} started the fine-tuning job {job_id}")
+    return job_id
+
+
+def _poll(api: _Api, runtime: Runtime, records: CloudFinetunes, job_id: str,
+          cancel: CancelToken) -> Iterator[Event]:  # fmt: skip
+    """Looks at the job until it ends (its status kept in ``records``), its new events as
+    progress; a cancel cancels it there."""
+    name = api.provider.name
     seen: set[str] = set()
     failures = 0
     while True:
@@ -117,13 +172,15 @@ def _run(api: _Api, runtime: Runtime, params: dict[str, Any], train: list[Exampl
             failures += 1
             if failures > POLL_TRIES:
                 yield Error(f"{exc} The fine-tuning job {job_id} may still be running on "
-                            f"{name}: look at it on the provider's site.")  # fmt: skip
+                            f"{name}: follow it again later with anyllm finetune --cloud "
+                            f"{name} --resume {job_id}.")  # fmt: skip
                 return
             yield Progress("cloud-finetune", message=f"{exc} Trying again.")
             job = {}
-        status = job.get("status")
+        status = str(job.get("status") or "")
         if status == "succeeded":
             model = _text(job, "fine_tuned_model", api)
+            records.update(name, job_id, status, fine_tuned_model=model)
             _add_model(runtime, name, model)
             yield Done({"provider": name, "job": job_id, "fine_tuned_model": model,
                         "trained_tokens": job.get("trained_tokens")})  # fmt: skip
@@ -131,11 +188,19 @@ def _run(api: _Api, runtime: Runtime, params: dict[str, Any], train: list[Exampl
         if status in ("failed", "cancelled"):
             error = job.get("error") if isinstance(job.get("error"), dict) else {}
             reason = str(error.get("message") or "no reason given")[:300]
+            records.update(name, job_id, status, error=reason)
             yield Error(f"The fine-tuning job {job_id} on {name} ended {status}: {reason}")
             return
+        if status:
+            records.update(name, job_id, status)
         if cancel.wait(POLL_S):
             api.call("POST", f"/fine_tuning/jobs/{job_id}/cancel", json={})
+            records.update(name, job_id, "cancelled", error="cancelled from this computer")
             return
+
+
+def _when(moment: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
 
 
 def _new_events(api: _Api, job_id: str, seen: set[str]) -> Iterator[Progress]:

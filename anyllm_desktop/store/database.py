@@ -137,6 +137,22 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN rating INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN correction TEXT;
     """,
+    # The cloud fine-tuning jobs started on a provider (store/cloud_finetunes.py): the remote
+    # job's id outlives the process that started it, so a later one polls it to its end.
+    """
+    CREATE TABLE IF NOT EXISTS cloud_finetunes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        provider TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        status TEXT NOT NULL,
+        fine_tuned_model TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (provider, remote_id)
+    );
+    """,
 )
 
 
