@@ -60,7 +60,20 @@ POLL_TRIES = 3
 
 def cloud_finetune_job(jobs: JobService, params: dict[str, Any], cancel: CancelToken
                        ) -> Iterator[Event]:  # fmt: skip
-    runtime = jobs.runtime
+    return finetune_events(jobs.runtime, params, cancel)
+
+
+def agreement(runtime: Runtime, params: dict[str, Any]) -> Error:
+    """What a new fine-tuning (not a resume) says without ``agreed``: CONSENT_REQUIRED with the
+    host and how many examples would leave the machine, or the reason it cannot start at all
+    (offline, an unknown provider, unusable data). No request is made."""
+    events = list(finetune_events(runtime, {**params, "agreed": False}, CancelToken()))
+    last = events[-1] if events else None
+    return last if isinstance(last, Error) else Error("The fine-tuning cannot be started.")
+
+
+def finetune_events(runtime: Runtime, params: dict[str, Any], cancel: CancelToken
+                    ) -> Iterator[Event]:  # fmt: skip
     name, resume = params["provider"], params.get("resume")
     try:
         config = runtime.cloud_config(name)
