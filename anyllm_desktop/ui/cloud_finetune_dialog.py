@@ -48,6 +48,7 @@ class CloudFinetuneDialog(QDialog):
         self.backend, self.workspace = backend, workspace
         self.runner = CloudFinetuneRunner(backend.runtime, backend.jobs, self)
         self.result: dict[str, Any] | None = None
+        self._earlier = False
         self.setWindowTitle("Fine-tune in the cloud")
         self.resize(760, 620)
         layout = QVBoxLayout(self)
@@ -130,6 +131,12 @@ class CloudFinetuneDialog(QDialog):
         provider = self.provider_combo.currentData()
         for model in provider.models if provider is not None else []:
             self.base_combo.addItem(model)
+        self._look_for_earlier()
+
+    def _look_for_earlier(self) -> None:
+        """Whether the provider has a job started before that is not known to have ended."""
+        provider = self.provider_combo.currentText()
+        self._earlier = bool(provider) and bool(self.runner.unfinished(provider))
         self._enable()
 
     def _pick_file(self) -> None:
@@ -218,7 +225,7 @@ class CloudFinetuneDialog(QDialog):
         self.progress.setValue(1 if job.state == "done" else 0)
         if job.state == "cancelled":
             self.state.setText("Cancelled: the provider was asked to stop the job.")
-        self._enable()
+        self._look_for_earlier()
 
     def use_in_workspace(self) -> None:
         if self.result is None or self.workspace is None:
@@ -242,10 +249,8 @@ class CloudFinetuneDialog(QDialog):
         if not hasattr(self, "use_button"):  # still being built
             return
         running = self.runner.job is not None
-        provider = self.provider_combo.currentText()
-        earlier = bool(provider) and bool(self.runner.unfinished(provider))
         self.start_button.setEnabled(not running and self._can_start())
-        self.follow_button.setEnabled(not running and earlier)
+        self.follow_button.setEnabled(not running and self._earlier)
         self.cancel_button.setEnabled(running)
         for field in (self.provider_combo, self.base_combo, self.data_combo, self.open_button,
                       self.suffix_edit):  # fmt: skip

@@ -2,7 +2,8 @@
 OpenAI fine-tuning API: the providers that can fine-tune are offered; the agreement names the
 host and how many examples leave the machine, and declined nothing is sent; agreed, the examples
 are uploaded, the provider's events are shown as progress, the fine-tuned model's id appears and
-"Use in this workspace" makes the workspace answer with it; a job started before is followed
+"Use in this workspace" makes the workspace answer with it; cancel cancels it on the provider;
+a job started before is followed
 again, and the provider's reason for its failure is shown."""
 
 from __future__ import annotations
@@ -101,6 +102,24 @@ def test_agree_upload_follow_use_and_resume(
     chat = backend.workspace("W").chat
     assert (chat.provider, chat.model) == ("replay", TUNED)
     assert ("replay", TUNED) in {(c.provider, c.model) for c in backend.model_choices()}
+
+    # Cancelled while the provider runs it: the provider is asked to cancel it.
+    server.replies = [_json({"id": "file-t"}), _json({"id": "file-v"}),
+                      _json({"id": "ftjob-43", "status": "queued"})]  # fmt: skip
+    server.respond = lambda path, _body: (
+        _events() if path.endswith("/events") else _json({"id": "ftjob-43", "status": "running"})
+    )
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "started the fine-tuning job ftjob-43" in dialog.log.toPlainText(),
+                    timeout=60_000)  # fmt: skip
+    with qtbot.waitSignal(dialog.runner.ended, timeout=60_000) as ended:
+        qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert ended.args[0].state == "cancelled"
+    assert (server.requests[-1]["method"], server.requests[-1]["path"]) == (
+        "POST", "/v1/fine_tuning/jobs/ftjob-43/cancel"
+    )  # fmt: skip
+    assert dialog.state.text() == "Cancelled: the provider was asked to stop the job."
+    server.respond = None
 
     # A job a closed window started: followed again; the provider failed it meanwhile.
     kept = CloudFinetunes(anyllm_home / "library.sqlite3")
