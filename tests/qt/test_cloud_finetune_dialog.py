@@ -3,8 +3,7 @@ OpenAI fine-tuning API: the providers that can fine-tune are offered; the agreem
 host and how many examples leave the machine, and declined nothing is sent; agreed, the examples
 are uploaded, the provider's events are shown as progress, the fine-tuned model's id appears and
 "Use in this workspace" makes the workspace answer with it; cancel cancels it on the provider;
-a job started before is followed
-again, and the provider's reason for its failure is shown."""
+a job started before is followed again, and the provider's reason for its failure is shown."""
 
 from __future__ import annotations
 
