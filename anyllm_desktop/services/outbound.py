@@ -21,6 +21,7 @@ from anyllm_desktop.core.events import CONSENT_REQUIRED, LOCAL_ONLY
 from anyllm_desktop.core.redaction import Redactions, redact
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.base import ChatProvider
+from anyllm_desktop.store.locations import StoreLocation
 
 
 class Sender(Protocol):
@@ -54,6 +55,16 @@ def refusal(workspace: Workspace, provider: ChatProvider) -> tuple[str, str] | N
             f"{workspace.retrieval.top_k} passages from “{workspace.name}” will be sent there.",
             CONSENT_REQUIRED,
         )
+    return None
+
+
+def store_refusal(location: StoreLocation, workspace: str, offline: bool) -> str | None:
+    """Why a workspace's object store may not be reached now: in offline mode, a store on
+    another host is outbound like any provider; one on loopback stays on this machine."""
+    if offline and not location.loopback:
+        return (f"The workspace “{workspace}” lives on {location.host} ({location.uri}), and "
+                "offline mode keeps the app from connecting to other hosts. Turn offline mode "
+                "off in Settings to use it.")  # fmt: skip
     return None
 
 
@@ -117,6 +128,19 @@ class OutboundLog:
             "redactions": dict(redactions.counts) if redactions else {},
             "ok": not error,
         }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def record_store(self, location: StoreLocation, workspace: str, action: str) -> None:
+        """A workspace's object store opened on another host (``action``: "open", "ingest",
+        "search"): where, never its keys."""
+        if location.loopback:
+            return
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": "object_store",
+                 "provider": location.scheme, "model": "", "host": location.host,
+                 "location": location.uri, "workspace": workspace, "step": action,
+                 "ok": True}  # fmt: skip
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")

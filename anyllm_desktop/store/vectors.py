@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from anyllm_desktop.store.locations import StoreLocation, connect_arguments
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -72,13 +74,22 @@ def _partitions(rows: int) -> int:
 class VectorStore:
     """All workspaces' passage tables in one LanceDB folder. One writer at a time."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, uri: str = "", **connect: Any) -> None:
+        """``folder``: this machine's LanceDB folder; or ``uri`` (s3://, db://) with
+        ``lancedb.connect``'s arguments from store.locations.connect_arguments."""
         import lancedb
 
-        folder.mkdir(parents=True, exist_ok=True)
+        if not uri:
+            folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        self._db = lancedb.connect(str(folder))
+        self.uri = uri or str(folder)
+        self._db = lancedb.connect(self.uri, **connect)
         self._tables: dict[str, Any] = {}
+
+    @classmethod
+    def at(cls, location: StoreLocation, secret: str | None) -> VectorStore:
+        """The passage tables at a workspace's remote location."""
+        return cls(Path(), uri=location.uri, **connect_arguments(location, secret))
 
     def _schema(self, model: str, dim: int) -> Any:
         import pyarrow as pa

@@ -1,0 +1,136 @@
+"""A workspace's passages on S3-compatible storage (moto's S3 server on loopback), shared by
+processes with separate homes: two writers at once lose nothing and corrupt nothing; a
+second process sees the first one's passages; offline mode refuses a non-loopback store."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anyllm_desktop.services.outbound import OutboundLog, store_refusal
+from anyllm_desktop.store.locations import StoreLocation
+from anyllm_desktop.store.vectors import PassageRow, VectorStore
+
+KEY_ID, SECRET = "testing-key", "testing-secret"
+DIM = 8
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from anyllm_desktop.store.locations import StoreLocation
+    from anyllm_desktop.store.vectors import PassageRow, VectorStore
+
+    endpoint, doc_id, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    location = StoreLocation("s3://team/shared", endpoint, "us-east-1", "testing-key")
+    store = VectorStore.at(location, "testing-secret")
+    table = store.table("passages", model="test-embedder", dim=8)
+    vector = [1.0 if i == doc_id else 0.0 for i in range(8)]
+    passages = [PassageRow(doc_id, n, f"doc {doc_id} passage {n}", "", "", None, "", 4, vector)
+                for n in range(rows)]
+    store.add(table, passages, slice_rows=1)  # one commit per passage: many chances to race
+    print("done", flush=True)
+    """
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        # moto keeps its buckets per process, across servers: start each test empty.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", b""))
+        client = boto3.client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+        )  # fmt: skip
+        client.create_bucket(Bucket="team")
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def _location(endpoint: str) -> StoreLocation:
+    return StoreLocation("s3://team/shared", endpoint, "us-east-1", KEY_ID)
+
+
+def _writer(
+    endpoint: str, doc_id: int, rows: int, home: Path, env: dict[str, str]
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _WRITER, endpoint, str(doc_id), str(rows)],
+        env={**env, "ANYLLM_HOME": str(home)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def test_two_writers_at_once_lose_nothing(
+    s3_endpoint: str, tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    store = VectorStore.at(_location(s3_endpoint), SECRET)
+    store.table("passages", model="test-embedder", dim=DIM)  # created once, then shared
+    writers = [_writer(s3_endpoint, d, 40, tmp_path / f"home{d}", child_env) for d in (1, 2)]
+    for writer in writers:
+        out, err = writer.communicate(timeout=60)
+        assert writer.returncode == 0, err
+        assert "done" in out
+
+    # A fresh connection, as a third machine would open it: every commit of both is there.
+    reader = VectorStore.at(_location(s3_endpoint), SECRET)
+    table = reader.table("passages", model="test-embedder", dim=DIM, create=False)
+    assert reader.passages_per_document(table) == {1: 40, 2: 40}
+    query = np.eye(DIM, dtype=np.float32)[2]
+    hits = reader.vector_search(table, query, 3)
+    assert {h.doc_id for h in hits} == {2}
+    reader.finish_writes(table)  # indexes build over the shared table: it opens and is whole
+    assert "passage 5" in reader.passages(table, 1, [5])[5].text
+
+
+def test_second_home_sees_the_first_ones_passages(
+    s3_endpoint: str, tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    store = VectorStore.at(_location(s3_endpoint), SECRET)
+    table = store.table("passages", model="test-embedder", dim=DIM)
+    row = PassageRow(7, 0, "the shared answer", "", "", 1, "", 3, [0.5] * DIM)
+    store.add(table, [row])
+    other = _writer(s3_endpoint, 8, 2, tmp_path / "other-home", child_env)
+    _out, err = other.communicate(timeout=60)
+    assert other.returncode == 0, err
+    table.checkout_latest()
+    assert store.passages_per_document(table) == {7: 1, 8: 2}
+
+
+def test_offline_mode_refuses_a_store_on_another_host(tmp_path: Path) -> None:
+    remote = StoreLocation("s3://team/shared", "https://minio.example.org:9000", "eu-1", KEY_ID)
+    message = store_refusal(remote, "Team docs", offline=True)
+    assert message is not None
+    assert "minio.example.org" in message and "offline mode" in message
+    assert store_refusal(remote, "Team docs", offline=False) is None
+    loopback = StoreLocation("s3://team/shared", "http://127.0.0.1:9000", "us-east-1", KEY_ID)
+    assert store_refusal(loopback, "Team docs", offline=True) is None
+
+    log = OutboundLog(tmp_path)
+    log.record_store(remote, "Team docs", "open")
+    log.record_store(loopback, "Team docs", "open")  # loopback is local: not outbound
+    [entry] = log.entries()
+    assert entry["host"] == "minio.example.org" and entry["location"] == "s3://team/shared"
+    assert SECRET not in log.path.read_text(encoding="utf-8")
