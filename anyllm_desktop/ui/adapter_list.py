@@ -126,17 +126,19 @@ class AdapterList(QWidget):
         if not adapter_id:
             self.status.setText("Choose an adapter in the list to delete it.")
             return
-        asked = (f"Delete the adapter “{item.text(0)}”? A workspace that answers with it "
-                 "then needs another model, chosen in the chat's header.")  # fmt: skip
+        name = item.text(0)
+        asked = (f"Delete the adapter “{name}”? A workspace that answers with it goes back to "
+                 "the default model.")  # fmt: skip
         if QMessageBox.question(self, "Delete adapter", asked) != QMessageBox.StandardButton.Yes:
             return
         try:
-            self.backend.delete_adapter(adapter_id)
+            reset = self.backend.delete_adapter(adapter_id)
         except (KeyError, OSError) as exc:
-            self.status.setText(f"“{item.text(0)}” cannot be deleted: {exc}")
+            self.status.setText(f"“{name}” cannot be deleted: {exc}")
             return
-        self.status.setText(f"Deleted “{item.text(0)}”.")
         self.refresh()
+        moved = f" Back on the default model: {', '.join(reset)}." if reset else ""
+        self.status.setText(f"Deleted “{name}”.{moved}")
         self.changed.emit()
 
     def _import(self) -> None:

@@ -30,6 +30,7 @@ from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.workers.cloud_finetune import CloudFinetuneRunner
 
 if TYPE_CHECKING:
+    from anyllm_desktop.ui.main_window import MainWindow
     from anyllm_desktop.workers.backend import Backend
 
 DATA_FILES = "Training examples (*.jsonl *.json *.csv)"
@@ -256,3 +257,14 @@ class CloudFinetuneDialog(QDialog):
                       self.suffix_edit):  # fmt: skip
             field.setEnabled(not running)
         self.use_button.setEnabled(self.result is not None and self.workspace is not None)
+
+
+def open_cloud_finetune(window: MainWindow) -> CloudFinetuneDialog | None:
+    """Tools → Fine-tune in the cloud…: for the shown workspace ("Use" sets its chat model)."""
+    if not window.backend.is_ready:
+        window.conversation.show_notice("The library is still opening; try again in a moment.")
+        return None
+    dialog = CloudFinetuneDialog(window.backend, window.session.workspace, window)
+    dialog.model_used.connect(lambda *_: window.model_picker.refresh())
+    dialog.show()
+    return dialog

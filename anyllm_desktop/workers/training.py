@@ -16,11 +16,12 @@ from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.models.adapters import AdapterCard, AdapterError, AdapterStore
 from anyllm_desktop.models.local_models import chat_models
 from anyllm_desktop.providers.model_ids import UnknownModelError
-from anyllm_desktop.services.adapter_models import AdapterModels, base_model
+from anyllm_desktop.services.adapter_models import AdapterModels, base_model, delete_adapter
 from anyllm_desktop.services.datasets import DatasetCard, DatasetStore
 from anyllm_desktop.workers.models_and_providers import ModelChoice
 
 if TYPE_CHECKING:
+    from anyllm_desktop.services.library import Library
     from anyllm_desktop.services.runtime import Runtime
     from anyllm_desktop.workers.generator_worker import GeneratorWorker
     from anyllm_desktop.workers.job_queue import JobQueue
@@ -35,6 +36,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {"rank": 8, "epochs": 3, "learning_rate": 1e
 class TrainingActions:
     runtime: Runtime
     jobs: JobQueue | None
+    library: Library | None
 
     def _start(self, source: Any, signal: Any = None) -> GeneratorWorker:
         raise NotImplementedError
@@ -59,8 +61,11 @@ class TrainingActions:
         """Every kept adapter, oldest first (a few small files)."""
         return AdapterStore(self.runtime.paths).list()
 
-    def delete_adapter(self, adapter_id: str) -> None:
-        AdapterStore(self.runtime.paths).delete(adapter_id)
+    def delete_adapter(self, adapter_id: str) -> list[str]:
+        """Delete it; the workspaces that answered with it go back to the default model (their
+        names are returned)."""
+        assert self.library is not None, "Backend.start() has not finished"
+        return delete_adapter(self.library, adapter_id)[1]
 
     def import_adapter(self, path: Path, base_id: str) -> GeneratorWorker:
         """Done(the kept card) or Error naming the file and the reason; off the GUI thread

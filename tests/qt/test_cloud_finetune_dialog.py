@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.services import cloud_finetune
@@ -150,3 +150,12 @@ def test_agree_upload_follow_use_and_resume(
     ]  # fmt: skip
     assert not again.follow_button.isEnabled() and again.model_edit.text() == ""
     again.close()
+    again.close()
+
+    # The Tools menu opens it for the shown workspace.
+    action = next(a for menu in window.menuBar().findChildren(QMenu) for a in menu.actions()
+                  if a.text() == "Fine-tune in the cloud…")  # fmt: skip
+    action.trigger()
+    opened = [d for d in window.findChildren(CloudFinetuneDialog) if d.isVisible()]
+    assert len(opened) == 1 and opened[0].workspace == window.session.workspace
+    opened[0].close()

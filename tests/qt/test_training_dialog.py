@@ -136,6 +136,7 @@ def test_fine_tune_cancel_resume_use_and_manage_the_adapter(
     assert adapters.select(card.id)
     qtbot.mouseClick(adapters.delete_button, Qt.MouseButton.LeftButton)
     assert adapters.names() == {} and backend.adapters() == []
+    assert adapters.status.text() == "Deleted “Tiny facts”. Back on the default model: Facts."
 
     adapters.base_combo.setCurrentIndex(adapters.base_combo.findData(str(base)))
     adapters.import_file(base)  # a model, not an adapter
