@@ -5,6 +5,8 @@ file, and a local-only workspace set to a cloud provider is refused through the 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,9 +39,7 @@ def _prepare(home: Path) -> None:
         runtime.settings_store.save(runtime.settings)
         add_provider(runtime, "claude", "anthropic", model="claude-x", api_key="sk-PLANTED-9f")
         library.create_workspace("Locked")  # refused before its documents are searched
-        library.update_chat(
-            "Locked", provider="claude", local_only=True, cloud_consent=["claude"]
-        )
+        library.update_chat("Locked", provider="claude", local_only=True, cloud_consent=["claude"])
     finally:
         library.close()
 
@@ -49,25 +49,23 @@ async def _session_calls(env: dict[str, str], errlog: Any) -> dict[str, Any]:
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     params = StdioServerParameters(command=str(BIN_DIR / "anyllm"), args=["mcp"], env=env)
-    async with stdio_client(params, errlog=errlog) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            tools = await session.list_tools()
-            calls = {
-                "tools": sorted(t.name for t in tools.tools),
-                "list": await session.call_tool("list_workspaces", {}),
-                "search": await session.call_tool(
-                    "search", {"workspace": "FAQ", "query": "unstable sid", "k": 3}
-                ),
-                "ask": await session.call_tool("ask", {"workspace": "FAQ", "question": QUESTION}),
-                "unknown": await session.call_tool(
-                    "search", {"workspace": "Nowhere", "query": "sid"}
-                ),
-                "locked": await session.call_tool(
-                    "ask", {"workspace": "Locked", "question": QUESTION}
-                ),
-            }
-            return calls
+    async with (
+        stdio_client(params, errlog=errlog) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        tools = await session.list_tools()
+        calls = {
+            "tools": sorted(t.name for t in tools.tools),
+            "list": await session.call_tool("list_workspaces", {}),
+            "search": await session.call_tool(
+                "search", {"workspace": "FAQ", "query": "unstable sid", "k": 3}
+            ),
+            "ask": await session.call_tool("ask", {"workspace": "FAQ", "question": QUESTION}),
+            "unknown": await session.call_tool("search", {"workspace": "Nowhere", "query": "sid"}),
+            "locked": await session.call_tool("ask", {"workspace": "Locked", "question": QUESTION}),
+        }
+        return calls
 
 
 def _text(result: Any) -> str:
@@ -118,3 +116,45 @@ def test_mcp_clients_list_search_and_ask_and_local_only_stays_local(
     # The server said nothing on stdout but the protocol (the client parsed every line), and
     # its stderr carries no traceback.
     assert "Traceback" not in errors.read_text(encoding="utf-8")
+
+
+def test_stdout_carries_only_the_protocol_and_the_server_ends_with_its_input(
+    child_env: dict[str, str],
+) -> None:
+    from mcp_types import LATEST_PROTOCOL_VERSION
+
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": LATEST_PROTOCOL_VERSION, "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "list_workspaces", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+         "params": {"name": "search", "arguments": {"workspace": "Nowhere", "query": "x"}}},
+    ]  # fmt: skip
+    server = subprocess.Popen(
+        [str(BIN_DIR / "anyllm"), "mcp"], env=child_env, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        server.stdin.write("".join(json.dumps(r) + "\n" for r in requests))
+        server.stdin.flush()
+        replies: dict[int, dict[str, Any]] = {}
+        while 3 not in replies:  # every line must be a JSON-RPC message
+            line = server.stdout.readline()
+            assert line, "the server ended before answering"
+            message = json.loads(line)
+            if "id" in message:
+                replies[message["id"]] = message
+        server.stdin.close()  # the client leaves: the server ends, with exit status 0
+        assert server.wait(timeout=30) == 0
+        assert server.stdout.read() == ""
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert replies[2]["result"]["structuredContent"] == {"workspaces": []}
+    assert replies[3]["result"]["isError"] is True
+    assert "no workspace named 'Nowhere'" in replies[3]["result"]["content"][0]["text"]
