@@ -51,8 +51,11 @@ class _OneThread:
         return self._tools
 
     async def call(self, tool: Callable[[McpTools], T]) -> T:
+        """``tool`` on the library's thread; its refusals, and the library's and the disk's
+        problems (as ``anyllm`` words them), become tool errors the client's model can read."""
         from mcp.server.mcpserver.exceptions import ToolError
 
+        from anyllm_desktop.cli import _storage_problem
         from anyllm_desktop.services.mcp_tools import McpToolError
         from anyllm_desktop.store.records import WorkspaceNotFoundError
 
@@ -61,6 +64,11 @@ class _OneThread:
             return await loop.run_in_executor(self._pool, lambda: tool(self._open()))
         except (McpToolError, WorkspaceNotFoundError) as exc:
             raise ToolError(str(exc)) from exc
+        except Exception as exc:
+            message = _storage_problem(exc, self._args)
+            if message is None:
+                raise  # a defect: the SDK logs its traceback on stderr
+            raise ToolError(message) from exc
 
     def close(self) -> None:
         if self._tools is not None:
