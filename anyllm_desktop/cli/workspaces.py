@@ -17,10 +17,29 @@ def add_commands(commands: Any) -> None:
     actions = workspace.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a workspace")
     create.add_argument("name")
+    create.add_argument(
+        "--location",
+        default="",
+        help="s3://bucket/prefix (S3-compatible "
+        "storage) or db://project (LanceDB Cloud); default: this computer",
+    )
+    create.add_argument("--endpoint", default="", help="the S3 endpoint URL (MinIO, R2, ...)")
+    create.add_argument("--region", default="")
+    create.add_argument("--access-key-id", default="")
+    create.add_argument(
+        "--secret-from-env",
+        metavar="VAR",
+        help="read the secret access key "
+        "(or LanceDB Cloud API key) from this variable instead of stdin",
+    )
     create.set_defaults(handler=_create)
     listing = actions.add_parser("list", help="list workspaces")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
+    show = actions.add_parser("show", help="a workspace's location, documents and models")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_show)
     rename = actions.add_parser("rename", help="rename a workspace")
     rename.add_argument("name")
     rename.add_argument("new_name")
@@ -59,13 +78,85 @@ def add_commands(commands: Any) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
+    from anyllm_desktop.store.locations import remember
+
+    location = _location(args)
+    secret = _secret(args) if location.remote else None
     with library_session(args) as library:
+        if location.remote:
+            _reach(library, location, secret, args.name)  # before anything is kept
         workspace = library.create_workspace(args.name)
-    print(f"created workspace {workspace.name!r}")
+        remember(library.runtime.paths.home, workspace.uid, location, secret)
+    print(f"created workspace {workspace.name!r}\nLocation: {location.describe()}")
+    return 0
+
+
+def _location(args: argparse.Namespace) -> Any:
+    from anyllm_desktop.store.locations import StoreLocation
+
+    try:
+        return StoreLocation(args.location, args.endpoint, args.region, args.access_key_id)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _reach(library: Any, location: Any, secret: str | None, name: str) -> None:
+    """Connect to a new workspace's store once: offline mode's refusal, or the store's own
+    reason (a wrong key, no such bucket) names the host before the workspace is created."""
+    from anyllm_desktop.services.outbound import OutboundLog, store_refusal
+    from anyllm_desktop.store.vectors import VectorStore
+
+    refused = store_refusal(location, name, library.runtime.settings.offline_mode)
+    if refused:
+        raise CommandError(refused)
+    OutboundLog(library.runtime.paths.logs_dir).record_store(location, name, "open")
+    try:
+        VectorStore.at(location, secret).table_names()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise CommandError(
+            f"Could not reach {location.uri} at {location.host}: {exc}. Check "
+            "the endpoint, region, bucket and keys."
+        ) from exc
+
+
+def _secret(args: argparse.Namespace) -> str:
+    import getpass
+    import os
+    import sys
+
+    if args.secret_from_env:
+        secret = os.environ.get(args.secret_from_env, "")
+        if not secret:
+            raise CommandError(f"The variable {args.secret_from_env} is empty or not set.")
+        return secret
+    prompt = "Secret access key (or API key): "
+    secret = getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not secret:
+        raise CommandError("No secret given: type it, or use --secret-from-env VAR.")
+    return secret
+
+
+def _show(args: argparse.Namespace) -> int:
+    from anyllm_desktop.store.locations import location_of
+
+    with library_session(args) as library:
+        workspace = library.workspace(args.name)
+        documents = library.records.document_counts().get(workspace.id, 0)
+        location = location_of(library.runtime.paths.home, workspace.uid)
+    row = {"name": workspace.name, "location": location.uri or "local",
+           "endpoint": location.endpoint, "region": location.region, "documents": documents,
+           "embedding_model": workspace.embedding_model}  # fmt: skip
+    if args.json:
+        print_json(row)
+    else:
+        print(f"Name: {workspace.name}\nLocation: {location.describe()}\n"
+              f"Documents: {documents}\nEmbedding model: {workspace.embedding_model}")  # fmt: skip
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
+    from anyllm_desktop.store.locations import location_of
+
     with library_session(args) as library:
         counts = library.records.document_counts()
         rows = [
@@ -74,6 +165,7 @@ def _list(args: argparse.Namespace) -> int:
                 "documents": counts.get(w.id, 0),
                 "embedding_model": w.embedding_model,
                 "retrieval": w.retrieval.to_dict(),
+                "location": location_of(library.runtime.paths.home, w.uid).uri or "local",
             }
             for w in library.workspaces()
         ]
@@ -81,7 +173,8 @@ def _list(args: argparse.Namespace) -> int:
         print_json({"workspaces": rows})
     else:
         for row in rows:
-            print(f"{row['name']}  ({row['documents']} documents)")
+            where = "" if row["location"] == "local" else f"  Location: {row['location']}"
+            print(f"{row['name']}  ({row['documents']} documents){where}")
         if not rows:
             print("no workspaces yet: anyllm workspace create NAME")
     return 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from anyllm_desktop.store.database import SQLiteStore
@@ -138,3 +139,25 @@ class WorkspaceLocations(SQLiteStore):
         query = "SELECT uri, endpoint, region, access_key_id FROM workspace_locations WHERE uid = ?"
         row = self._ready().execute(query, (uid,)).fetchone()
         return StoreLocation(*row) if row else StoreLocation()
+
+
+def remember(home: Path, uid: str, location: StoreLocation, secret: str | None) -> None:
+    """Keep a new workspace's location in the library's database, its secret in the secret
+    store."""
+    from anyllm_desktop.store.secrets import SecretStore
+
+    locations = WorkspaceLocations(home / "library.sqlite3")
+    try:
+        locations.set(uid, location)
+    finally:
+        locations.close()
+    if location.remote and secret:
+        SecretStore(home).set(secret_name(uid), secret)
+
+
+def location_of(home: Path, uid: str) -> StoreLocation:
+    locations = WorkspaceLocations(home / "library.sqlite3")
+    try:
+        return locations.get(uid)
+    finally:
+        locations.close()

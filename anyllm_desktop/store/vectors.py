@@ -91,6 +91,11 @@ class VectorStore:
         """The passage tables at a workspace's remote location."""
         return cls(Path(), uri=location.uri, **connect_arguments(location, secret))
 
+    @property
+    def connection(self) -> Any:
+        """The LanceDB connection (store/shared_manifest.py keeps its tables beside these)."""
+        return self._db
+
     def _schema(self, model: str, dim: int) -> Any:
         import pyarrow as pa
 

@@ -17,6 +17,7 @@ import pytest
 
 from anyllm_desktop.services.outbound import OutboundLog, store_refusal
 from anyllm_desktop.store.locations import StoreLocation
+from anyllm_desktop.store.shared_manifest import SharedManifest, SharedWorkspace
 from anyllm_desktop.store.vectors import PassageRow, VectorStore
 
 KEY_ID, SECRET = "testing-key", "testing-secret"
@@ -26,6 +27,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     from anyllm_desktop.store.locations import StoreLocation
+    from anyllm_desktop.store.shared_manifest import SharedDocument, SharedManifest, SharedWorkspace
     from anyllm_desktop.store.vectors import PassageRow, VectorStore
 
     endpoint, doc_id, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -36,7 +38,11 @@ _WRITER = textwrap.dedent(
     passages = [PassageRow(doc_id, n, f"doc {doc_id} passage {n}", "", "", None, "", 4, vector)
                 for n in range(rows)]
     store.add(table, passages, slice_rows=1)  # one commit per passage: many chances to race
-    print("done", flush=True)
+    manifest = SharedManifest(store)
+    joined = manifest.claim(SharedWorkspace(f"home{doc_id}", "passages", "test-embedder"))
+    manifest.publish(SharedDocument(f"{doc_id:064x}", f"Doc {doc_id}", f"/home{doc_id}/d.txt",
+                                    "txt", 1, rows, float(doc_id), f"home{doc_id}"))
+    print("done", joined.uid, flush=True)
     """
 )
 
@@ -88,11 +94,12 @@ def test_two_writers_at_once_lose_nothing(
 ) -> None:
     store = VectorStore.at(_location(s3_endpoint), SECRET)
     store.table("passages", model="test-embedder", dim=DIM)  # created once, then shared
+    SharedManifest(store).claim(SharedWorkspace("first", "passages", "test-embedder"))
     writers = [_writer(s3_endpoint, d, 40, tmp_path / f"home{d}", child_env) for d in (1, 2)]
     for writer in writers:
         out, err = writer.communicate(timeout=60)
         assert writer.returncode == 0, err
-        assert "done" in out
+        assert out.split() == ["done", "first"]  # both joined the workspace already there
 
     # A fresh connection, as a third machine would open it: every commit of both is there.
     reader = VectorStore.at(_location(s3_endpoint), SECRET)
@@ -103,6 +110,10 @@ def test_two_writers_at_once_lose_nothing(
     assert {h.doc_id for h in hits} == {2}
     reader.finish_writes(table)  # indexes build over the shared table: it opens and is whole
     assert "passage 5" in reader.passages(table, 1, [5])[5].text
+    documents = SharedManifest(reader).documents()  # the list every home reads
+    assert [(d.title, d.passages, d.added_by) for d in documents] == [
+        ("Doc 1", 40, "home1"), ("Doc 2", 40, "home2"),
+    ]  # fmt: skip
 
 
 def test_second_home_sees_the_first_ones_passages(
@@ -112,11 +123,12 @@ def test_second_home_sees_the_first_ones_passages(
     table = store.table("passages", model="test-embedder", dim=DIM)
     row = PassageRow(7, 0, "the shared answer", "", "", 1, "", 3, [0.5] * DIM)
     store.add(table, [row])
-    other = _writer(s3_endpoint, 8, 2, tmp_path / "other-home", child_env)
+    other = _writer(s3_endpoint, 6, 2, tmp_path / "other-home", child_env)
     _out, err = other.communicate(timeout=60)
     assert other.returncode == 0, err
     table.checkout_latest()
-    assert store.passages_per_document(table) == {7: 1, 8: 2}
+    assert store.passages_per_document(table) == {7: 1, 6: 2}
+    assert [d.title for d in SharedManifest(store).documents()] == ["Doc 6"]
 
 
 def test_offline_mode_refuses_a_store_on_another_host(tmp_path: Path) -> None:
@@ -134,3 +146,28 @@ def test_offline_mode_refuses_a_store_on_another_host(tmp_path: Path) -> None:
     [entry] = log.entries()
     assert entry["host"] == "minio.example.org" and entry["location"] == "s3://team/shared"
     assert SECRET not in log.path.read_text(encoding="utf-8")
+
+
+def test_cli_creates_a_workspace_on_the_bucket(
+    s3_endpoint: str, anyllm_home: Path, child_env: dict[str, str]
+) -> None:
+    def anyllm(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "anyllm_desktop.cli", *args]
+        return subprocess.run(command, env={**child_env, "TEAM_SECRET": SECRET}, input=stdin,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    create = ["workspace", "create", "Team", "--location", "s3://team/shared", "--endpoint",
+              s3_endpoint, "--region", "us-east-1", "--access-key-id", KEY_ID]  # fmt: skip
+    made = anyllm(*create, "--secret-from-env", "TEAM_SECRET")
+    assert made.returncode == 0, made.stderr
+    shown = anyllm("workspace", "show", "Team")
+    assert "Location: s3://team/shared via http://127.0.0.1" in shown.stdout
+    assert "Location: s3://team/shared" in anyllm("workspace", "list").stdout
+    kept = b"".join(p.read_bytes() for p in anyllm_home.rglob("*") if p.is_file())
+    assert SECRET.encode() not in kept  # in the secret store, encrypted; never in plain text
+
+    nobody = f"http://127.0.0.1:{_free_port()}"  # no store listens there
+    unreachable = [*create[:2], "Other", *create[3:5], "--endpoint", nobody, *create[7:]]
+    refused = anyllm(*unreachable, stdin="a-secret\n")
+    assert refused.returncode != 0 and "Could not reach s3://team/shared" in refused.stderr
+    assert "Other" not in anyllm("workspace", "list").stdout  # nothing kept
