@@ -4,6 +4,7 @@ second process sees the first one's passages; offline mode refuses a non-loopbac
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -171,3 +172,33 @@ def test_cli_creates_a_workspace_on_the_bucket(
     refused = anyllm(*unreachable, stdin="a-secret\n")
     assert refused.returncode != 0 and "Could not reach s3://team/shared" in refused.stderr
     assert "Other" not in anyllm("workspace", "list").stdout  # nothing kept
+
+
+def test_commits_are_conditional_writes(monkeypatch: pytest.MonkeyPatch, s3_endpoint: str) -> None:
+    """What makes two writers safe without a lock: every manifest is put with If-None-Match,
+    and this server answers 412 to a put on an existing key (as AWS S3 does)."""
+    import boto3
+
+    monkeypatch.setenv("MOTO_ENABLE_RECORDING", "True")
+    recorder = f"{s3_endpoint}/moto-api/recorder"
+    urllib.request.urlopen(urllib.request.Request(f"{recorder}/start-recording", b""))
+    store = VectorStore.at(_location(s3_endpoint), SECRET)
+    table = store.table("passages", model="test-embedder", dim=DIM)
+    store.add(table, [PassageRow(1, 0, "text", "", "", None, "", 1, [1.0] * DIM)])
+    urllib.request.urlopen(urllib.request.Request(f"{recorder}/stop-recording", b""))
+    with urllib.request.urlopen(f"{recorder}/download-recording") as reply:
+        requests = [json.loads(line) for line in reply.read().decode().splitlines()]
+    manifests = [
+        {k.lower(): v for k, v in r["headers"].items()}
+        for r in requests
+        if r["method"] == "PUT" and "/_versions/" in r["url"]
+    ]
+    assert manifests and all(h.get("if-none-match") == "*" for h in manifests)
+
+    client = boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+        aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+    )  # fmt: skip
+    client.put_object(Bucket="team", Key="probe", Body=b"1")
+    with pytest.raises(client.exceptions.ClientError, match="PreconditionFailed"):
+        client.put_object(Bucket="team", Key="probe", Body=b"2", IfNoneMatch="*")
