@@ -79,20 +79,7 @@ def _docs(args: argparse.Namespace) -> int:
 def _search(args: argparse.Namespace) -> int:
     with library_session(args) as library:
         results = library.search(args.workspace, args.query, k=args.k, mode=args.mode)
-    rows = [
-        {
-            "rank": r.rank,
-            "score": r.score,
-            "similarity": r.similarity,
-            "document": r.document,
-            "path": r.path,
-            "page": r.page,
-            "section": r.section,
-            "sheet": r.sheet or None,
-            "text": r.text,
-        }
-        for r in results
-    ]
+    rows = [r.to_json() for r in results]
     if args.json:
         print_json({"results": rows})
     else:

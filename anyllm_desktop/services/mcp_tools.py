@@ -75,19 +75,7 @@ class McpTools:
             results = self.library.search(name, query, k=k)
         except (ProviderError, ValueError) as exc:
             raise McpToolError(f"The workspace {name!r} could not be searched: {exc}") from exc
-        return [
-            {
-                "rank": r.rank,
-                "document": r.document,
-                "path": r.path,
-                "page": r.page,
-                "section": r.section,
-                "sheet": r.sheet or None,
-                "text": r.text,
-                "score": r.score,
-            }
-            for r in results
-        ]
+        return [r.to_json() for r in results]
 
     def ask(self, workspace: str, question: str) -> dict[str, Any]:
         """The answer with its citations [n] (document, page), evidence and unsupported

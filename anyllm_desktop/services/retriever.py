@@ -46,6 +46,11 @@ class SearchResult:
     doc_id: int
     chunk: int
 
+    def to_json(self) -> dict[str, object]:
+        """As ``anyllm search --json`` and the MCP ``search`` tool give it."""
+        shown = ("rank", "score", "similarity", "document", "path", "page", "section", "text")
+        return {name: getattr(self, name) for name in shown} | {"sheet": self.sheet or None}
+
 
 QueryRewriter = Callable[[Workspace, str], str]
 Reranker = Callable[[Workspace, str, list[SearchResult]], list[SearchResult]]
