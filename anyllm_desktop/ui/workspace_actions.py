@@ -16,6 +16,7 @@ from anyllm_desktop.core.workspace import Document
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
 from anyllm_desktop.ui.ingest_log import outcome
 from anyllm_desktop.ui.navigator import Navigator
+from anyllm_desktop.ui.new_workspace_dialog import NewWorkspaceDialog
 from anyllm_desktop.ui.status_bar import StatusBar
 from anyllm_desktop.ui.workspace_settings_dialog import WorkspaceSettingsDialog
 
@@ -50,14 +51,25 @@ class WorkspaceActions(QObject):
     # -- workspaces and chats -------------------------------------------------------------------
 
     def new_workspace(self) -> None:
-        name, ok = QInputDialog.getText(self._parent, "New workspace", "Name:")
-        if ok and name.strip():
-            try:
-                workspace = self.backend.create_workspace(name)
-            except ValueError as exc:
-                QMessageBox.warning(self._parent, "New workspace", str(exc))
-                return
-            self.navigator.select_workspace(workspace.name)
+        from anyllm_desktop.services.outbound import store_refusal
+        from anyllm_desktop.store.locations import remember
+
+        dialog = NewWorkspaceDialog(self._parent)
+        if dialog.exec() != NewWorkspaceDialog.DialogCode.Accepted:
+            return
+        name, location = dialog.name.text().strip(), dialog.location()
+        runtime = self.backend.runtime
+        refused = store_refusal(location, name, runtime.settings.offline_mode)
+        if refused:
+            QMessageBox.warning(self._parent, "New workspace", refused)
+            return
+        try:
+            workspace = self.backend.create_workspace(name)
+        except ValueError as exc:
+            QMessageBox.warning(self._parent, "New workspace", str(exc))
+            return
+        remember(runtime.paths.home, workspace.uid, location, dialog.secret.text() or None)
+        self.navigator.select_workspace(workspace.name)
 
     def new_thread(self) -> None:
         if self.session.workspace is not None:
