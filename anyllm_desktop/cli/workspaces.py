@@ -188,8 +188,12 @@ def _rename(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
+    from anyllm_desktop.store.locations import forget
+
     with library_session(args) as library:
+        uid = library.workspace(args.name).uid
         run_job(job(library, "delete", args.name))
+        forget(library.runtime.paths.home, uid)
     print(f"deleted workspace {args.name!r}")
     return 0
 

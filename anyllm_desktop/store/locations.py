@@ -161,3 +161,12 @@ def location_of(home: Path, uid: str) -> StoreLocation:
         return locations.get(uid)
     finally:
         locations.close()
+
+
+def forget(home: Path, uid: str) -> None:
+    """A deleted workspace's location and secret (its tables in the bucket stay: others may
+    still use them)."""
+    from anyllm_desktop.store.secrets import SecretStore
+
+    remember(home, uid, StoreLocation(), None)
+    SecretStore(home).delete(secret_name(uid))

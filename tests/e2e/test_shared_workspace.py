@@ -173,6 +173,10 @@ def test_cli_creates_a_workspace_on_the_bucket(
     assert refused.returncode != 0 and "Could not reach s3://team/shared" in refused.stderr
     assert "Other" not in anyllm("workspace", "list").stdout  # nothing kept
 
+    assert anyllm("workspace", "delete", "Team").returncode == 0
+    assert anyllm("workspace", "create", "Team").returncode == 0  # same name, this computer
+    assert "Location: this computer" in anyllm("workspace", "show", "Team").stdout
+
 
 def test_commits_are_conditional_writes(monkeypatch: pytest.MonkeyPatch, s3_endpoint: str) -> None:
     """What makes two writers safe without a lock: every manifest is put with If-None-Match,
