@@ -178,12 +178,18 @@ def test_cli_creates_a_workspace_on_the_bucket(
     assert "Location: this computer" in anyllm("workspace", "show", "Team").stdout
 
 
-def test_commits_are_conditional_writes(monkeypatch: pytest.MonkeyPatch, s3_endpoint: str) -> None:
+def test_commits_are_conditional_writes(
+    monkeypatch: pytest.MonkeyPatch, s3_endpoint: str, tmp_path: Path
+) -> None:
     """What makes two writers safe without a lock: every manifest is put with If-None-Match,
     and this server answers 412 to a put on an existing key (as AWS S3 does)."""
     import boto3
 
     monkeypatch.setenv("MOTO_ENABLE_RECORDING", "True")
+    from moto import moto_api
+
+    # The recorder reads its file's place once, at import: kept out of the working folder.
+    monkeypatch.setattr(moto_api.recorder, "_location", str(tmp_path / "moto_recording"))
     recorder = f"{s3_endpoint}/moto-api/recorder"
     urllib.request.urlopen(urllib.request.Request(f"{recorder}/start-recording", b""))
     store = VectorStore.at(_location(s3_endpoint), SECRET)
