@@ -19,11 +19,12 @@ from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.providers.model_ids import UnknownModelError
 from anyllm_desktop.providers.registry import model_kind
 from anyllm_desktop.services import integrity, reembedding
-from anyllm_desktop.services.index_health import IndexHealth, index_errors
+from anyllm_desktop.services.index_health import IndexHealth, IndexProblem, index_errors
 from anyllm_desktop.services.outbound import OutboundLog, embedding_refusal
 from anyllm_desktop.services.retriever import Retriever, SearchResult
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.embedding_cache import EmbeddingCache
+from anyllm_desktop.store.locations import StoreLocation, location_of
 from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.threads import Threads
 from anyllm_desktop.store.vectors import VectorStore
@@ -40,6 +41,7 @@ class Library:
         self.records = Records(database)
         self.threads = Threads(database)
         self.vectors = VectorStore(integrity.vector_folder(paths))
+        self._locations: dict[str, StoreLocation] = {}
         try:
             #: Messages for the user about the library's state (shown like settings warnings).
             self.warnings = integrity.check_library(paths, self.records, self.vectors)
@@ -142,9 +144,24 @@ class Library:
     def table(self, workspace: Workspace, *, create: bool = True) -> Any:
         """The workspace's passages (its stored vector size is used when the table exists: no
         probe request to a cloud embedder for it)."""
+        self._refuse_remote(workspace)
         name, model = workspace.vector_table, workspace.embedding_model
         dim = self.vectors.stored_dim(name) or self.model_dim(model, workspace)
         return self.vectors.table(name, model=model, dim=dim, create=create)
+
+    def _refuse_remote(self, workspace: Workspace) -> None:
+        """A workspace created on object storage is refused, never indexed on this computer
+        instead: reading and writing its bucket is not wired into ingestion and search yet
+        (store/locations.py keeps where it lives; docs/team-setup.md says what works)."""
+        if workspace.uid not in self._locations:
+            self._locations[workspace.uid] = location_of(self.runtime.paths.home, workspace.uid)
+        if (where := self._locations[workspace.uid]).remote:
+            raise IndexProblem(
+                f"Workspace {workspace.name!r} keeps its passages at {where.uri}, and this "
+                "version cannot yet ingest into or search a workspace on object storage; "
+                "nothing was stored on this computer instead. Use a workspace on this computer "
+                "for now."
+            )
 
     # -- workspaces ---------------------------------------------------------------------------
 

@@ -166,6 +166,14 @@ def test_cli_creates_a_workspace_on_the_bucket(
     assert "Location: s3://team/shared" in anyllm("workspace", "list").stdout
     kept = b"".join(p.read_bytes() for p in anyllm_home.rglob("*") if p.is_file())
     assert SECRET.encode() not in kept  # in the secret store, encrypted; never in plain text
+    # Not indexed on this computer instead, while ingesting into a bucket is not wired up.
+    note = anyllm_home / "note.txt"
+    note.write_text("Shared notes for the team.", encoding="utf-8")
+    ingested = anyllm("ingest", "-w", "Team", str(note))
+    assert ingested.returncode != 0 and "keeps its passages at s3://team/shared" in (
+        ingested.stderr + ingested.stdout
+    )
+    assert anyllm("docs", "-w", "Team", "--json").stdout.count('"indexed"') == 0
 
     nobody = f"http://127.0.0.1:{_free_port()}"  # no store listens there
     unreachable = [*create[:2], "Other", *create[3:5], "--endpoint", nobody, *create[7:]]
