@@ -15,6 +15,7 @@ WORK=$(mktemp -d)
 XVFB_PID=""
 cleanup() {
     [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
+    dpkg -s anyllm-desktop >/dev/null 2>&1 && dpkg --purge anyllm-desktop >/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT

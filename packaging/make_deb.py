@@ -101,7 +101,7 @@ def main() -> None:
         root.mkdir()
         stage(args.bundle, args.version, root)
         subprocess.run(
-            ["dpkg-deb", "--root-owner-group", "-Zxz", "-z3", "--build", str(root), str(args.out)],
+            ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", str(root), str(args.out)],
             check=True,
         )
     print(f"deb: {args.out} ({args.out.stat().st_size / 2**20:.0f} MiB)")
