@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import logging
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -97,6 +98,9 @@ def test_a_workspace_model_answers_from_its_documents_with_citations(api: ApiSer
     )  # fmt: skip
     extra = list(stream)[-1].model_extra or {}
     assert extra["citations"][0]["path"].endswith("office-notes.txt")
+    assert api.home is not None
+    with sqlite3.connect(api.home / "library.sqlite3") as database:  # not in the chat list
+        assert database.execute("SELECT COUNT(*) FROM threads").fetchone() == (0,)
 
 
 def test_embeddings_come_from_the_workspace_embedder(api: ApiServer) -> None:

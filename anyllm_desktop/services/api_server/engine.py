@@ -116,6 +116,8 @@ class Engine:
                                   f"{event.message}", "server_error")  # fmt: skip
             elif isinstance(event, Done):
                 answer = event.result
+                # A request is not a conversation of the user's: not kept in the chat list.
+                self.chat_service.threads.delete(answer.thread)
                 yield Reply(
                     text=answer.answer,
                     finish_reason="length" if answer.stopped else "stop",

@@ -48,7 +48,7 @@ class ApiServer:
                  open_engine: Callable[[], Engine] | None = None) -> None:  # fmt: skip
         """``open_engine`` (default: an engine with its own model host on ``home``) runs on
         the request queue's thread."""
-        self.host, self.port = host, port
+        self.home, self.host, self.port = home, host, port
         self._key = key
         self._open_engine = open_engine or (lambda: Engine(home))
         self._server: uvicorn.Server | None = None
