@@ -47,6 +47,10 @@ SIDE_BY_SIDE = ("Question", "Expected answer", "Base model's answer", "With the 
 CELL = 140
 
 
+#: LoraSettings' batch size and max length (tests/qt/test_training_dialog.py checks them).
+SIZE_DEFAULTS = {"batch_size": 4, "max_length": 512}
+
+
 def time_left(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return ""
@@ -115,9 +119,9 @@ class TrainingDialog(QDialog):
         self.data_combo = QComboBox()
         self.data_combo.setAccessibleName("Training examples")
         for card in self.backend.datasets():
-            count = card.counts.get("examples", card.counts.get("train", 0))
-            self.data_combo.addItem(f"{card.name} · {count} examples (kept dataset)",
-                                    ("dataset", card.name))  # fmt: skip
+            train, held = card.counts.get("train", 0), card.counts.get("held_out", 0)
+            self.data_combo.addItem(f"{card.name} · {train} for training, {held} held out "
+                                    "(kept dataset)", ("dataset", card.name))  # fmt: skip
         self.open_button = QPushButton("Open file…")
         self.open_button.setToolTip("OpenAI chat JSONL, Alpaca or ShareGPT JSON, or a CSV of "
                                     "prompt and response columns")  # fmt: skip
@@ -143,9 +147,19 @@ class TrainingDialog(QDialog):
         self.learning_rate.setSingleStep(0.0005)
         self.learning_rate.setValue(TRAINING_DEFAULTS["learning_rate"])
         self.learning_rate.setToolTip("How far each step moves; lower it if the loss jumps up")
+        self.batch_size = QSpinBox(minimum=1, maximum=64, value=SIZE_DEFAULTS["batch_size"])
+        self.batch_size.setToolTip("Examples per step: more uses more memory")
+        self.max_length = QSpinBox(minimum=32, maximum=8192, singleStep=64,
+                                   value=SIZE_DEFAULTS["max_length"])  # fmt: skip
+        self.max_length.setToolTip("Longest example in tokens; longer ones are cut")
+        self.held_out = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.05, value=0.1)
+        self.held_out.setToolTip("Share of a file's rows kept out of training to measure the "
+                                 "adapter (a kept dataset keeps its own split)")  # fmt: skip
         settings = QHBoxLayout()
         for label, field in (("Rank", self.rank), ("Epochs", self.epochs),
-                             ("Learning rate", self.learning_rate)):  # fmt: skip
+                             ("Learning rate", self.learning_rate), ("Batch", self.batch_size),
+                             ("Max tokens", self.max_length),
+                             ("Held out", self.held_out)):  # fmt: skip
             field.setAccessibleName(label)
             settings.addWidget(QLabel(f"{label}:"))
             settings.addWidget(field)
@@ -200,8 +214,12 @@ class TrainingDialog(QDialog):
         kind, value = self.data_combo.currentData()
         settings = {"rank": self.rank.value(), "alpha": 2.0 * self.rank.value(),
                     "epochs": self.epochs.value(),
-                    "learning_rate": self.learning_rate.value()}  # fmt: skip
+                    "learning_rate": self.learning_rate.value(),
+                    "batch_size": self.batch_size.value(),
+                    "max_length": self.max_length.value()}  # fmt: skip
         params = {"base": self.base_combo.currentData(), kind: value, "settings": settings}
+        if kind == "data":
+            params["held_out"] = self.held_out.value()
         if self.name_edit.text().strip():
             params["name"] = self.name_edit.text().strip()
         return params
@@ -307,7 +325,8 @@ class TrainingDialog(QDialog):
         self.start_button.setEnabled(not running and self._can_start())
         self.cancel_button.setEnabled(running)
         for field in (self.base_combo, self.data_combo, self.open_button, self.name_edit,
-                      self.rank, self.epochs, self.learning_rate):  # fmt: skip
+                      self.rank, self.epochs, self.learning_rate, self.batch_size,
+                      self.max_length, self.held_out):  # fmt: skip
             field.setEnabled(not running)
         self.use_button.setEnabled(self.card is not None and self.workspace is not None)
         if self.workspace is None:

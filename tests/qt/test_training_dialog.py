@@ -21,7 +21,7 @@ from pytestqt.qtbot import QtBot
 from anyllm_desktop.core.events import Error, Progress, Token
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.services.training.lora import LoraSettings
-from anyllm_desktop.ui.training_dialog import TrainingDialog
+from anyllm_desktop.ui.training_dialog import SIZE_DEFAULTS, TrainingDialog
 from anyllm_desktop.workers.training import TRAINING_DEFAULTS
 from tests.qt.helpers import ready_window
 from tests.tiny_gguf import FACTS, write_facts, write_tiny_gguf
@@ -30,6 +30,24 @@ from tests.tiny_gguf import FACTS, write_facts, write_tiny_gguf
 def test_the_shown_defaults_are_the_trainers() -> None:
     defaults = dataclasses.asdict(LoraSettings())
     assert {k: defaults[k] for k in TRAINING_DEFAULTS} == TRAINING_DEFAULTS
+    assert {k: defaults[k] for k in SIZE_DEFAULTS} == SIZE_DEFAULTS
+
+
+def test_sizes_and_held_out_share_reach_the_job(
+    qtbot: QtBot, anyllm_home: Path, tmp_path: Path
+) -> None:
+    window = ready_window(qtbot, anyllm_home)
+    data = write_facts(tmp_path)
+    dialog = TrainingDialog(window.backend, None, window)
+    qtbot.addWidget(dialog)
+    dialog.use_file(data)
+    dialog.batch_size.setValue(2)
+    dialog.max_length.setValue(128)
+    dialog.held_out.setValue(0.25)
+    params = dialog.params()
+    assert params["settings"]["batch_size"] == 2
+    assert params["settings"]["max_length"] == 128
+    assert params["held_out"] == 0.25
 
 
 def test_fine_tune_cancel_resume_use_and_manage_the_adapter(
