@@ -6,6 +6,7 @@ and reason) and export. Saving goes through the service, which de-duplicates and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -35,6 +36,9 @@ from anyllm_desktop.workers.datasets import (
     remove_duplicates,
 )  # fmt: skip
 from anyllm_desktop.workers.generator_worker import GeneratorWorker
+
+if TYPE_CHECKING:
+    from anyllm_desktop.ui.main_window import MainWindow
 
 COLUMNS = ("Prompt (the question)", "Response (the answer to learn)", "Source", "Used for")
 TRAIN, HELD_OUT = "training", "held out (measures the adapter)"
@@ -73,7 +77,8 @@ class DatasetDialog(QDialog):
         buttons = QHBoxLayout()
         for text, slot in (("Add row", self.add_row), ("Delete selected rows", self.delete_rows),
                            ("Remove duplicates", self.deduplicate),
-                           ("Split again at this share", self.resplit), ("Import file…", self.choose_import),
+                           ("Split again at this share", self.resplit),
+                           ("Import file…", self.choose_import),
                            ("Export…", self.choose_export), ("Save", self.save)):  # fmt: skip
             button = QPushButton(text)
             button.clicked.connect(slot)
@@ -191,3 +196,12 @@ class DatasetDialog(QDialog):
 
 def _where(example: Example) -> str:
     return f"{example.source} row {example.row}" if example.row else example.source
+
+
+def open_datasets(window: MainWindow, name: str = "") -> DatasetDialog:
+    """Tools → Datasets… (and the training window's "Edit dataset…"): ``name``, or the first
+    kept dataset, or an empty one to fill by import."""
+    editing = DatasetEditing(window.backend.runtime.paths)
+    dialog = DatasetDialog(editing, name or next(iter(editing.names()), ""), window)
+    dialog.show()
+    return dialog

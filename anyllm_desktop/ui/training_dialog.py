@@ -34,7 +34,9 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.core.events import Done, Error, Event, Progress, TrainingStep
 from anyllm_desktop.core.jobs import JobRecord
+from anyllm_desktop.ui.dataset_dialog import DatasetDialog
 from anyllm_desktop.ui.loss_plot import LossPlot
+from anyllm_desktop.workers.datasets import DatasetEditing
 from anyllm_desktop.workers.training import TRAINING_DEFAULTS, AdapterCard
 
 if TYPE_CHECKING:
@@ -128,6 +130,10 @@ class TrainingDialog(QDialog):
         self.open_button.clicked.connect(self._pick_file)
         data_row.addWidget(self.data_combo, 1)
         data_row.addWidget(self.open_button)
+        self.edit_button = QPushButton("Edit dataset…")
+        self.edit_button.setToolTip("Show the rows, which are held out, edit, import or export")
+        self.edit_button.clicked.connect(self._edit_dataset)
+        data_row.addWidget(self.edit_button)
         form.addRow("Examples:", data_row)
         self.name_edit = QLineEdit()
         self.name_edit.setAccessibleName("Adapter name")
@@ -316,6 +322,11 @@ class TrainingDialog(QDialog):
         self.state.setText(f"{self.workspace} now answers with {self.card.base_name} and "
                            f"the adapter “{self.card.name}”.")  # fmt: skip
         self.adapter_used.emit(model_id)
+
+    def _edit_dataset(self) -> None:
+        kind, value = self.data_combo.currentData() or ("", "")
+        editing = DatasetEditing(self.backend.runtime.paths)
+        DatasetDialog(editing, value if kind == "dataset" else "", self).show()
 
     def _can_start(self) -> bool:
         return self.base_combo.currentIndex() >= 0 and self.data_combo.currentIndex() >= 0

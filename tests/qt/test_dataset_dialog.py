@@ -14,8 +14,9 @@ from pytestqt.qtbot import QtBot
 from anyllm_desktop.core.datasets import Dataset, Example, Turn
 from anyllm_desktop.core.paths import AppPaths
 from anyllm_desktop.services.datasets import DatasetStore
-from anyllm_desktop.ui.dataset_dialog import HELD_OUT, DatasetDialog
+from anyllm_desktop.ui.dataset_dialog import HELD_OUT, DatasetDialog, open_datasets
 from anyllm_desktop.workers.datasets import DatasetEditing
+from tests.qt.helpers import ready_window
 
 
 def _pairs(count: int) -> list[Example]:
@@ -72,3 +73,13 @@ def test_show_edit_dedupe_import_export_and_save(
     if os.environ.get("ANYLLM_SCREENSHOT"):
         dialog.show()
         dialog.grab().save(os.environ["ANYLLM_SCREENSHOT"])
+
+
+def test_tools_datasets_opens_the_kept_dataset(qtbot: QtBot, anyllm_home: Path) -> None:
+    window = ready_window(qtbot, anyllm_home)
+    DatasetStore(window.backend.runtime.paths).save("facts", Dataset(_pairs(6)), ["f.csv"])
+    dialog = open_datasets(window)
+    qtbot.addWidget(dialog)
+    assert dialog.name_edit.text() == "facts"
+    assert dialog.table.rowCount() == 6
+    assert "5 for training, 1 held out" in dialog.summary.text()
