@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from anyllm_desktop import __version__
 from anyllm_desktop.core.offline import apply_offline_environment
@@ -30,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show the window, print the start-up time, and quit (for checks)",
     )
+    parser.add_argument("files", nargs="*", type=Path,
+                        help="files or folders to add to the workspace shown")  # fmt: skip
     return parser
 
 
@@ -51,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     runtime = Runtime.open(args.home)
     window = MainWindow(runtime)
     window.show()
+    if args.files:  # indexed once the library is open
+        window.workspace_actions.add_documents([f.resolve() for f in args.files])
 
     def on_first_frame() -> None:
         if args.quit_after_start:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from anyllm_desktop.store.locations import StoreLocation
+from anyllm_desktop.workers.workspace_locations import StoreLocation
 
 _KINDS = (("This computer", ""), ("S3-compatible storage", "s3://"), ("LanceDB Cloud", "db://"))
 

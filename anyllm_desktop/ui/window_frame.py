@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QKeySequence
 
 from anyllm_desktop.ui.cloud_finetune_dialog import open_cloud_finetune
+from anyllm_desktop.ui.dataset_dialog import open_datasets
 from anyllm_desktop.ui.training_dialog import open_training
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def build_menus(window: MainWindow) -> None:
     tools.addAction("Workflows…", QKeySequence("Ctrl+Shift+R"), lambda: window.open_workflows())
     tools.addAction("Quick action on text…", QKeySequence("Ctrl+Shift+K"), window.quick.paste)
     tools.addAction("Prompt library…", window.quick.open_library)
+    tools.addAction("Datasets…", lambda: open_datasets(window))
     tools.addAction("Fine-tune…", lambda: open_training(window))
     tools.addAction("Fine-tune in the cloud…", lambda: open_cloud_finetune(window))
 

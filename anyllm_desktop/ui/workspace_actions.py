@@ -19,6 +19,7 @@ from anyllm_desktop.ui.navigator import Navigator
 from anyllm_desktop.ui.new_workspace_dialog import NewWorkspaceDialog
 from anyllm_desktop.ui.status_bar import StatusBar
 from anyllm_desktop.ui.workspace_settings_dialog import WorkspaceSettingsDialog
+from anyllm_desktop.workers.workspace_locations import create_workspace_at
 
 if TYPE_CHECKING:
     from anyllm_desktop.workers.backend import Backend
@@ -51,24 +52,16 @@ class WorkspaceActions(QObject):
     # -- workspaces and chats -------------------------------------------------------------------
 
     def new_workspace(self) -> None:
-        from anyllm_desktop.services.outbound import store_refusal
-        from anyllm_desktop.store.locations import remember
-
         dialog = NewWorkspaceDialog(self._parent)
         if dialog.exec() != NewWorkspaceDialog.DialogCode.Accepted:
             return
         name, location = dialog.name.text().strip(), dialog.location()
-        runtime = self.backend.runtime
-        refused = store_refusal(location, name, runtime.settings.offline_mode)
-        if refused:
-            QMessageBox.warning(self._parent, "New workspace", refused)
-            return
         try:
-            workspace = self.backend.create_workspace(name)
+            workspace = create_workspace_at(self.backend, name, location,
+                                            dialog.secret.text() or None)  # fmt: skip
         except ValueError as exc:
             QMessageBox.warning(self._parent, "New workspace", str(exc))
             return
-        remember(runtime.paths.home, workspace.uid, location, dialog.secret.text() or None)
         self.navigator.select_workspace(workspace.name)
 
     def new_thread(self) -> None:

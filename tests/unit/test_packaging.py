@@ -104,3 +104,10 @@ def test_icon_and_package_files_exist() -> None:
     control = make_deb.control_text("0.1.0", 1)
     assert "Package: anyllm-desktop\n" in control and "Architecture: amd64\n" in control
     assert "rm -rf /opt/anyllm-desktop" in make_deb.POSTRM  # removal leaves no files
+
+
+def test_the_window_command_takes_the_files_the_menu_entry_passes() -> None:
+    from anyllm_desktop.app import build_parser
+
+    args = build_parser().parse_args(["report.pdf", "notes"])
+    assert args.files == [Path("report.pdf"), Path("notes")] and not args.quit_after_start
