@@ -128,9 +128,7 @@ class OutboundLog:
             "redactions": dict(redactions.counts) if redactions else {},
             "ok": not error,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._append(entry)
 
     def record_store(self, location: StoreLocation, workspace: str, action: str) -> None:
         """A workspace's object store opened on another host (``action``: "open", "ingest",
@@ -141,6 +139,9 @@ class OutboundLog:
                  "provider": location.scheme, "model": "", "host": location.host,
                  "location": location.uri, "workspace": workspace, "step": action,
                  "ok": True}  # fmt: skip
+        self._append(entry)
+
+    def _append(self, entry: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
