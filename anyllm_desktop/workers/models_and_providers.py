@@ -22,7 +22,7 @@ from anyllm_desktop.models.local_models import (
     memory_hint,
 )
 from anyllm_desktop.models.recommend import Recommendation, recommend
-from anyllm_desktop.services.cloud_finetune import extra_models
+from anyllm_desktop.services.cloud_providers import extra_models
 from anyllm_desktop.services.jobs import model_job
 
 if TYPE_CHECKING:

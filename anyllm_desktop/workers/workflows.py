@@ -17,7 +17,7 @@ from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.models.local_models import chat_models
 from anyllm_desktop.services.adapter_models import AdapterModels
-from anyllm_desktop.services.cloud_finetune import extra_models
+from anyllm_desktop.services.cloud_providers import extra_models
 from anyllm_desktop.services.workflows.inputs import file_name
 from anyllm_desktop.services.workflows.job import with_models
 from anyllm_desktop.services.workflows.loading import builtin_workflows, load_workflow
