@@ -1,4 +1,5 @@
-"""A real HTTP server on loopback that replays scripted responses (a cloud provider's streaming
+"""A real HTTP server on loopback (addressed as a cloud host, ``url``, or as this computer,
+``loopback_url``) that replays scripted responses (a cloud provider's streaming
 wire format, an error status, a slow answer) or computes them (``respond``: an embeddings
 service), and records the requests it got: path, method, headers and body (parsed JSON, or the raw
 bytes as text for a multipart upload; {} for a GET)."""
@@ -36,6 +37,13 @@ class Replay(http.server.ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
+        """Its address as a cloud provider's: a host that is not this computer to the app
+        (``cloud.test``, which the tests' network guard resolves to this server)."""
+        return f"http://cloud.test:{self.server_address[1]}"
+
+    @property
+    def loopback_url(self) -> str:
+        """Its address as a server on this computer (Ollama, LM Studio, llama.cpp's server)."""
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 

@@ -46,8 +46,8 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _docs(args: argparse.Namespace) -> int:
     with library_session(args) as library:
+        health = library.health(args.workspace)  # first: a shared list is read again
         documents = library.documents(args.workspace)
-        health = library.health(args.workspace)
     if not health.ok:
         print(f"anyllm: warning: {health.message}", file=sys.stderr)
     rows = [

@@ -50,7 +50,9 @@ def add_commands(commands: Any) -> None:
         default=None,
         help="read the key from the environment variable NAME",
     )
-    add.add_argument("--model", required=True, help="the model that answers by default")
+    add.add_argument("--model", default="",
+                     help="the model that answers by default (default: the server's first "
+                     "listed model)")  # fmt: skip
     add.add_argument(
         "--embedding-model",
         default=None,
@@ -78,7 +80,9 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps({"providers": rows}, ensure_ascii=False))
         return 0
     for row in rows:
-        where = "this computer" if row["local"] else row["base_url"]
+        where = row["base_url"] or "this computer"
+        if row["local"] and row["base_url"]:
+            where = f"{where} (on this computer)"
         print(f"{row['name']:16s} {row['kind']:18s} {row['model']:32s} {where} (key {row['key']})")
     return 0
 
@@ -104,14 +108,15 @@ def _api_key(args: argparse.Namespace) -> str:
 def _add(args: argparse.Namespace) -> int:
     from anyllm_desktop.services.cloud_providers import add_provider
 
-    api_key = _api_key(args)
+    api_key, runtime = _api_key(args), open_runtime(args)
     try:
-        notice = add_provider(open_runtime(args), args.name, args.kind, base_url=args.base_url,
+        notice = add_provider(runtime, args.name, args.kind, base_url=args.base_url,
                               model=args.model, api_key=api_key,
                               embedding_model=args.embedding_model)  # fmt: skip
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"added {args.name} ({KINDS[args.kind].label})")
+    model = next(p["model"] for p in runtime.settings.providers if p["name"] == args.name)
+    print(f"added {args.name} ({KINDS[args.kind].label}), answering with {model}")
     if notice:
         print(f"anyllm: note: {notice}", file=sys.stderr)
     return 0

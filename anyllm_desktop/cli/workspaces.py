@@ -78,16 +78,22 @@ def add_commands(commands: Any) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from anyllm_desktop.store.locations import remember
+    from anyllm_desktop.services.shared_workspaces import create_workspace_at
 
     location = _location(args)
     secret = _secret(args) if location.remote else None
     with library_session(args) as library:
-        if location.remote:
-            _reach(library, location, secret, args.name)  # before anything is kept
-        workspace = library.create_workspace(args.name)
-        remember(library.runtime.paths.home, workspace.uid, location, secret)
+        if not location.remote:
+            workspace = library.create_workspace(args.name)
+        else:
+            try:  # joined, when another computer created a workspace there
+                workspace = create_workspace_at(library, args.name, location, secret)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+        documents = len(library.documents(workspace.name))
     print(f"created workspace {workspace.name!r}\nLocation: {location.describe()}")
+    if location.remote:
+        print(f"Documents there already: {documents}")
     return 0
 
 
@@ -98,25 +104,6 @@ def _location(args: argparse.Namespace) -> Any:
         return StoreLocation(args.location, args.endpoint, args.region, args.access_key_id)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-
-
-def _reach(library: Any, location: Any, secret: str | None, name: str) -> None:
-    """Connect to a new workspace's store once: offline mode's refusal, or the store's own
-    reason (a wrong key, no such bucket) names the host before the workspace is created."""
-    from anyllm_desktop.services.outbound import OutboundLog, store_refusal
-    from anyllm_desktop.store.vectors import VectorStore
-
-    refused = store_refusal(location, name, library.runtime.settings.offline_mode)
-    if refused:
-        raise CommandError(refused)
-    OutboundLog(library.runtime.paths.logs_dir).record_store(location, name, "open")
-    try:
-        VectorStore.at(location, secret).table_names()
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise CommandError(
-            f"Could not reach {location.uri} at {location.host}: {exc}. Check "
-            "the endpoint, region, bucket and keys."
-        ) from exc
 
 
 def _secret(args: argparse.Namespace) -> str:

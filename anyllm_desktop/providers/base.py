@@ -52,7 +52,7 @@ class GenerationOptions:
 class Capabilities:
     """What a provider can do, so callers adapt instead of guessing."""
 
-    #: Runs on this machine (nothing leaves it).
+    #: Runs on this machine (nothing leaves it): in-process, or a server on loopback.
     local: bool
     streaming: bool = True
     system_prompt: bool = True
@@ -60,6 +60,8 @@ class Capabilities:
     exact_token_count: bool = False
     #: Reuses the evaluated prompt prefix between calls (cached_tokens is meaningful).
     prompt_cache: bool = False
+    #: Follows a GBNF grammar (GenerationOptions.grammar); else it is given the JSON schema.
+    grammar: bool = False
 
 
 @dataclass(frozen=True)

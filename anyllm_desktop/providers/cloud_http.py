@@ -151,7 +151,7 @@ class CloudChatProvider:
         raise NotImplementedError
 
     def list_models(self) -> list[str]:
-        """The model ids the provider offers (for the settings' model picker)."""
+        """The model ids the provider offers, in the order it lists them."""
         import httpx
 
         url, headers = self.models_request()
@@ -165,7 +165,7 @@ class CloudChatProvider:
                 raise ProviderError(explain(self.endpoint, response.status_code, text, 0))
             body, text = read_json(self.endpoint, response)
         try:
-            return sorted(self.read_models(body))
+            return list(self.read_models(body))
         except (AttributeError, TypeError, KeyError, ValueError) as exc:
             raise unreadable(self.endpoint, text) from exc
 

@@ -3,8 +3,10 @@ which default base URL, whether a key is needed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
+from anyllm_desktop.core.hosts import is_loopback_url
 from anyllm_desktop.providers.cloud_embeddings import (
     AzureOpenAIEmbedder,
     CloudEmbedder,
@@ -104,16 +106,30 @@ def _endpoint(config: dict[str, str], api_key: str | None, model: str) -> Endpoi
         raise ValueError(f"The provider {config['name']!r} has no API key; add it again with one.")
     return Endpoint(
         label=f"{config['name']} ({kind.label})",
-        base_url=config.get("base_url") or kind.base_url,
+        base_url=base_url(config),
         model=model,
         api_key=api_key or "",
     )
 
 
+def base_url(config: Mapping[str, str]) -> str:
+    """Where a configured provider is reached: its own URL, else its kind's."""
+    return config.get("base_url") or KINDS[config["kind"]].base_url
+
+
+def on_this_computer(config: Mapping[str, str]) -> bool:
+    """Whether a configured provider is a server on loopback (Ollama, LM Studio, a llama.cpp
+    server on 127.0.0.1): nothing sent to it leaves the machine, so it is not a cloud."""
+    return is_loopback_url(base_url(config))
+
+
 def build_provider(config: dict[str, str], api_key: str | None) -> CloudChatProvider:
-    """A provider from its stored configuration (name, kind, base_url, model) and its key."""
+    """A provider from its stored configuration (name, kind, base_url, model) and its key; one
+    on loopback says it is local (offline mode, redaction and the outbound log pass it by)."""
     provider = KINDS[config["kind"]].provider(_endpoint(config, api_key, config["model"]))
     provider.name = config["name"]
+    if on_this_computer(config):
+        provider.capabilities = replace(provider.capabilities, local=True)
     return provider
 
 

@@ -111,7 +111,7 @@ class LocalLlamaProvider:
     """
 
     name = "local"
-    capabilities = Capabilities(local=True, exact_token_count=True, prompt_cache=True)
+    capabilities = Capabilities(local=True, exact_token_count=True, prompt_cache=True, grammar=True)
 
     def __init__(
         self,

@@ -66,9 +66,10 @@ class ModelKind:
         ids."""
         return False
 
-    def recipient(self, model_id: str) -> str | None:
+    def recipient(self, model_id: str, home: Any = None) -> str | None:
         """Who gets the text this model reads: None when it runs on this computer, else the
-        provider's name (offline mode and local-only workspaces refuse those)."""
+        provider's name (offline mode and local-only workspaces refuse those). With ``home``,
+        a provider whose server is on loopback counts as this computer."""
         return None
 
     def offers(self, model_id: str, role: str) -> bool:

@@ -33,10 +33,10 @@ class AdapterModels(ModelKind):
     def claims(self, model_id: str) -> bool:
         return split_model_id(model_id) is not None
 
-    def recipient(self, model_id: str) -> str | None:
+    def recipient(self, model_id: str, home: Any = None) -> str | None:
         """The base's (a cloud base is refused by :meth:`chat`, but never counted as local)."""
         base = _parts(model_id)[0]
-        return model_kind(base).recipient(base)
+        return model_kind(base).recipient(base, home)
 
     def offers(self, model_id: str, role: str) -> bool:
         return role == "chat"

@@ -14,7 +14,8 @@ from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Token
 from anyllm_desktop.providers.base import GenerationOptions
-from anyllm_desktop.providers.cloud_presets import KINDS, build_provider
+from anyllm_desktop.providers.cloud_presets import KINDS, build_provider, on_this_computer
+from anyllm_desktop.providers.cloud_requests import ProviderError
 from anyllm_desktop.providers.registry import PROVIDERS, OfflineModeError
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.secrets import SecretStore
@@ -82,7 +83,7 @@ def list_providers(runtime: Runtime) -> list[dict[str, Any]]:
             {
                 **config,
                 "base_url": mask_url(config["base_url"] or kind.base_url),
-                "local": False,
+                "local": on_this_computer(config),
                 "key": "stored" if has_key else ("missing" if kind.needs_key else "not needed"),
             }
         )
@@ -90,11 +91,12 @@ def list_providers(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 def add_provider(
-    runtime: Runtime, name: str, kind: str, *, base_url: str = "", model: str, api_key: str = "",
-    embedding_model: str | None = None,
+    runtime: Runtime, name: str, kind: str, *, base_url: str = "", model: str = "",
+    api_key: str = "", embedding_model: str | None = None,
 ) -> str | None:  # fmt: skip
     """Store a provider (replacing one of the same name, whose fine-tuned models stay: they live
     in the provider's account, not in this entry); the keyring's fallback notice, if any.
+    Without ``model`` it answers with the first model its server lists.
     ``embedding_model`` None takes the kind's usual one; "" offers none for workspaces."""
     if not _NAME.match(name) or name in PROVIDERS:
         raise ValueError(
@@ -118,7 +120,7 @@ def add_provider(
             "--api-key)."
         )
     if not model:
-        raise ValueError("A provider needs a default model (--model).")
+        model = _first_listed_model(runtime, name, kind, base_url, api_key)
     if embedding_model is None:
         embedding_model = spec.embedding_model if spec.embedder else ""
     if embedding_model and spec.embedder is None:
@@ -174,9 +176,41 @@ def embedding_models(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 def fetch_models(kind: str, base_url: str, api_key: str) -> list[str]:
-    """The models a provider offers, for the picker (raises ProviderError with a message)."""
+    """The models a provider offers, sorted for the picker (raises ProviderError with a
+    message)."""
+    return sorted(_listed_models(kind, base_url, api_key))
+
+
+def listing_refusal(runtime: Runtime, kind: str, base_url: str) -> str | None:
+    """Why a provider's model list may not be asked for now: offline mode, unless its server
+    is on this computer."""
+    here = on_this_computer({"kind": kind, "base_url": base_url})
+    if runtime.settings.offline_mode and not here:
+        return "Offline mode is on: the model list cannot be fetched."
+    return None
+
+
+def _listed_models(kind: str, base_url: str, api_key: str) -> list[str]:
     config = {"name": "new", "kind": kind, "base_url": base_url, "model": ""}
     return build_provider(config, api_key).list_models()
+
+
+def _first_listed_model(runtime: Runtime, name: str, kind: str, base_url: str,
+                        api_key: str) -> str:  # fmt: skip
+    """The model a provider added without one answers with: its server's first listed (asked
+    only where the user may reach it: on loopback, or with offline mode off)."""
+    if refused := listing_refusal(runtime, kind, base_url):
+        raise ValueError(f"{refused} Give {name!r}'s default model with --model.")
+    try:
+        listed = _listed_models(kind, base_url, api_key)
+    except ProviderError as exc:
+        raise ValueError(
+            f"No --model was given, and {name!r} did not list its models: {exc}"
+        ) from exc
+    if not listed:
+        raise ValueError(f"No --model was given, and {name!r} lists no models; give one with "
+                         "--model.")  # fmt: skip
+    return listed[0]
 
 
 def _save(runtime: Runtime, providers: list[dict[str, str]]) -> None:

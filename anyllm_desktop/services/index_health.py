@@ -3,7 +3,8 @@
 A removed table folder used to leave every document "indexed" while search said "no passages
 found" and re-adding a file said "duplicate"; a damaged LanceDB data file gave a raw traceback.
 Both now name the workspace and the folder and point to re-indexing, which rebuilds the index
-from the documents' files.
+from the documents' files. A workspace on object storage that cannot be reached (the network,
+the endpoint, the keys) says so, as a ProviderError like any other outbound connection.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from anyllm_desktop.core.workspace import Document, Workspace
@@ -19,8 +19,11 @@ from anyllm_desktop.providers.cloud_http import ProviderError
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.library import Library
+    from anyllm_desktop.store.vectors import VectorStore
 
-_LANCE_MARKS = ("lance error", "lanceerror", "corrupt", "not found", "no such file", "io error")
+#: What a damaged table's errors say (on object storage, any other failure is the connection).
+_DAMAGE_MARKS = ("corrupt", "not found", "no such file")
+_LANCE_MARKS = ("lance error", "lanceerror", "io error", *_DAMAGE_MARKS)
 
 
 def _fix(workspace: Workspace) -> str:
@@ -33,15 +36,14 @@ class IndexProblem(Exception):
 
     @classmethod
     def missing(cls, workspace: Workspace, library: Library) -> IndexProblem:
-        folder = library.vectors.folder / f"{workspace.vector_table}.lance"
+        where = library.vectors_for(workspace).place(workspace.vector_table)
         return cls(
-            f"The passages of workspace {workspace.name!r} are missing ({folder} is gone), "
+            f"The passages of workspace {workspace.name!r} are missing ({where} is gone), "
             f"though its documents are listed as indexed. {_fix(workspace)}"
         )
 
     @classmethod
-    def damaged(cls, workspace: Workspace, folder: Path, reason: str) -> IndexProblem:
-        where = folder / f"{workspace.vector_table}.lance"
+    def damaged(cls, workspace: Workspace, where: str, reason: str) -> IndexProblem:
         return cls(
             f"The index of workspace {workspace.name!r} ({where}) is damaged: {reason}. "
             + _fix(workspace)
@@ -55,16 +57,29 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def index_errors(workspace: Workspace, folder: Path) -> Iterator[None]:
-    """LanceDB's failures on a damaged table as an IndexProblem naming the workspace."""
+def index_errors(workspace: Workspace, vectors: VectorStore) -> Iterator[None]:
+    """LanceDB's failures on a damaged table as an IndexProblem naming the workspace; an
+    object store that cannot be reached as a ProviderError saying where."""
     try:
         yield
     except ProviderError:
         raise
     except (RuntimeError, OSError, ValueError) as exc:
+        damage = any(mark in str(exc).lower() for mark in _DAMAGE_MARKS)
+        if vectors.remote and not damage and not isinstance(exc, ValueError):
+            raise unreachable(workspace, vectors, exc) from exc
         if not any(mark in str(exc).lower() for mark in _LANCE_MARKS):
             raise
-        raise IndexProblem.damaged(workspace, folder, _reason(exc)) from exc
+        where = vectors.place(workspace.vector_table)
+        raise IndexProblem.damaged(workspace, where, _reason(exc)) from exc
+
+
+def unreachable(workspace: Workspace, vectors: VectorStore, exc: BaseException) -> ProviderError:
+    return ProviderError(
+        f"The passages of workspace {workspace.name!r} at {vectors.uri} could not be reached "
+        f"({_reason(exc)}). Check the network and the workspace's endpoint and keys; nothing "
+        "was changed."
+    )
 
 
 @dataclass(frozen=True)
@@ -76,18 +91,22 @@ class IndexHealth:
     incomplete: list[Document] = field(default_factory=list)
     #: The table cannot be read (the reason), "" when it can.
     damage: str = ""
-    #: The LanceDB folder.
-    folder: Path = Path()
+    #: Where the table is (its folder, or its object store URI).
+    where: str = ""
+    #: Why its object store cannot be reached now ("" when it can, or it is on this computer).
+    unreachable: str = ""
 
     @property
     def ok(self) -> bool:
-        return not (self.table_missing or self.incomplete or self.damage)
+        return not (self.table_missing or self.incomplete or self.damage or self.unreachable)
 
     @property
     def message(self) -> str:
         """What is wrong and what to do ("" when nothing is)."""
+        if self.unreachable:
+            return self.unreachable
         if self.damage:
-            return str(IndexProblem.damaged(self.workspace, self.folder, self.damage))
+            return str(IndexProblem.damaged(self.workspace, self.where, self.damage))
         if self.table_missing or self.incomplete:
             count = len(self.incomplete)
             documents = "1 document" if count == 1 else f"{count} documents"
@@ -101,14 +120,18 @@ class IndexHealth:
     @classmethod
     def of(cls, library: Library, workspace: Workspace) -> IndexHealth:
         indexed = [d for d in library.records.documents(workspace.id) if d.status == "indexed"]
-        folder = library.vectors.folder
-        if not library.vectors.has_table(workspace.vector_table):
-            return cls(workspace, table_missing=bool(indexed), incomplete=indexed, folder=folder)
         try:
-            with index_errors(workspace, folder):
-                counts = library.vectors.passages_per_document(library.table(workspace))
+            vectors = library.vectors_for(workspace)
+            where = vectors.place(workspace.vector_table)
+            with index_errors(workspace, vectors):
+                if not vectors.has_table(workspace.vector_table):
+                    missing = bool(indexed)
+                    return cls(workspace, table_missing=missing, incomplete=indexed, where=where)
+                counts = vectors.passages_per_document(library.table(workspace))
+        except ProviderError as exc:
+            return cls(workspace, unreachable=str(exc))
         except IndexProblem as exc:
             reason = str(exc.__cause__ and _reason(exc.__cause__))
-            return cls(workspace, damage=reason, folder=folder)
+            return cls(workspace, damage=reason, where=where)
         incomplete = [d for d in indexed if counts.get(d.id, 0) < d.chunks]
-        return cls(workspace, incomplete=incomplete, folder=folder)
+        return cls(workspace, incomplete=incomplete, where=where)

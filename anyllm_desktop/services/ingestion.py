@@ -91,13 +91,19 @@ class IngestJob:
         model = self.workspace.embedding_model
         retrieval = self.workspace.retrieval
         health = IndexHealth.of(self.library, self.workspace)
+        if health.unreachable:  # offline, or its object store is out of reach
+            yield from self._not_indexed(self._discover(), f"not indexed: {health.message}")
+            return
+        self.vectors = self.library.vectors_for(self.workspace)
         if health.damage and self.reindex:  # rebuilt from the files
-            self.library.vectors.drop_table(self.workspace.vector_table)
+            self.vectors.drop_table(self.workspace.vector_table)
         elif health.damage:
             yield from self._not_indexed(self._discover(), f"not indexed: {health.message}")
             return
         self._stale = {d.id for d in health.incomplete}
         try:
+            # Another home's documents of a shared workspace are duplicates here too.
+            self.library.shared.refresh(self.workspace, force=True)
             self.embedder = self.library.embedder(model, self.workspace)
             self.table = self.library.table(self.workspace)
         except ProviderError as exc:  # a cloud embedder refused (offline, locked, no key)
@@ -158,12 +164,12 @@ class IngestJob:
         )
         if any(r.status == "indexed" for r in self.results):
             self._release_memory()  # index building needs memory of its own
-            if self.library.vectors.vector_index_due(self.table):
+            if self.vectors.vector_index_due(self.table):
                 # Keeps the peak of a large ingest within ~1 GB; reloaded by the next search.
                 self.embedder.unload()
             started = time.perf_counter()
-            with index_errors(self.workspace, self.library.vectors.folder):
-                self.library.vectors.finish_writes(self.table)
+            with index_errors(self.workspace, self.vectors):
+                self.vectors.finish_writes(self.table)
             self.timings["write"] += time.perf_counter() - started
         free_bulk_session(self.embedder)
 
@@ -210,8 +216,8 @@ class IngestJob:
         interrupted = self.records.interrupted(self.workspace.id)
         if not interrupted:
             return []
-        with index_errors(self.workspace, self.library.vectors.folder):
-            self.library.vectors.delete_documents(self.table, [d.id for d in interrupted])
+        with index_errors(self.workspace, self.vectors):
+            self.vectors.delete_documents(self.table, [d.id for d in interrupted])
         self.records.delete_documents([d.id for d in interrupted])
         paths = [path_from_stored(d.path) for d in interrupted]
         return [p for p in paths if p.exists()]
@@ -259,8 +265,8 @@ class IngestJob:
             )
             offset += len(prepared.chunks)
         # One write per window, not per file: every add is a LanceDB fragment and version.
-        with index_errors(self.workspace, self.library.vectors.folder):
-            self.library.vectors.add(self.table, rows)
+        with index_errors(self.workspace, self.vectors):
+            self.vectors.add(self.table, rows)
             for prepared, doc_id in zip(window, doc_ids, strict=True):
                 self._finish(prepared, doc_id, len(prepared.chunks))
         self.timings["write"] += time.perf_counter() - started
@@ -275,6 +281,7 @@ class IngestJob:
     def _begin(self, prepared: Prepared) -> int:
         return self.records.begin_document(
             self.workspace.id,
+            document_id=self.library.shared.key(self.workspace, prepared.content_hash),
             content_hash=prepared.content_hash,
             path=stored_path(prepared.path),
             title=prepared.title,
@@ -284,11 +291,17 @@ class IngestJob:
         )
 
     def _finish(self, prepared: Prepared, doc_id: int, chunks: int) -> None:
-        """The document is complete: its older versions go, it is marked indexed."""
+        """The document is complete: its older versions go, it is marked indexed (and, in a
+        shared workspace, listed for every home first)."""
+        shared = self.library.shared
         if prepared.replaces:
             old = [d.id for d in prepared.replaces]
-            self.library.vectors.delete_documents(self.table, old)
+            shared.forget(self.workspace, prepared.replaces)
+            self.vectors.delete_documents(self.table, old)
             self.records.delete_documents(old)
+        document = self.records.document(doc_id)
+        assert document is not None  # begun by this writer
+        shared.publish(self.workspace, document, chunks)
         self.records.finish_document(doc_id, chunks)
 
     def _commit_streamed(self, prepared: Prepared, files_done: int, files_total: int
@@ -297,7 +310,6 @@ class IngestJob:
         'indexing' (invisible to search) until its last slice is in; a cancel or a failing
         provider removes what was written, as crash recovery would."""
         assert prepared.streamed is not None
-        folder = self.library.vectors.folder
         doc_id = self._begin(prepared)
         written, outcome = 0, "indexed"
         pieces = _batched(self.chunker.iter_chunks(prepared.streamed), SLICE_CHUNKS)
@@ -330,8 +342,8 @@ class IngestJob:
                 outcome = "failed" if outcome == "failed" else "cancelled"
                 break
             started = time.perf_counter()
-            with index_errors(self.workspace, folder):
-                self.library.vectors.add(self.table, _rows(doc_id, written, piece, vectors))
+            with index_errors(self.workspace, self.vectors):
+                self.vectors.add(self.table, _rows(doc_id, written, piece, vectors))
             self.timings["write"] += time.perf_counter() - started
             written += len(piece)
             self.progress.passages_done += len(piece)
@@ -340,14 +352,14 @@ class IngestJob:
         prepared.streamed = None  # its text can go
         self.progress.chunked(0, _size(prepared.path))
         if outcome != "indexed":
-            with index_errors(self.workspace, folder):
-                self.library.vectors.delete_documents(self.table, [doc_id])
+            with index_errors(self.workspace, self.vectors):
+                self.vectors.delete_documents(self.table, [doc_id])
             self.records.delete_documents([doc_id])
             reason = self._stopped or "cancelled while embedding"
             yield self._record(FileResult(stored_path(prepared.path), outcome, prepared.title,
                                           reason=reason))  # fmt: skip
             return
-        with index_errors(self.workspace, folder):
+        with index_errors(self.workspace, self.vectors):
             self._finish(prepared, doc_id, written)
         yield self._record(
             FileResult(stored_path(prepared.path), "indexed", prepared.title, written)

@@ -19,12 +19,13 @@ from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.providers.model_ids import UnknownModelError
 from anyllm_desktop.providers.registry import model_kind
 from anyllm_desktop.services import integrity, reembedding
-from anyllm_desktop.services.index_health import IndexHealth, IndexProblem, index_errors
+from anyllm_desktop.services.index_health import IndexHealth, index_errors
 from anyllm_desktop.services.outbound import OutboundLog, embedding_refusal
 from anyllm_desktop.services.retriever import Retriever, SearchResult
 from anyllm_desktop.services.runtime import Runtime
+from anyllm_desktop.services.shared_workspaces import SharedStores
 from anyllm_desktop.store.embedding_cache import EmbeddingCache
-from anyllm_desktop.store.locations import StoreLocation, location_of
+from anyllm_desktop.store.locations import forget
 from anyllm_desktop.store.records import Records
 from anyllm_desktop.store.threads import Threads
 from anyllm_desktop.store.vectors import VectorStore
@@ -41,7 +42,6 @@ class Library:
         self.records = Records(database)
         self.threads = Threads(database)
         self.vectors = VectorStore(integrity.vector_folder(paths))
-        self._locations: dict[str, StoreLocation] = {}
         try:
             #: Messages for the user about the library's state (shown like settings warnings).
             self.warnings = integrity.check_library(paths, self.records, self.vectors)
@@ -53,6 +53,8 @@ class Library:
         self.locks = WriterLocks(paths.workspaces_dir / "locks")
         self.cache = EmbeddingCache(paths.cache_dir / "embeddings.sqlite3")
         self.retriever = Retriever(self)
+        #: Workspaces kept on object storage, shared with other homes.
+        self.shared = SharedStores(self)
         if self.cache.rebuilt:
             self.warnings.append(self.cache.rebuilt.capitalize() + ".")
         #: Answers being generated make background embedding wait (the cores are theirs).
@@ -88,7 +90,7 @@ class Library:
         reason), removes personal data first if the workspace asks, and logs each request."""
         if (local := self._embedders.get((model_id, 0, False))) is not None:
             return local  # resolved before (the id is looked up once, not at every query)
-        recipient = model_kind(model_id).recipient(model_id)
+        recipient = model_kind(model_id).recipient(model_id, self.runtime)
         if recipient is None:
             key = (model_id, 0, False)
         else:
@@ -102,7 +104,7 @@ class Library:
         return self._embedders[key]
 
     def _create_embedder(self, model_id: str, workspace: Workspace | None) -> Embedder:
-        if workspace is None or model_kind(model_id).recipient(model_id) is None:
+        if workspace is None or model_kind(model_id).recipient(model_id, self.runtime) is None:
             return self.runtime.create_embedder(model_id)
         workspace_id = workspace.id
 
@@ -141,27 +143,18 @@ class Library:
         what = f"workspace {workspace.name!r}"
         return self.locks.acquire(workspace.uid, job, cancel or CancelToken(), what)
 
+    def vectors_for(self, workspace: Workspace) -> VectorStore:
+        """The store of the workspace's passages: this computer's folder, or the object store
+        it was created on (ProviderError when offline mode keeps the app from reaching it)."""
+        return self.shared.vectors(workspace)
+
     def table(self, workspace: Workspace, *, create: bool = True) -> Any:
         """The workspace's passages (its stored vector size is used when the table exists: no
         probe request to a cloud embedder for it)."""
-        self._refuse_remote(workspace)
+        vectors = self.vectors_for(workspace)
         name, model = workspace.vector_table, workspace.embedding_model
-        dim = self.vectors.stored_dim(name) or self.model_dim(model, workspace)
-        return self.vectors.table(name, model=model, dim=dim, create=create)
-
-    def _refuse_remote(self, workspace: Workspace) -> None:
-        """A workspace created on object storage is refused, never indexed on this computer
-        instead: reading and writing its bucket is not wired into ingestion and search yet
-        (store/locations.py keeps where it lives; docs/team-setup.md says what works)."""
-        if workspace.uid not in self._locations:
-            self._locations[workspace.uid] = location_of(self.runtime.paths.home, workspace.uid)
-        if (where := self._locations[workspace.uid]).remote:
-            raise IndexProblem(
-                f"Workspace {workspace.name!r} keeps its passages at {where.uri}, and this "
-                "version cannot yet ingest into or search a workspace on object storage; "
-                "nothing was stored on this computer instead. Use a workspace on this computer "
-                "for now."
-            )
+        dim = vectors.stored_dim(name) or self.model_dim(model, workspace)
+        return vectors.table(name, model=model, dim=dim, create=create)
 
     # -- workspaces ---------------------------------------------------------------------------
 
@@ -194,7 +187,8 @@ class Library:
 
     def delete_workspace(self, name: str, cancel: CancelToken | None = None) -> Iterator[Event]:
         """Its vectors, documents and chats go, once its writer (an ingest, here or in another
-        process) is done; the files stay where they are."""
+        process) is done; the files stay where they are. A shared workspace only leaves this
+        computer: its passages stay on the object store for the other homes."""
         workspace = self.records.workspace(name)
         held = yield from self.writer(workspace, "delete", cancel)
         if held is None:
@@ -205,6 +199,7 @@ class Library:
                 if integrity.table_uid(table) == workspace.uid or table == workspace.vector_table:
                     self.vectors.drop_table(table)
             self.records.delete_workspace(workspace.id)
+            forget(self.runtime.paths.home, workspace.uid)
             cache = self.runtime.paths.workflow_cache(workspace.uid)
             for part in (cache, *(cache.with_name(cache.name + s) for s in ("-wal", "-shm"))):
                 part.unlink(missing_ok=True)
@@ -212,8 +207,15 @@ class Library:
 
     # -- documents ----------------------------------------------------------------------------
 
-    def documents(self, name: str) -> list[Document]:
-        return self.records.documents(self.records.workspace(name).id)
+    def documents(self, name: str, *, current: bool = False) -> list[Document]:
+        """The workspace's documents. A shared workspace's are as its list was last read (quick,
+        for the GUI thread: ``health``, a search and an ingest read it again), or read again
+        first when ``current`` (off the GUI thread)."""
+        workspace = self.records.workspace(name)
+        if current:
+            with contextlib.suppress(ProviderError):  # searching it says why
+                self.shared.refresh(workspace)
+        return self.records.documents(workspace.id)
 
     def remove_document(
         self, name: str, document_id: int, cancel: CancelToken | None = None
@@ -229,9 +231,15 @@ class Library:
             return
         with held:
             workspace = self.records.workspace_by_id(workspace.id)  # re-embedded meanwhile?
-            if self.vectors.has_table(workspace.vector_table):
-                with index_errors(workspace, self.vectors.folder):
-                    self.vectors.delete_documents(self.table(workspace), [document_id])
+            try:
+                vectors = self.vectors_for(workspace)
+            except ProviderError as exc:  # offline, and the workspace is on object storage
+                yield Error(f"{document.title} was not removed: {exc}")
+                return
+            with index_errors(workspace, vectors):
+                self.shared.forget(workspace, [document])  # no home lists it from now on
+                if vectors.has_table(workspace.vector_table):
+                    vectors.delete_documents(self.table(workspace), [document_id])
             self.records.delete_documents([document_id])
         yield Done({"document": document.title})
 
@@ -252,8 +260,12 @@ class Library:
         return IngestJob(self, self.records.workspace(name), [], cancel, reindex=True).run()
 
     def health(self, name: str) -> IndexHealth:
-        """Whether the workspace's index still holds the passages of its documents."""
-        return IndexHealth.of(self, self.records.workspace(name))
+        """Whether the workspace's index still holds the passages of its documents (a shared
+        workspace's document list is read again first: what other computers added or removed)."""
+        workspace = self.records.workspace(name)
+        with contextlib.suppress(ProviderError):  # the health says why it cannot be reached
+            self.shared.refresh(workspace)
+        return IndexHealth.of(self, workspace)
 
     def cloud_embedding_terms(self, name: str, model_id: str) -> str | None:
         return reembedding.cloud_embedding_terms(self, name, model_id)

@@ -29,28 +29,29 @@ def cloud_embedding_terms(library: Library, name: str, model_id: str) -> str | N
     """What embedding workspace ``name`` with ``model_id`` sends, and where, for the user to
     agree to; None for a local model (nothing leaves). Raises ProviderError when a cloud model
     is refused (offline, the workspace's lock, an unknown provider or key)."""
-    if _runs_here(model_id):
+    if _runs_here(library, model_id):
         return None
     workspace = library.records.workspace(name)
+    vectors = library.vectors_for(workspace)
     passages = 0
-    if library.vectors.has_table(workspace.vector_table):
-        passages = library.vectors.count(library.table(workspace))
+    if vectors.has_table(workspace.vector_table):
+        passages = vectors.count(library.table(workspace))
     return _cloud_terms(library, workspace, model_id, passages)
 
 
 def _cloud_terms(
     library: Library, workspace: Workspace, model_id: str, passages: int
 ) -> str | None:
-    if _runs_here(model_id):
+    if _runs_here(library, model_id):
         return None
     embedder = library.embedder(model_id, workspace)
     return embedding_consent_text(workspace, cast(Sender, embedder), passages)
 
 
-def _runs_here(model_id: str) -> bool:
+def _runs_here(library: Library, model_id: str) -> bool:
     """Nothing leaves the computer (an unknown id too: the re-embed itself then says so)."""
     try:
-        return model_kind(model_id).recipient(model_id) is None
+        return model_kind(model_id).recipient(model_id, library.runtime) is None
     except KeyError:
         return True
 
@@ -71,6 +72,12 @@ def reembed(
     if model_id == workspace.embedding_model:
         yield Done({"workspace": name, "model": model_id, "passages": 0})
         return
+    if library.shared.is_shared(workspace):  # every home searches its table with its model
+        yield Error(f"{name!r} is shared through {library.shared.location(workspace).uri}, and "
+                    "every computer using it embeds questions with its model, so it keeps "
+                    f"{workspace.embedding_model}. Create a new shared workspace with the other "
+                    "model instead.")  # fmt: skip
+        return
     held = yield from library.writer(workspace, "reembed", cancel)
     if held is None:
         yield Error("Re-embedding was cancelled; the workspace keeps its old model.")
@@ -82,7 +89,8 @@ def reembed(
             return
         workspace = current  # as the writer before this one left it
         old_table = library.table(workspace)
-        total = library.vectors.count(old_table)
+        vectors = library.vectors
+        total = vectors.count(old_table)
         try:
             terms = _cloud_terms(library, workspace, model_id, total)
             if terms is not None and not agreed:
@@ -94,8 +102,8 @@ def reembed(
             yield Error(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
             return
         new_name = table_name(workspace.uid, table_version(workspace.vector_table) + 1)
-        library.vectors.drop_table(new_name)  # left over from an interrupted switch
-        new_table = library.vectors.table(new_name, model=model_id, dim=dim)
+        vectors.drop_table(new_name)  # left over from an interrupted switch
+        new_table = vectors.table(new_name, model=model_id, dim=dim)
         try:
             done = yield from _embed_into(library, workspace, model_id, old_table, new_table,
                                           total, cancel)  # fmt: skip
@@ -105,12 +113,12 @@ def reembed(
         finally:  # the sibling session is for this job only
             free_bulk_session(embedder)
         if done is None:
-            library.vectors.drop_table(new_name)
+            vectors.drop_table(new_name)
             yield Error(failure)
             return
-        library.vectors.finish_writes(new_table)
+        vectors.finish_writes(new_table)
         library.records.set_vector_table(workspace.id, model_id, new_name)
-        library.vectors.drop_table(workspace.vector_table)
+        vectors.drop_table(workspace.vector_table)
     yield Done({"workspace": name, "model": model_id, "passages": done})
 
 

@@ -23,7 +23,7 @@ from anyllm_desktop.services.retrieval import (
     join_overlapping,
     keep_places,
 )
-from anyllm_desktop.store.vectors import Hit
+from anyllm_desktop.store.vectors import Hit, VectorStore
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.library import Library
@@ -71,17 +71,22 @@ class Retriever:
         mode = mode or settings.search_mode
         if not query.strip():
             return []
-        if not self.library.vectors.has_table(workspace.vector_table):
-            if self.library.records.document_counts().get(workspace.id):
-                raise IndexProblem.missing(workspace, self.library)
-            return []
+        vectors = self.library.vectors_for(workspace)
+        with index_errors(workspace, vectors):
+            self.library.shared.refresh(workspace)  # what other homes added or removed
+            if not vectors.has_table(workspace.vector_table):
+                if self.library.records.document_counts().get(workspace.id):
+                    raise IndexProblem.missing(workspace, self.library)
+                return []
         for rewriter in self.rewriters:
             query = rewriter(workspace, query)
-        with index_errors(workspace, self.library.vectors.folder):
-            results = self._search(workspace, query, k, mode)
+        with index_errors(workspace, vectors):
+            results = self._search(workspace, vectors, query, k, mode)
         return self.reranker(workspace, query, results) if self.reranker else results
 
-    def _search(self, workspace: Workspace, query: str, k: int, mode: str) -> list[SearchResult]:
+    def _search(
+        self, workspace: Workspace, vectors: VectorStore, query: str, k: int, mode: str
+    ) -> list[SearchResult]:
         settings = workspace.retrieval
         table = self.library.table(workspace)
         candidates = max(MIN_CANDIDATES, k * CANDIDATES_PER_RESULT)
@@ -92,9 +97,9 @@ class Retriever:
         # Sequential on purpose: LanceDB serves a process's queries from one event loop, and two
         # threads side by side measured slower (22 ms a query) than one after the other (19 ms).
         if mode in ("hybrid", "vector"):
-            vector_hits = self.library.vectors.vector_search(table, query_vector, candidates)
+            vector_hits = vectors.vector_search(table, query_vector, candidates)
         if mode in ("hybrid", "fulltext"):
-            text_hits = self.library.vectors.text_search(table, query, candidates, query_vector)
+            text_hits = vectors.text_search(table, query, candidates, query_vector)
         items = fuse(vector_hits, text_hits)
         if settings.similarity_threshold > 0:
             threshold = settings.similarity_threshold
@@ -111,8 +116,8 @@ class Retriever:
         # The best passage comes with its neighbours in the same section: they are not listed
         # again, so their places go to other passages.
         best = items[0]
-        best_text, joined = self._with_neighbours(
-            table, best.hit, documents[best.hit.doc_id].chunks - 1
+        best_text, joined = _with_neighbours(
+            vectors, table, best.hit, documents[best.hit.doc_id].chunks - 1
         )
         rest = [i for i in items[1:] if (i.hit.doc_id, i.hit.chunk) not in joined]
         ranked = [best, *rest]
@@ -142,23 +147,24 @@ class Retriever:
             )
         return results
 
-    def _with_neighbours(
-        self, table: Any, hit: Hit, last_chunk: int
-    ) -> tuple[str, set[tuple[int, int]]]:
-        """The best passage's text joined with the passages before and after it in the same
-        section and page (an answer often starts or ends across a cut between passages: a
-        section's opening warning, a list that runs on, and the best passage is where it most
-        likely is), and the (document, chunk) of the passages joined."""
-        neighbours = self.library.vectors.neighbours(table, hit, last_chunk)
-        place = (hit.section, hit.page, hit.sheet)
-        text = hit.text
-        joined: set[tuple[int, int]] = set()
-        before = neighbours.get(hit.chunk - 1)
-        if before is not None and (before.section, before.page, before.sheet) == place:
-            text = join_overlapping(before.text, text)
-            joined.add((hit.doc_id, hit.chunk - 1))
-        after = neighbours.get(hit.chunk + 1)
-        if after is not None and (after.section, after.page, after.sheet) == place:
-            text = join_overlapping(text, after.text)
-            joined.add((hit.doc_id, hit.chunk + 1))
-        return text, joined
+
+def _with_neighbours(
+    vectors: VectorStore, table: Any, hit: Hit, last_chunk: int
+) -> tuple[str, set[tuple[int, int]]]:
+    """The best passage's text joined with the passages before and after it in the same
+    section and page (an answer often starts or ends across a cut between passages: a
+    section's opening warning, a list that runs on, and the best passage is where it most
+    likely is), and the (document, chunk) of the passages joined."""
+    neighbours = vectors.neighbours(table, hit, last_chunk)
+    place = (hit.section, hit.page, hit.sheet)
+    text = hit.text
+    joined: set[tuple[int, int]] = set()
+    before = neighbours.get(hit.chunk - 1)
+    if before is not None and (before.section, before.page, before.sheet) == place:
+        text = join_overlapping(before.text, text)
+        joined.add((hit.doc_id, hit.chunk - 1))
+    after = neighbours.get(hit.chunk + 1)
+    if after is not None and (after.section, after.page, after.sheet) == place:
+        text = join_overlapping(text, after.text)
+        joined.add((hit.doc_id, hit.chunk + 1))
+    return text, joined

@@ -27,11 +27,16 @@ from anyllm_desktop.models.catalog import (
 from anyllm_desktop.models.embedded import EMBEDDING_MODEL_ID, embedded_models, find_embedded
 from anyllm_desktop.providers.base import ChatProvider, Embedder
 from anyllm_desktop.providers.cloud_embeddings import CloudEmbedder, RequestReport
-from anyllm_desktop.providers.cloud_presets import KINDS, build_embedder, build_provider
+from anyllm_desktop.providers.cloud_presets import (
+    KINDS,
+    base_url,
+    build_embedder,
+    build_provider,
+    on_this_computer,
+)
 from anyllm_desktop.providers.fastembed_embedder import FastEmbedEmbedder
 from anyllm_desktop.providers.llama_local import LocalLlamaProvider
 from anyllm_desktop.providers.model_ids import (
-    UnknownModelError,
     cloud_model_id,
     parse_cloud_model_id,
 )
@@ -144,14 +149,19 @@ class Runtime:
     def _configured(self) -> dict[str, dict[str, str]]:
         return {p["name"]: p for p in self.settings.providers}
 
+    def provider_config(self, name: str) -> dict[str, str] | None:
+        """A configured provider's settings (None: there is none of that name)."""
+        return self._configured().get(name)
+
     def cloud_config(self, name: str) -> dict[str, str]:
-        """A configured cloud provider's settings; refused while offline mode is on."""
+        """A configured provider's settings; refused while offline mode is on, unless its
+        server is on this computer (loopback)."""
         configured = self._configured()
         if name not in configured:
             raise UnknownProviderError(
                 f"There is no provider named {name!r}; add it in Settings → Providers."
             )
-        if self.settings.offline_mode:
+        if self.settings.offline_mode and not on_this_computer(configured[name]):
             raise OfflineModeError(
                 f"Offline mode is on, so {name!r} (a cloud provider) cannot be used. Turn "
                 "it off in Settings → Privacy, or with `anyllm offline off`."
@@ -170,14 +180,6 @@ class Runtime:
         data first if ``redact`` and reports each request to ``on_request``."""
         chosen = model_id or self.settings.embedding_model
         return model_kind(chosen).embedder(chosen, self, redact=redact, on_request=on_request)
-
-    def create_cloud_embedder(
-        self, model_id: str, *, redact: bool = False, on_request: RequestReport | None = None
-    ) -> Embedder:
-        """:meth:`create_embedder` for an id that must be a cloud one (``cloud:PROVIDER:MODEL``)."""
-        if model_kind(model_id).recipient(model_id) is None:
-            raise UnknownModelError(f"{model_id!r} is not a cloud embedding model")
-        return self.create_embedder(model_id, redact=redact, on_request=on_request)
 
     def create_token_counter(self, model_id: str) -> TokenCounter:
         """Counts text in the embedding model's own tokens."""
@@ -276,8 +278,10 @@ class CloudModels(ModelKind):
     scheme = "cloud"
     form = "cloud:PROVIDER:MODEL, a model of a provider added in Settings → Providers"
 
-    def recipient(self, model_id: str) -> str:
-        return _split(model_id)[0]
+    def recipient(self, model_id: str, home: Runtime | None = None) -> str | None:
+        name = _split(model_id)[0]
+        config = home.provider_config(name) if home is not None else None
+        return None if config is not None and on_this_computer(config) else name
 
     def offers(self, model_id: str, role: str) -> bool:
         return role in ("chat", "embedding")
@@ -306,12 +310,12 @@ class CloudModels(ModelKind):
         rows = []
         for config in home.settings.providers:
             if model := config.get("embedding_model"):
-                host = urlsplit(config["base_url"] or KINDS[config["kind"]].base_url).hostname
-                rows.append({
-                    "id": cloud_model_id(config["name"], model),
-                    "label": f"{model} by {config['name']} (sends your documents to {host})",
-                    "local": False,
-                })  # fmt: skip
+                host = urlsplit(base_url(config)).hostname
+                here = on_this_computer(config)
+                where = f"on this computer, {host}" if here else f"sends your documents to {host}"
+                rows.append({"id": cloud_model_id(config["name"], model),
+                             "label": f"{model} by {config['name']} ({where})",
+                             "local": here})  # fmt: skip
         return rows
 
 

@@ -31,9 +31,10 @@ def keep_summary(library: Library, workspace: Workspace, document: Document, tex
     with library.priority.foreground():
         vector = embedder.embed([text], 1)[0]
     table = library.table(workspace)
-    library.vectors.delete_rows(table, document.id, SUMMARY_CHUNK)
+    vectors = library.vectors_for(workspace)
+    vectors.delete_rows(table, document.id, SUMMARY_CHUNK)
     tokens = max(1, len(text) // 4)  # what the prompt counts again with the chat model
     row = PassageRow(document.id, SUMMARY_CHUNK, text, f"{document.title}: summary",
                      SUMMARY_SECTION, None, "", tokens, vector)  # fmt: skip
-    library.vectors.add(table, [row])
-    library.vectors.finish_writes(table)
+    vectors.add(table, [row])
+    vectors.finish_writes(table)

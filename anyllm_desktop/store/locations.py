@@ -17,15 +17,18 @@ older Alibaba OSS). tests/e2e/test_shared_workspace.py checks two writers at onc
 
 from __future__ import annotations
 
-import ipaddress
 import sqlite3
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from anyllm_desktop.core.hosts import is_loopback
 from anyllm_desktop.store.database import SQLiteStore
 
 SCHEMES: tuple[str, ...] = ("local", "s3", "db")
+#: How soon an open table of a shared workspace sees what another machine wrote.
+SEEN_AFTER = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -79,15 +82,6 @@ class StoreLocation:
         return f"{self.uri}{where}"
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def secret_name(uid: str) -> str:
     """The secret store entry of a workspace's store secret."""
     return f"workspace-store:{uid}"
@@ -109,7 +103,9 @@ def connect_arguments(location: StoreLocation, secret: str | None) -> dict[str, 
         options["access_key_id"] = location.access_key_id
     if secret:
         options["secret_access_key"] = secret
-    return {"storage_options": options}
+    # Other machines commit to these tables: an open one looks for their versions this often
+    # (LanceDB's default for a path is never; LanceDB Cloud is always current).
+    return {"storage_options": options, "read_consistency_interval": SEEN_AFTER}
 
 
 _SCHEMA = (

@@ -7,6 +7,7 @@ import sqlite3
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from anyllm_desktop.core.workspace import ChatSettings, Document, RetrievalSettings, Workspace
 from anyllm_desktop.store.database import SQLiteStore
@@ -50,16 +51,23 @@ def _document(row: sqlite3.Row) -> Document:
 class Records(SQLiteStore):
     # -- workspaces ---------------------------------------------------------------------------
 
-    def create_workspace(self, name: str, embedding_model: str) -> Workspace:
+    def create_workspace(
+        self, name: str, embedding_model: str, *, uid: str = "", vector_table: str = ""
+    ) -> Workspace:
+        """A new workspace; ``uid`` and ``vector_table`` are given when it joins a shared one."""
         name = " ".join(name.split())
         if not name:
             raise ValueError("a workspace needs a name")
-        uid = uuid.uuid4().hex
+        if uid and (joined := self.workspace_by_uid(uid)) is not None:
+            raise WorkspaceExistsError(
+                f"this library already has the workspace kept there, as {joined.name!r}"
+            )
+        uid = uid or uuid.uuid4().hex
         try:
             cursor = self._db.execute(
                 "INSERT INTO workspaces (name, created_at, embedding_model, vector_table, "
                 "retrieval, uid) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, time.time(), embedding_model, table_name(uid, 1),
+                (name, time.time(), embedding_model, vector_table or table_name(uid, 1),
                  json.dumps(RetrievalSettings().to_dict()), uid),
             )  # fmt: skip
         except sqlite3.IntegrityError as exc:
@@ -186,20 +194,41 @@ class Records(SQLiteStore):
         kind: str,
         size: int,
         pages: int | None,
+        document_id: int | None = None,
     ) -> int:
         """Record a document as 'indexing' before its passages are written, so a crash
-        leaves a marker that the next ingest cleans up."""
+        leaves a marker that the next ingest cleans up. ``document_id``: a shared workspace's
+        key for it (else the next id)."""
         self._db.execute(
             "DELETE FROM documents WHERE workspace_id = ? AND content_hash = ?",
             (workspace_id, content_hash),
         )
+        if document_id is not None:
+            self._db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
         cursor = self._db.execute(
-            "INSERT INTO documents (workspace_id, content_hash, path, title, kind, size, status, "
-            "pages, added_at) VALUES (?, ?, ?, ?, ?, ?, 'indexing', ?, ?)",
-            (workspace_id, content_hash, path, title, kind, size, pages, time.time()),
-        )
+            "INSERT INTO documents (id, workspace_id, content_hash, path, title, kind, size, "
+            "status, pages, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'indexing', ?, ?)",
+            (document_id, workspace_id, content_hash, path, title, kind, size, pages,
+             time.time()),
+        )  # fmt: skip
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    def keep_shared_document(self, workspace_id: int, key: int, document: Any) -> None:
+        """A shared workspace's document as another home listed it (a ``SharedDocument``):
+        indexed, under its shared ``key``, replacing this home's row of the same content."""
+        self._db.execute(
+            "DELETE FROM documents WHERE id = ? OR (workspace_id = ? AND content_hash = ?)",
+            (key, workspace_id, document.content_hash),
+        )
+        self._db.execute(
+            "INSERT INTO documents (id, workspace_id, content_hash, path, title, kind, size, "
+            "status, chunks, pages, added_at, indexed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 0, 'indexed', ?, ?, ?, ?)",
+            (key, workspace_id, document.content_hash, document.path, document.title,
+             document.kind, document.passages, document.pages or None, document.added_at,
+             document.added_at),
+        )  # fmt: skip
 
     def finish_document(self, document_id: int, chunks: int) -> None:
         self._db.execute(

@@ -92,6 +92,17 @@ class VectorStore:
         return cls(Path(), uri=location.uri, **connect_arguments(location, secret))
 
     @property
+    def remote(self) -> bool:
+        """On object storage (another machine's, or one on loopback), not this home's folder."""
+        return self.uri != str(self.folder)
+
+    def place(self, name: str) -> str:
+        """Where table ``name`` lives, for messages: its folder, or its object store URI."""
+        if self.remote:
+            return f"{self.uri.rstrip('/')}/{name}.lance"
+        return str(self.folder / f"{name}.lance")
+
+    @property
     def connection(self) -> Any:
         """The LanceDB connection (store/shared_manifest.py keeps its tables beside these)."""
         return self._db

@@ -144,7 +144,7 @@ class Navigator(QObject):
 
     def _check_index(self, name: str | None) -> None:
         """A workspace whose passages were lost gets the repair bar (checked off the GUI
-        thread)."""
+        thread; a shared workspace's list, read again by the check, is shown after it)."""
         self.conversation.repair_bar.hide()
         if name is None:
             self._index_check = None
@@ -154,6 +154,7 @@ class Navigator(QObject):
         def show(event: Event) -> None:
             if isinstance(event, Done) and worker is self._index_check:  # the latest check
                 self.conversation.repair_bar.show_problem(name, event.result)
+                self.documents.show_documents(name, self.backend.documents(name))
 
         worker.event.connect(show)
 

@@ -123,7 +123,9 @@ class SettingsDialog(QDialog):
         self.rows = self.backend.providers()
         self.provider_table.clear()
         for row in self.rows:
-            where = "this computer" if row["local"] else row["base_url"]
+            where = row["base_url"] or "this computer"
+            if row["local"] and row["base_url"]:
+                where = f"on this computer, {where}"
             self.provider_table.addTopLevelItem(
                 QTreeWidgetItem([row["name"], row["kind"], row["model"], where, row["key"]])
             )
@@ -131,7 +133,8 @@ class SettingsDialog(QDialog):
         self.provider.clear()
         self.provider.addItem("Local (llama.cpp, on this computer)", "local")
         for row in self.rows[1:]:
-            self.provider.addItem(f"{row['name']} ({row['kind']}, cloud)", row["name"])
+            place = "on this computer" if row["local"] else "cloud"
+            self.provider.addItem(f"{row['name']} ({row['kind']}, {place})", row["name"])
         self.provider.setCurrentIndex(max(self.provider.findData(chosen), 0))
 
     def _selected_provider(self) -> dict[str, Any] | None:

@@ -19,7 +19,6 @@ from anyllm_desktop.ui.navigator import Navigator
 from anyllm_desktop.ui.new_workspace_dialog import NewWorkspaceDialog
 from anyllm_desktop.ui.status_bar import StatusBar
 from anyllm_desktop.ui.workspace_settings_dialog import WorkspaceSettingsDialog
-from anyllm_desktop.workers.workspace_locations import create_workspace_at
 
 if TYPE_CHECKING:
     from anyllm_desktop.workers.backend import Backend
@@ -56,13 +55,13 @@ class WorkspaceActions(QObject):
         if dialog.exec() != NewWorkspaceDialog.DialogCode.Accepted:
             return
         name, location = dialog.name.text().strip(), dialog.location()
-        try:
-            workspace = create_workspace_at(self.backend, name, location,
-                                            dialog.secret.text() or None)  # fmt: skip
-        except ValueError as exc:
-            QMessageBox.warning(self._parent, "New workspace", str(exc))
-            return
-        self.navigator.select_workspace(workspace.name)
+        if location.remote:
+            self.status.showMessage(f"Connecting to {location.describe()}…")
+        self.backend.create_workspace_at(
+            name, location, dialog.secret.text() or None,
+            lambda workspace: self.navigator.select_workspace(workspace.name),
+            lambda reason: QMessageBox.warning(self._parent, "New workspace", reason),
+        )  # fmt: skip
 
     def new_thread(self) -> None:
         if self.session.workspace is not None:
@@ -163,9 +162,10 @@ class WorkspaceActions(QObject):
             return None
         dialog = WorkspaceSettingsDialog(
             self.backend.workspace(name),
-            self.backend.provider_names(),
+            self.backend.provider_places(),
             self.backend.embedding_models(),
             self._parent,
+            self.backend.workspace_location(name),
         )
         dialog.accepted.connect(lambda: self._apply_workspace_settings(dialog))
         dialog.open()

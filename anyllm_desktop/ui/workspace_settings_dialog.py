@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,10 +27,12 @@ class WorkspaceSettingsDialog(QDialog):
     def __init__(
         self,
         workspace: Workspace,
-        providers: list[str],
+        providers: dict[str, bool],
         embedders: list[tuple[str, str]],
         parent: QWidget | None = None,
+        location: str = "",
     ) -> None:
+        """``location``: where a shared workspace keeps its index ("" for this computer)."""
         super().__init__(parent)
         self.workspace = workspace
         chat, retrieval = workspace.chat, workspace.retrieval
@@ -55,8 +58,9 @@ class WorkspaceSettingsDialog(QDialog):
         self.provider = QComboBox()
         self.provider.setAccessibleName("Answered by")
         self.provider.addItem("The app's default provider", "")
-        for name in providers:
-            label = "Local model (on this computer)" if name == "local" else f"{name} (cloud)"
+        for name, here in providers.items():
+            label = ("Local model (on this computer)" if name == "local"
+                     else f"{name} ({'on this computer' if here else 'cloud'})")  # fmt: skip
             self.provider.addItem(label, name)
         self.provider.setCurrentIndex(max(self.provider.findData(chat.provider), 0))
         self.model = QLineEdit(chat.model)
@@ -76,8 +80,15 @@ class WorkspaceSettingsDialog(QDialog):
             self.embedder.addItem(f"{workspace.embedding_model} (no longer offered)",
                                   workspace.embedding_model)  # fmt: skip
         self.embedder.setCurrentIndex(self.embedder.findData(workspace.embedding_model))
+        if location:  # every computer sharing it embeds questions with its model
+            self.embedder.setEnabled(False)
+            self.embedder.setToolTip("A shared workspace keeps the model it was created with.")
+        self.location = QLabel(location or "this computer")
+        self.location.setAccessibleName("Index kept at")
+        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.chunk_tokens = int_field(32, 8192, retrieval.chunk_tokens, "Chunk size")
         self.chunk_overlap = int_field(0, 4095, retrieval.chunk_overlap, "Chunk overlap")
+        form.addRow("Index kept at", self.location)
         form.addRow("Answered by", self.provider)
         form.addRow("Cloud model", self.model)
         form.addRow("", self.local_only)

@@ -39,6 +39,7 @@ from anyllm_desktop.workers.quick_actions import QuickActions
 from anyllm_desktop.workers.training import TrainingActions
 from anyllm_desktop.workers.window_jobs import WindowJobs
 from anyllm_desktop.workers.workflows import WorkflowActions
+from anyllm_desktop.workers.workspace_locations import WorkspaceLocations
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.chat import ChatService
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
 
 
 class Backend(
-    ModelsAndProviders, WorkflowActions, TrainingActions, QuickActions, WindowJobs, QObject
-):
+    ModelsAndProviders, WorkflowActions, TrainingActions, QuickActions, WindowJobs,
+    WorkspaceLocations, QObject,
+):  # fmt: skip
     #: The library and chat service are open: lists and asking work from now on.
     ready = Signal()
     #: Start-up or model events (Progress, Error, Done) for the status bar.

@@ -136,15 +136,15 @@ class ModelsAndProviders:
     ) -> GeneratorWorker:
         """The provider's model list; an empty ``api_key`` uses the key stored for
         ``stored_for``."""
-        from anyllm_desktop.services.cloud_providers import fetch_models
+        from anyllm_desktop.services.cloud_providers import fetch_models, listing_refusal
         from anyllm_desktop.store.secrets import SecretStore
 
         if not api_key and stored_for:
             api_key = SecretStore(self.runtime.paths.home).get(stored_for) or ""
 
         def source(cancel: CancelToken) -> Iterator[Event]:
-            if self.runtime.settings.offline_mode:
-                yield Error("Offline mode is on: the model list cannot be fetched.")
+            if refused := listing_refusal(self.runtime, kind, base_url):
+                yield Error(refused)
                 return
             try:
                 yield Done(fetch_models(kind, base_url, api_key))
@@ -176,8 +176,9 @@ class ModelsAndProviders:
     def curated_model(self, url: str) -> CuratedModel | None:
         return next((m for m in CURATED if m.url == url), None)
 
-    def provider_names(self) -> list[str]:
-        return ["local", *(p["name"] for p in self.runtime.settings.providers)]
+    def provider_places(self) -> dict[str, bool]:
+        """Each provider's name → whether it runs on this computer ("local", a loopback server)."""
+        return {row["name"]: bool(row["local"]) for row in self.providers()}
 
     def outbound_log(self) -> list[dict[str, Any]]:
         from anyllm_desktop.services.outbound import OutboundLog

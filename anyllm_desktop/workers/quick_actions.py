@@ -88,6 +88,8 @@ class QuickActions:
             provider = self.runtime.create_chat_provider(provider=name, model=ws.chat.model or None)
         except (KeyError, ValueError, RuntimeError):
             return None  # the action says why
+        if provider.capabilities.local:
+            return None  # a server on this computer: nothing leaves it
         removed = " Personal data is removed first." if ws.chat.redact_personal_data else ""
         return (f"This quick action sends the text to {provider.name} "
                 f"({outbound.destination(provider)}), the cloud provider answering in "

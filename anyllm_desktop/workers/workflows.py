@@ -133,8 +133,9 @@ class WorkflowActions:
                 yield Error(f"{citation.document} is no longer in {workspace}.")
                 return
             document = found[0]
-            table = library.table(library.workspace(workspace), create=False)
-            hits = library.vectors.passages(table, document.id, range(document.chunks))
+            space = library.workspace(workspace)
+            table = library.table(space, create=False)
+            hits = library.vectors_for(space).passages(table, document.id, range(document.chunks))
             ordered = [hits[c] for c in sorted(hits)]
             cited = [h for h in ordered if (h.page is not None and h.page in citation.pages)
                      or (h.section and h.section in citation.sections)]  # fmt: skip

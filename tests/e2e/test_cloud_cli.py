@@ -50,7 +50,7 @@ def test_providers_add_test_ask_remove_and_the_key_never_leaks(
     # The first time, the user must agree to send this workspace's passages there.
     unasked = anyllm(env, "ask", "-w", "FAQ", "What is sid?", "--provider", "replay")
     assert unasked.returncode == 1 and "needs your agreement" in unasked.stderr
-    assert "127.0.0.1" in unasked.stderr and "--send-to-cloud" in unasked.stderr
+    assert "cloud.test" in unasked.stderr and "--send-to-cloud" in unasked.stderr
     assert len(server.requests) == 1  # only the connection test so far
     server.replies = [Reply(chunks=OPENAI_STREAM)]
     asked = anyllm(env, "ask", "-w", "FAQ", "What is sid?", "--provider", "replay", "--json",
@@ -74,7 +74,7 @@ def test_providers_add_test_ask_remove_and_the_key_never_leaks(
     # The outbound log: who got what, never the key or the text.
     log = [json.loads(line) for line in (anyllm_home / "logs" / "outbound.jsonl").open()]
     assert [(e["provider"], e["host"], e["ok"]) for e in log] == [
-        ("replay", "127.0.0.1", True), ("replay", "127.0.0.1", False)
+        ("replay", "cloud.test", True), ("replay", "cloud.test", False)
     ]  # fmt: skip
     assert log[0]["prompt_tokens"] == 21 and "What is sid" not in json.dumps(log)
 
@@ -99,9 +99,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_the_openai_path_against_llama_cpp_server_serving_the_embedded_model(
-    keyless_env: dict[str, str],
+def test_a_llama_cpp_server_on_loopback_is_this_computer_not_a_cloud(
+    keyless_env: dict[str, str], anyllm_home: Path
 ) -> None:
+    """The OpenAI path against llama.cpp's own server serving the embedded model, on 127.0.0.1:
+    added without --model (the server's first listed), used with offline mode on (the default)
+    and without --send-to-cloud, listed as on this computer, and nothing in the outbound log."""
     import subprocess
     import sys
     import time
@@ -127,9 +130,12 @@ def test_the_openai_path_against_llama_cpp_server_serving_the_embedded_model(
                 time.sleep(0.5)
         env = keyless_env
         base = f"http://127.0.0.1:{port}/v1"
-        assert anyllm(env, "providers", "add", "lcpp", "--kind", "llamacpp-server",
-                      "--base-url", base, "--model", "smollm2").returncode == 0  # fmt: skip
-        assert anyllm(env, "offline", "off").returncode == 0
+        added = anyllm(env, "providers", "add", "lcpp", "--kind", "llamacpp-server",
+                       "--base-url", base)  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        assert "answering with smollm2" in added.stdout
+        listed = anyllm(env, "providers", "list")
+        assert f"{base} (on this computer)" in listed.stdout
         tested = json.loads(anyllm(env, "providers", "test", "lcpp", "--json").stdout)
         assert tested["ok"] and tested["model"] == "smollm2" and tested["reply"]
         assert anyllm(env, "workspace", "create", "FAQ").returncode == 0
@@ -138,12 +144,13 @@ def test_the_openai_path_against_llama_cpp_server_serving_the_embedded_model(
             == 0
         )
         question = "What is the codename of the unstable distribution?"
-        asked = anyllm(env, "ask", "-w", "FAQ", question, "--provider", "lcpp",
-                       "--send-to-cloud", "--json")  # fmt: skip
+        asked = anyllm(env, "ask", "-w", "FAQ", question, "--provider", "lcpp", "--json")
         assert asked.returncode == 0, asked.stderr
         answer = json.loads(asked.stdout)
         assert answer["provider"] == "lcpp" and answer["answer"].strip()
         assert answer["timings"]["prompt_tokens"] > 100  # the passages went with the question
+        assert anyllm(env, "offline", "status").stdout.strip() == "offline mode is on"
+        assert not (anyllm_home / "logs" / "outbound.jsonl").exists()  # nothing left the machine
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -80,7 +80,7 @@ def test_cloud_finetune_uploads_polls_and_adds_the_model(
 
     unasked = _finetune(env, data)
     assert unasked.returncode == 2, unasked.stderr
-    assert "127.0.0.1" in unasked.stderr and "8 training examples" in unasked.stderr
+    assert "cloud.test" in unasked.stderr and "8 training examples" in unasked.stderr
     assert "--send-to-cloud" in unasked.stderr and server.requests == []
 
     server.replies = [

@@ -16,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anyllm_desktop.core.events import Done
+from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.outbound import OutboundLog, store_refusal
+from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.locations import StoreLocation
 from anyllm_desktop.store.shared_manifest import SharedManifest, SharedWorkspace
 from anyllm_desktop.store.vectors import PassageRow, VectorStore
@@ -117,21 +120,6 @@ def test_two_writers_at_once_lose_nothing(
     ]  # fmt: skip
 
 
-def test_second_home_sees_the_first_ones_passages(
-    s3_endpoint: str, tmp_path: Path, child_env: dict[str, str]
-) -> None:
-    store = VectorStore.at(_location(s3_endpoint), SECRET)
-    table = store.table("passages", model="test-embedder", dim=DIM)
-    row = PassageRow(7, 0, "the shared answer", "", "", 1, "", 3, [0.5] * DIM)
-    store.add(table, [row])
-    other = _writer(s3_endpoint, 6, 2, tmp_path / "other-home", child_env)
-    _out, err = other.communicate(timeout=60)
-    assert other.returncode == 0, err
-    table.checkout_latest()
-    assert store.passages_per_document(table) == {7: 1, 6: 2}
-    assert [d.title for d in SharedManifest(store).documents()] == ["Doc 6"]
-
-
 def test_offline_mode_refuses_a_store_on_another_host(tmp_path: Path) -> None:
     remote = StoreLocation("s3://team/shared", "https://minio.example.org:9000", "eu-1", KEY_ID)
     message = store_refusal(remote, "Team docs", offline=True)
@@ -166,14 +154,14 @@ def test_cli_creates_a_workspace_on_the_bucket(
     assert "Location: s3://team/shared" in anyllm("workspace", "list").stdout
     kept = b"".join(p.read_bytes() for p in anyllm_home.rglob("*") if p.is_file())
     assert SECRET.encode() not in kept  # in the secret store, encrypted; never in plain text
-    # Not indexed on this computer instead, while ingesting into a bucket is not wired up.
-    note = anyllm_home / "note.txt"
-    note.write_text("Shared notes for the team.", encoding="utf-8")
+    # Its passages go to the bucket; nothing of them is kept in this home.
+    note = anyllm_home.parent / "note.txt"
+    note.write_text("The shared notes say the team meets on Fridays.", encoding="utf-8")
     ingested = anyllm("ingest", "-w", "Team", str(note))
-    assert ingested.returncode != 0 and "keeps its passages at s3://team/shared" in (
-        ingested.stderr + ingested.stdout
-    )
-    assert anyllm("docs", "-w", "Team", "--json").stdout.count('"indexed"') == 0
+    assert ingested.returncode == 0, ingested.stderr
+    assert not list((anyllm_home / "workspaces").rglob("*.lance"))
+    found = json.loads(anyllm("search", "-w", "Team", "when does the team meet", "--json").stdout)
+    assert "Fridays" in found["results"][0]["text"]
 
     nobody = f"http://127.0.0.1:{_free_port()}"  # no store listens there
     unreachable = [*create[:2], "Other", *create[3:5], "--endpoint", nobody, *create[7:]]
@@ -181,9 +169,10 @@ def test_cli_creates_a_workspace_on_the_bucket(
     assert refused.returncode != 0 and "Could not reach s3://team/shared" in refused.stderr
     assert "Other" not in anyllm("workspace", "list").stdout  # nothing kept
 
+    # Deleting it here leaves the team's copy: joining again finds the document.
     assert anyllm("workspace", "delete", "Team").returncode == 0
-    assert anyllm("workspace", "create", "Team").returncode == 0  # same name, this computer
-    assert "Location: this computer" in anyllm("workspace", "show", "Team").stdout
+    joined = anyllm(*create, "--secret-from-env", "TEAM_SECRET")
+    assert "Documents there already: 1" in joined.stdout, joined.stderr
 
 
 def test_commits_are_conditional_writes(
@@ -220,3 +209,67 @@ def test_commits_are_conditional_writes(
     client.put_object(Bucket="team", Key="probe", Body=b"1")
     with pytest.raises(client.exceptions.ClientError, match="PreconditionFailed"):
         client.put_object(Bucket="team", Key="probe", Body=b"2", IfNoneMatch="*")
+
+
+FILES = {
+    "wifi.txt": "The office wifi password is changed every Monday by Dana Whitfield.",
+    "parking.txt": "Parking permits for the team garage are renewed each March at the front desk.",
+    "budget.txt": "The quarterly budget review happens on the second Thursday of January.",
+}
+
+
+def test_two_homes_share_one_workspace(
+    s3_endpoint: str, tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    """Two machines (two homes): each ingests while the other searches and answers; both see
+    every document, and a document removed on one is gone on the other."""
+    for name, text in FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+    def start(home: str, *args: str) -> subprocess.Popen[str]:
+        env = {**child_env, "ANYLLM_HOME": str(tmp_path / home), "TEAM_SECRET": SECRET}
+        command = [sys.executable, "-m", "anyllm_desktop.cli", *args]
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    def done(*started: subprocess.Popen[str]) -> list[str]:
+        outputs = []
+        for process in started:
+            out, err = process.communicate(timeout=180)
+            assert process.returncode == 0, err
+            outputs.append(out)
+        return outputs
+
+    def listed(home: str) -> dict[str, str]:
+        [out] = done(start(home, "docs", "-w", "Team", "--json"))
+        return {d["document"]: d["status"] for d in json.loads(out)["documents"]}
+
+    create = ["workspace", "create", "Team", "--location", "s3://team/shared", "--endpoint",
+              s3_endpoint, "--region", "us-east-1", "--access-key-id", KEY_ID,
+              "--secret-from-env", "TEAM_SECRET"]  # fmt: skip
+    [made] = done(start("a", *create))
+    assert "Documents there already: 0" in made
+    done(start("a", "ingest", "-w", "Team", str(tmp_path / "wifi.txt")))
+    [joined] = done(start("b", *create))
+    assert "Documents there already: 1" in joined
+
+    # Both write at once while b searches what a wrote.
+    writers = [start("a", "ingest", "-w", "Team", str(tmp_path / "parking.txt")),
+               start("b", "ingest", "-w", "Team", str(tmp_path / "budget.txt"))]  # fmt: skip
+    [found] = done(start("b", "search", "-w", "Team", "who changes the wifi password", "--json"))
+    done(*writers)
+    assert json.loads(found)["results"][0]["document"] == "wifi"  # titled by the file's name
+    everything = {Path(name).stem: "indexed" for name in FILES}
+    assert listed("a") == everything and listed("b") == everything
+
+    [asked] = done(start("b", "ask", "-w", "Team", "When are parking permits renewed?", "--json"))
+    answer = json.loads(asked)
+    assert answer["sources"][0]["document"] == "parking"  # a's document answers b
+
+    library = Library(Runtime.open(tmp_path / "a"))
+    wifi = next(d for d in library.documents("Team") if d.title == "wifi")
+    assert isinstance(list(library.remove_document("Team", wifi.id))[-1], Done)
+    library.close()
+    assert "wifi" not in listed("b")
+    [searched] = done(start("b", "search", "-w", "Team", "wifi password", "--json"))
+    assert "wifi" not in {r["document"] for r in json.loads(searched)["results"]}

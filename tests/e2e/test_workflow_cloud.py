@@ -127,7 +127,7 @@ def test_structured_output_redaction_and_the_outbound_log(cloud: Library, server
 
     log = [json.loads(line) for line in (anyllm_home / "logs" / "outbound.jsonl").open()]
     assert [(e["kind"], e["step"], e["host"], e["ok"]) for e in log] == [
-        ("workflow", "fields", "127.0.0.1", True), ("workflow", "mood", "127.0.0.1", True)
+        ("workflow", "fields", "cloud.test", True), ("workflow", "mood", "cloud.test", True)
     ]  # fmt: skip
     assert log[0]["redactions"] == {"email": 1} and log[0]["prompt_tokens"] == 50
     assert "120 EUR" not in json.dumps(log) and EMAIL not in json.dumps(log)
@@ -140,18 +140,18 @@ def test_refused_before_anything_is_sent_naming_step_provider_and_host(
     sends = cloud_sends(cloud, "w", spec)
     assert [(s["step"], s["provider"], s["host"], s["sends"], s["documents"], s["agreed"])
             for s in sends] == [
-        ("fields", "replay", "127.0.0.1", "document text", ["invoice.md"], False),
-        ("mood", "replay", "127.0.0.1", "document text", ["invoice.md"], False),
+        ("fields", "replay", "cloud.test", "document text", ["invoice.md"], False),
+        ("mood", "replay", "cloud.test", "document text", ["invoice.md"], False),
     ]  # fmt: skip
     assert (
-        "The step fields would send the text of 1 document to replay (127.0.0.1)"
+        "The step fields would send the text of 1 document to replay (cloud.test)"
         in (sends[0]["refused"])
     )
 
     refused = run(cloud)[-1]  # no agreement yet
     assert isinstance(refused, Error) and refused.detail == CONSENT_REQUIRED
     assert (
-        "The step fields would send" in refused.message and "replay (127.0.0.1)" in refused.message
+        "The step fields would send" in refused.message and "replay (cloud.test)" in refused.message
     )
     assert "agreement" in refused.message and "the text of 1 document" in refused.message
 
@@ -160,7 +160,7 @@ def test_refused_before_anything_is_sent_naming_step_provider_and_host(
     cloud.runtime.settings = replace(cloud.runtime.settings, offline_mode=True)
     offline = run(cloud)[-1]
     assert isinstance(offline, Error) and "offline mode is on" in offline.message
-    assert "The step fields" in offline.message and "127.0.0.1" in offline.message
+    assert "The step fields" in offline.message and "cloud.test" in offline.message
 
     cloud.runtime.settings = replace(cloud.runtime.settings, offline_mode=False)
     cloud.update_chat("w", local_only=True)
@@ -220,7 +220,7 @@ def test_cli_run_asks_for_the_agreement_then_remembers_it(
     assert main(["run", str(flow), "-w", "w"]) == 2
     said = capsys.readouterr().err
     assert "the workflow's cloud steps need your agreement first" in said
-    assert "fields: document text of 1 document(s) to replay (127.0.0.1)" in said
+    assert "fields: document text of 1 document(s) to replay (cloud.test)" in said
     assert "--send-to-cloud" in said and server.requests == []
 
     server.replies = [answer('{"number": "A-17", "total": 120}'), answer('{"answer": "neutral"}')]

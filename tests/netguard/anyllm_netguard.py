@@ -4,6 +4,11 @@ Installed for the test process by ``tests/conftest.py`` and for child processes 
 ``sitecustomize.py`` beside this file (put this folder on ``PYTHONPATH``). Loopback and Unix
 sockets stay allowed: tests run real servers on 127.0.0.1. Attempts are appended to the file named
 by ``ANYLLM_NETGUARD_LOG`` so a test can prove that none happened.
+
+``cloud.test`` (a name reserved for tests, RFC 6761) stands in for a cloud provider's host: to
+the app it is another machine (offline mode refuses it, the first use asks for agreement, the
+outbound log names it), while the guard resolves it to 127.0.0.1, where the test's server runs.
+A server addressed as 127.0.0.1 is, as for the app, this computer.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 
 LOG_ENV = "ANYLLM_NETGUARD_LOG"
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
+CLOUD_STAND_IN = "cloud.test"
 
 
 class NetworkBlocked(RuntimeError):
@@ -68,6 +74,8 @@ def _connect_ex(self: socket.socket, address: object) -> int:
 
 
 def _getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+    if host in (CLOUD_STAND_IN, CLOUD_STAND_IN.encode()):
+        host = "127.0.0.1"
     if not _is_local_host(host):
         _record(f"resolve {host!r}")
         raise NetworkBlocked(f"name lookup blocked in tests: {host!r}")

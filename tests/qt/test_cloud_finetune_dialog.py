@@ -63,7 +63,7 @@ def test_agree_upload_follow_use_and_resume(
 
     monkeypatch.setattr(QMessageBox, "question", question)
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
-    assert "127.0.0.1" in asked[0] and "9 training examples and 1 validation" in asked[0]
+    assert "cloud.test" in asked[0] and "9 training examples and 1 validation" in asked[0]
     assert "--send-to-cloud" not in asked[0]
     assert dialog.state.text() == "Nothing was sent." and server.requests == []
 

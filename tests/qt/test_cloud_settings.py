@@ -76,7 +76,7 @@ def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
     def agree() -> None:
         box = QApplication.activeModalWidget()
         if isinstance(box, QMessageBox):
-            assert "127.0.0.1" in box.text() and "FAQ" in box.text()
+            assert "cloud.test" in box.text() and "FAQ" in box.text()
             box.button(QMessageBox.StandardButton.Yes).click()
         else:
             QTimer.singleShot(50, agree)
@@ -96,7 +96,7 @@ def test_a_provider_set_up_in_settings_answers_after_the_user_agrees(
     qtbot.addWidget(log)
     assert log.table.topLevelItemCount() == 1
     assert log.table.topLevelItem(0).text(1) == "prompt"
-    assert log.table.topLevelItem(0).text(4) == "127.0.0.1"
+    assert log.table.topLevelItem(0).text(4) == "cloud.test"
     for path in anyllm_home.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
@@ -131,7 +131,7 @@ def test_a_cloud_embedder_is_chosen_for_a_workspace_after_the_user_agrees(
     assert dialog is not None
     model = "cloud:emb:hashed-16"
     assert dialog.embedder.findData(model) >= 0
-    assert "127.0.0.1" in dialog.embedder.itemText(dialog.embedder.findData(model))
+    assert "cloud.test" in dialog.embedder.itemText(dialog.embedder.findData(model))
     dialog.embedder.setCurrentIndex(dialog.embedder.findData(model))
 
     shown: list[str] = []
@@ -147,7 +147,7 @@ def test_a_cloud_embedder_is_chosen_for_a_workspace_after_the_user_agrees(
     server.respond = _hashed_vectors
     QTimer.singleShot(50, agree)
     dialog.done(QDialog.DialogCode.Accepted)
-    assert f"all its {passages} passages to emb (127.0.0.1)" in shown[0]
+    assert f"all its {passages} passages to emb (cloud.test)" in shown[0]
     qtbot.waitUntil(lambda: backend.ingest_worker is None, timeout=60_000)
     assert backend.workspace("FAQ").embedding_model == model
     log = window.documents.current_log

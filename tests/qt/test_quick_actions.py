@@ -153,7 +153,7 @@ def test_a_cloud_answering_model_needs_the_agreement_and_gets_redacted_text(
 
     answer_message_boxes(monkeypatch, QMessageBox.StandardButton.No, asked)
     assert window.quick.on_text("summarize", text, params={}) is None
-    assert "sends the text to replay (127.0.0.1)" in asked[0] and "Personal data" in asked[0]
+    assert "sends the text to replay (cloud.test)" in asked[0] and "Personal data" in asked[0]
     assert server.requests == [] and "Nothing was sent." in window.conversation.notice.text()
 
     answer_message_boxes(monkeypatch, QMessageBox.StandardButton.Yes, asked)

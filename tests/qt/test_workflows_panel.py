@@ -189,7 +189,7 @@ def test_a_cloud_step_asks_before_anything_is_sent(
 
     answer_message_boxes(monkeypatch, QMessageBox.StandardButton.No, asked)
     panel.run()
-    assert "fields: document text of 1 document(s) to replay (127.0.0.1)" in asked[0]
+    assert "fields: document text of 1 document(s) to replay (cloud.test)" in asked[0]
     assert panel.job is None and panel.state.text() == "Not run: nothing was sent."
     assert server.requests == []
 

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from anyllm_desktop.core.hosts import is_loopback
 from anyllm_desktop.services.api_server.auth import authorized
-from anyllm_desktop.services.api_server.server import exposure_warning, is_loopback
+from anyllm_desktop.services.api_server.server import exposure_warning
 from anyllm_desktop.services.api_server.validation import (
     RequestError,
     chat_request,

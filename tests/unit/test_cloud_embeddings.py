@@ -142,15 +142,15 @@ def test_the_runtime_builds_cloud_embedders_only_when_allowed(
     assert parse_cloud_model_id("embedded:all-minilm-l6-v2-int8") is None
     choices = {m["id"]: m for m in embedding_models(runtime)}
     assert set(choices) == {"embedded:all-minilm-l6-v2-int8", model_id}  # not Anthropic
-    assert "127.0.0.1" in choices[model_id]["label"] and not choices[model_id]["local"]
+    assert "cloud.test" in choices[model_id]["label"] and not choices[model_id]["local"]
 
     assert runtime.settings.offline_mode  # the default
     with pytest.raises(OfflineModeError):
-        runtime.create_cloud_embedder(model_id)
+        runtime.create_embedder(model_id)
     runtime.settings = replace(runtime.settings, offline_mode=False)
     with pytest.raises(UnknownProviderError):
-        runtime.create_cloud_embedder(cloud_model_id("gone", "m"))
-    embedder = runtime.create_cloud_embedder(model_id)
+        runtime.create_embedder(cloud_model_id("gone", "m"))
+    embedder = runtime.create_embedder(model_id)
     assert embedder.endpoint.api_key == KEY and not embedder.local
     assert server.requests == []  # building one sends nothing
     # Chunks for a cloud model are counted with the embedded tokenizer as a stand-in.

@@ -209,9 +209,9 @@ def test_model_lists_in_each_format(server: Replay) -> None:
         Reply(401, [b'{"error": {"message": "no"}}']),
     ]
     assert OpenAICompatibleProvider(_endpoint(f"{server.url}/v1")).list_models() == [
-        "gpt-a",
         "gpt-b",
-    ]
+        "gpt-a",
+    ]  # as the server lists them (the picker sorts them)
     assert AnthropicProvider(_endpoint(server.url)).list_models() == ["claude-x"]
     assert GeminiProvider(_endpoint(server.url)).list_models() == ["gemini-y"]
     paths = [r["path"] for r in server.requests]

@@ -3,7 +3,6 @@ stops it on quit): uvicorn over the routes, the request queue closed after the l
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import threading
@@ -12,18 +11,10 @@ from pathlib import Path
 
 import uvicorn
 
+from anyllm_desktop.core.hosts import is_loopback
 from anyllm_desktop.services.api_server.engine import Engine
 from anyllm_desktop.services.api_server.model_queue import RequestQueue
 from anyllm_desktop.services.api_server.routes import build_app
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def exposure_warning(host: str, port: int) -> str | None:

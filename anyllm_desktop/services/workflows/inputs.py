@@ -97,7 +97,7 @@ def _piece(name: str, hits: list[Any], budget: int | None, metadata: dict[str, A
 def _passages(library: Library, workspace: Workspace, document: Document) -> list[Any]:
     """The document's passages in document order."""
     table = library.table(workspace, create=False)
-    hits = library.vectors.passages(table, document.id, range(document.chunks))
+    hits = library.vectors_for(workspace).passages(table, document.id, range(document.chunks))
     return [hits[chunk] for chunk in sorted(hits)]
 
 

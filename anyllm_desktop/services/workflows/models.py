@@ -31,7 +31,7 @@ from anyllm_desktop.core.workflow_spec import StepSpec, WorkflowSpec
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.models.embedded import CHAT_MODEL_ID
 from anyllm_desktop.providers.base import ChatProvider, Completion, GenerationOptions
-from anyllm_desktop.providers.cloud_presets import KINDS
+from anyllm_desktop.providers.cloud_presets import base_url, on_this_computer
 from anyllm_desktop.providers.llama_scoring import LabelScores, best_label
 from anyllm_desktop.providers.model_ids import parse_cloud_model_id
 from anyllm_desktop.services.outbound import OutboundLog, prepared
@@ -77,12 +77,13 @@ def identity(provider: ChatProvider) -> str:
 
 def cloud_destination(runtime: Runtime, model: str) -> tuple[str, str] | None:
     """(provider, host) of a configured cloud model, from the settings alone (nothing is built
-    or sent, so it also answers in offline mode); None for a local or an unknown model."""
+    or sent, so it also answers in offline mode); None for a local or an unknown model, and
+    for a provider whose server is on this computer (loopback)."""
     cloud = parse_cloud_model_id(model)
-    config = next((p for p in runtime.settings.providers if cloud and p["name"] == cloud[0]), None)
-    if config is None:
+    config = runtime.provider_config(cloud[0]) if cloud else None
+    if config is None or on_this_computer(config):
         return None
-    base = config.get("base_url") or KINDS[config["kind"]].base_url
+    base = base_url(config)
     return config["name"], urlsplit(base).hostname or base
 
 
@@ -265,12 +266,12 @@ class StepModels:
         if self.how(model, request) == "scores":
             self.calls += 1
             return self._choose(model, request, cancel)
-        cloud = not provider.capabilities.local
-        schema, wrapped = _answer_schema(request.json_schema if cloud else None)
+        cloud, grammar = not provider.capabilities.local, provider.capabilities.grammar
+        schema, wrapped = _answer_schema(None if grammar else request.json_schema)
         options = GenerationOptions(
             temperature=step.temperature, max_tokens=step.max_tokens, seed=0,
             repeat_penalty=1.0 if request.grammar else 1.1,
-            grammar=None if cloud else request.grammar, json_schema=schema,
+            grammar=request.grammar if grammar else None, json_schema=schema,
         )  # fmt: skip
         messages, removed = list(request.messages), None
         if cloud:

@@ -98,7 +98,7 @@ class _Run:
         if self.spec.text is not None:
             return [None]
         assert self.spec.documents is not None
-        return choose(self.library.documents(ws.name), self.spec.documents, names)
+        return choose(self.library.documents(ws.name, current=True), self.spec.documents, names)
 
     def _item(self, ws: Any, document: Any, budget: int) -> Item:
         if document is None:
