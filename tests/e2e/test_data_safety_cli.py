@@ -1,5 +1,6 @@
 """Data safety as a user meets it on the command line: two processes writing one workspace, a
-lost database, a full disk, names with control characters (the real `anyllm`, real files)."""
+lost database, a full disk, names with control characters (the real `anyllm` command, real
+files; real processes where two of them or the disk are the point)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tests.conftest import BIN_DIR
 from tests.e2e.conftest import DATA
 
@@ -18,8 +20,9 @@ ANYLLM = str(BIN_DIR / "anyllm")
 
 
 def anyllm(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ANYLLM, *args], env=env, capture_output=True, text=True,
-                          timeout=600, check=False)  # fmt: skip
+    """A command in this process (tests/cli_runner.py); the writers and the full disk below
+    are real processes."""
+    return run_cli(env, *args)
 
 
 def test_two_processes_ingesting_the_same_files_leave_each_file_once(

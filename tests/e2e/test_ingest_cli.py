@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tests.conftest import BIN_DIR
 from tests.e2e.conftest import DATA
 
@@ -20,6 +21,14 @@ pytestmark = pytest.mark.e2e
 def anyllm(
     env: dict[str, str], *args: str, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """An `anyllm` command, in this process (tests/cli_runner.py)."""
+    return run_cli(env, *args, input=input)
+
+
+def anyllm_process(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed `anyllm` command as its own process."""
     return subprocess.run([str(BIN_DIR / "anyllm"), *args], env=env, capture_output=True,
                           text=True, timeout=600, check=False, input=input)  # fmt: skip
 

@@ -16,6 +16,7 @@ from anyllm_desktop.core.events import Done
 from anyllm_desktop.core.jobs import JobRecord
 from anyllm_desktop.services.jobs import JobService, paths_param
 from anyllm_desktop.services.library import Library
+from tests.cli_runner import run_cli
 from tests.conftest import BIN_DIR
 from tests.e2e.conftest import DATA
 
@@ -54,8 +55,7 @@ def test_a_killed_ingest_is_interrupted_and_resumes_from_the_command_line(
     child_env: dict[str, str], anyllm_home: Path
 ) -> None:
     anyllm = str(BIN_DIR / "anyllm")
-    subprocess.run([anyllm, "workspace", "create", "K"], env=child_env, check=True,
-                   capture_output=True)  # fmt: skip
+    assert run_cli(child_env, "workspace", "create", "K").returncode == 0
     names = ("debian-faq-archives.html", "nodejs-string-decoder.md", "reportlab-userguide.pdf")
     files = [str(DATA / name) for name in names]
     child = subprocess.Popen([anyllm, "ingest", "-w", "K", *files], env=child_env,
@@ -65,8 +65,7 @@ def test_a_killed_ingest_is_interrupted_and_resumes_from_the_command_line(
     child.wait(30)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([anyllm, *args], env=child_env, capture_output=True, text=True,
-                              timeout=600, check=False)  # fmt: skip
+        return run_cli(child_env, *args)  # after the kill: in this process
 
     (job,) = json.loads(run("jobs", "--json").stdout)["jobs"]
     assert (job["kind"], job["workspace"], job["state"]) == ("ingest", "K", "interrupted")

@@ -19,7 +19,7 @@ from anyllm_desktop.core.jobs import KINDS, JobRecord
 from anyllm_desktop.services.jobs import JobService
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
-from tests.conftest import BIN_DIR
+from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -100,11 +100,9 @@ def test_the_command_line_lists_a_model_load_and_leaves_its_resume_to_the_app(
     finally:
         service.close()
     assert isinstance(events[-1], Error) and "anyllm-desktop starts" in events[-1].message
-    anyllm = str(BIN_DIR / "anyllm")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([anyllm, *args], env=child_env, capture_output=True, text=True,
-                              timeout=120, check=False)  # fmt: skip
+        return run_cli(child_env, *args)
 
     (job,) = json.loads(run("jobs", "--json").stdout)["jobs"]
     assert (job["kind"], job["state"]) == ("model-load", "failed")

@@ -23,6 +23,7 @@ from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.store.locations import StoreLocation
 from anyllm_desktop.store.shared_manifest import SharedManifest, SharedWorkspace
 from anyllm_desktop.store.vectors import PassageRow, VectorStore
+from tests.cli_runner import run_cli
 
 KEY_ID, SECRET = "testing-key", "testing-secret"
 DIM = 8
@@ -141,9 +142,7 @@ def test_cli_creates_a_workspace_on_the_bucket(
     s3_endpoint: str, anyllm_home: Path, child_env: dict[str, str]
 ) -> None:
     def anyllm(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "anyllm_desktop.cli", *args]
-        return subprocess.run(command, env={**child_env, "TEAM_SECRET": SECRET}, input=stdin,
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        return run_cli({**child_env, "TEAM_SECRET": SECRET}, *args, input=stdin)
 
     create = ["workspace", "create", "Team", "--location", "s3://team/shared", "--endpoint",
               s3_endpoint, "--region", "us-east-1", "--access-key-id", KEY_ID]  # fmt: skip
@@ -232,38 +231,39 @@ def test_two_homes_share_one_workspace(
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
 
-    def done(*started: subprocess.Popen[str]) -> list[str]:
-        outputs = []
+    def done(*started: subprocess.Popen[str]) -> None:
         for process in started:
-            out, err = process.communicate(timeout=180)
+            _, err = process.communicate(timeout=180)
             assert process.returncode == 0, err
-            outputs.append(out)
-        return outputs
+
+    def cli(home: str, *args: str) -> str:  # in this process, where only one runs at a time
+        env = {**child_env, "ANYLLM_HOME": str(tmp_path / home), "TEAM_SECRET": SECRET}
+        result = run_cli(env, *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     def listed(home: str) -> dict[str, str]:
-        [out] = done(start(home, "docs", "-w", "Team", "--json"))
-        return {d["document"]: d["status"] for d in json.loads(out)["documents"]}
+        documents = json.loads(cli(home, "docs", "-w", "Team", "--json"))["documents"]
+        return {d["document"]: d["status"] for d in documents}
 
     create = ["workspace", "create", "Team", "--location", "s3://team/shared", "--endpoint",
               s3_endpoint, "--region", "us-east-1", "--access-key-id", KEY_ID,
               "--secret-from-env", "TEAM_SECRET"]  # fmt: skip
-    [made] = done(start("a", *create))
-    assert "Documents there already: 0" in made
-    done(start("a", "ingest", "-w", "Team", str(tmp_path / "wifi.txt")))
-    [joined] = done(start("b", *create))
-    assert "Documents there already: 1" in joined
+    assert "Documents there already: 0" in cli("a", *create)
+    cli("a", "ingest", "-w", "Team", str(tmp_path / "wifi.txt"))
+    assert "Documents there already: 1" in cli("b", *create)
 
-    # Both write at once while b searches what a wrote.
+    # Both write at once (two processes) while b searches what a wrote.
     writers = [start("a", "ingest", "-w", "Team", str(tmp_path / "parking.txt")),
                start("b", "ingest", "-w", "Team", str(tmp_path / "budget.txt"))]  # fmt: skip
-    [found] = done(start("b", "search", "-w", "Team", "who changes the wifi password", "--json"))
+    found = cli("b", "search", "-w", "Team", "who changes the wifi password", "--json")
     done(*writers)
     assert json.loads(found)["results"][0]["document"] == "wifi"  # titled by the file's name
     everything = {Path(name).stem: "indexed" for name in FILES}
     assert listed("a") == everything and listed("b") == everything
 
-    [asked] = done(start("b", "ask", "-w", "Team", "When are parking permits renewed?", "--json"))
-    answer = json.loads(asked)
+    answer = json.loads(cli("b", "ask", "-w", "Team", "When are parking permits renewed?",
+                            "--json"))  # fmt: skip
     assert answer["sources"][0]["document"] == "parking"  # a's document answers b
 
     library = Library(Runtime.open(tmp_path / "a"))
@@ -271,5 +271,5 @@ def test_two_homes_share_one_workspace(
     assert isinstance(list(library.remove_document("Team", wifi.id))[-1], Done)
     library.close()
     assert "wifi" not in listed("b")
-    [searched] = done(start("b", "search", "-w", "Team", "wifi password", "--json"))
-    assert "wifi" not in {r["document"] for r in json.loads(searched)["results"]}
+    searched = json.loads(cli("b", "search", "-w", "Team", "wifi password", "--json"))
+    assert "wifi" not in {r["document"] for r in searched["results"]}
