@@ -9,7 +9,7 @@ so a failing provider never loses the conversation.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from anyllm_desktop.core.events import Done, Error, Event, Progress, Sources, To
 from anyllm_desktop.core.prompting import (
     ContextOverflowError,
     Prompt,
+    Turn,
     build_prompt,
     render_system_prompt,
 )
@@ -105,9 +106,14 @@ class ChatService:
         thread_id: int | None = None,
         cancel: CancelToken | None = None,
         provider: ChatProvider | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        history: list[Turn] | None = None,
     ) -> Iterator[Event]:
         """One turn. ``provider`` overrides the host's model (a cloud provider chosen for the
-        workspace); it then runs on the calling thread, since it holds no model."""
+        workspace); it then runs on the calling thread, since it holds no model. ``overrides``:
+        this turn's ``temperature``, ``top_p`` or ``max_tokens`` (an API request's) in place of
+        the workspace's; ``history``: the earlier turns as a client kept them, in place of the
+        thread's."""
         cancel = cancel or CancelToken()
         question = question.strip()
         if not question:
@@ -115,8 +121,11 @@ class ChatService:
             return
         workspace = self.library.workspace(workspace_name)
         settings = workspace.chat
+        sampling = {"temperature": settings.temperature, "top_p": settings.top_p,
+                    "max_tokens": settings.max_answer_tokens} | dict(overrides or {})  # fmt: skip
         thread = self.thread_of(workspace, thread_id, question)
-        history = history_of(self.threads.messages(thread.id))
+        if history is None:
+            history = history_of(self.threads.messages(thread.id))
 
         yield Progress("retrieve", 0, 1, "Searching the documents")
         started = time.perf_counter()
@@ -152,7 +161,7 @@ class ChatService:
                     passages=passages,
                     count=p.count_tokens,
                     context_size=p.context_size,
-                    answer_tokens=settings.max_answer_tokens,
+                    answer_tokens=sampling["max_tokens"],
                     history_turns=settings.history_turns,
                 )
             )
@@ -182,11 +191,7 @@ class ChatService:
         if shown:
             yield Token(grounding.NO_PASSAGE)
 
-        options = GenerationOptions(
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            max_tokens=settings.max_answer_tokens,
-        )
+        options = GenerationOptions(**sampling)
         parts: list[str] = []
         completion: Completion | None = None
         for event in self._generate(provider, messages, options, cancel):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from anyllm_desktop.core.workspace import Document, Workspace
 from anyllm_desktop.providers.cloud_http import ProviderError
+from anyllm_desktop.store.commit_retry import is_conflict
 
 if TYPE_CHECKING:
     from anyllm_desktop.services.library import Library
@@ -75,6 +76,11 @@ def index_errors(workspace: Workspace, vectors: VectorStore) -> Iterator[None]:
 
 
 def unreachable(workspace: Workspace, vectors: VectorStore, exc: BaseException) -> ProviderError:
+    if is_conflict(exc):  # still, after commit_retry's tries
+        return ProviderError(
+            f"Another computer kept writing workspace {workspace.name!r} at {vectors.uri} at "
+            "the same moment; try again (what is already written stays)."
+        )
     return ProviderError(
         f"The passages of workspace {workspace.name!r} at {vectors.uri} could not be reached "
         f"({_reason(exc)}). Check the network and the workspace's endpoint and keys; nothing "

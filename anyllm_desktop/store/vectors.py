@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from anyllm_desktop.store.commit_retry import retried
 from anyllm_desktop.store.locations import StoreLocation, connect_arguments
 
 if TYPE_CHECKING:
@@ -219,14 +220,16 @@ class VectorStore:
                 "tokens": [r.tokens for r in part],
                 "vector": vectors.cast(vector_type),
             }
-            table.add(pa.Table.from_pydict(columns, schema=table.schema))
+            data = pa.Table.from_pydict(columns, schema=table.schema)
+            retried(lambda data=data: table.add(data), table)
 
     def delete_documents(self, table: Any, doc_ids: Sequence[int]) -> None:
         if doc_ids:
-            table.delete(f"doc_id IN ({', '.join(str(int(d)) for d in doc_ids)})")
+            where = f"doc_id IN ({', '.join(str(int(d)) for d in doc_ids)})"
+            retried(lambda: table.delete(where), table)
 
     def delete_rows(self, table: Any, doc_id: int, chunk: int) -> None:
-        table.delete(f"doc_id = {int(doc_id)} AND chunk = {int(chunk)}")
+        retried(lambda: table.delete(f"doc_id = {int(doc_id)} AND chunk = {int(chunk)}"), table)
 
     def count(self, table: Any) -> int:
         return int(table.count_rows())
@@ -254,7 +257,11 @@ class VectorStore:
         would be scanned without it. LanceDB 0.40's `optimize()` folds new rows into an IVF
         index by collapsing its partitions (316 became 7, every query scanning everything), so a
         table with a vector index never gets an `optimize()` without a rebuild right after.
+        Another writer's commit in between (a shared workspace) makes it start again.
         """
+        retried(lambda: self._finish_writes(table), table)
+
+    def _finish_writes(self, table: Any) -> None:
         indices = {i.name for i in table.list_indices()}
         if _FTS_INDEX not in indices:
             self._create_fts(table)

@@ -98,6 +98,19 @@ def test_a_workspace_model_answers_from_its_documents_with_citations(api: ApiSer
     )  # fmt: skip
     extra = list(stream)[-1].model_extra or {}
     assert extra["citations"][0]["path"].endswith("office-notes.txt")
+    short = client(api).chat.completions.create(
+        model="workspace:Office", max_tokens=3, temperature=0,  # the request's, not the 24 kept
+        messages=[{"role": "user", "content": "What is the printer called?"}],
+    )  # fmt: skip
+    assert short.usage is not None and 0 < short.usage.completion_tokens <= 3
+    follow_up = client(api).chat.completions.create(
+        model="workspace:Office", max_tokens=3, temperature=0,
+        messages=[{"role": "user", "content": "Where is the Lisbon office's wifi password?"},
+                  {"role": "assistant", "content": "It is tangerine-42."},
+                  {"role": "user", "content": "What is the printer called?"}],
+    )  # fmt: skip
+    assert follow_up.usage is not None  # the client's earlier turn is in the prompt
+    assert follow_up.usage.prompt_tokens > short.usage.prompt_tokens
     assert api.home is not None
     with sqlite3.connect(api.home / "library.sqlite3") as database:  # not in the chat list
         assert database.execute("SELECT COUNT(*) FROM threads").fetchone() == (0,)

@@ -21,7 +21,7 @@ def _body(**fields: object) -> bytes:
     return json.dumps(fields).encode()
 
 
-def test_a_chat_body_is_read_with_its_workspace_and_last_question() -> None:
+def test_a_chat_body_is_read_with_its_workspace_earlier_turns_and_last_question() -> None:
     request = chat_request(_body(model="workspace:Notes", stream=True, max_tokens=5, messages=[
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": [{"type": "text", "text": "first"}]},
@@ -29,6 +29,7 @@ def test_a_chat_body_is_read_with_its_workspace_and_last_question() -> None:
         {"role": "user", "content": "second"},
     ]))  # fmt: skip
     assert (request.workspace, request.question, request.stream) == ("Notes", "second", True)
+    assert request.earlier_turns == [("first", "ok")]  # a follow-up keeps the conversation
     plain = chat_request(_body(model="embedded:x", messages=[{"role": "user", "content": "hi"}]))
     assert request.max_tokens == 5 and plain.workspace is None and not plain.stream
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.events import Done, Error, Token
+from anyllm_desktop.core.prompting import Turn
 from anyllm_desktop.models.embedded import embedded_models
 from anyllm_desktop.models.local_models import chat_models
 from anyllm_desktop.providers.base import Completion, GenerationOptions
@@ -108,7 +109,12 @@ class Engine:
     def _workspace_chat(self, request: ChatRequest, cancel: CancelToken) -> Iterator[str | Reply]:
         name = request.workspace or ""
         self._workspace(name)
-        for event in self.chat_service.ask(name, request.question, cancel=cancel):
+        asked = {"temperature": request.temperature, "top_p": request.top_p,
+                 "max_tokens": request.max_tokens}  # fmt: skip
+        overrides = {k: v for k, v in asked.items() if v is not None}  # else the workspace's
+        history = [Turn(question, None, answer) for question, answer in request.earlier_turns]
+        for event in self.chat_service.ask(name, request.question, cancel=cancel,
+                                           overrides=overrides, history=history):  # fmt: skip
             if isinstance(event, Token):
                 yield event.text
             elif isinstance(event, Error):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from anyllm_desktop.core.conversation import ChatMessage
@@ -43,6 +44,15 @@ class ChatRequest:
     def question(self) -> str:
         """The last user message: what a workspace model answers from its documents."""
         return next(m.content for m in reversed(self.messages) if m.role == "user")
+
+    @property
+    def earlier_turns(self) -> list[tuple[str, str]]:
+        """The (question, answer) pairs before the last user message, as the client kept the
+        conversation (a workspace model answers a follow-up with them)."""
+        last = max(i for i, m in enumerate(self.messages) if m.role == "user")
+        earlier = self.messages[:last]
+        return [(q.content, a.content) for q, a in pairwise(earlier)
+                if q.role == "user" and a.role == "assistant" and a.content]  # fmt: skip
 
 
 @dataclass(frozen=True)
