@@ -50,9 +50,11 @@ class RepairBar(QFrame):
         self.hide()
 
     def show_problem(self, workspace: str, message: str) -> None:
-        """Show ``message`` for ``workspace`` ("" hides the bar)."""
+        """Show ``message`` for ``workspace`` ("" hides the bar). Re-indexing is offered
+        where it repairs (lost or damaged passages), not for a store out of reach."""
         self._workspace = workspace
         self.text.setText(message.split(" Re-index it")[0])
+        self.button.setVisible(" Re-index it" in message)
         self.setVisible(bool(message))
 
     def _reindex(self) -> None:

@@ -72,6 +72,10 @@ def test_a_store_is_reached_off_the_gui_thread_and_a_shared_location_is_shown(
     shared = StoreLocation("s3://team/docs", "https://minio.example.org:9000", "eu-1", "AK")
     remember(anyllm_home, backend.workspace("Here").uid, shared, "s3cr3t")
     window.navigator.select_workspace("Here")
+    bar = window.conversation.repair_bar
+    qtbot.waitUntil(bar.isVisible, timeout=30_000)  # offline mode keeps it from that host
+    assert "offline mode" in bar.text.text() and "minio.example.org" in bar.text.text()
+    assert not bar.button.isVisible()  # re-indexing would not bring the store back
     dialog = window.workspace_actions.open_workspace_settings()
     assert dialog is not None
     assert dialog.location.text() == "s3://team/docs via https://minio.example.org:9000"
