@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from anyllm_desktop.core.cancel import CancelToken
+
 if TYPE_CHECKING:
     from anyllm_desktop.services.mcp_tools import McpTools
 
@@ -50,9 +52,11 @@ class _OneThread:
             self._tools = McpTools(open_library(self._args))
         return self._tools
 
-    async def call(self, tool: Callable[[McpTools], T]) -> T:
+    async def call(self, tool: Callable[[McpTools], T], cancel: CancelToken | None = None) -> T:
         """``tool`` on the library's thread; its refusals, and the library's and the disk's
-        problems (as ``anyllm`` words them), become tool errors the client's model can read."""
+        problems (as ``anyllm`` words them), become tool errors the client's model can read.
+        A client that cancels the request (or leaves) sets ``cancel``: the answer stops there,
+        not after its last token, and the next call does not wait for it."""
         from mcp.server.mcpserver.exceptions import ToolError
 
         from anyllm_desktop.cli import _storage_problem
@@ -62,6 +66,10 @@ class _OneThread:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, lambda: tool(self._open()))
+        except asyncio.CancelledError:
+            if cancel is not None:
+                cancel.cancel()
+            raise
         except (McpToolError, WorkspaceNotFoundError) as exc:
             raise ToolError(str(exc)) from exc
         except Exception as exc:
@@ -98,7 +106,8 @@ def build_server(tools: _OneThread) -> Any:
     async def ask(workspace: str, question: str) -> dict[str, Any]:
         """An answer from a workspace's documents: the answer text with citations [n], each
         mapped to its document and page, the evidence quoted and any unsupported sentences."""
-        return await tools.call(lambda t: t.ask(workspace, question))
+        cancel = CancelToken()
+        return await tools.call(lambda t: t.ask(workspace, question, cancel), cancel)
 
     return server
 

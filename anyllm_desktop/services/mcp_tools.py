@@ -77,12 +77,15 @@ class McpTools:
             raise McpToolError(f"The workspace {name!r} could not be searched: {exc}") from exc
         return [r.to_json() for r in results]
 
-    def ask(self, workspace: str, question: str) -> dict[str, Any]:
+    def ask(
+        self, workspace: str, question: str, cancel: CancelToken | None = None
+    ) -> dict[str, Any]:
         """The answer with its citations [n] (document, page), evidence and unsupported
-        sentences: the object ``anyllm ask --json`` prints. Each question starts a thread."""
+        sentences: the object ``anyllm ask --json`` prints. Each question starts a thread.
+        ``cancel``: the client gave up (the answer so far is kept in the thread)."""
         ws = self._workspace(workspace)
         service = ChatService(self.library, self._host_for(ws))
-        for event in service.ask(ws.name, question, cancel=CancelToken()):
+        for event in service.ask(ws.name, question, cancel=cancel or CancelToken()):
             if isinstance(event, Error):
                 message = f"The workspace {ws.name!r} could not answer: {event.message}"
                 if event.detail == CONSENT_REQUIRED:

@@ -71,3 +71,37 @@ def test_an_empty_query_or_a_bad_k_is_refused_in_words(tools: McpTools) -> None:
         tools.search("Notes", "  ")
     with pytest.raises(McpToolError, match="k must be at least 1, not 0"):
         tools.search("Notes", "sid", k=0)
+
+
+def test_a_request_the_client_cancels_stops_the_answer_on_the_library_thread() -> None:
+    """The SDK cancels a tool's task when its client sends notifications/cancelled (or goes):
+    the answer on the library's thread is told to stop, and the next call is not kept waiting."""
+    import argparse
+    import asyncio
+    import threading
+
+    from anyllm_desktop.cli.mcp_server import _OneThread
+    from anyllm_desktop.core.cancel import CancelToken
+
+    one = _OneThread(argparse.Namespace(home=None))
+    one._tools = object()  # type: ignore[assignment]  # no library: the tools below need none
+    started, stopped = threading.Event(), threading.Event()
+
+    def answer(_tools: object, cancel: CancelToken) -> str:
+        started.set()
+        while not cancel.cancelled:  # as ChatService.ask checks between tokens
+            threading.Event().wait(0.01)
+        stopped.set()
+        return "stopped"
+
+    async def client() -> str:
+        cancel = CancelToken()
+        asking = asyncio.ensure_future(one.call(lambda t: answer(t, cancel), cancel))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        asking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asking
+        return await one.call(lambda t: "next")  # runs once the cancelled one has stopped
+
+    assert asyncio.run(client()) == "next" and stopped.is_set()
+    one._pool.shutdown()
