@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -47,6 +48,9 @@ _HELD_COLOUR = QColor(255, 236, 179)
 
 class DatasetDialog(QDialog):
     """Edits the rows in memory; nothing is kept until "Save"."""
+
+    #: A dataset was kept (its name): lists of datasets read them again.
+    saved = Signal(str)
 
     def __init__(self, editing: DatasetEditing, name: str = "", parent: QWidget | None = None):
         super().__init__(parent)
@@ -192,6 +196,7 @@ class DatasetDialog(QDialog):
         self.show_rows(examples, held)
         self.status.setText(f"Saved {name!r}: {card.counts['train']} for training, "
                             f"{card.counts['held_out']} held out.")  # fmt: skip
+        self.saved.emit(name)
 
 
 def _where(example: Example) -> str:

@@ -120,10 +120,7 @@ class TrainingDialog(QDialog):
         data_row = QHBoxLayout()
         self.data_combo = QComboBox()
         self.data_combo.setAccessibleName("Training examples")
-        for card in self.backend.datasets():
-            train, held = card.counts.get("train", 0), card.counts.get("held_out", 0)
-            self.data_combo.addItem(f"{card.name} · {train} for training, {held} held out "
-                                    "(kept dataset)", ("dataset", card.name))  # fmt: skip
+        self.list_datasets()
         self.open_button = QPushButton("Open file…")
         self.open_button.setToolTip("OpenAI chat JSONL, Alpaca or ShareGPT JSON, or a CSV of "
                                     "prompt and response columns")  # fmt: skip
@@ -143,6 +140,14 @@ class TrainingDialog(QDialog):
         self.rank.setRange(1, 128)
         self.rank.setValue(TRAINING_DEFAULTS["rank"])
         self.rank.setToolTip("Size of the adapter: higher learns more and needs more memory")
+        # Twice the rank (the usual pairing) until the user sets another.
+        self.alpha = QDoubleSpinBox(minimum=0.5, maximum=1024.0, singleStep=1.0,
+                                    value=2.0 * self.rank.value())  # fmt: skip
+        self.alpha.setDecimals(1)
+        self.alpha.setToolTip("Scale of the adapter's change: twice the rank unless you set it")
+        self._alpha_follows_rank = True
+        self.alpha.valueChanged.connect(self._alpha_changed)
+        self.rank.valueChanged.connect(self._rank_changed)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 100)
         self.epochs.setValue(TRAINING_DEFAULTS["epochs"])
@@ -162,7 +167,7 @@ class TrainingDialog(QDialog):
         self.held_out.setToolTip("Share of a file's rows kept out of training to measure the "
                                  "adapter (a kept dataset keeps its own split)")  # fmt: skip
         settings = QHBoxLayout()
-        for label, field in (("Rank", self.rank), ("Epochs", self.epochs),
+        for label, field in (("Rank", self.rank), ("Alpha", self.alpha), ("Epochs", self.epochs),
                              ("Learning rate", self.learning_rate), ("Batch", self.batch_size),
                              ("Max tokens", self.max_length),
                              ("Held out", self.held_out)):  # fmt: skip
@@ -215,10 +220,17 @@ class TrainingDialog(QDialog):
         self.data_combo.setToolTip(str(path))
         self._enable()
 
+    def _rank_changed(self, rank: int) -> None:
+        if self._alpha_follows_rank:
+            self.alpha.setValue(2.0 * rank)
+
+    def _alpha_changed(self, alpha: float) -> None:
+        self._alpha_follows_rank = alpha == 2.0 * self.rank.value()
+
     def params(self) -> dict[str, Any]:
-        """The job's parameters as chosen (alpha is twice the rank, the usual pairing)."""
+        """The job's parameters as chosen."""
         kind, value = self.data_combo.currentData()
-        settings = {"rank": self.rank.value(), "alpha": 2.0 * self.rank.value(),
+        settings = {"rank": self.rank.value(), "alpha": self.alpha.value(),
                     "epochs": self.epochs.value(),
                     "learning_rate": self.learning_rate.value(),
                     "batch_size": self.batch_size.value(),
@@ -323,10 +335,29 @@ class TrainingDialog(QDialog):
                            f"the adapter “{self.card.name}”.")  # fmt: skip
         self.adapter_used.emit(model_id)
 
+    def list_datasets(self, chosen: str = "") -> None:
+        """The kept datasets (with their counts) before any files opened; ``chosen`` (a
+        dataset's name) becomes the current one."""
+        current = ("dataset", chosen) if chosen else tuple(self.data_combo.currentData() or ())
+        files = [(self.data_combo.itemText(i), self.data_combo.itemData(i))
+                 for i in range(self.data_combo.count())
+                 if self.data_combo.itemData(i)[0] == "data"]  # fmt: skip
+        self.data_combo.clear()
+        for card in self.backend.datasets():
+            train, held = card.counts.get("train", 0), card.counts.get("held_out", 0)
+            self.data_combo.addItem(f"{card.name} · {train} for training, {held} held out "
+                                    "(kept dataset)", ("dataset", card.name))  # fmt: skip
+        for text, data in files:
+            self.data_combo.addItem(text, data)
+        shown = [tuple(self.data_combo.itemData(i)) for i in range(self.data_combo.count())]
+        self.data_combo.setCurrentIndex(shown.index(tuple(current)) if current in shown else 0)
+
     def _edit_dataset(self) -> None:
         kind, value = self.data_combo.currentData() or ("", "")
         editing = DatasetEditing(self.backend.runtime.paths)
-        DatasetDialog(editing, value if kind == "dataset" else "", self).show()
+        dialog = DatasetDialog(editing, value if kind == "dataset" else "", self)
+        dialog.saved.connect(self.list_datasets)  # new counts, or a new dataset, chosen
+        dialog.show()
 
     def _can_start(self) -> bool:
         return self.base_combo.currentIndex() >= 0 and self.data_combo.currentIndex() >= 0
@@ -336,7 +367,7 @@ class TrainingDialog(QDialog):
         self.start_button.setEnabled(not running and self._can_start())
         self.cancel_button.setEnabled(running)
         for field in (self.base_combo, self.data_combo, self.open_button, self.name_edit,
-                      self.rank, self.epochs, self.learning_rate, self.batch_size,
+                      self.rank, self.alpha, self.epochs, self.learning_rate, self.batch_size,
                       self.max_length, self.held_out):  # fmt: skip
             field.setEnabled(not running)
         self.use_button.setEnabled(self.card is not None and self.workspace is not None)

@@ -83,3 +83,25 @@ def test_tools_datasets_opens_the_kept_dataset(qtbot: QtBot, anyllm_home: Path) 
     assert dialog.name_edit.text() == "facts"
     assert dialog.table.rowCount() == 6
     assert "5 for training, 1 held out" in dialog.summary.text()
+
+
+def test_saving_in_the_dataset_dialog_updates_the_fine_tune_window(
+    qtbot: QtBot, anyllm_home: Path
+) -> None:
+    from anyllm_desktop.ui.training_dialog import TrainingDialog
+
+    window = ready_window(qtbot, anyllm_home)
+    DatasetStore(window.backend.runtime.paths).save("facts", Dataset(_pairs(6)), ["f.csv"])
+    training = TrainingDialog(window.backend, None, window)
+    qtbot.addWidget(training)
+    assert training.data_combo.currentText().startswith("facts · 5 for training, 1 held out")
+    training.edit_button.click()
+    dialog = training.findChild(DatasetDialog)
+    assert dialog is not None
+    dialog.name_edit.setText("more-facts")  # kept as a second dataset, with 10 rows
+    dialog.show_rows(_pairs(10), set())
+    dialog.save()
+    assert dialog.status.text().startswith("Saved"), dialog.status.text()
+    names = [training.data_combo.itemText(i) for i in range(training.data_combo.count())]
+    assert any(n.startswith("more-facts · ") for n in names) and len(names) == 2
+    assert training.data_combo.currentData() == ("dataset", "more-facts")  # the one just saved

@@ -33,7 +33,7 @@ def test_the_shown_defaults_are_the_trainers() -> None:
     assert {k: defaults[k] for k in SIZE_DEFAULTS} == SIZE_DEFAULTS
 
 
-def test_sizes_and_held_out_share_reach_the_job(
+def test_alpha_sizes_and_held_out_share_reach_the_job(
     qtbot: QtBot, anyllm_home: Path, tmp_path: Path
 ) -> None:
     window = ready_window(qtbot, anyllm_home)
@@ -41,11 +41,17 @@ def test_sizes_and_held_out_share_reach_the_job(
     dialog = TrainingDialog(window.backend, None, window)
     qtbot.addWidget(dialog)
     dialog.use_file(data)
+    dialog.rank.setValue(4)
+    assert dialog.alpha.value() == 8.0  # twice the rank, until set
+    dialog.alpha.setValue(4.0)
+    dialog.rank.setValue(16)
+    assert dialog.alpha.value() == 4.0  # the user's value stays
     dialog.batch_size.setValue(2)
     dialog.max_length.setValue(128)
     dialog.held_out.setValue(0.25)
     params = dialog.params()
     assert params["settings"]["batch_size"] == 2
+    assert (params["settings"]["rank"], params["settings"]["alpha"]) == (16, 4.0)
     assert params["settings"]["max_length"] == 128
     assert params["held_out"] == 0.25
 
