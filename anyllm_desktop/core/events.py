@@ -33,6 +33,14 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class ResumeFrom:
+    """The job got to a point a run again starts from: ``params`` join the job's own when it
+    is resumed (a started cloud fine-tuning is followed, not uploaded again)."""
+
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Done:
     """The operation finished; ``result`` carries what it produced, if anything."""
 

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.dataset_formats import write_dataset
 from anyllm_desktop.core.datasets import DatasetError, Example
-from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Event, Progress
+from anyllm_desktop.core.events import CONSENT_REQUIRED, Done, Error, Event, Progress, ResumeFrom
 from anyllm_desktop.providers.cloud_formats import OpenAICompatibleProvider
 from anyllm_desktop.providers.cloud_http import CloudChatProvider
 from anyllm_desktop.providers.cloud_presets import KINDS, build_provider
@@ -165,6 +165,7 @@ def _start(api: _Api, records: CloudFinetunes, params: dict[str, Any], train: li
     job = api.call("POST", "/fine_tuning/jobs", json=body)
     job_id = _text(job, "id", api)
     records.started(name, job_id, params["model"], str(job.get("status") or "queued"))
+    yield ResumeFrom({"resume": job_id})  # `anyllm jobs resume` follows it from here
     yield Progress("cloud-finetune", message=f"{name} started the fine-tuning job {job_id}")
     return job_id
 

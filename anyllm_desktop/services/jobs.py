@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress
+from anyllm_desktop.core.events import Done, Error, Event, FileResult, Progress, ResumeFrom
 from anyllm_desktop.core.filenames import path_from_stored, stored_path
 from anyllm_desktop.core.jobs import KINDS, JobRecord
 from anyllm_desktop.models.local_models import download, import_gguf
@@ -179,6 +179,8 @@ class JobService:
                     error = event.message
                 elif isinstance(event, FileResult):
                     results.append(event)
+                elif isinstance(event, ResumeFrom):
+                    store.set_params(job.id, {**job.params, **event.params})
                 elif isinstance(event, Done) and not results and isinstance(event.result, list):
                     results = [r for r in event.result if isinstance(r, FileResult)]
                 yield event

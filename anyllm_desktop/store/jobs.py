@@ -59,6 +59,10 @@ class Jobs(SQLiteStore):
         assignments = ", ".join(f"{name} = ?" for name in fields)
         self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*fields.values(), job_id))
 
+    def set_params(self, job_id: int, params: dict[str, Any]) -> None:
+        """What a run again of the job starts from (``JobService.again`` reads them)."""
+        self._db.execute("UPDATE jobs SET params = ? WHERE id = ?", (json.dumps(params), job_id))
+
     def recent(self, limit: int = 100) -> list[JobRecord]:
         """The newest jobs first."""
         rows = self._db.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))

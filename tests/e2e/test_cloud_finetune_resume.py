@@ -148,3 +148,32 @@ def test_a_job_that_failed_meanwhile_is_reported_with_the_providers_reason(
     )  # fmt: skip
     assert kept.unfinished("oa") == []
     kept.close()
+
+
+def test_jobs_resume_follows_a_started_cloud_finetune_without_uploading_again(
+    keyless_env: dict[str, str], server: Replay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cloud_finetune, "POLL_S", 0.01)
+    env = keyless_env
+    added = anyllm(env, "providers", "add", "replay", "--kind", "openai", "--base-url",
+                   f"{server.url}/v1", "--api-key", KEY, "--model", "gpt-test")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert anyllm(env, "offline", "off").returncode == 0
+    down = Reply(503, [b'{"error": {"message": "overloaded"}}'])
+    server.replies = [*_started(), *[down] * 8]  # started, then the provider went away
+    lost = anyllm(env, "finetune", "--cloud", "replay", "--base", BASE, "--data",
+                  str(_data(tmp_path)), "--held-out", "0.2", "--send-to-cloud")  # fmt: skip
+    assert lost.returncode != 0 and "may still be running" in lost.stderr
+    (job,) = json.loads(anyllm(env, "jobs", "--json").stdout)["jobs"]
+    assert (job["kind"], job["state"]) == ("cloud-finetune", "failed")
+
+    sent = len(server.requests)
+    server.replies = [
+        _json({"id": "ftjob-42", "status": "succeeded", "fine_tuned_model": TUNED}),
+        _events("The job has successfully completed"),
+    ]
+    resumed = anyllm(env, "jobs", "resume", str(job["id"]))
+    assert resumed.returncode == 0, resumed.stderr
+    assert [(r["method"], r["path"]) for r in server.requests[sent:]] == [
+        ("GET", "/v1/fine_tuning/jobs/ftjob-42"), ("GET", "/v1/fine_tuning/jobs/ftjob-42/events")
+    ]  # followed: nothing uploaded or started again  # fmt: skip
