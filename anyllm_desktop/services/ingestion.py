@@ -299,9 +299,10 @@ class IngestJob:
             shared.forget(self.workspace, prepared.replaces)
             self.vectors.delete_documents(self.table, old)
             self.records.delete_documents(old)
-        document = self.records.document(doc_id)
-        assert document is not None  # begun by this writer
-        shared.publish(self.workspace, document, chunks)
+        if shared.is_shared(self.workspace):  # its row read only where it is published
+            document = self.records.document(doc_id)
+            assert document is not None  # begun by this writer
+            shared.publish(self.workspace, document, chunks)
         self.records.finish_document(doc_id, chunks)
 
     def _commit_streamed(self, prepared: Prepared, files_done: int, files_total: int

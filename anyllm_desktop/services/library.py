@@ -159,10 +159,15 @@ class Library:
     # -- workspaces ---------------------------------------------------------------------------
 
     def create_workspace(self, name: str) -> Workspace:
+        return self.records.create_workspace(name, self.new_workspace_model())
+
+    def new_workspace_model(self) -> str:
+        """The embedding model a new workspace takes (the settings'), checked before anything
+        is written: UnknownModelError when it embeds nothing."""
         model = self.runtime.settings.embedding_model
-        if not model_kind(model).offers(model, "embedding"):  # before anything is written
+        if not model_kind(model).offers(model, "embedding"):
             raise UnknownModelError(f"{model!r} is not an embedding model.")
-        return self.records.create_workspace(name, model)
+        return model
 
     def workspaces(self) -> list[Workspace]:
         return self.records.workspaces()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from anyllm_desktop.core.workspace import Document, Workspace
 from anyllm_desktop.providers.cloud_http import ProviderError
-from anyllm_desktop.providers.registry import model_kind
+from anyllm_desktop.providers.model_ids import UnknownModelError
 from anyllm_desktop.services.index_health import index_errors
 from anyllm_desktop.services.outbound import store_refusal
 from anyllm_desktop.store.locations import (
@@ -152,9 +152,10 @@ def create_workspace_at(
     runtime = library.runtime
     if refused := store_refusal(location, name, runtime.settings.offline_mode):
         raise ValueError(refused)
-    model = runtime.settings.embedding_model
-    if not model_kind(model).offers(model, "embedding"):  # before anything is written
-        raise ValueError(f"{model!r} is not an embedding model.")
+    try:
+        model = library.new_workspace_model()
+    except UnknownModelError as exc:
+        raise ValueError(exc.args[0]) from exc
     library.outbound_log.record_store(location, name, "open")
     uid = uuid.uuid4().hex
     proposed = SharedWorkspace(uid, table_name(uid, 1), model)
