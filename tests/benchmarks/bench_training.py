@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import jax
 import jax.numpy as jnp
+import psutil
 from llama_cpp import Llama
 
 from anyllm_desktop.models.embedded import smollm2_chat
@@ -42,7 +43,7 @@ from anyllm_desktop.services.training.lora import (
     schedule,
     training_steps,
 )
-from anyllm_desktop.services.training.memory import estimate_bytes
+from anyllm_desktop.services.training.memory import estimate_bytes, room_to_keep_linear
 from anyllm_desktop.services.training.weights import LlamaConfig, load_weights
 
 SOURCE = Path(__file__).resolve().parents[1] / "data" / "debian-faq-archives.html"
@@ -101,6 +102,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="measured steps after the first")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--length", type=int, default=256, help="tokens per example")
+    parser.add_argument(
+        "--keep-linear",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="keep the linear layers' outputs for the backward pass (auto: when memory allows)",
+    )
     args = parser.parse_args()
 
     path = smollm2_chat().files[0].path
@@ -116,7 +123,8 @@ def main() -> None:
 
     timed_tokens, timed_seconds, timed_flops = 0, 0.0, 0.0
     batches = schedule(len(examples), settings)
-    for progress in training_steps(weights, examples, settings):
+    keep = {"auto": None, "yes": True, "no": False}[args.keep_linear]
+    for progress in training_steps(weights, examples, settings, keep_linear=keep):
         chosen = [examples[i] for i in batches[progress.step - 1]]
         print(
             f"step {progress.step}/{progress.total_steps}: loss {progress.loss:.3f}, "
@@ -133,7 +141,15 @@ def main() -> None:
         print(f"train tokens/s: {timed_tokens / timed_seconds:.1f}")
         share = 100 * achieved / rate
         print(f"model FLOP/s: {achieved / 1e9:.1f} G = {share:.0f}% of the matmul rate (MFU)")
-    estimate = estimate_bytes(weights.config, args.batch, examples) / 2**30
+    kept = (
+        keep
+        if keep is not None
+        else room_to_keep_linear(
+            weights.config, args.batch, examples, psutil.virtual_memory().available
+        )
+    )
+    estimate = estimate_bytes(weights.config, args.batch, examples, kept) / 2**30
+    print(f"linear outputs kept for the backward pass: {'yes' if kept else 'no'}")
     print(f"peak RSS: {peak_rss:.2f} GiB (estimated beforehand: {estimate:.2f} GiB)")
 
 

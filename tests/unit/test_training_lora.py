@@ -79,6 +79,31 @@ def test_a_few_steps_lower_the_loss_stop_and_resume_continue_the_same_run(
     )
 
 
+def test_keeping_the_linear_outputs_trains_the_same_lora_from_one_copy_of_the_weights(
+    tiny: tuple[Path, LlamaWeights], examples: list[TokenizedExample]
+) -> None:
+    settings = dataclasses.replace(SETTINGS, epochs=2)
+    runs = [
+        list(training_steps(tiny[1], examples, settings, keep_linear=keep))
+        for keep in (False, True)
+    ]
+    recomputed, kept = (run[-1] for run in runs)
+    assert kept.loss == pytest.approx(recomputed.loss, rel=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(kept.state.lora["ffn_down"]["b"]),
+        np.asarray(recomputed.state.lora["ffn_down"]["b"]),
+        rtol=1e-4,
+        atol=1e-6,
+    )
+    # The device arrays use the numpy buffers the weights hold: the model is in memory once.
+    params = base_params(tiny[1])
+    assert (
+        params["embed"].unsafe_buffer_pointer() == tiny[1].tensors["token_embd.weight"].ctypes.data
+    )
+    stacked = params["layers"]["ffn_up"].unsafe_buffer_pointer()
+    assert tiny[1].tensors["blk.0.ffn_up.weight"].ctypes.data == stacked
+
+
 def test_examples_longer_than_the_maximum_are_refused_by_number(
     tiny: tuple[Path, LlamaWeights], examples: list[TokenizedExample]
 ) -> None:

@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from anyllm_desktop.services.training.examples import TokenizedExample
-from anyllm_desktop.services.training.memory import check_fits, estimate_bytes, parameter_count
+from anyllm_desktop.services.training.memory import (
+    check_fits,
+    estimate_bytes,
+    parameter_count,
+    room_to_keep_linear,
+)
 from anyllm_desktop.services.training.weights import LlamaConfig
 
 # The embedded SmolLM2-135M's shape (its GGUF metadata).
@@ -40,13 +45,33 @@ def test_smollm2_has_its_135m_parameters() -> None:
 
 
 @pytest.mark.parametrize(
-    ("rows", "length", "measured_gb"),
-    [(1, 256, 1.89), (4, 256, 2.45), (8, 256, 3.16), (4, 512, 3.26)],
+    ("rows", "length", "keep_linear", "measured_gb"),
+    [
+        (1, 256, False, 1.44),
+        (1, 256, True, 1.62),
+        (4, 256, False, 1.96),
+        (4, 256, True, 2.54),
+        (8, 256, False, 2.74),
+        (8, 256, True, 3.78),
+        (4, 512, False, 2.82),
+        (4, 512, True, 3.92),
+    ],
 )
-def test_the_estimate_covers_the_measured_peak(rows: int, length: int, measured_gb: float) -> None:
-    # Peak RSS of tests/benchmarks/bench_training.py (answers are all but ~40 prompt tokens).
-    estimate = estimate_bytes(SMOLLM2, rows, [example(length, length - 40)]) / 2**30
+def test_the_estimate_covers_the_measured_peak(
+    rows: int, length: int, keep_linear: bool, measured_gb: float
+) -> None:
+    # Peak RSS of tests/benchmarks/bench_training.py --keep-linear yes/no (answers are all but
+    # ~40 prompt tokens).
+    examples = [example(length, length - 40)]
+    estimate = estimate_bytes(SMOLLM2, rows, examples, keep_linear) / 2**30
     assert measured_gb <= estimate <= 1.25 * measured_gb
+
+
+def test_linear_outputs_are_kept_only_with_room_to_spare() -> None:
+    examples = [example(256, 216)]
+    needed = estimate_bytes(SMOLLM2, 4, examples, keep_linear=True) - 4 * parameter_count(SMOLLM2)
+    assert room_to_keep_linear(SMOLLM2, 4, examples, free=2 * needed)
+    assert not room_to_keep_linear(SMOLLM2, 4, examples, free=needed)
 
 
 def test_a_run_that_cannot_fit_is_refused_with_the_numbers() -> None:

@@ -5,7 +5,8 @@ here behaves the same once llama.cpp applies it: RMSNorm, rotary embeddings in t
 (adjacent pairs for ``llama``, half-split NEOX for ``qwen2``), grouped-query attention with a
 causal mask, SwiGLU, final norm, logits. Layers are stacked and run with ``lax.scan`` so a
 30-layer model compiles one layer, not thirty; each layer is rematerialised in the backward pass
-(``jax.checkpoint``), which keeps activation memory to one layer's worth.
+(``jax.checkpoint``), which keeps activation memory to one layer's worth, or keeps only its linear
+layers' outputs when memory allows (``keep_linear``).
 
 ``logit_index`` computes logits only at chosen positions: the vocabulary projection is about a
 third of a small model's FLOPs, and training needs it only where the loss is.
@@ -19,6 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.ad_checkpoint import checkpoint_name
 
 from anyllm_desktop.services.training.weights import (
     LAYER_MATRICES,
@@ -32,32 +34,61 @@ from anyllm_desktop.services.training.weights import (
 # the base; {target: {"a": (L, rank, in), "b": (L, out, rank)}} for a LoRA.
 Params = dict[str, Any]
 Lora = dict[str, dict[str, jax.Array]]
+# The name a linear layer's output carries for the backward pass's checkpoint policy.
+LINEAR_OUTPUT = "linear_output"
 
 
 def base_params(weights: LlamaWeights) -> Params:
-    """The base model as device arrays, each layer's tensors stacked along a leading axis."""
+    """The base model as device arrays, each layer's tensors stacked along a leading axis.
+
+    The model is held once: each array is built in a 64-byte-aligned buffer, which the CPU
+    device takes without copying, and ``weights.tensors`` is pointed at views of the same
+    buffers (the per-layer arrays it held are freed), so a 1B model costs 4 GB, not 8.
+    """
     config = weights.config
+    tensors = weights.tensors
     names = [(f"{name}.weight", name) for name in LAYER_MATRICES + LAYER_VECTORS]
     if config.qkv_bias:
         names += [(f"{name}.bias", f"{name}_bias") for name in OPTIONAL_BIASES]
-    layers = {
-        key: jnp.asarray(
-            np.stack([weights.tensors[f"blk.{i}.{suffix}"] for i in range(config.n_layers)])
-        )
-        for suffix, key in names
-    }
-    embed = jnp.asarray(weights.tensors["token_embd.weight"])
-    output = embed if config.tied_embeddings else jnp.asarray(weights.tensors["output.weight"])
-    params: Params = {
-        "embed": embed,
-        "output": output,
-        "output_norm": jnp.asarray(weights.tensors["output_norm.weight"]),
-        "layers": layers,
-    }
-    if "rope_freqs.weight" in weights.tensors:
+    layers = {}
+    for suffix, key in names:
+        keys = [f"blk.{i}.{suffix}" for i in range(config.n_layers)]
+        stacked = _aligned((config.n_layers, *tensors[keys[0]].shape))
+        for i, name in enumerate(keys):
+            stacked[i] = tensors[name]
+            tensors[name] = stacked[i]
+        layers[key] = jax.device_put(stacked)
+    params: Params = {"layers": layers, "embed": _shared(tensors, "token_embd.weight")}
+    params["output_norm"] = _shared(tensors, "output_norm.weight")
+    tied = config.tied_embeddings
+    params["output"] = params["embed"] if tied else _shared(tensors, "output.weight")
+    if "rope_freqs.weight" in tensors:
         # Llama 3's per-frequency divisors (llama.cpp's rope "freq_factors").
-        params["rope_factors"] = jnp.asarray(weights.tensors["rope_freqs.weight"])
+        params["rope_factors"] = _shared(tensors, "rope_freqs.weight")
     return params
+
+
+def _shared(tensors: dict[str, np.ndarray], name: str) -> jax.Array:
+    """``tensors[name]`` on the device, sharing one aligned buffer with the dict's entry."""
+    tensors[name] = _aligned(tensors[name].shape, tensors[name])
+    return jax.device_put(tensors[name])
+
+
+def _aligned(shape: tuple[int, ...], values: np.ndarray | None = None) -> np.ndarray:
+    """A float32 array at a 64-byte boundary (``values`` copied in, unless already so)."""
+    if values is not None and _is_aligned_float32(values):
+        return values
+    size = int(np.prod(shape)) * 4
+    buffer = np.empty(size + 64, np.uint8)
+    start = -buffer.ctypes.data % 64
+    array = buffer[start : start + size].view(np.float32).reshape(shape)
+    if values is not None:
+        array[...] = values
+    return array
+
+
+def _is_aligned_float32(array: np.ndarray) -> bool:
+    return array.dtype == np.float32 and array.flags.c_contiguous and array.ctypes.data % 64 == 0
 
 
 def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
@@ -101,7 +132,7 @@ def _linear(x: jax.Array, layer: Params, lora: Lora | None, name: str, scale: fl
         y = y + layer[f"{name}_bias"]
     if lora is not None and name in lora:
         y = y + scale * ((x @ lora[name]["a"].T) @ lora[name]["b"].T)
-    return y
+    return checkpoint_name(y, LINEAR_OUTPUT)
 
 
 def _attention(config: LlamaConfig, q: jax.Array, k: jax.Array, v: jax.Array) -> jax.Array:
@@ -146,11 +177,19 @@ def hidden_states(
     tokens: jax.Array,
     lora: Lora | None = None,
     lora_scale: float = 0.0,
+    keep_linear: bool = False,
 ) -> jax.Array:
-    """The last layer's output (batch, time, width), before the final norm."""
+    """The last layer's output (batch, time, width), before the final norm.
+
+    Under a gradient each layer is recomputed in the backward pass; with ``keep_linear`` the
+    outputs of its linear layers are kept instead of recomputed (only norms, rotary and
+    attention are redone): a LoRA step of the 135M model at 4 x 256 tokens ran 20% faster for
+    0.5 GB more (tests/benchmarks/bench_training.py).
+    """
     x = params["embed"][tokens]
     angles = rope_angles(config, tokens.shape[1], params.get("rope_factors"))
-    step = jax.checkpoint(partial(_layer, config, lora_scale, angles))
+    policy = jax.checkpoint_policies.save_only_these_names(LINEAR_OUTPUT) if keep_linear else None
+    step = jax.checkpoint(partial(_layer, config, lora_scale, angles), policy=policy)
 
     def body(x: jax.Array, per_layer: tuple[Params, Lora | None]) -> tuple[jax.Array, None]:
         layer, layer_lora = per_layer

@@ -118,10 +118,15 @@ def make_batch(examples: Sequence[TokenizedExample], rows: int) -> dict[str, np.
 
 
 def answer_loss(
-    lora: Lora, params: Params, config: LlamaConfig, batch: dict[str, jax.Array], scale: float
+    lora: Lora,
+    params: Params,
+    config: LlamaConfig,
+    batch: dict[str, jax.Array],
+    scale: float,
+    keep_linear: bool = False,
 ) -> jax.Array:
     """Mean cross-entropy over the answer tokens, logits computed at those positions only."""
-    hidden = hidden_states(params, config, batch["tokens"], lora, scale)
+    hidden = hidden_states(params, config, batch["tokens"], lora, scale, keep_linear)
     hidden = jnp.take_along_axis(hidden, batch["index"][..., None], axis=1)
     logprobs = jax.nn.log_softmax(logits_from_hidden(params, config, hidden), axis=-1)
     picked = jnp.take_along_axis(logprobs, batch["targets"][..., None], axis=-1)[..., 0]
@@ -129,7 +134,7 @@ def answer_loss(
     return -(picked * weights).sum() / jnp.maximum(weights.sum(), 1.0)
 
 
-@partial(jax.jit, static_argnames=("config", "optimizer", "scale"))
+@partial(jax.jit, static_argnames=("config", "optimizer", "scale", "keep_linear"))
 def train_step(
     lora: Lora,
     opt_state: Any,
@@ -138,9 +143,10 @@ def train_step(
     config: LlamaConfig,
     optimizer: optax.GradientTransformation,
     scale: float,
+    keep_linear: bool = False,
 ) -> tuple[Lora, Any, jax.Array]:
     """One AdamW step on the LoRA; returns the new LoRA, optimizer state and the batch's loss."""
-    loss, grads = jax.value_and_grad(answer_loss)(lora, params, config, batch, scale)
+    loss, grads = jax.value_and_grad(answer_loss)(lora, params, config, batch, scale, keep_linear)
     updates, opt_state = optimizer.update(grads, opt_state, lora)
     return optax.apply_updates(lora, updates), opt_state, loss
 
@@ -215,17 +221,22 @@ def training_steps(
     examples: Sequence[TokenizedExample],
     settings: LoraSettings,
     resume: TrainState | None = None,
+    keep_linear: bool | None = None,
 ) -> Iterator[TrainProgress]:
     """Train, yielding after every optimizer step; stop iterating to cancel.
 
     With ``resume`` (a yielded state) the run continues at the step after it, on the same
-    batches it would have seen.
+    batches it would have seen. ``keep_linear`` (see ``hidden_states``) is chosen by the memory
+    free unless given.
     """
     config = base.config
     _check_examples(examples, settings, config.context_length)
+    free = psutil.virtual_memory().available
+    if keep_linear is None:
+        keep_linear = memory.room_to_keep_linear(config, settings.batch_size, examples, free)
     # The dequantized weights are in memory already; the rest of the estimate must still fit.
-    needed = memory.estimate_bytes(config, settings.batch_size, examples)
-    memory.check_fits(needed - memory.weights_bytes(config), psutil.virtual_memory().available)
+    needed = memory.estimate_bytes(config, settings.batch_size, examples, keep_linear)
+    memory.check_fits(needed - memory.weights_bytes(config), free)
     params = base_params(base)
     optimizer = _optimizer(settings)
     state = resume if resume is not None else fresh_state(config, settings)
@@ -236,8 +247,9 @@ def training_steps(
         batch = {k: jnp.asarray(v) for k, v in make_batch(chosen, settings.batch_size).items()}
         started = time.perf_counter()
         lora, opt_state, loss = train_step(
-            state.lora, state.opt_state, params, batch, config, optimizer, settings.scale
-        )
+            state.lora, state.opt_state, params, batch, config, optimizer, settings.scale,
+            keep_linear,
+        )  # fmt: skip
         value = float(loss)
         state = TrainState(lora, opt_state, step + 1)
         yield TrainProgress(

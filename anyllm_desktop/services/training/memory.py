@@ -1,12 +1,14 @@
 """How much memory a LoRA run needs, so it is refused with the numbers instead of swapping.
 
 The model is fitted to peak RSS measured with tests/benchmarks/bench_training.py on the embedded
-SmolLM2-135M (rank 8, all linear layers): batch x length 1 x 256 -> 1.89 GiB, 4 x 256 -> 2.45,
-8 x 256 -> 3.16, 4 x 512 -> 3.26; this estimate gives 1.96, 2.50, 3.21 and 3.35. The weights
-are held twice (the dequantized numpy tensors and their device copy); per step the logits at
-the answer positions dominate (three vocabulary-wide float32 arrays each: logits,
-log-softmax and their gradient), then each layer's saved input (the checkpointed residual
-stream), one layer's recomputed activations and its attention scores.
+SmolLM2-135M (rank 8, all linear layers), batch x length -> measured (this estimate), with each
+layer recomputed in the backward pass / with its linear outputs kept: 1 x 256 -> 1.44 (1.48) /
+1.62 (1.66) GiB; 4 x 256 -> 1.96 (2.06) / 2.54 (2.80); 8 x 256 -> 2.74 (2.84) / 3.78 (4.32);
+4 x 512 -> 2.82 (2.99) / 3.92 (4.47). The weights are held once (numpy and the device share
+the buffers); per step the logits at the answer positions dominate (three vocabulary-wide
+float32 arrays each: logits, log-softmax and their gradient), then each layer's saved input
+(the checkpointed residual stream) and, when kept, its linear outputs, one layer's recomputed
+activations and its attention scores.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from anyllm_desktop.services.training.weights import LlamaConfig
 FLOAT = 4
 # Python, JAX/XLA and llama.cpp's tokenizer: the fit's intercept (0.69-0.74 GiB) and a margin.
 RUNTIME_BYTES = 800 * 2**20
-# Measured growth per example (4 -> 8 rows: +0.71 GiB) is ~1.15x the arrays counted here: XLA's
-# scratch buffers.
-ACTIVATION_MARGIN = 1.15
+# Measured growth per example (4 -> 8 rows: +0.78 GiB recomputing, +1.24 keeping the linear
+# outputs) is up to ~1.2x the arrays counted here: XLA's scratch buffers.
+ACTIVATION_MARGIN = 1.25
 
 
 def parameter_count(config: LlamaConfig) -> int:
@@ -43,25 +45,46 @@ def weights_bytes(config: LlamaConfig) -> int:
     return parameter_count(config) * FLOAT
 
 
-def step_bytes(config: LlamaConfig, rows: int, length: int, answers: int) -> int:
+def step_bytes(
+    config: LlamaConfig, rows: int, length: int, answers: int, keep_linear: bool = False
+) -> int:
     """The arrays of one step on ``rows`` sequences padded to ``length`` tokens with up to
-    ``answers`` answer positions each (padded as make_batch pads them)."""
+    ``answers`` answer positions each (padded as make_batch pads them); with ``keep_linear``
+    each layer's linear outputs are kept for the backward pass too."""
     length = padded(length, LENGTH_MULTIPLE)
     answers = padded(answers, ANSWER_MULTIPLE)
     tokens = rows * length
-    residuals = tokens * config.n_layers * config.width
+    kept = config.width + (config.n_heads + 2 * config.n_kv_heads) * config.head_dim
+    kept += config.width + 2 * config.ffn_width  # q, k, v, attention output; gate, up, down
+    residuals = tokens * config.n_layers * (config.width + (kept if keep_linear else 0))
     one_layer = tokens * (6 * config.width + 4 * config.ffn_width)
     scores = 3 * rows * config.n_heads * length * length
     logits = 3 * rows * answers * config.vocab_size
     return int((residuals + one_layer + scores + logits) * FLOAT * ACTIVATION_MARGIN)
 
 
-def estimate_bytes(config: LlamaConfig, rows: int, examples: Sequence[TokenizedExample]) -> int:
-    """Peak memory of a run over ``examples`` in batches of ``rows``: both weight copies, the
-    runtime and the worst step (the longest example and the most answer tokens together)."""
+def estimate_bytes(
+    config: LlamaConfig,
+    rows: int,
+    examples: Sequence[TokenizedExample],
+    keep_linear: bool = False,
+) -> int:
+    """Peak memory of a run over ``examples`` in batches of ``rows``: the weights (one copy,
+    shared by numpy and the device), the runtime and the worst step (the longest example and
+    the most answer tokens together)."""
     longest = max(len(e.tokens) for e in examples)
     answers = max(e.answer_tokens for e in examples)
-    return 2 * weights_bytes(config) + RUNTIME_BYTES + step_bytes(config, rows, longest, answers)
+    step = step_bytes(config, rows, longest, answers, keep_linear)
+    return weights_bytes(config) + RUNTIME_BYTES + step
+
+
+def room_to_keep_linear(
+    config: LlamaConfig, rows: int, examples: Sequence[TokenizedExample], free: int
+) -> bool:
+    """Whether keeping the linear outputs (faster) fits in ``free`` bytes with a quarter to
+    spare, the loaded weights aside."""
+    needed = estimate_bytes(config, rows, examples, keep_linear=True) - weights_bytes(config)
+    return needed <= 0.75 * free
 
 
 def check_fits(needed: int, available: int) -> None:
