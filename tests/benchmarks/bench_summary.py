@@ -99,13 +99,18 @@ class Recorder:
                                     "top_p": options.top_p,
                                     "repeat_penalty": options.repeat_penalty,
                                     "seed": options.seed}  # fmt: skip
+            started = time.perf_counter()
+            first = None
             for event in recorder._stream(provider, messages, options, cancel):
+                if first is None and not isinstance(event, Progress):
+                    first = time.perf_counter() - started
                 if isinstance(event, Done):
                     c = event.result
                     call.update(prompt=c.prompt_tokens, cached=c.cached_tokens,
                                 completion=c.completion_tokens, text=c.text,
                                 finish=c.finish_reason)  # fmt: skip
                 yield event
+            call.update(seconds=time.perf_counter() - started, first_s=first)
             recorder.calls.append(call)
 
         llama_local.LocalLlamaProvider.stream = stream  # type: ignore[method-assign]
@@ -193,18 +198,21 @@ def raw_baseline(calls: list[dict[str, Any]], model: Path, n_ctx: int, threads: 
     prompt = completion = 0
     started = time.perf_counter()
     load_s = started - loading
+    per_call = []
     for call in calls:
+        began = time.perf_counter()
         out: Any = llama.create_chat_completion(
             messages=call["messages"], max_tokens=call["max_tokens"],
             temperature=call["temperature"], top_p=call["top_p"],
             repeat_penalty=call["repeat_penalty"], seed=call["seed"],
         )  # fmt: skip
+        per_call.append(round(time.perf_counter() - began, 2))
         prompt += out["usage"]["prompt_tokens"]
         completion += out["usage"]["completion_tokens"]
     seconds = time.perf_counter() - started
     llama.close()
     return {"seconds": round(seconds, 2), "load_s": round(load_s, 2), "prompt_tokens": prompt,
-            "completion_tokens": completion}  # fmt: skip
+            "completion_tokens": completion, "per_call_s": per_call}  # fmt: skip
 
 
 def run(pdf: Path, threads: int = 0) -> dict[str, Any]:
@@ -249,6 +257,11 @@ def run(pdf: Path, threads: int = 0) -> dict[str, Any]:
             "completion_tokens": sum(c["completion"] for c in recorder.calls),
             "model_calls": result.model_calls, "map_pieces": len(gist),
             "reduce_calls": len(recorder.calls) - len(gist), "reduce_levels": len(levels),
+            "in_model_calls_s": round(sum(c["seconds"] for c in recorder.calls), 1),
+            "per_call_s": [round(c["seconds"], 2) for c in recorder.calls],
+            "per_call_first_s": [round(c["first_s"] or 0, 2) for c in recorder.calls],
+            "per_call_tokens": [(c["prompt"], c["cached"], c["completion"])
+                                for c in recorder.calls],
             "peak_rss_mb": round(rss.peak / 2**20), "cut_answers":
             sum(c["finish"] == "length" for c in recorder.calls), "notes": result.notes,
         }  # fmt: skip
@@ -300,6 +313,13 @@ def report(out: dict[str, Any]) -> None:
           f"{raw['load_s']} s, prompt tokens "
           f"{raw['prompt_tokens']:,}, generated {raw['completion_tokens']:,}; "
           f"workflow / (raw + load) = {raw['ratio']}x (target <= 1.15x)")  # fmt: skip
+    print(
+        f"of the workflow's wall, {w['in_model_calls_s']} s in model calls; per call, "
+        "workflow s / raw s (prompt, cached, generated tokens; first event s):"
+    )
+    for i, (ours, theirs) in enumerate(zip(w["per_call_s"], raw["per_call_s"], strict=True)):
+        tokens, first = w["per_call_tokens"][i], w["per_call_first_s"][i]
+        print(f"  call {i + 1}: {ours} / {theirs} {tokens} first {first}")
     for how in ("cited_by_section", "cited_by_page"):
         share = len(cov[how]) / chapters if chapters else 0.0
         print(f"coverage ({how}): {len(cov[how])}/{chapters} chapters ({share:.0%}; target >= 80%)")

@@ -13,6 +13,22 @@ from anyllm_desktop.services.runtime import Runtime
 DATA = Path(__file__).parent.parent / "data"
 
 
+@pytest.fixture(scope="session")
+def guide_excerpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """16 pages of the ReportLab guide (the first 12 and the fonts chapter's first 4, with
+    "Unicode and UTF8"): a real PDF for tests that need one ingested, in a fifth of the time of
+    all 134 pages (476 passages, ~19 s here)."""
+    from pypdf import PdfReader, PdfWriter
+
+    reader, writer = PdfReader(DATA / "reportlab-userguide.pdf"), PdfWriter()
+    for index in [*range(12), *range(47, 51)]:
+        writer.add_page(reader.pages[index])
+    path = tmp_path_factory.mktemp("pdf") / "reportlab-userguide-excerpt.pdf"
+    with path.open("wb") as out:
+        writer.write(out)
+    return path
+
+
 @pytest.fixture
 def library(anyllm_home: Path) -> Iterator[Library]:
     library = Library(Runtime.open(anyllm_home))

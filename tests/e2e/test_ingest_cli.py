@@ -33,14 +33,16 @@ def anyllm_process(
                           text=True, timeout=600, check=False, input=input)  # fmt: skip
 
 
-def test_workspace_ingest_docs_search_contract(child_env: dict[str, str], tmp_path: Path) -> None:
+def test_workspace_ingest_docs_search_contract(
+    child_env: dict[str, str], tmp_path: Path, guide_excerpt: Path
+) -> None:
     assert anyllm(child_env, "workspace", "create", "Manuals").returncode == 0
     again = anyllm(child_env, "workspace", "create", "manuals")
     assert again.returncode == 2 and "already exists" in again.stderr
     drop = tmp_path / "drop"
     drop.mkdir()
-    for name in ("reportlab-userguide.pdf", "officer-example.pptx", "debian-faq-archives.html"):
-        (drop / name).write_bytes((DATA / name).read_bytes())
+    for source in (guide_excerpt, DATA / "officer-example.pptx", DATA / "debian-faq-archives.html"):
+        (drop / source.name).write_bytes(source.read_bytes())
     (drop / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
 
     ingested = anyllm(child_env, "ingest", "-w", "Manuals", str(drop), "--json")
@@ -79,13 +81,15 @@ def test_workspace_ingest_docs_search_contract(child_env: dict[str, str], tmp_pa
     assert gone.returncode == 2 and "no workspace named 'Docs'" in gone.stderr
 
 
-def test_killed_mid_ingest_then_run_again(child_env: dict[str, str], anyllm_home: Path) -> None:
+def test_killed_mid_ingest_then_run_again(
+    child_env: dict[str, str], anyllm_home: Path, guide_excerpt: Path
+) -> None:
     """SIGKILL while a big drop is being embedded; the next run leaves a complete, consistent
     workspace (interrupted files cleaned up and ingested again)."""
     assert anyllm(child_env, "workspace", "create", "K").returncode == 0
-    names = ("debian-faq-archives.html", "live-manual.epub", "reportlab-userguide.pdf",
-             "nodejs-string-decoder.md")  # fmt: skip
-    files = [str(DATA / name) for name in names]
+    sources = (DATA / "debian-faq-archives.html", DATA / "live-manual.epub", guide_excerpt,
+               DATA / "nodejs-string-decoder.md")  # fmt: skip
+    files = [str(source) for source in sources]
     process = subprocess.Popen([str(BIN_DIR / "anyllm"), "ingest", "-w", "K", *files],
                                env=child_env, stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert process.stdout is not None

@@ -52,12 +52,12 @@ def test_writers_of_one_workspace_conflict_and_others_do_not() -> None:
 
 
 def test_a_killed_ingest_is_interrupted_and_resumes_from_the_command_line(
-    child_env: dict[str, str], anyllm_home: Path
+    child_env: dict[str, str], anyllm_home: Path, guide_excerpt: Path
 ) -> None:
     anyllm = str(BIN_DIR / "anyllm")
     assert run_cli(child_env, "workspace", "create", "K").returncode == 0
-    names = ("debian-faq-archives.html", "nodejs-string-decoder.md", "reportlab-userguide.pdf")
-    files = [str(DATA / name) for name in names]
+    sources = (DATA / "debian-faq-archives.html", DATA / "nodejs-string-decoder.md", guide_excerpt)
+    files = [str(source) for source in sources]
     child = subprocess.Popen([anyllm, "ingest", "-w", "K", *files], env=child_env,
                              stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert child.stdout is not None and child.stdout.readline().startswith("indexed")

@@ -183,12 +183,13 @@ def test_a_file_that_vanishes_mid_ingest(library: Library, tmp_path: Path) -> No
     assert "no longer exists" in (by_name["b.md"].reason or "")
 
 
-def test_cancel_keeps_what_is_done_and_the_store_consistent(library: Library) -> None:
+def test_cancel_keeps_what_is_done_and_the_store_consistent(
+    library: Library, guide_excerpt: Path
+) -> None:
     library.create_workspace("C")
     cancel = CancelToken()
     results: list[FileResult] = []
-    files = [DATA / "debian-faq-archives.html", DATA / "live-manual.epub",
-             DATA / "reportlab-userguide.pdf"]  # fmt: skip
+    files = [DATA / "debian-faq-archives.html", DATA / "live-manual.epub", guide_excerpt]
     events = library.ingest("C", files, cancel)
     for event in events:
         if isinstance(event, Progress) and event.stage == "embed":
