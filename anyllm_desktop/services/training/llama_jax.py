@@ -183,7 +183,7 @@ def hidden_states(
 
     Under a gradient each layer is recomputed in the backward pass; with ``keep_linear`` the
     outputs of its linear layers are kept instead of recomputed (only norms, rotary and
-    attention are redone): a LoRA step of the 135M model at 4 x 256 tokens ran 20% faster for
+    attention are redone): a LoRA step of the 135M model at 4 x 256 tokens ran 10-20% faster for
     0.5 GB more (tests/benchmarks/bench_training.py).
     """
     x = params["embed"][tokens]
