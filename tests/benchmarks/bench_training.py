@@ -123,7 +123,12 @@ def main() -> None:
 
     timed_tokens, timed_seconds, timed_flops = 0, 0.0, 0.0
     batches = schedule(len(examples), settings)
-    keep = {"auto": None, "yes": True, "no": False}[args.keep_linear]
+    # "auto" decided here as training_steps decides it, so the run and the report use one answer.
+    keep = args.keep_linear == "yes"
+    if args.keep_linear == "auto":
+        free = psutil.virtual_memory().available
+        keep = room_to_keep_linear(weights.config, args.batch, examples, free)
+    print(f"linear outputs kept for the backward pass: {'yes' if keep else 'no'}")
     for progress in training_steps(weights, examples, settings, keep_linear=keep):
         chosen = [examples[i] for i in batches[progress.step - 1]]
         print(
@@ -141,15 +146,7 @@ def main() -> None:
         print(f"train tokens/s: {timed_tokens / timed_seconds:.1f}")
         share = 100 * achieved / rate
         print(f"model FLOP/s: {achieved / 1e9:.1f} G = {share:.0f}% of the matmul rate (MFU)")
-    kept = (
-        keep
-        if keep is not None
-        else room_to_keep_linear(
-            weights.config, args.batch, examples, psutil.virtual_memory().available
-        )
-    )
-    estimate = estimate_bytes(weights.config, args.batch, examples, kept) / 2**30
-    print(f"linear outputs kept for the backward pass: {'yes' if kept else 'no'}")
+    estimate = estimate_bytes(weights.config, args.batch, examples, keep) / 2**30
     print(f"peak RSS: {peak_rss:.2f} GiB (estimated beforehand: {estimate:.2f} GiB)")
 
 

@@ -54,9 +54,11 @@ def step_bytes(
     length = padded(length, LENGTH_MULTIPLE)
     answers = padded(answers, ANSWER_MULTIPLE)
     tokens = rows * length
-    kept = config.width + (config.n_heads + 2 * config.n_kv_heads) * config.head_dim
-    kept += config.width + 2 * config.ffn_width  # q, k, v, attention output; gate, up, down
-    residuals = tokens * config.n_layers * (config.width + (kept if keep_linear else 0))
+    saved = config.width  # per token and layer: the layer's input
+    if keep_linear:  # q, k, v and the attention output; gate, up and down
+        saved += (config.n_heads + 2 * config.n_kv_heads) * config.head_dim + config.width
+        saved += 2 * config.ffn_width + config.width
+    residuals = tokens * config.n_layers * saved
     one_layer = tokens * (6 * config.width + 4 * config.ffn_width)
     scores = 3 * rows * config.n_heads * length * length
     logits = 3 * rows * answers * config.vocab_size
