@@ -16,6 +16,7 @@ from anyllm_desktop.core.cancel import CancelToken
 from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done, Error, Event, Progress, Token, Usage
 from anyllm_desktop.providers.base import Capabilities, Completion, GenerationOptions
+from anyllm_desktop.providers.llama_constrained import greedy_constrained, is_greedy
 from anyllm_desktop.providers.llama_scoring import LabelScores, answer_logprobs
 
 
@@ -299,6 +300,40 @@ class LocalLlamaProvider:
         cancel: CancelToken,
         started: float,
     ) -> Iterator[Event]:
+        pieces = self._pieces(tokens, stop, max_tokens, options, cancel)
+        parts: list[str] = []
+        first_token_at: float | None = None
+        finish_reason = "stop"
+        try:
+            for text, reason in pieces:
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                if cancel.cancelled:
+                    finish_reason = "cancelled"
+                    break
+                if text:
+                    parts.append(text)
+                    yield Token(text)
+                if reason:
+                    finish_reason = reason
+        finally:
+            pieces.close()
+        # The last sampled token is never evaluated, so it is not in n_tokens.
+        sampled = int(self._llama.n_tokens) - len(tokens) + 1 if first_token_at else 0
+        completion_tokens = max(0, sampled)
+        yield from self._finish("".join(parts), started, first_token_at, len(tokens), cached,
+                                completion_tokens, finish_reason)  # fmt: skip
+
+    def _pieces(self, tokens: list[int], stop: list[str], max_tokens: int,
+                options: GenerationOptions, cancel: CancelToken
+                ) -> Generator[tuple[str, str | None], None, None]:  # fmt: skip
+        """(text, finish reason or None) of the answer: greedy under a grammar checks the
+        likeliest token first (``llama_constrained.py``), anything else llama-cpp-python's
+        sampler chain."""
+        grammar = _compiled_grammar(options.grammar) if options.grammar else None
+        if grammar is not None and is_greedy(options.temperature, options.repeat_penalty):
+            yield from greedy_constrained(self._llama, grammar, tokens, max_tokens, stop, cancel)
+            return
         chunks = self._llama.create_completion(
             prompt=tokens,
             temperature=options.temperature,
@@ -308,31 +343,14 @@ class LocalLlamaProvider:
             seed=self.seed if options.seed is None else options.seed,
             stop=stop,
             stream=True,
-            grammar=_compiled_grammar(options.grammar) if options.grammar else None,
+            grammar=grammar,
         )
-        parts: list[str] = []
-        first_token_at: float | None = None
-        finish_reason = "stop"
         try:
             for chunk in chunks:
-                if first_token_at is None:
-                    first_token_at = time.perf_counter()
-                if cancel.cancelled:
-                    finish_reason = "cancelled"
-                    break
                 choice = chunk["choices"][0]
-                if choice.get("text"):
-                    parts.append(choice["text"])
-                    yield Token(choice["text"])
-                if choice.get("finish_reason"):
-                    finish_reason = choice["finish_reason"]
+                yield choice.get("text") or "", choice.get("finish_reason")
         finally:
             chunks.close()
-        # The last sampled token is never evaluated, so it is not in n_tokens.
-        sampled = int(self._llama.n_tokens) - len(tokens) + 1 if first_token_at else 0
-        completion_tokens = max(0, sampled)
-        yield from self._finish("".join(parts), started, first_token_at, len(tokens), cached,
-                                completion_tokens, finish_reason)  # fmt: skip
 
     def _finish(
         self,
