@@ -231,10 +231,10 @@ class LocalLlamaProvider:
         return len(self._format(messages)[0])
 
     def score_answers(self, messages: Sequence[ChatMessage], answers: Sequence[str],
-                      cancel: CancelToken) -> LabelScores:  # fmt: skip
+                      cancel: CancelToken, limit: int | None = None) -> LabelScores:  # fmt: skip
         """Each answer's log-probability as the reply to ``messages`` (``llama_scoring.py``:
         how a classify step chooses its label). On the thread that owns this provider."""
-        return answer_logprobs(self, messages, answers, cancel)
+        return answer_logprobs(self, messages, answers, cancel, limit)
 
     def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: CancelToken

@@ -85,16 +85,25 @@ def _logprob_of(llama: Any, tokens: list[int], targets: list[int], cancel: Cance
     return total
 
 
+def _reply(ids: list[int], end: list[int], limit: int | None) -> list[int]:
+    """An answer's tokens as scored: whole with the end of the turn, or its first ``limit``."""
+    return ids[:limit] if limit is not None and len(ids) > limit else [*ids, *end]
+
+
 def answer_logprobs(provider: LocalLlamaProvider, messages: Sequence[ChatMessage],
-                    answers: Sequence[str], cancel: CancelToken) -> LabelScores:  # fmt: skip
+                    answers: Sequence[str], cancel: CancelToken, limit: int | None = None,
+                    ) -> LabelScores:  # fmt: skip
     """Each answer's log-probability as the whole reply to ``messages``: its tokens, then the
-    end of the turn. The prompt is read once (its cached prefix reused), each answer on top of
-    it. Runs on the thread that owns ``provider`` (the model host's, in the app); raises
-    Cancelled when ``cancel`` is set, ValueError when it does not fit the context window."""
+    end of the turn; with ``limit``, of an answer's first ``limit`` tokens when it has more
+    (its beginning, not yet the end of the turn). The prompt is read once (its cached prefix
+    reused), each answer on top of it. Runs on the thread that owns ``provider`` (the model
+    host's, in the app); raises Cancelled when ``cancel`` is set, ValueError when it does not
+    fit the context window."""
     tokens, stop = provider._format(messages)
     llama = provider._llama
     end = llama.tokenize(stop[0].encode("utf-8"), add_bos=False, special=True)[:1] if stop else []
-    replies = [[*llama.tokenize(x.encode("utf-8"), add_bos=False), *end] for x in answers]
+    replies = [_reply(llama.tokenize(x.encode("utf-8"), add_bos=False), end, limit)
+               for x in answers]  # fmt: skip
     needed = len(tokens) + max(len(ids) for ids in replies)
     if needed > provider.context_size:
         raise ValueError(f"The prompt and answer ({needed} tokens) do not fit into the "

@@ -91,7 +91,8 @@ def scores(provider: LocalLlamaProvider, spec: StepSpec, messages: list[ChatMess
 
 def channel(provider: LocalLlamaProvider, spec: StepSpec, text: str) -> str:
     req = request(spec, text)
-    found = [answer_logprobs(provider, prompt, [req.text], CancelToken()).labels[0].logprob
+    found = [answer_logprobs(provider, prompt, [req.text], CancelToken(), req.text_tokens)
+             .labels[0].logprob
              for prompt in req.channel]  # fmt: skip
     return best_label(found, spec.labels)
 

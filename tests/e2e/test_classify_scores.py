@@ -8,10 +8,14 @@ from pathlib import Path
 import pytest
 
 from anyllm_desktop.core.cancel import CancelToken
+from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.events import Done
+from anyllm_desktop.models.embedded import smollm2_chat
+from anyllm_desktop.providers.llama_local import LocalLlamaProvider
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.workflows.loading import parse_text
 from anyllm_desktop.services.workflows.runner import run_workflow
+from anyllm_desktop.services.workflows.steps import CHANNEL_TOKENS
 from tests.e2e.conftest import ingest
 
 pytestmark = pytest.mark.e2e
@@ -53,3 +57,19 @@ def test_clearly_different_texts_do_not_all_get_the_same_label(
     assert set(moods) == set(DOCS)
     assert all(mood in LABELS for mood in moods.values()), moods
     assert len(set(moods.values())) > 1, moods
+
+
+def test_the_channel_scores_a_long_text_by_its_first_tokens() -> None:
+    provider = LocalLlamaProvider(smollm2_chat().files[0].path, context_size=2048)
+    provider.load()
+    try:
+        prompt = [ChatMessage("user", "Write a short text. Answer: negative.")]
+        long_text = " ".join(["The parcel came late and the box was crushed."] * 20)
+        cut = provider.score_answers(prompt, [long_text], CancelToken(), CHANNEL_TOKENS)
+        whole = provider.score_answers(prompt, [long_text], CancelToken())
+        short = provider.score_answers(prompt, ["Late."], CancelToken(), CHANNEL_TOKENS)
+    finally:
+        provider.unload()
+    assert cut.labels[0].tokens == CHANNEL_TOKENS < whole.labels[0].tokens
+    assert cut.labels[0].logprob > whole.labels[0].logprob  # fewer tokens, less improbable
+    assert short.labels[0].tokens < CHANNEL_TOKENS  # the whole text and the end of the turn

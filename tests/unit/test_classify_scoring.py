@@ -14,11 +14,11 @@ from anyllm_desktop.core.workflow_spec import StepSpec
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.models.embedded import CHAT_MODEL_ID
 from anyllm_desktop.providers.base import Capabilities, GenerationOptions
-from anyllm_desktop.providers.llama_scoring import LabelScore, LabelScores, best_label
+from anyllm_desktop.providers.llama_scoring import LabelScore, LabelScores, _reply, best_label
 from anyllm_desktop.services.model_host import ModelHost
 from anyllm_desktop.services.runtime import Runtime
 from anyllm_desktop.services.workflows.models import StepModels
-from anyllm_desktop.services.workflows.steps import STEP_KINDS
+from anyllm_desktop.services.workflows.steps import CHANNEL_TOKENS, STEP_KINDS
 
 LABELS = ("positive", "neutral", "negative")
 #: log P(text | the label's prompt), by text and label.
@@ -39,6 +39,7 @@ class FakeScorer:
         self.model = model_path.name
         self.context_size = 2048
         self.asked: list[tuple[str, str]] = []
+        self.limits: list[int | None] = []
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return 10
@@ -48,9 +49,10 @@ class FakeScorer:
         raise AssertionError("classify generated instead of scoring its labels")
 
     def score_answers(self, messages: Sequence[ChatMessage], answers: Sequence[str],
-                      cancel: CancelToken) -> LabelScores:  # fmt: skip
+                      cancel: CancelToken, limit: int | None = None) -> LabelScores:  # fmt: skip
         label = messages[-1].content.rsplit("Answer: ", 1)[1].rstrip(".")
         self.asked.append((label, threading.current_thread().name))
+        self.limits.append(limit)
         return LabelScores([LabelScore(x, LIKELIHOOD[x][label], 5) for x in answers], 20, 12)
 
 
@@ -86,3 +88,10 @@ def test_a_local_classify_is_the_calibrated_best_label_scored_on_the_host(
     assert [label for label, _ in served.asked] == [*LABELS, *LABELS]
     assert {thread for _, thread in served.asked} == {"model-owner"}
     assert models.calls == 2
+    assert served.limits == [CHANNEL_TOKENS] * 6  # the text's first tokens only
+
+
+def test_a_reply_is_scored_whole_with_its_end_or_by_its_first_tokens() -> None:
+    assert _reply([5, 6, 7], [2], None) == [5, 6, 7, 2]
+    assert _reply([5, 6, 7], [2], 3) == [5, 6, 7, 2]  # not longer than the limit: whole
+    assert _reply([5, 6, 7, 8], [2], 3) == [5, 6, 7]  # cut: the turn does not end there

@@ -230,9 +230,12 @@ class StepModels:
 
     def how(self, model: str, request: Request) -> str:
         """How ``model`` answers ``request``: "scores" (a local model choosing a label by
-        likelihood) or "generates" (text, held to a grammar or a schema)."""
-        scores = request.channel and hasattr(self._providers[model], "score_answers")
-        return "scores" if scores else "generates"
+        likelihood; "scores N" when it reads the input's first N tokens) or "generates" (text,
+        held to a grammar or a schema). Part of the cache key: outputs of another way are
+        not reused."""
+        if not (request.channel and hasattr(self._providers[model], "score_answers")):
+            return "generates"
+        return "scores" if request.text_tokens is None else f"scores {request.text_tokens}"
 
     @property
     def notes(self) -> list[str]:
@@ -263,7 +266,7 @@ class StepModels:
     def _ask(self, step: StepSpec, model: str, request: Request,
              cancel: CancelToken) -> Completion:  # fmt: skip
         provider = self._providers[model]
-        if self.how(model, request) == "scores":
+        if self.how(model, request).startswith("scores"):
             self.calls += 1
             return self._choose(model, request, cancel)
         cloud, grammar = not provider.capabilities.local, provider.capabilities.grammar
@@ -305,7 +308,7 @@ class StepModels:
         started = time.perf_counter()
 
         def score(provider: Any) -> list[LabelScores]:
-            return [provider.score_answers(prompt, [request.text], cancel)
+            return [provider.score_answers(prompt, [request.text], cancel, request.text_tokens)
                     for prompt in request.channel]  # fmt: skip
 
         try:
