@@ -58,14 +58,15 @@ def _drain(steps: Generator[object, None, int | None]) -> int | None:
             return end.value  # type: ignore[no-any-return]
 
 
-def _logprob_of(llama: Any, tokens: list[int], targets: list[int], cancel: CancelToken) -> float:
-    """Evaluate ``tokens`` after what the KV cache holds and sum the log-probability of each
+def token_logprobs(llama: Any, tokens: list[int], targets: list[int],
+                   cancel: CancelToken) -> list[float]:  # fmt: skip
+    """Evaluate ``tokens`` after what the KV cache holds: the log-probability of each
     ``targets[i]`` following ``tokens[: i + 1]`` (logits for every position of a batch;
     llama-cpp-python's ``eval`` keeps only the last one's without ``logits_all``)."""
     import llama_cpp
     import numpy as np
 
-    total = 0.0
+    found: list[float] = []
     for start in range(0, len(tokens), llama.n_batch):
         if cancel.cancelled:
             raise Cancelled()
@@ -81,8 +82,8 @@ def _logprob_of(llama: Any, tokens: list[int], targets: list[int], cancel: Cance
         logits = np.ctypeslib.as_array(pointer, shape=(len(chunk), llama.n_vocab()))
         top = logits.max(axis=1)
         norm = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
-        total += float((logits[np.arange(len(chunk)), wanted] - norm).sum())
-    return total
+        found.extend((logits[np.arange(len(chunk)), wanted] - norm).tolist())
+    return found
 
 
 def _reply(ids: list[int], end: list[int], limit: int | None) -> list[int]:
@@ -115,7 +116,7 @@ def answer_logprobs(provider: LocalLlamaProvider, messages: Sequence[ChatMessage
     scores: list[LabelScore] = []
     for answer, ids in zip(answers, replies, strict=True):
         llama.n_tokens = base  # each answer follows the prompt alone
-        total = _logprob_of(llama, [tokens[-1], *ids[:-1]], ids, cancel)
+        total = sum(token_logprobs(llama, [tokens[-1], *ids[:-1]], ids, cancel))
         scores.append(LabelScore(answer, total, len(ids)))
     return LabelScores(scores, len(tokens), cached)
 
