@@ -304,7 +304,8 @@ class StepModels:
         ``providers/llama_scoring.py``). Measured in tests/benchmarks/RESULTS.md, "Classify":
         with a grammar, or scoring the labels as the answer, the embedded model answers the
         first label listed for nearly every text (11 of 36 labelled texts right); this way 27.
-        Costs the input's evaluation once per label (its prompt's prefix stays cached)."""
+        Costs the evaluation of the input's first ``request.text_tokens`` once per label (its
+        prompt's prefix stays cached)."""
         started = time.perf_counter()
 
         def score(provider: Any) -> list[LabelScores]:
