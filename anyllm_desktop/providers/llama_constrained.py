@@ -1,13 +1,14 @@
 """Greedy decoding under a grammar that checks the likeliest token first.
 
 llama-cpp-python's sampler chain applies a grammar to every token of the vocabulary at every
-step: 49,152 checks a token for SmolLM2, which cost about as much as the model's own step on
-this machine (tests/benchmarks/RESULTS.md, "Workflows: ... lazy grammar"). At temperature 0 and
+step: 49,152 checks a token for SmolLM2. At temperature 0 and
 without a repeat penalty the answer is the likeliest token the grammar allows, so when the
 model's own first choice is allowed — most tokens of a JSON answer — that token is the answer
 and one check found it; only when the grammar rejects it is the whole vocabulary checked
 (llama.cpp's own ``common_sampler`` does the same). The tokens are the same as the sampler
-chain's, one for one (tests/e2e/test_constrained_decoding.py).
+chain's, one for one (tests/e2e/test_constrained_decoding.py); an extract step's answer took
+0.59 s instead of 0.79 (tests/benchmarks/RESULTS.md, "Workflows: the map over 200 documents
+at 3×").
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def is_greedy(temperature: float, repeat_penalty: float) -> bool:
 
 
 class _Grammar:
-    """A llama.cpp grammar sampler over a model's vocabulary; ``allowed`` keeps only the tokens
-    the grammar accepts next (the others' logits become -inf), ``accept`` advances it."""
+    """A llama.cpp grammar sampler over a model's vocabulary: ``best`` is the likeliest token it
+    allows next (applying it sets the others' logits to -inf), ``accept`` advances it."""
 
     def __init__(self, llama: Any, grammar: Any) -> None:
         import llama_cpp
@@ -78,10 +79,10 @@ class _Grammar:
 
 def greedy_constrained(llama: Any, grammar: Any, tokens: Sequence[int], max_tokens: int,
                        stop: Sequence[str], cancel: CancelToken) -> Pieces:  # fmt: skip
-    """The answer's pieces after ``tokens``, whose every token
-    but the last the KV cache holds (``LocalLlamaProvider._evaluate_prompt``). The finish reason
-    is "stop" (the end of the turn, or a stop string, which is cut off), "length" or
-    "cancelled". Like ``create_completion``, the last token sampled is not evaluated."""
+    """The answer's pieces after ``tokens``, whose every token but the last the KV cache holds
+    (``LocalLlamaProvider._evaluate_prompt``). The finish reason is "stop" (the end of the
+    turn, or a stop string, which is cut off), "length" or "cancelled". Like
+    ``create_completion``, the last token sampled is not evaluated."""
     import llama_cpp
     import numpy as np
 

@@ -86,10 +86,10 @@ def label_grammar(labels: tuple[str, ...]) -> str:
 
 
 #: The channel scoring reads this many of the input's first tokens after each label's prompt
-#: (about 50 words). Measured (tests/benchmarks/RESULTS.md, "Classify: how much of the text"):
-#: on 200 generated messages (median 111 tokens) 95 right at 64 vs 88 reading all; the 36
-#: hand-written texts, all shorter, unchanged; and a text's cost no longer grows with its length
-#: times the labels.
+#: (about 50 words). Measured (tests/benchmarks/RESULTS.md, "Workflows: the map over 200
+#: documents at 3×, and how much of the text a classify reads"): on 200 generated messages
+#: (median 111 tokens) 95 right at 64 vs 88 reading all; the 36 hand-written texts, all
+#: shorter, unchanged; and a long text's cost no longer grows with its length times the labels.
 CHANNEL_TOKENS = 64
 
 
