@@ -5,10 +5,11 @@ the offer says why it cannot)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton
 
 from anyllm_desktop.ui.session import Session, SessionChange
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 #: The chat model that ships with the app: an offer of a better one shows while it answers.
 EMBEDDED_PREFIX = "embedded:"
+#: The most room the header's picker takes, in widths of an "x" (a longer name is cut; its
+#: tooltip holds it whole).
+MAX_SHOWN = 40
 
 
 class ModelOffer(QFrame):
@@ -97,8 +101,14 @@ class ModelPicker(QObject):
         choices = self.backend.model_choices() + self.backend.adapter_choices()
         for index, choice in enumerate(choices):
             self.combo.addItem(choice.label, (choice.provider, choice.model))
+            self.combo.setItemData(index, choice.label, Qt.ItemDataRole.ToolTipRole)
             if (choice.provider, choice.model) == (chat.provider, chat.model):
                 current = index
+        # Wide enough for the app default's whole name, never for a long cloud model's: the
+        # combo box counts its room in widths of an "x", the name is measured in its font.
+        metrics = self.combo.fontMetrics()
+        room = metrics.horizontalAdvance(choices[0].label) / max(1, metrics.horizontalAdvance("x"))
+        self.combo.setMinimumContentsLength(min(MAX_SHOWN, max(22, math.ceil(room))))
         self.combo.setCurrentIndex(current)
         self._filling = False
         self._show_offer(workspace)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.models.embedded import find_embedded
@@ -22,6 +23,11 @@ def test_the_offer_shows_with_the_tiny_model_and_says_why_it_cannot_download_off
     picker = window.conversation.model_picker
     labels = [picker.itemText(i) for i in range(picker.count())]
     assert labels[0].startswith("App default (SmolLM2 135M") and picker.isEnabled()
+    # The default's whole name has room in the header; every choice's tooltip holds it whole.
+    metrics = picker.fontMetrics()
+    room = picker.minimumContentsLength() * metrics.horizontalAdvance("x")
+    assert room >= metrics.horizontalAdvance(labels[0])
+    assert picker.itemData(0, Qt.ItemDataRole.ToolTipRole) == labels[0]
     offer = window.conversation.model_offer
     better = window.backend.recommendation()
     if better is None:  # a machine too small for any suggestion: nothing to offer
