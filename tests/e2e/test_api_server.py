@@ -213,9 +213,12 @@ def test_anyllm_serve_prints_a_new_key_once_serves_and_stops_on_ctrl_c(
     keyless_env: dict[str, str],
 ) -> None:
     def serve(port: int) -> tuple[subprocess.Popen[str], list[str]]:
+        # Ctrl-C as in a terminal even when the suite itself runs in the background (`cmd &`
+        # in a script starts it with SIGINT ignored, and Python keeps an ignored SIGINT).
         process = subprocess.Popen(
             [str(BIN_DIR / "anyllm"), "serve", "--port", str(port)], env=keyless_env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(2)]  # the key line, "Serving on"

@@ -35,7 +35,6 @@ steps:
         kind: classify
         labels: [positive, neutral, negative]
         max_tokens: 4
-        on_error: POLICY
       - name: fields
         kind: extract
         schema:
@@ -43,6 +42,7 @@ steps:
           properties:
             title: {type: string, maxLength: 24}
         max_tokens: 40
+        on_error: POLICY
   - name: table
     kind: output
     table: each
@@ -112,7 +112,8 @@ def test_a_held_answer_cut_at_max_tokens_is_asked_again_and_parses(
 
 
 def test_skip_keeps_going_and_stop_names_the_document(library: Library, tmp_path: Path) -> None:
-    # A document longer than the model's context window fails for real (llama.cpp refuses it).
+    # A document longer than the model's context window fails for real (llama.cpp refuses it):
+    # in the extract, since the classify reads only the text's first CHANNEL_TOKENS.
     library.runtime.settings = replace(library.runtime.settings, context_size=512)
     folder = tmp_path / "docs"
     long_text = " ".join(f"Sentence {i} about the blender and its motor." for i in range(400))
@@ -125,11 +126,11 @@ def test_skip_keeps_going_and_stop_names_the_document(library: Library, tmp_path
     rows = {r.document: r for r in result.rows}
     assert rows["bad.txt"].status == "done" and rows["bad.txt"].values["mood"] in LABELS
     assert rows["long.txt"].status == "skipped"
-    assert "mood: " in rows["long.txt"].reason and "context window" in rows["long.txt"].reason
+    assert "fields: " in rows["long.txt"].reason and "context window" in rows["long.txt"].reason
 
     events, stopped = run(library, "stop")
     assert stopped is None and isinstance(events[-1], Error)
-    assert events[-1].message.startswith("long.txt: the step mood failed:")
+    assert events[-1].message.startswith("long.txt: the step fields failed:")
 
 
 def test_cli_run_writes_xlsx_and_lists_workflows(tmp_path: Path, capsys: pytest.CaptureFixture[str]
