@@ -30,6 +30,9 @@ pytestmark = pytest.mark.e2e
 KEY = "test-key-0123456789"
 MODEL = "embedded:smollm2-135m-instruct-q4_1"
 EMBEDDER = "embedded:all-minilm-l6-v2-int8"
+#: Runs ``sys.argv[1:]`` in this process with SIGINT at its default action.
+CTRL_C_DEFAULT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                  "os.execv(sys.argv[1], sys.argv[1:])")  # fmt: skip
 NOTES = (
     "Office notes.\n\nThe wifi password of the Lisbon office is tangerine-42. "
     "The printer on the second floor is called Gutenberg.\n"
@@ -214,11 +217,12 @@ def test_anyllm_serve_prints_a_new_key_once_serves_and_stops_on_ctrl_c(
 ) -> None:
     def serve(port: int) -> tuple[subprocess.Popen[str], list[str]]:
         # Ctrl-C as in a terminal even when the suite itself runs in the background (`cmd &`
-        # in a script starts it with SIGINT ignored, and Python keeps an ignored SIGINT).
+        # in a script starts it with SIGINT ignored, and Python keeps an ignored SIGINT): the
+        # server is exec'd with SIGINT at its default (no preexec_fn: a fork with JAX loaded).
+        command = [str(BIN_DIR / "anyllm"), "serve", "--port", str(port)]
         process = subprocess.Popen(
-            [str(BIN_DIR / "anyllm"), "serve", "--port", str(port)], env=keyless_env,
+            [sys.executable, "-c", CTRL_C_DEFAULT, *command], env=keyless_env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(2)]  # the key line, "Serving on"
