@@ -58,8 +58,8 @@ def _drain(steps: Generator[object, None, int | None]) -> int | None:
             return end.value  # type: ignore[no-any-return]
 
 
-def token_logprobs(llama: Any, tokens: list[int], targets: list[int],
-                   cancel: CancelToken) -> list[float]:  # fmt: skip
+def _token_logprobs(llama: Any, tokens: list[int], targets: list[int],
+                    cancel: CancelToken) -> list[float]:  # fmt: skip
     """Evaluate ``tokens`` after what the KV cache holds: the log-probability of each
     ``targets[i]`` following ``tokens[: i + 1]`` (logits for every position of a batch;
     llama-cpp-python's ``eval`` keeps only the last one's without ``logits_all``)."""
@@ -91,15 +91,16 @@ def _reply(ids: list[int], end: list[int], limit: int | None) -> list[int]:
     return ids[:limit] if limit is not None and len(ids) > limit else [*ids, *end]
 
 
-def answer_logprobs(provider: LocalLlamaProvider, messages: Sequence[ChatMessage],
-                    answers: Sequence[str], cancel: CancelToken, limit: int | None = None,
-                    ) -> LabelScores:  # fmt: skip
-    """Each answer's log-probability as the whole reply to ``messages``: its tokens, then the
-    end of the turn; with ``limit``, of an answer's first ``limit`` tokens when it has more
-    (its beginning, not yet the end of the turn). The prompt is read once (its cached prefix
-    reused), each answer on top of it. Runs on the thread that owns ``provider`` (the model
-    host's, in the app); raises Cancelled when ``cancel`` is set, ValueError when it does not
-    fit the context window."""
+def reply_token_logprobs(provider: LocalLlamaProvider, messages: Sequence[ChatMessage],
+                         answers: Sequence[str], cancel: CancelToken, limit: int | None = None,
+                         ) -> tuple[list[list[float]], int, int]:  # fmt: skip
+    """Per answer, the log-probability of each of its tokens as the whole reply to
+    ``messages``: its tokens, then the end of the turn; with ``limit``, of an answer's first
+    ``limit`` tokens when it has more (its beginning, not yet the end of the turn). Also the
+    prompt's tokens and how many of them were cached. The prompt is read once (its cached
+    prefix reused), each answer on top of it. Runs on the thread that owns ``provider`` (the
+    model host's, in the app); raises Cancelled when ``cancel`` is set, ValueError when it
+    does not fit the context window."""
     tokens, stop = provider._format(messages)
     llama = provider._llama
     end = llama.tokenize(stop[0].encode("utf-8"), add_bos=False, special=True)[:1] if stop else []
@@ -113,12 +114,21 @@ def answer_logprobs(provider: LocalLlamaProvider, messages: Sequence[ChatMessage
     if cached is None:
         raise Cancelled()
     base = int(llama.n_tokens)  # every prompt token but the last
-    scores: list[LabelScore] = []
-    for answer, ids in zip(answers, replies, strict=True):
+    found: list[list[float]] = []
+    for ids in replies:
         llama.n_tokens = base  # each answer follows the prompt alone
-        total = sum(token_logprobs(llama, [tokens[-1], *ids[:-1]], ids, cancel))
-        scores.append(LabelScore(answer, total, len(ids)))
-    return LabelScores(scores, len(tokens), cached)
+        found.append(_token_logprobs(llama, [tokens[-1], *ids[:-1]], ids, cancel))
+    return found, len(tokens), cached
+
+
+def answer_logprobs(provider: LocalLlamaProvider, messages: Sequence[ChatMessage],
+                    answers: Sequence[str], cancel: CancelToken, limit: int | None = None,
+                    ) -> LabelScores:  # fmt: skip
+    """Each answer's log-probability as the reply to ``messages``: the sum of
+    :func:`reply_token_logprobs`, which says how it is read."""
+    found, prompt, cached = reply_token_logprobs(provider, messages, answers, cancel, limit)
+    scores = [LabelScore(a, sum(x), len(x)) for a, x in zip(answers, found, strict=True)]
+    return LabelScores(scores, prompt, cached)
 
 
 def best_label(scores: Sequence[float], labels: Sequence[str],

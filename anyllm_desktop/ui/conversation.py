@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.ui.chat_view import ChatView, Composer
 from anyllm_desktop.ui.library_repair import RepairBar
-from anyllm_desktop.ui.model_picker import ModelOffer
+from anyllm_desktop.ui.model_picker import MIN_SHOWN, ModelOffer
 
 
 def welcome_html(*, offline: bool, chat_model: str, embedding_model: str, home: str,
@@ -65,7 +65,7 @@ class ConversationPanel(QWidget):
         self.model_picker.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.model_picker.setMinimumContentsLength(22)
+        self.model_picker.setMinimumContentsLength(MIN_SHOWN)
         self.model_picker.setEnabled(False)
         header_row = QWidget()
         row = QHBoxLayout(header_row)

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 #: The chat model that ships with the app: an offer of a better one shows while it answers.
 EMBEDDED_PREFIX = "embedded:"
-#: The most room the header's picker takes, in widths of an "x" (a longer name is cut; its
-#: tooltip holds it whole).
-MAX_SHOWN = 40
+#: The least and the most room the header's picker takes, in widths of an "x" (a longer name
+#: is cut; its tooltip holds it whole).
+MIN_SHOWN, MAX_SHOWN = 22, 40
 
 
 class ModelOffer(QFrame):
@@ -108,7 +108,7 @@ class ModelPicker(QObject):
         # combo box counts its room in widths of an "x", the name is measured in its font.
         metrics = self.combo.fontMetrics()
         room = metrics.horizontalAdvance(choices[0].label) / max(1, metrics.horizontalAdvance("x"))
-        self.combo.setMinimumContentsLength(min(MAX_SHOWN, max(22, math.ceil(room))))
+        self.combo.setMinimumContentsLength(min(MAX_SHOWN, max(MIN_SHOWN, math.ceil(room))))
         self.combo.setCurrentIndex(current)
         self._filling = False
         self._show_offer(workspace)

@@ -22,27 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from anyllm_desktop.core.cancel import CancelToken
-from anyllm_desktop.core.conversation import ChatMessage
 from anyllm_desktop.core.workflow_spec import StepSpec
 from anyllm_desktop.models.embedded import smollm2_chat
 from anyllm_desktop.providers.llama_local import LocalLlamaProvider
-from anyllm_desktop.providers.llama_scoring import token_logprobs
+from anyllm_desktop.providers.llama_scoring import reply_token_logprobs
 from anyllm_desktop.services.workflows.loading import parse_text
 from anyllm_desktop.services.workflows.steps import CHANNEL_TOKENS, STEP_KINDS
 from tests.benchmarks import bench_classify, bench_workflows
 
 CAPS = (16, 32, 48, CHANNEL_TOKENS, 96, 128)
-
-
-def per_token(provider: LocalLlamaProvider, prompt: list[ChatMessage], text: str) -> list[float]:
-    """The text's per-token log-probabilities as the whole reply to ``prompt``."""
-    llama, cancel = provider._llama, CancelToken()
-    tokens, stop = provider._format(prompt)
-    end = llama.tokenize(stop[0].encode("utf-8"), add_bos=False, special=True)[:1]
-    ids = [*llama.tokenize(text.encode("utf-8"), add_bos=False), *end]
-    for _ in provider._evaluate_prompt(tokens, cancel):
-        pass
-    return token_logprobs(llama, [tokens[-1], *ids[:-1]], ids, cancel)
 
 
 def evaluate(provider: LocalLlamaProvider, step: StepSpec, items: list[tuple[str, str]]
@@ -52,7 +40,8 @@ def evaluate(provider: LocalLlamaProvider, step: StepSpec, items: list[tuple[str
     started = time.perf_counter()
     for text, gold in items:
         request = STEP_KINDS["classify"].request(step, {"document": {"text": text}})
-        scored = [per_token(provider, prompt, request.text) for prompt in request.channel]
+        scored = [reply_token_logprobs(provider, prompt, [request.text], CancelToken())[0][0]
+                  for prompt in request.channel]  # fmt: skip
         lengths.append(len(scored[0]))
         for cap in (*CAPS, None):
             sums = [sum(s[:cap]) for s in scored]
