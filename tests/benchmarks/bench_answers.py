@@ -20,6 +20,12 @@ the time the evidence and the check add (``timings["evidence_s"]``) and the whol
 
     .venv/bin/python tests/benchmarks/bench_answers.py [--limit N] [--json results.json]
     .venv/bin/python tests/benchmarks/bench_answers.py --replay results.json
+    .venv/bin/python tests/benchmarks/bench_answers.py --reference
+
+``--reference`` generates nothing: each question's hand-written right answer (``reference`` in
+answer_questions.json) goes through the evidence finder and the support check with the passages
+the search gives for the question (all of them: the prompt may keep fewer), and the share of
+right answers flagged is reported, over questions whose passage was retrieved.
 """
 
 from __future__ import annotations
@@ -102,22 +108,29 @@ def judge(question: dict[str, Any], answer: Answer, seconds: float) -> dict[str,
     }
 
 
-def run(questions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def ingested(library: Library, questions: list[dict[str, Any]]) -> dict[str, float]:
+    """The questions' workspaces, made and indexed; seconds each took."""
     files = {
         "debian": [*debian_faq(), debian_reference_pdf()],
         "formats": [DATA / name for name in FORMATS],
     }
-    rows, ingest_s = [], {}
+    ingest_s = {}
+    for name in sorted({q["workspace"] for q in questions}):
+        library.create_workspace(name)
+        started = time.perf_counter()
+        events = list(library.ingest(name, files[name], CancelToken()))
+        assert isinstance(events[-1], Done), events[-1]
+        ingest_s[name] = time.perf_counter() - started
+        library.update_chat(name, temperature=0.0, max_answer_tokens=ANSWER_TOKENS)
+    return ingest_s
+
+
+def run(questions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    rows = []
     with tempfile.TemporaryDirectory(prefix="anyllm-bench-answers-") as home:
         runtime = Runtime.open(Path(home))
         library = Library(runtime)
-        for name in sorted({q["workspace"] for q in questions}):
-            library.create_workspace(name)
-            started = time.perf_counter()
-            events = list(library.ingest(name, files[name], CancelToken()))
-            assert isinstance(events[-1], Done), events[-1]
-            ingest_s[name] = time.perf_counter() - started
-            library.update_chat(name, temperature=0.0, max_answer_tokens=ANSWER_TOKENS)
+        ingest_s = ingested(library, questions)
         host = ModelHost(runtime.create_chat_provider())
         service = ChatService(library, host)
         for i, question in enumerate(questions, start=1):
@@ -158,6 +171,38 @@ def replay(kept: Path, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ]
         library.close()
     return rows
+
+
+def reference(questions: list[dict[str, Any]]) -> None:
+    """How often the support check flags a right answer: the hand-written references."""
+    with tempfile.TemporaryDirectory(prefix="anyllm-bench-reference-") as home:
+        library = Library(Runtime.open(Path(home)))
+        ingest_s = ingested(library, questions)
+        print("ingest " + ", ".join(f"{k} {v:.1f} s" for k, v in ingest_s.items()))
+        retrieved = flagged = 0
+        for question in questions:
+            workspace = library.workspace(question["workspace"])
+            results = library.search(workspace.name, question["q"])
+            passages = [
+                Passage(i, r.document, r.path, r.page, r.section, r.text, r.score, r.sheet)
+                for i, r in enumerate(results, start=1)
+            ]
+            if not any(states(p.text, question["answer"]) for p in passages):
+                print(f"  not retrieved: {question['q']}")
+                continue
+            retrieved += 1
+            finder = grounding.evidence_finder(library, workspace, question["q"], passages)
+            answer = question["reference"]
+            checked = grounding.check(finder, question=question["q"], shown=answer,
+                                      generated=answer, passages=passages,
+                                      replace_unsupported=False, refusal="")  # fmt: skip
+            if checked.unsupported:
+                flagged += 1
+                print(f"  flagged: {answer!r}")
+                for u in checked.unsupported:
+                    print(f"    {u['reason']} {u['missing']} coverage {u['coverage']}")
+        library.close()
+    print(f"right (reference) answers flagged: {share(flagged, retrieved)} (target <= 10%)")
 
 
 def share(part: int, whole: int) -> str:
@@ -263,6 +308,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N questions of each workspace")
     parser.add_argument("--json", type=Path, help="write every question's result here")
     parser.add_argument("--replay", type=Path, help="re-check the answers kept by --json")
+    parser.add_argument("--reference", action="store_true", help="check the written answers")
     args = parser.parse_args()
     apply_offline_environment()
     questions = json.loads(QUESTIONS.read_text())["questions"]
@@ -274,6 +320,9 @@ def main() -> None:
                 kept[q["workspace"]] = kept.get(q["workspace"], 0) + 1
                 picked.append(q)
         questions = picked
+    if args.reference:
+        reference(questions)
+        return
     if args.replay:
         rows, ingest_s = replay(args.replay, questions), {}
     else:
