@@ -9,7 +9,7 @@ so a failing provider never loses the conversation.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +31,17 @@ from anyllm_desktop.services import grounding, outbound
 from anyllm_desktop.services.answer import Answer, citations_for, history_of
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
+from anyllm_desktop.services.retriever import SearchResult
 
 TITLE_CHARACTERS = 60
+
+
+def numbered_passages(results: Sequence[SearchResult]) -> list[Passage]:
+    """The search's results as the passages an answer cites, numbered from 1."""
+    return [
+        Passage(i, r.document, r.path, r.page, r.section, r.text, r.score, r.sheet)
+        for i, r in enumerate(results, start=1)
+    ]
 
 
 def _reading(passages: int, event: Progress) -> str:
@@ -135,10 +144,7 @@ class ChatService:
             yield Error(f"The documents could not be searched: {exc}")
             return
         retrieval_s = time.perf_counter() - started
-        passages = [
-            Passage(i, r.document, r.path, r.page, r.section, r.text, r.score, r.sheet)
-            for i, r in enumerate(results, start=1)
-        ]
+        passages = numbered_passages(results)
         provider = provider or self.host.provider
         if (refused := outbound.refusal(workspace, provider)) is not None:
             yield Error(refused[0], detail=refused[1])

@@ -48,7 +48,7 @@ from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.events import Done
 from anyllm_desktop.core.offline import apply_offline_environment
 from anyllm_desktop.services import grounding
-from anyllm_desktop.services.chat import Answer, ChatService
+from anyllm_desktop.services.chat import Answer, ChatService, numbered_passages
 from anyllm_desktop.services.library import Library
 from anyllm_desktop.services.model_host import ModelHost
 from anyllm_desktop.services.runtime import Runtime
@@ -182,11 +182,7 @@ def reference(questions: list[dict[str, Any]]) -> None:
         retrieved = flagged = 0
         for question in questions:
             workspace = library.workspace(question["workspace"])
-            results = library.search(workspace.name, question["q"])
-            passages = [
-                Passage(i, r.document, r.path, r.page, r.section, r.text, r.score, r.sheet)
-                for i, r in enumerate(results, start=1)
-            ]
+            passages = numbered_passages(library.search(workspace.name, question["q"]))
             if not any(states(p.text, question["answer"]) for p in passages):
                 print(f"  not retrieved: {question['q']}")
                 continue
