@@ -49,7 +49,7 @@ _MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]
 _DIGIT = re.compile(r"\d")
 _NAME = re.compile(r"^[A-Z][a-z]+$")
 #: A lower-case name joined by hyphens, as packages are: ``intel-microcode``, ``apt-file``.
-_HYPHENATED = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
+HYPHENATED = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 
 
 def expected_type(question: str) -> str | None:
@@ -72,7 +72,7 @@ def holds(kind: str, sentence: str, question: str) -> bool:
     if kind == PATH:
         return any(re.search(r"[/\\]|\w\.\w{1,8}$", t) for t in fresh)
     if kind == CODE:
-        return "`" in sentence or any(CODE_LIKE.search(t) or _HYPHENATED.match(t) for t in fresh)
+        return "`" in sentence or any(CODE_LIKE.search(t) or HYPHENATED.match(t) for t in fresh)
     # A person: a first and last name the question lacks ("Ian Murdock", "Bruce Perens").
     names = [bool(_NAME.match(t)) and t in fresh for t in tokens]
     return any(a and b for a, b in pairwise(names[1:]))

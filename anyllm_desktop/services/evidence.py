@@ -129,13 +129,13 @@ def _is_heading(text: str) -> bool:
     return len(text.split()) <= HEADING_WORDS and not _ENDS_SENTENCE.search(text)
 
 
-def _idf(sentences: Sequence[PassageSentence]) -> dict[str, float]:
+def idf_weights(sentences: Sequence[PassageSentence]) -> dict[str, float]:
     counts = Counter(w for s in sentences for w in s.words)
     total = len(sentences)
     return {w: math.log((total + 1) / (c + 0.5)) for w, c in counts.items()}
 
 
-def _weighted_share(wanted: set[str], held: frozenset[str], idf: dict[str, float]) -> float:
+def weighted_share(wanted: set[str], held: frozenset[str], idf: dict[str, float]) -> float:
     """The IDF-weighted share of ``wanted`` that ``held`` holds (a word no sentence has
     weighs most)."""
     unseen = math.log((len(idf) + 1) / 0.5) if idf else 1.0
@@ -151,7 +151,7 @@ class EvidenceFinder:
         self.question_words = content_words(question)
         self.by_passage = passage_sentences(passages)
         self.sentences = [s for group in self.by_passage for s in group]
-        self.idf = _idf(self.sentences)
+        self.idf = idf_weights(self.sentences)
         self.embed = embed
         kind = expected_type(question)
         self.typed = [
@@ -164,10 +164,10 @@ class EvidenceFinder:
         own = content_words(answer) - self.question_words
         lexical, agreement = {}, {}
         for i, sentence in enumerate(self.sentences):
-            lexical[i] = _weighted_share(self.question_words, sentence.words, self.idf)
+            lexical[i] = weighted_share(self.question_words, sentence.words, self.idf)
             # Agreement, and holding what the question asks for, count alike with or without
             # the embedding.
-            agreement[i] = AGREEMENT_WEIGHT * _weighted_share(own, sentence.words, self.idf)
+            agreement[i] = AGREEMENT_WEIGHT * weighted_share(own, sentence.words, self.idf)
             agreement[i] += self.typed[i]
         if self.embed is None:
             return {i: lexical[i] + agreement[i] for i in lexical}

@@ -20,12 +20,15 @@ the time the evidence and the check add (``timings["evidence_s"]``) and the whol
 
     .venv/bin/python tests/benchmarks/bench_answers.py [--limit N] [--json results.json]
     .venv/bin/python tests/benchmarks/bench_answers.py --replay results.json
-    .venv/bin/python tests/benchmarks/bench_answers.py --reference
+    .venv/bin/python tests/benchmarks/bench_answers.py --reference [--json refs.json]
+    .venv/bin/python tests/benchmarks/bench_answers.py --reference --replay refs.json
 
 ``--reference`` generates nothing: each question's hand-written right answer (``reference`` in
 answer_questions.json) goes through the evidence finder and the support check with the passages
 the search gives for the question (all of them: the prompt may keep fewer), and the share of
-right answers flagged is reported, over questions whose passage was retrieved.
+right answers flagged is reported, over questions whose passage was retrieved. With
+``--replay`` it takes the passages kept by an earlier ``--reference --json`` instead of indexing
+(seconds instead of minutes, to try a change to the check).
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ def replay(kept: Path, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     changes when the prompt does, so a change to the evidence or the check is measured in
     minutes instead of a full run)."""
     keys = {q["q"]: q["answer"] for q in questions}
-    rows = json.loads(kept.read_text())["rows"]
+    rows = _rows(kept)
     with tempfile.TemporaryDirectory(prefix="anyllm-bench-replay-") as home:
         library = Library(Runtime.open(Path(home)))
         workspace = library.create_workspace("replay")
@@ -173,25 +176,40 @@ def replay(kept: Path, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def reference(questions: list[dict[str, Any]]) -> None:
-    """How often the support check flags a right answer: the hand-written references."""
+def reference(questions: list[dict[str, Any]], kept: Path | None) -> list[dict[str, Any]]:
+    """How often the support check flags a right answer: the hand-written references, with the
+    passages the search gives (or those kept by an earlier ``--reference --json``)."""
     with tempfile.TemporaryDirectory(prefix="anyllm-bench-reference-") as home:
         library = Library(Runtime.open(Path(home)))
-        ingest_s = ingested(library, questions)
-        print("ingest " + ", ".join(f"{k} {v:.1f} s" for k, v in ingest_s.items()))
+        if kept is None:
+            ingest_s = ingested(library, questions)
+            print("ingest " + ", ".join(f"{k} {v:.1f} s" for k, v in ingest_s.items()))
+            rows = [
+                question | {"passages": [p.to_dict() for p in numbered_passages(
+                    library.search(question["workspace"], question["q"]))]}
+                for question in questions
+            ]  # fmt: skip
+            workspace = None
+        else:
+            asked = {q["q"]: q for q in questions}
+            rows = [asked[r["q"]] | {"passages": r["passages"]} for r in _rows(kept)]
+            workspace = library.create_workspace("replay")
         retrieved = flagged = 0
-        for question in questions:
-            workspace = library.workspace(question["workspace"])
-            passages = numbered_passages(library.search(workspace.name, question["q"]))
-            if not any(states(p.text, question["answer"]) for p in passages):
-                print(f"  not retrieved: {question['q']}")
+        for row in rows:
+            passages = [Passage.from_dict(p) for p in row["passages"]]
+            row["retrieved"] = any(states(p.text, row["answer"]) for p in passages)
+            if not row["retrieved"]:
+                print(f"  not retrieved: {row['q']}")
                 continue
             retrieved += 1
-            finder = grounding.evidence_finder(library, workspace, question["q"], passages)
-            answer = question["reference"]
-            checked = grounding.check(finder, question=question["q"], shown=answer,
+            here = workspace or library.workspace(row["workspace"])
+            finder = grounding.evidence_finder(library, here, row["q"], passages)
+            answer = row["reference"]
+            checked = grounding.check(finder, question=row["q"], shown=answer,
                                       generated=answer, passages=passages,
                                       replace_unsupported=False, refusal="")  # fmt: skip
+            row["evidence"] = [e["text"] for e in checked.evidence]
+            row["unsupported"] = checked.unsupported
             if checked.unsupported:
                 flagged += 1
                 print(f"  flagged: {answer!r}")
@@ -199,6 +217,11 @@ def reference(questions: list[dict[str, Any]]) -> None:
                     print(f"    {u['reason']} {u['missing']} coverage {u['coverage']}")
         library.close()
     print(f"right (reference) answers flagged: {share(flagged, retrieved)} (target <= 10%)")
+    return rows
+
+
+def _rows(kept: Path) -> list[dict[str, Any]]:
+    return json.loads(kept.read_text())["rows"]
 
 
 def share(part: int, whole: int) -> str:
@@ -317,7 +340,9 @@ def main() -> None:
                 picked.append(q)
         questions = picked
     if args.reference:
-        reference(questions)
+        rows = reference(questions, args.replay)
+        if args.json:
+            args.json.write_text(json.dumps({"rows": rows}, indent=1, ensure_ascii=False))
         return
     if args.replay:
         rows, ingest_s = replay(args.replay, questions), {}
