@@ -211,7 +211,7 @@ CODENAMES = [
 ]  # fmt: skip
 
 
-def test_an_answer_stated_by_a_passage_sentence_on_the_question_is_no_miss_of_the_evidence() -> None:
+def test_an_answer_a_passage_sentence_on_the_question_states_is_no_miss() -> None:
     question = "Which release number was codenamed jessie?"
     evidence = ["Run lsb_release -a to see the release and codename of your system."]
     by_passage = passage_sentences(CODENAMES)
