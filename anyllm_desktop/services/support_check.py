@@ -58,13 +58,15 @@ DIFFERS_FROM_EVIDENCE = "differs_from_evidence"
 DOES_NOT_ANSWER = "does_not_answer"
 #: A passage sentence is on the question when it holds at least this share of what the one
 #: that holds the question best holds (its words weighted by rarity).
-ON_QUESTION = 0.5
+ON_QUESTION = 0.85
+#: How near a number must be to a word of the question to be what answers it.
+NEAR_WORDS = 6
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _TOKEN = re.compile(r"\S+")
-_TRIM = "\"'“”‘’.,;:!?()[]{}<>*"
-_TRIM_END = "\"'“”‘’.,;:!?"
+_TRIM = "\"'“”‘’.,;:!?()[]{}<>*`"
+_TRIM_END = "\"'“”‘’.,;:!?`"
 #: Also a claim to check, but no command to compare (``FAQ``, ``CRAN``, ``grDevices``).
 _COMMAND_LIKE = re.compile(rf"{CODE_LIKE.pattern}|[a-z][A-Z]|^[A-Z]{{2,}}$")
 _NUMBER = re.compile(r"\d")
@@ -75,7 +77,8 @@ _PLACEHOLDER = re.compile(r"[a-z]+")
 _PREFIXES = frozenset({"sudo"})
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
 #: A passage header as the prompt writes it, "[2] (Debian FAQ, page 3, 6.2 Codenames)".
-_HEADER_ECHO = re.compile(r"[\[【［]\s*\d+\s*[\]】］]\s*\(([^()\n]*)\)")
+#: A section may hold brackets of its own: "2.7 Coordinates (default user space)".
+_HEADER_ECHO = re.compile(r"[\[【［]\s*\d+\s*[\]】］]\s*\(((?:[^()\n]|\([^()\n]*\))*)\)")
 _DOES_NOT_ANSWER = re.compile(
     r"\b(?:do(?:es)?n[o'’]?t|do(?:es)? not|cannot|can't|no)\b.{0,40}"
     r"\b(?:answer|contain|mention|say|cover|information|know)",
@@ -238,14 +241,27 @@ def _keys(sentence: str) -> set[str]:
     )
 
 
-def _answers(said: set[str], keys: set[str], windows: Sequence[_Window]) -> bool:
-    """Whether one of ``windows`` holds one of ``keys`` or at least half of ``said`` (a
-    sentence's words beyond the question's)."""
+def _answers(said: set[str], keys: set[str], asked: set[str], windows: Sequence[_Window]) -> bool:
+    """Whether one of ``windows`` holds one of ``keys`` (a number only within ``NEAR_WORDS``
+    words of one of the question's: a table of ports holds 20 and 993, "imaps 993" answers) or
+    at least half of ``said`` (a sentence's words beyond the question's)."""
     for window in windows:
-        if any(_found(k, window.text) for k in keys):
+        if any(_found(k, window.text) for k in keys if not _NUMBER.search(k)):
+            return True
+        if any(_near(k, window.text, asked) for k in keys if _NUMBER.search(k)):
             return True
         if said and len(said & window.words) * 2 >= len(said):
             return True
+    return False
+
+
+def _near(number: str, text: str, asked: set[str]) -> bool:
+    tokens = text.split()
+    for i, token in enumerate(tokens):
+        if _found(number, token):
+            around = tokens[max(0, i - NEAR_WORDS) : i + NEAR_WORDS + 1]
+            if content_words(" ".join(around)) & asked:
+                return True
     return False
 
 
@@ -265,7 +281,8 @@ def check_support(
     in one passage sentence (with the one after it)."""
     quoted = " ".join(evidence)
     quoted_commands, quoted_text = commands(quoted), _normal(quoted)
-    echo_text = _normal("\n".join([question, *(f"{p.place} {p.section}" for p in passages)]))
+    asked_text = _normal(question)
+    echo_text = "\n".join([asked_text, *(_normal(f"{p.place} {p.section}") for p in passages)])
     haystack = _normal("\n".join([echo_text, *(p.text for p in passages)]))
     windows = _windows(by_passage)
     answering = [_Window(frozenset(content_words(quoted)), quoted_text)]
@@ -283,9 +300,10 @@ def check_support(
             continue
         if echoes.said_again(sentence):
             continue  # the question or a header said again
-        keys, given = _keys(sentence), commands(sentence)
-        words = content_words(_CODE_SPAN.sub(" ", sentence))
-        answered = answered or _answers(words - asked, keys, answering)
+        given, words = commands(sentence), content_words(_CODE_SPAN.sub(" ", sentence))
+        keys = {k for k in _keys(sentence) if not _found(k, asked_text)}  # what it adds
+        said = {w for w in words - asked if not _NUMBER.search(w)}  # numbers: in keys
+        answered = answered or _answers(said, keys, asked, answering)
         missing = [c for c in claims(sentence) if not _supported(c, haystack)]
         shares = (len(words & w.words) / len(words) for w in windows) if words else iter([1.0])
         coverage = max(shares, default=0.0)

@@ -239,3 +239,31 @@ def test_a_command_the_evidence_names_in_prose_is_the_evidence_s() -> None:
     assert check_support(right, question, [gdb], by_passage, evidence) == []
     wrong = check_support("Type `gdb(2)` at the prompt.", question, [gdb], by_passage, evidence)
     assert [u["reason"] for u in wrong] == ["not_in_documents"]
+
+
+def test_a_number_answers_only_near_the_question_s_words() -> None:
+    ports = Passage(1, "Debian Reference", "/docs/ref.pdf", 99, "Secure services",
+                    "service name port secure service name port www (http) 80 https 443 "
+                    "smtp (mail) 25 ssmtp (smtps) 465 ftp-data 20 ftps-data 989 ftp 21 ftps 990 "
+                    "telnet 23 telnets 992 imap2 143 imaps 993 pop3 110 pop3s 995")  # fmt: skip
+    question = "Which port does IMAP over TLS use?"
+    by_passage = passage_sentences([ports])
+
+    def check(answer: str) -> list[str]:
+        unsupported = check_support(answer, question, [ports], by_passage, [ports.text])
+        return [u["reason"] for u in unsupported]
+
+    assert check("IMAP over TLS (IMAPS) uses port 993.") == []
+    assert check("The port used by IMAP over TLS is 20.") == ["does_not_answer"]
+
+
+def test_an_echoed_header_with_brackets_in_its_section_is_no_claim() -> None:
+    text = "By default the (0,0) origin point is at the lower left corner of the page."
+    guide = Passage(1, "ReportLab User Guide", "/docs/guide.pdf", 23,
+                    "2.7 Coordinates (default user space)", text)  # fmt: skip
+    answer = (
+        "The origin point is at the lower left corner of the page.\n"
+        "[1] (ReportLab User Guide, page 23, 2.7 Coordinates (default user space))"
+    )
+    question = "Where is the origin point of the page in ReportLab?"
+    assert check_support(answer, question, [guide], passage_sentences([guide])) == []
