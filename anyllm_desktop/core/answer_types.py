@@ -71,7 +71,8 @@ def holds(kind: str, sentence: str, question: str) -> bool:
         return any(_DIGIT.search(t) for t in fresh)
     if kind == PATH:
         return any(re.search(r"[/\\]|\w\.\w{1,8}$", t) for t in fresh)
-    if kind == CODE:
+    if kind == CODE:  # an option such as "-p" has no content word, and is fresh
+        fresh += [t for t in tokens if t and not content_words(t)]
         return "`" in sentence or any(CODE_LIKE.search(t) or HYPHENATED.match(t) for t in fresh)
     # A person: a first and last name the question lacks ("Ian Murdock", "Bruce Perens").
     names = [bool(_NAME.match(t)) and t in fresh for t in tokens]

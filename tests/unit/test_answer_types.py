@@ -35,6 +35,9 @@ def test_a_sentence_holds_the_kind_only_beyond_the_question() -> None:
     assert holds(CODE, "Install intel-microcode (non-free-firmware).", "Which package is it?")
     assert holds(CODE, "Run `R CMD INSTALL pkg.tar.gz`.", "How do I install it?")
     assert not holds(NUMBER, "Version 12 is stable.", "What is the version 12 called?")
+    # An option has no content word of its own, and is code all the same.
+    assert holds(CODE, "lsof -p pid list files opened by a process", "Which command shows them?")
+    assert not holds(CODE, "It lists the files opened by a process.", "Which command shows them?")
 
 
 def test_the_sentence_that_holds_what_is_asked_is_the_evidence() -> None:

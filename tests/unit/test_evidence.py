@@ -232,3 +232,13 @@ def test_an_answer_cut_at_its_limit_ends_at_its_last_whole_sentence() -> None:
     assert cut_to_sentence("Hi. then a long cut answer that goes on and on and on") == (
         "Hi. then a long cut answer that goes on and on and on …"  # less than a third left
     )
+
+
+def test_a_hyphenated_word_of_a_passage_holds_its_parts() -> None:
+    text = (
+        "The od command dumps files. When the screen goes berserk after \u201dcat "
+        "some-binary-file\u201d, type \u201dreset\u201d at the prompt."
+    )
+    tips = Passage(1, "Debian Reference", "/docs/ref.pdf", 204, "Tips", text)
+    finder = EvidenceFinder("My terminal shows garbage after I printed a binary file", [tips], None)
+    assert "reset" in finder.evidence("")[0]["text"]
