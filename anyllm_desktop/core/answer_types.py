@@ -17,6 +17,7 @@ from itertools import pairwise
 from anyllm_desktop.core.sentences import content_words
 
 PERSON, DATE, NUMBER, PATH, CODE = "person", "date", "number", "path", "code"
+DEFINITION = "definition"
 
 #: Code-like on its own: ``a_b``, ``a/b``, ``f()``, ``--flag``, ``pkg.tar.gz``.
 CODE_LIKE = re.compile(r"[_/\\=<>{}]|\w\(|^--?[a-zA-Z]|[a-zA-Z]\.[a-zA-Z]")
@@ -35,11 +36,13 @@ _WHAT_TO_TYPE = (
     rf"\b(?:which|what) (?:\w+ )?(?:{_THING})\b|^\W*how (?:do|can|should|would|to) "
     r"(?:i|you|we|one)\b|\bwhat (?:do|should) i (?:type|run|enter)\b"
 )
+#: "What was bookworm in the Toy Story movie?", "What is Platypus?": one word, no "the ... of".
+_WHAT_IS = r"^\W*what (?:is|was|are|were) (?:an? )?([A-Za-z][\w.+-]*)\s*(?:\?|$| in\b| for\b)"
 _QUESTIONS = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
         (PERSON, _WHO), (DATE, _WHEN), (NUMBER, _HOW_MUCH), (PATH, _WHICH_FILE),
-        (CODE, _WHAT_TO_TYPE),
+        (CODE, _WHAT_TO_TYPE), (DEFINITION, _WHAT_IS),
     )
 )  # fmt: skip
 _TOKEN = re.compile(r"\S+")
@@ -71,6 +74,11 @@ def holds(kind: str, sentence: str, question: str) -> bool:
         return any(_DIGIT.search(t) for t in fresh)
     if kind == PATH:
         return any(re.search(r"[/\\]|\w\.\w{1,8}$", t) for t in fresh)
+    if kind == DEFINITION:  # "bookworm (Debian 12) was a green toy worm ..."
+        subject = re.search(_WHAT_IS, question, re.IGNORECASE)
+        return subject is not None and re.search(
+            rf"\b{re.escape(subject.group(1))}\b(?:\s*\([^()]*\))?\s+(?:is|was|are|were|means|stands)\b",
+            sentence, re.IGNORECASE) is not None  # fmt: skip
     if kind == CODE:  # an option such as "-p" has no content word, and is fresh
         fresh += [t for t in tokens if t and not content_words(t)]
         return "`" in sentence or any(CODE_LIKE.search(t) or HYPHENATED.match(t) for t in fresh)

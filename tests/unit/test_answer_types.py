@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from anyllm_desktop.core.answer_types import CODE, DATE, NUMBER, PATH, PERSON, expected_type, holds
+from anyllm_desktop.core.answer_types import (
+    CODE,
+    DATE,
+    DEFINITION,
+    NUMBER,
+    PATH,
+    PERSON,
+    expected_type,
+    holds,
+)
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.services.evidence import EvidenceFinder
 
@@ -20,6 +29,10 @@ from anyllm_desktop.services.evidence import EvidenceFinder
         ("Which package provides CPU microcode updates?", CODE),
         ("How do I install a package from a local file?", CODE),
         ("What do I type to fix the terminal?", CODE),
+        ("What was bookworm in the Toy Story movie?", DEFINITION),
+        ("What is Platypus?", DEFINITION),
+        ("What is the codename of the unstable distribution?", None),
+        ("What is in my documents?", None),
         ("Why is the sky blue?", None),
     ],
 )
@@ -35,6 +48,9 @@ def test_a_sentence_holds_the_kind_only_beyond_the_question() -> None:
     assert holds(CODE, "Install intel-microcode (non-free-firmware).", "Which package is it?")
     assert holds(CODE, "Run `R CMD INSTALL pkg.tar.gz`.", "How do I install it?")
     assert not holds(NUMBER, "Version 12 is stable.", "What is the version 12 called?")
+    bookworm = "What was bookworm in the Toy Story movie?"
+    assert holds(DEFINITION, "bookworm (Debian 12) was a green toy worm.", bookworm)
+    assert not holds(DEFINITION, "Names come from the Toy Story movies; bookworm too.", bookworm)
     # An option has no content word of its own, and is code all the same.
     assert holds(CODE, "lsof -p pid list files opened by a process", "Which command shows them?")
     assert not holds(CODE, "It lists the files opened by a process.", "Which command shows them?")
