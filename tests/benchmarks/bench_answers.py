@@ -1,11 +1,13 @@
 """Answer correctness: does what the user reads state the answer, and is a wrong answer flagged?
 
-Questions: tests/benchmarks/answer_questions.json (40, each with its labelled answer as short key
-phrases, any of which counts): 24 over the Debian FAQ (HTML) and Debian Reference (PDF) in one
-workspace, as bench_retrieval_quality.py indexes them, and 16 over tests/data's ReportLab User
+Questions: tests/benchmarks/answer_questions.json (56, each with its labelled answer as short key
+phrases, any of which counts): 32 over the Debian FAQ (HTML) and Debian Reference (PDF) in one
+workspace, as bench_retrieval_quality.py indexes them, and 24 over tests/data's ReportLab User
 Guide (PDF), Live Systems Manual (EPUB), readxl datasets (XLSX) and officer examples (PPTX,
-DOCX) in a second workspace. Real embedded models (int8 MiniLM, SmolLM2-135M), the app's
-default chat settings except temperature 0 and short answers; one new thread per question.
+DOCX) in a second workspace. The 16 marked ``heldout`` were written after the check and the
+evidence finder were tuned on the other 40, and are reported apart as well. Real embedded
+models (int8 MiniLM, SmolLM2-135M), the app's default chat settings except temperature 0 and
+short answers; one new thread per question.
 
 For every question, from one run of the answer path (ChatService.ask):
   - retrieved: a passage given to the model states the labelled answer;
@@ -91,6 +93,7 @@ def judge(question: dict[str, Any], answer: Answer, seconds: float) -> dict[str,
     generated = answer.generated if answer.generated is not None else answer.answer
     return {
         "q": question["q"],
+        "heldout": question.get("heldout", False),
         "format": question["format"],
         "file": question["file"],
         "retrieved": any(states(s["text"], keys) for s in answer.sources),
@@ -154,7 +157,8 @@ def replay(kept: Path, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     changes when the prompt does, so a change to the evidence or the check is measured in
     minutes instead of a full run)."""
     keys = {q["q"]: q["answer"] for q in questions}
-    rows = _rows(kept)
+    heldout = {q["q"] for q in questions if q.get("heldout")}
+    rows = [r | {"heldout": r["q"] in heldout} for r in _rows(kept) if r["q"] in keys]
     with tempfile.TemporaryDirectory(prefix="anyllm-bench-replay-") as home:
         library = Library(Runtime.open(Path(home)))
         workspace = library.create_workspace("replay")
@@ -217,6 +221,9 @@ def reference(questions: list[dict[str, Any]], kept: Path | None) -> list[dict[s
                     print(f"    {u['reason']} {u['missing']} coverage {u['coverage']}")
         library.close()
     print(f"right (reference) answers flagged: {share(flagged, retrieved)} (target <= 10%)")
+    held = [r for r in rows if r.get("heldout") and r["retrieved"]]
+    if held:
+        print(f"  of them held out: {share(sum(bool(r['unsupported']) for r in held), len(held))}")
     return rows
 
 
@@ -306,6 +313,15 @@ def report(rows: list[dict[str, Any]], ingest_s: dict[str, float]) -> dict[str, 
         f"{ev['p90']:.1f} ms, max {ev['max']:.1f} ms; whole answer median {ans['median']:.1f} s,"
         f" p90 {ans['p90']:.1f} s"
     )
+    held = [r for r in rows if r["heldout"]]
+    if held:
+        h = summary(held)
+        print(
+            f"held out (written after the tuning, never tuned on), {h['questions']} questions: "
+            f"evidence {share(h['evidence_hit_when_retrieved'], h['retrieved'])} when retrieved;"
+            f" wrong flagged {share(h['wrong_flagged'], h['wrong'])}; right flagged "
+            f"{share(h['right_flagged'], h['generated_right'])}"
+        )
     cases = {
         "evidence misses (retrieved)": [
             r for r in rows if r["retrieved"] and not r["evidence_hit"]
