@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMenu,
     QPushButton,
@@ -51,6 +52,12 @@ class Sidebar(QFrame):
         self.tree = QTreeWidget()
         self.tree.setObjectName("WorkspaceList")
         self.tree.setHeaderHidden(True)
+        # The name gives way, not the count: "ReportLab guide  2 documents".
+        self.tree.setColumnCount(2)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setAccessibleName("Workspaces and chats")
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
@@ -86,10 +93,13 @@ class Sidebar(QFrame):
         select: QTreeWidgetItem | None = None
         for workspace, tally in workspaces:
             count = describe_tally(tally)
-            item = QTreeWidgetItem([f"{workspace.name}  ·  {count}"])
+            item = QTreeWidgetItem([workspace.name, count])
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setForeground(1, self.palette().placeholderText())
             item.setData(0, _KIND, "workspace")
             item.setData(0, _KEY, workspace.name)
             item.setToolTip(0, f"{workspace.name}: {count}")
+            item.setToolTip(1, f"{workspace.name}: {count}")
             self.tree.addTopLevelItem(item)
             for thread in threads.get(workspace.name, []):
                 child = QTreeWidgetItem([thread.title or "New chat"])
@@ -97,6 +107,7 @@ class Sidebar(QFrame):
                 child.setData(0, _KEY, thread.id)
                 child.setToolTip(0, thread.title)
                 item.addChild(child)
+                child.setFirstColumnSpanned(True)  # a chat's title has the whole width
                 if current == (workspace.name, thread.id):
                     select = child
             item.setExpanded(True)

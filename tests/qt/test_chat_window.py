@@ -43,7 +43,7 @@ def test_drop_index_ask_stream_sources_and_stop(
     failed = next(r for r in results if "broken.docx" in r)
     assert failed.startswith("✗") and len(failed) > len("✗ broken.docx — ") + 5
     assert log.retry_button.isVisible()
-    assert "2 documents, 1 failed" in window.sidebar.tree.topLevelItem(0).text(0)  # as listed
+    assert window.sidebar.tree.topLevelItem(0).text(1) == "2 documents, 1 failed"  # as listed
 
     # Ask: Enter sends, the answer streams, sources are listed under it.
     tokens: list[str] = []

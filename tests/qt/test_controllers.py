@@ -108,7 +108,8 @@ def test_the_views_follow_the_session(qtbot: QtBot) -> None:
     assert parts.documents.tree.topLevelItem(0).text(0) == "Papers.pdf"
     assert conversation.pages.currentWidget() is conversation.welcome
     assert conversation.header.text() == "<b>Papers</b> · new chat"
-    assert parts.sidebar.tree.currentItem().text(0) == "Papers  ·  1 document"
+    current = parts.sidebar.tree.currentItem()
+    assert (current.text(0), current.text(1)) == ("Papers", "1 document")
     navigator.select_workspace("Notes")
     navigator.select_workspace("Papers")  # coming back: its most recent chat
     assert session.thread_id == 7
