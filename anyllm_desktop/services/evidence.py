@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,7 +142,7 @@ def idf_weights(sentences: Sequence[PassageSentence]) -> dict[str, float]:
     return {w: math.log((total + 1) / (c + 0.5)) for w, c in counts.items()}
 
 
-def weighted_share(wanted: set[str], held: frozenset[str], idf: dict[str, float]) -> float:
+def weighted_share(wanted: set[str], held: frozenset[str], idf: Mapping[str, float]) -> float:
     """The IDF-weighted share of ``wanted`` that ``held`` holds (a word no sentence has
     weighs most)."""
     unseen = math.log((len(idf) + 1) / 0.5) if idf else 1.0

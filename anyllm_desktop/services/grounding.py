@@ -102,7 +102,9 @@ def check(
     unsupported sentence is replaced by the evidence and a plain statement."""
     evidence = finder.evidence(generated)
     quoted = [item["text"] for item in evidence]
-    unsupported = check_support(generated, question, passages, finder.by_passage, quoted)
+    unsupported = check_support(
+        generated, question, passages, finder.by_passage, quoted, idf=finder.idf
+    )
     if replace_unsupported and unsupported and passages:
         shown = replacement(evidence, refusal)
     return Checked(shown, generated if shown != generated else None, evidence, unsupported)

@@ -40,7 +40,7 @@ are: setosa, versicolor").
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +149,21 @@ def _trim(token: str) -> str:
     return token if re.search(r"\w\([^()]*\)$", token) else token.strip(_TRIM)
 
 
+class _Claimed:
+    """One answer sentence and what it claims, each worked out once."""
+
+    def __init__(self, sentence: str) -> None:
+        self.text = sentence
+        self.claims = claims(sentence)
+        self.commands = commands(sentence)
+        hyphenated = {t for t in map(_trim, _TOKEN.findall(sentence)) if HYPHENATED.match(t)}
+        #: What it gives that answers by itself: its commands, numbers and hyphenated names
+        #: (``intel-microcode``, ``apt-file``), lower case.
+        self.keys = (
+            self.commands | {c.lower() for c in self.claims if _NUMBER.search(c)} | hyphenated
+        )
+
+
 @dataclass(frozen=True)
 class _Echoes:
     """The question and the passage headers: what an answer may say again without claiming."""
@@ -156,12 +171,12 @@ class _Echoes:
     words: frozenset[str]
     text: str
 
-    def said_again(self, sentence: str) -> bool:
+    def said_again(self, sentence: _Claimed) -> bool:
         """Whether all of ``sentence``'s words are here, and any number or command it gives
         ("Jessie was the codename of Debian 8": "8" is the answer)."""
-        if not content_words(sentence) <= self.words:
+        if not content_words(sentence.text) <= self.words:
             return False
-        return all(_found(k, self.text) for k in _keys(sentence))
+        return all(_found(k, self.text) for k in sentence.keys)
 
 
 def _answer_sentences(answer: str, echoes: _Echoes) -> list[str]:
@@ -174,7 +189,7 @@ def _answer_sentences(answer: str, echoes: _Echoes) -> list[str]:
     text = strip_markers(text)
     lines = [line for block in _FENCED.findall(text) for line in block.splitlines()]
     text = _FENCED.sub("\n\n", text)
-    text = "\n".join("" if echoes.said_again(line) else line for line in text.split("\n"))
+    text = "\n".join("" if echoes.said_again(_Claimed(line)) else line for line in text.split("\n"))
     sentences: list[str] = []
     for piece in split_sentences(text):
         sentence = _LIST_MARKER.sub("", " ".join(piece.text.split()))
@@ -218,27 +233,21 @@ def _window(units: Sequence[PassageSentence]) -> _Window:
     return _Window(words, _normal(" ".join(u.text for u in units)))
 
 
-def _on_question(question: str, by_passage: Sequence[Sequence[PassageSentence]]) -> list[_Window]:
+def _on_question(
+    question: str,
+    by_passage: Sequence[Sequence[PassageSentence]],
+    idf: Mapping[str, float],
+) -> list[_Window]:
     """The passage sentences (a heading with the sentence after it, a table's rows together)
     that hold the question's words nearly as well as the best one does, the rarest words
     weighing most (services/evidence.py's lexical relevance)."""
     asked = content_words(question)
     windows = _windows(by_passage, following=False)
-    weights = idf_weights([s for group in by_passage for s in group])
-    shares = [weighted_share(asked, w.words, weights) for w in windows]
+    shares = [weighted_share(asked, w.words, idf) for w in windows]
     best = max(shares, default=0.0)
     return [
         w for w, share in zip(windows, shares, strict=True) if best and share >= best * ON_QUESTION
     ]
-
-
-def _keys(sentence: str) -> set[str]:
-    """What ``sentence`` gives that answers by itself: its commands, numbers and hyphenated
-    names (``intel-microcode``, ``apt-file``), lower case."""
-    hyphenated = {t for t in map(_trim, _TOKEN.findall(sentence)) if HYPHENATED.match(t)}
-    return (
-        commands(sentence) | {c.lower() for c in claims(sentence) if _NUMBER.search(c)} | hyphenated
-    )
 
 
 def _answers(said: set[str], keys: set[str], asked: set[str], windows: Sequence[_Window]) -> bool:
@@ -271,6 +280,7 @@ def check_support(
     passages: Sequence[Passage],
     by_passage: Sequence[Sequence[PassageSentence]],
     evidence: Sequence[str] = (),
+    idf: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """The answer's unsupported sentences: ``{"sentence", "reason", "missing", "coverage"}``
     where ``reason`` is ``"not_in_documents"`` (``missing`` lists the claims no passage holds),
@@ -278,7 +288,8 @@ def check_support(
     listed in ``"commands"``, are in the documents but none is the ``evidence``'s) or
     ``"does_not_answer"`` (no sentence says what the evidence or a passage sentence on the
     question says), and ``coverage`` is the best share of the sentence's content words found
-    in one passage sentence (with the one after it)."""
+    in one passage sentence (with the one after it). ``idf``: the passage words' weights
+    (``EvidenceFinder.idf``), worked out from ``by_passage`` when not given."""
     quoted = " ".join(evidence)
     quoted_commands, quoted_text = commands(quoted), _normal(quoted)
     asked_text = _normal(question)
@@ -286,7 +297,9 @@ def check_support(
     haystack = _normal("\n".join([echo_text, *(p.text for p in passages)]))
     windows = _windows(by_passage)
     answering = [_Window(frozenset(content_words(quoted)), quoted_text)]
-    answering += _on_question(question, by_passage)
+    if idf is None:
+        idf = idf_weights([s for group in by_passage for s in group])
+    answering += _on_question(question, by_passage, idf)
     asked = content_words(question)
     echoes = _Echoes(
         frozenset(asked | {w for p in passages for w in content_words(f"{p.place} {p.section}")}),
@@ -298,13 +311,14 @@ def check_support(
         if _DOES_NOT_ANSWER.search(sentence):
             declined = True
             continue
-        if echoes.said_again(sentence):
+        claimed = _Claimed(sentence)
+        if echoes.said_again(claimed):
             continue  # the question or a header said again
-        given, words = commands(sentence), content_words(_CODE_SPAN.sub(" ", sentence))
-        keys = {k for k in _keys(sentence) if not _found(k, asked_text)}  # what it adds
+        given, words = claimed.commands, content_words(_CODE_SPAN.sub(" ", sentence))
+        keys = {k for k in claimed.keys if not _found(k, asked_text)}  # what it adds
         said = {w for w in words - asked if not _NUMBER.search(w)}  # numbers: in keys
         answered = answered or _answers(said, keys, asked, answering)
-        missing = [c for c in claims(sentence) if not _supported(c, haystack)]
+        missing = [c for c in claimed.claims if not _supported(c, haystack)]
         shares = (len(words & w.words) / len(words) for w in windows) if words else iter([1.0])
         coverage = max(shares, default=0.0)
         extra: dict[str, Any] = {}
