@@ -4,8 +4,10 @@ page or the conversation, and the question box."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -43,6 +45,40 @@ def welcome_html(*, offline: bool, chat_model: str, embedding_model: str, home: 
     )
 
 
+class ChatHeader(QLabel):
+    """ "**Workspace** · chat title", the title cut with "…" to the room there is (its tooltip
+    holds it whole); a long title never widens the column."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("ChatHeader")
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._workspace: str | None = None
+        self._title = ""
+
+    def show_chat(self, workspace: str | None, title: str) -> None:
+        self._workspace, self._title = workspace, title
+        self.setToolTip(f"{workspace} · {title}" if workspace else "")
+        self._render()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._render()
+
+    def _render(self) -> None:
+        if not self._workspace:
+            self.setText("")
+            return
+        bold = QFont(self.font())
+        bold.setBold(True)
+        lead = QFontMetrics(bold).horizontalAdvance(self._workspace)
+        metrics = self.fontMetrics()
+        room = self.contentsRect().width() - lead - metrics.horizontalAdvance(" · ")
+        title = metrics.elidedText(self._title, Qt.TextElideMode.ElideRight, max(0, room))
+        self.setText(f"<b>{escape(self._workspace)}</b> · {escape(title)}")
+
+
 class ConversationPanel(QWidget):
     def __init__(self, welcome: Callable[[str], str]) -> None:
         """``welcome`` renders the welcome page for a state line ("Ready.")."""
@@ -55,10 +91,7 @@ class ConversationPanel(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.hide()
-        self.header = QLabel()
-        self.header.setObjectName("ChatHeader")
-        # A long chat title is cut, never widening the column (a QLabel asks for its text).
-        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.header = ChatHeader()
         self.model_picker = QComboBox()
         self.model_picker.setAccessibleName("Model answering in this workspace")
         self.model_picker.setToolTip("Who answers in this workspace: a local model or a cloud one")
@@ -128,8 +161,7 @@ class ConversationPanel(QWidget):
         self.pages.setCurrentWidget(self.chat_view)
 
     def set_header(self, workspace: str | None, title: str = "new chat") -> None:
-        self.header.setText(f"<b>{workspace}</b> · {title}" if workspace else "")
-        self.header.setToolTip(f"{workspace} · {title}" if workspace else "")
+        self.header.show_chat(workspace, title)
 
     def show_find(self) -> None:
         self.find_row.show()

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.core.conversation import ThreadInfo
 from anyllm_desktop.core.events import Done
-from anyllm_desktop.ui.conversation import ConversationPanel
+from anyllm_desktop.ui.conversation import ChatHeader, ConversationPanel
 from anyllm_desktop.ui.documents_panel import DocumentsPanel
 from anyllm_desktop.ui.navigator import Navigator
 from anyllm_desktop.ui.session import Session
@@ -107,7 +107,7 @@ def test_the_views_follow_the_session(qtbot: QtBot) -> None:
     assert parts.documents.title.text() == "Documents — Papers"
     assert parts.documents.tree.topLevelItem(0).text(0) == "Papers.pdf"
     assert conversation.pages.currentWidget() is conversation.welcome
-    assert conversation.header.text() == "<b>Papers</b> · new chat"
+    assert conversation.header.toolTip() == "Papers · new chat"
     current = parts.sidebar.tree.currentItem()
     assert (current.text(0), current.text(1)) == ("Papers", "1 document")
     navigator.select_workspace("Notes")
@@ -117,13 +117,29 @@ def test_the_views_follow_the_session(qtbot: QtBot) -> None:
     navigator.select_thread("Papers", 7)
     assert conversation.pages.currentWidget() is conversation.chat_view
     assert [m.text for m in conversation.chat_view.messages] == ["What is apt?", "A tool."]
-    assert conversation.header.text() == "<b>Papers</b> · About apt"
+    assert conversation.header.toolTip() == "Papers · About apt"
     backend.checks[-1].event.emit(Done("3 passages are missing."))
     assert not conversation.repair_bar.isHidden()
     navigator.select_workspace("Notes")  # the repair bar belongs to the workspace it was for
     assert conversation.repair_bar.isHidden() and not conversation.chat_view.messages
     backend.checks[-2].event.emit(Done("late answer for Papers"))
     assert conversation.repair_bar.isHidden()
+
+
+def test_a_long_chat_title_is_cut_with_an_ellipsis_and_whole_in_its_tooltip(
+    qtbot: QtBot,
+) -> None:
+    header = ChatHeader()
+    qtbot.addWidget(header)
+    header.resize(260, 30)
+    header.show()
+    title = "In which contexts is the ReportLab library expected to be useful?"
+    header.show_chat("ReportLab guide", title)
+    shown = header.text()
+    assert shown.startswith("<b>ReportLab guide</b> · In") and shown.endswith("…")
+    assert header.toolTip() == f"ReportLab guide · {title}"
+    header.resize(1200, 30)  # room again: the whole title
+    assert header.text() == f"<b>ReportLab guide</b> · {title}"
 
 
 def test_reopen_where_the_user_left_off(qtbot: QtBot) -> None:
@@ -154,6 +170,7 @@ def test_actions_queue_early_drops_create_a_first_workspace_and_clear_a_deleted_
     actions.delete_workspace(DEFAULT_WORKSPACE)
     assert ("delete", DEFAULT_WORKSPACE) in backend.calls
     assert session.workspace is None and conversation.header.text() == ""
+    assert conversation.header.toolTip() == ""
     assert (
         parts.documents.title.text() == "Documents" and not parts.documents.tree.topLevelItemCount()
     )
