@@ -63,6 +63,10 @@ ON_QUESTION = 0.85
 NEAR_WORDS = 6
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
+#: A code span with the word it starts ("`RL_`-prefixed"): taken out of the prose whole.
+_CODE_WORD = re.compile(r"`[^`\n]+`[\w-]*")
+#: "e.g.", "i.e.": no claim, though a dot between letters looks like code.
+_ABBREVIATION = re.compile(r"[a-z](?:\.[a-z])+\.?")
 _FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _TOKEN = re.compile(r"\S+")
 _TRIM = "\"'“”‘’.,;:!?()[]{}<>*`"
@@ -121,10 +125,10 @@ def _supported(claim: str, haystack: str) -> bool:
 def claims(sentence: str) -> list[str]:
     """Code spans, command-like tokens, numbers and names of ``sentence``, in order."""
     found = [m.group(1).strip() for m in _CODE_SPAN.finditer(sentence)]
-    prose = _CODE_SPAN.sub(" ", sentence)
+    prose = _CODE_WORD.sub(" ", sentence)
     for position, match in enumerate(_TOKEN.finditer(prose)):
         token = _trim(match.group())
-        if not token or token in found:
+        if not token or token in found or _ABBREVIATION.fullmatch(token):
             continue
         if (
             _COMMAND_LIKE.search(token)
@@ -138,7 +142,7 @@ def claims(sentence: str) -> list[str]:
 def commands(text: str) -> set[str]:
     """The words of code spans and the code-like tokens of ``text``, lower case."""
     found = {_trim(t).lower() for span in _CODE_SPAN.findall(text) for t in span.split()}
-    prose = _CODE_SPAN.sub(" ", text)
+    prose = _CODE_WORD.sub(" ", text)
     found |= {c.lower() for c in claims(prose) if CODE_LIKE.search(c)}
     return found - {""}
 
@@ -314,7 +318,7 @@ def check_support(
         claimed = _Claimed(sentence)
         if echoes.said_again(claimed):
             continue  # the question or a header said again
-        given, words = claimed.commands, content_words(_CODE_SPAN.sub(" ", sentence))
+        given, words = claimed.commands, content_words(_CODE_WORD.sub(" ", sentence))
         keys = {k for k in claimed.keys if not _found(k, asked_text)}  # what it adds
         said = {w for w in words - asked if not _NUMBER.search(w)}  # numbers: in keys
         answered = answered or _answers(said, keys, asked, answering)
