@@ -2,7 +2,7 @@
 type of factoid question answering, without a model.
 
 "Who ..." wants a person's name, "when ..." a date, "how many ..." a number, "which file ..." a
-path, "which package/command ..." or "how do I ..." something to type, "what is/was X?" (one
+path, "which package/command ...", "is there a tool/way ..." or "how do I ..." something to type, "what is/was X?" (one
 word, no "the ... of") a sentence that says what X is ("bookworm (Debian 12) was a green toy
 worm": on the answer benchmark "Toy Story" drew the rest). A sentence that holds no such thing
 rarely answers, however many of the question's words it repeats: "The purpose of
@@ -36,7 +36,8 @@ _HOW_MUCH = (
 _WHICH_FILE = r"\b(?:which|what) (?:\w+ )?(?:file|files|path|directory|folder)\b"
 _WHAT_TO_TYPE = (
     rf"\b(?:which|what) (?:\w+ )?(?:{_THING})\b|^\W*how (?:do|can|should|would|to) "
-    r"(?:i|you|we|one)\b|\bwhat (?:do|should) i (?:type|run|enter)\b"
+    r"(?:i|you|we|one)\b|\bwhat (?:do|should) i (?:type|run|enter)\b|"
+    rf"^\W*is there (?:a|an|any) (?:\w+ )?(?:{_THING}|way)\b"
 )
 #: "What was bookworm in the Toy Story movie?", "What is Platypus?": one word, no "the ... of".
 _WHAT_IS = r"^\W*what (?:is|was|are|were) (?:an? )?([A-Za-z][\w.+-]*)\s*(?:\?|$| in\b| for\b)"
