@@ -2,13 +2,14 @@
 type of factoid question answering, without a model.
 
 "Who ..." wants a person's name, "when ..." a date, "how many ..." a number, "which file ..." a
-path, "which package/command ...", "is there a tool/way ..." or "how do I ..." something to type, "what is/was X?" (one
-word, no "the ... of") a sentence that says what X is ("bookworm (Debian 12) was a green toy
-worm": on the answer benchmark "Toy Story" drew the rest). A sentence that holds no such thing
-rarely answers, however many of the question's words it repeats: "The purpose of
-these codenames is ..." against "... from a source specified in /etc/apt/sources.list" for
-"Which file tells apt where to download packages from?". The evidence finder adds a small weight
-for a sentence that holds text of the asked type that the question does not already hold.
+path, "which package/command ...", "is there a tool/way ..." or "how do I ..." something to
+type, "what is/was X?" (one word, no "the ... of") a sentence that says what X is ("bookworm
+(Debian 12) was a green toy worm": on the answer benchmark "Toy Story" drew the rest). A
+sentence that holds no such thing rarely answers, however many of the question's words it
+repeats: "The purpose of these codenames is ..." against "... from a source specified in
+/etc/apt/sources.list" for "Which file tells apt where to download packages from?". The
+evidence finder adds a small weight for a sentence that holds text of the asked type that the
+question does not already hold.
 """
 
 from __future__ import annotations
