@@ -66,7 +66,7 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: A code span with the word it starts ("`RL_`-prefixed"): taken out of the prose whole.
 _CODE_WORD = re.compile(r"`[^`\n]+`[\w-]*")
 #: "e.g.", "i.e.": no claim, though a dot between letters looks like code.
-_ABBREVIATION = re.compile(r"[a-z](?:\.[a-z])+\.?")
+_ABBREVIATION = re.compile(r"[a-z](?:\.[a-z])+\.?", re.IGNORECASE)
 _FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _TOKEN = re.compile(r"\S+")
 _TRIM = "\"'“”‘’.,;:!?()[]{}<>*`"
