@@ -65,6 +65,8 @@ NEAR_WORDS = 6
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: A code span with the word it starts ("`RL_`-prefixed"): taken out of the prose whole.
 _CODE_WORD = re.compile(r"`[^`\n]+`[\w-]*")
+#: "the FAQ's advice" claims "FAQ".
+_POSSESSIVE = re.compile(r"['’]s$")
 #: "e.g.", "i.e.": no claim, though a dot between letters looks like code.
 _ABBREVIATION = re.compile(r"[a-z](?:\.[a-z])+\.?", re.IGNORECASE)
 _FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -127,7 +129,7 @@ def claims(sentence: str) -> list[str]:
     found = [m.group(1).strip() for m in _CODE_SPAN.finditer(sentence)]
     prose = _CODE_WORD.sub(" ", sentence)
     for position, match in enumerate(_TOKEN.finditer(prose)):
-        token = _trim(match.group())
+        token = _POSSESSIVE.sub("", _trim(match.group()))
         if not token or token in found or _ABBREVIATION.fullmatch(token):
             continue
         if (

@@ -34,6 +34,7 @@ def test_claims_are_code_commands_numbers_and_names() -> None:
     assert claims(sentence) == ["install_package(name, path)", "R", "CMD", "--force", "Linux", "3"]
     assert claims("Packages are installed from a file.") == []  # the first word is no name
     # An abbreviation is no code; a word a code span starts is part of the code.
+    assert claims("Read the FAQ's advice.") == ["FAQ"]
     assert claims("Set it, e.g. with `RL_`-prefixed variables, I.e. in the shell.") == ["RL_"]
 
 
