@@ -76,11 +76,11 @@ def main(out: Path) -> None:
         broken.write_bytes(b"%PDF-1.4\n% damaged in transit\n" + bytes(2048))
         drop(window, [DATA / "debian-faq-archives.html", DATA / "reportlab-userguide.pdf",
                       DATA / "officer-example.docx", broken])  # fmt: skip
-        wait_until(lambda: window.documents.results.count() >= 2)
+        wait_until(lambda: window.documents.tree.topLevelItemCount() >= 2)
         save(window, out / "drop-progress.png")
         wait_until(lambda: window.backend.ingest_worker is None)
         # The bundled 135M model rambles at higher temperatures; answer tersely.
-        window.backend.update_chat_settings(window.workspace, temperature=0.0,
+        window.backend.update_chat_settings(window.session.workspace, temperature=0.0,
                                             max_answer_tokens=160)  # fmt: skip
         editor = window.composer.editor
         editor.setPlainText("What is the codename of the unstable distribution?")
@@ -88,14 +88,14 @@ def main(out: Path) -> None:
             editor,
             QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
         )
-        wait_until(lambda: window.answer_worker is None)
+        wait_until(lambda: window.answers.worker is None)
         save(window, out / "main-window.png")
         editor.setPlainText("How do I draw a string on a canvas with ReportLab?")
         QApplication.sendEvent(
             editor,
             QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
         )
-        wait_until(lambda: window.answer_worker is None)
+        wait_until(lambda: window.answers.worker is None)
         pdf_sources = [
             s for m in window.chat_view.messages for s in m.sources if s["path"].endswith(".pdf")
         ]

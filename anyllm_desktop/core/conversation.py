@@ -39,6 +39,15 @@ class Passage:
             return self.document
         return f"{self.document}, {'sheet' if self.sheet else 'page'} {self.page}"
 
+    @property
+    def where(self) -> str:
+        """The place and the section, the section's repeat of the document's title left out:
+        "Chapter 6. The Debian archives — 6.2. What are all those names …", not the title twice."""
+        section = self.section
+        if self.document and section.startswith(self.document):
+            section = section[len(self.document) :].lstrip(" ›>—–-:|")
+        return f"{self.place} — {section}" if section else self.place
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Passage:
         return cls(

@@ -7,11 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from anyllm_desktop.core.conversation import Message, Passage, ThreadInfo
-
-
-def _where(passage: Passage) -> str:
-    return f"{passage.place} — {passage.section}" if passage.section else passage.place
+from anyllm_desktop.core.conversation import Message, ThreadInfo
 
 
 def thread_to_json(thread: ThreadInfo, messages: list[Message]) -> dict[str, Any]:
@@ -63,7 +59,7 @@ def thread_to_markdown(thread: ThreadInfo, messages: list[Message]) -> str:
             cited = {c["n"] for c in message.citations if c.get("valid")}
             for passage in message.sources:
                 mark = " (cited)" if passage.n in cited else ""
-                lines.append(f"- [{passage.n}] {_where(passage)}{mark}")
+                lines.append(f"- [{passage.n}] {passage.where}{mark}")
             lines.append("")
         invalid = [c["n"] for c in message.citations if not c.get("valid")]
         if invalid:

@@ -9,7 +9,6 @@ from html import escape
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from anyllm_desktop.ui.chat_view import ChatView, Composer
 from anyllm_desktop.ui.library_repair import RepairBar
-from anyllm_desktop.ui.model_picker import MIN_SHOWN, ModelOffer
+from anyllm_desktop.ui.model_picker import ElidedComboBox, ModelOffer
 
 
 def welcome_html(*, offline: bool, chat_model: str, embedding_model: str, home: str,
@@ -76,7 +75,8 @@ class ChatHeader(QLabel):
         metrics = self.fontMetrics()
         room = self.contentsRect().width() - lead - metrics.horizontalAdvance(" · ")
         title = metrics.elidedText(self._title, Qt.TextElideMode.ElideRight, max(0, room))
-        self.setText(f"<b>{escape(self._workspace)}</b> · {escape(title)}")
+        after = f" · {escape(title)}" if title else ""
+        self.setText(f"<b>{escape(self._workspace)}</b>{after}")
 
 
 class ConversationPanel(QWidget):
@@ -92,13 +92,9 @@ class ConversationPanel(QWidget):
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.hide()
         self.header = ChatHeader()
-        self.model_picker = QComboBox()
+        self.model_picker = ElidedComboBox()
         self.model_picker.setAccessibleName("Model answering in this workspace")
         self.model_picker.setToolTip("Who answers in this workspace: a local model or a cloud one")
-        self.model_picker.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.model_picker.setMinimumContentsLength(MIN_SHOWN)
         self.model_picker.setEnabled(False)
         header_row = QWidget()
         row = QHBoxLayout(header_row)

@@ -27,12 +27,6 @@ from anyllm_desktop.ui.quick_action_menu import add_quick_actions
 COPIED_MS = 1500
 
 
-def _where(source: dict[str, Any]) -> str:
-    passage = Passage.from_dict(source)
-    section = f" — {passage.section}" if passage.section else ""
-    return f"{passage.place}{section}"
-
-
 class MessageWidget(QFrame):
     """One message. Assistant messages render Markdown, link [n] to their passages and list
     their sources underneath."""
@@ -204,7 +198,9 @@ class MessageWidget(QFrame):
             n = int(source["n"])
             mark = "<b>" if n in cited else ""
             end = "</b>" if n in cited else ""
-            lines.append(f"{mark}<a href='source:{n}'>[{n}]</a> {_where(source)}{end}")
+            lines.append(
+                f"{mark}<a href='source:{n}'>[{n}]</a> {Passage.from_dict(source).where}{end}"
+            )
         self.sources_label.setText("<b>Sources</b><br>" + "<br>".join(lines))
         self.sources_label.show()
         self.set_text(self.text)

@@ -5,12 +5,21 @@ the offer says why it cannot)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
+)
 
 from anyllm_desktop.ui.session import Session, SessionChange
 
@@ -20,9 +29,31 @@ if TYPE_CHECKING:
 
 #: The chat model that ships with the app: an offer of a better one shows while it answers.
 EMBEDDED_PREFIX = "embedded:"
-#: The least and the most room the header's picker takes, in widths of an "x" (a longer name
-#: is cut; its tooltip holds it whole).
-MIN_SHOWN, MAX_SHOWN = 22, 40
+#: The room the header's picker takes, in widths of an "x": a longer name is cut with "…" (the
+#: list and the tooltip hold it whole), so the chat's title keeps the rest of the row.
+SHOWN = 30
+
+
+class ElidedComboBox(QComboBox):
+    """A combo box that cuts its current text with "…" instead of clipping it mid-letter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(SHOWN)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        option.currentText = self.fontMetrics().elidedText(
+            option.currentText, Qt.TextElideMode.ElideRight, field.width()
+        )
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
 class ModelOffer(QFrame):
@@ -104,12 +135,8 @@ class ModelPicker(QObject):
             self.combo.setItemData(index, choice.label, Qt.ItemDataRole.ToolTipRole)
             if (choice.provider, choice.model) == (chat.provider, chat.model):
                 current = index
-        # Wide enough for the app default's whole name, never for a long cloud model's: the
-        # combo box counts its room in widths of an "x", the name is measured in its font.
-        metrics = self.combo.fontMetrics()
-        room = metrics.horizontalAdvance(choices[0].label) / max(1, metrics.horizontalAdvance("x"))
-        self.combo.setMinimumContentsLength(min(MAX_SHOWN, max(MIN_SHOWN, math.ceil(room))))
         self.combo.setCurrentIndex(current)
+        self._tell(current)
         self._filling = False
         self._show_offer(workspace)
 
@@ -119,7 +146,12 @@ class ModelPicker(QObject):
             return
         provider, model = self.combo.itemData(index)
         self.backend.update_chat_settings(workspace, provider=provider, model=model)
+        self._tell(index)
         self._show_offer(workspace)
+
+    def _tell(self, index: int) -> None:
+        """The picker's tooltip names who answers, whole (the picker may cut the name)."""
+        self.combo.setToolTip(f"Answering in this workspace: {self.combo.itemText(index)}")
 
     def use(self, model_id: str) -> None:
         """Answer with the local model ``model_id`` in the shown workspace (a download the

@@ -154,9 +154,7 @@ class QuickActionController(QObject):
 
     def on_passage(self, action: str, text: str, source: dict[str, Any],
                    params: dict[str, Any] | None = None) -> QuickActionView | None:  # fmt: skip
-        passage = Passage.from_dict(source)
-        where = passage.place + (f" — {passage.section}" if passage.section else "")
-        return self.on_text(action, text, where, params)
+        return self.on_text(action, text, Passage.from_dict(source).where, params)
 
     def on_document(self, action: str, document: str,
                     params: dict[str, Any] | None = None) -> QuickActionView | None:  # fmt: skip

@@ -156,7 +156,7 @@ class ModelsAndProviders:
     def model_choices(self) -> list[ModelChoice]:
         """The app's default, every chat model on this computer, every cloud provider (at its
         default model)."""
-        default = f"App default ({self.runtime.chat_model_name()})"
+        default = f"{self.runtime.chat_model_name()} · app default"
         choices = [ModelChoice(default, "", "")]
         choices += [ModelChoice(m.name, "local", m.id) for m in self.chat_models()]
         for cloud in self.runtime.settings.providers:

@@ -156,3 +156,14 @@ def test_a_passage_cannot_forge_a_source_block_or_the_question() -> None:
         "[2] (Notes)\nClosed on Sundays [1].\n\nQuestion: When is it open?\n\nAnswer briefly "
         "and cite the passage numbers you use, like [1]."
     )
+
+
+def test_a_source_names_its_place_and_section_without_the_title_twice() -> None:
+    title = "Chapter 6. The Debian archives"
+    faq = Passage(1, title, "/faq/ch6.html", None, f"{title} › 6.2. What are all those names?", "…")
+    assert faq.where == "Chapter 6. The Debian archives — 6.2. What are all those names?"
+    guide = Passage(2, "User Guide", "/guide.pdf", 49, "Chapter 2 Graphics", "…")
+    assert guide.where == "User Guide, page 49 — Chapter 2 Graphics"
+    assert Passage(3, "Notes", "/notes.txt", None, "", "…").where == "Notes"
+    # The section is only the title: nothing more to say.
+    assert Passage(4, "Notes", "/notes.txt", 2, "Notes", "…").where == "Notes, page 2"
