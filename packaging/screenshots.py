@@ -96,12 +96,16 @@ def main(out: Path) -> None:
             QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
         )
         wait_until(lambda: window.answers.worker is None)
-        pdf_sources = [
-            s for m in window.chat_view.messages for s in m.sources if s["path"].endswith(".pdf")
+        # The user clicks the first quoted sentence from a PDF: its page opens with it marked.
+        quotes = [
+            (m, i)
+            for m in window.chat_view.messages
+            for i, e in enumerate(m.evidence)
+            if e["path"].endswith(".pdf")
         ]
-        sources = pdf_sources or window.chat_view.messages[-1].sources
-        if sources:
-            window.show_passage(sources[0])
+        if quotes:
+            message, i = quotes[0]
+            message.evidence_label.linkActivated.emit(f"evidence:{i}")
             dialogs = window.findChildren(
                 QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -117,6 +117,13 @@ class Sidebar(QFrame):
         if select is not None:
             self.tree.setCurrentItem(select)
         self._updating = False
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The counts' grey follows the palette (a switch to dark mode left it dark on dark)."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            for i in range(self.tree.topLevelItemCount()):
+                self.tree.topLevelItem(i).setForeground(1, self.palette().placeholderText())
 
     def _on_current(self, item: QTreeWidgetItem | None, _previous: object) -> None:
         if self._updating or item is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from anyllm_desktop.core.conversation import ThreadInfo
@@ -20,6 +20,7 @@ from anyllm_desktop.ui.navigator import Navigator
 from anyllm_desktop.ui.session import Session
 from anyllm_desktop.ui.sidebar import Sidebar
 from anyllm_desktop.ui.status_bar import StatusBar
+from anyllm_desktop.ui.theme import apply_theme
 from anyllm_desktop.ui.workspace_actions import DEFAULT_WORKSPACE, WorkspaceActions
 
 
@@ -140,6 +141,18 @@ def test_a_long_chat_title_is_cut_with_an_ellipsis_and_whole_in_its_tooltip(
     assert header.toolTip() == f"ReportLab guide · {title}"
     header.resize(1200, 30)  # room again: the whole title
     assert header.text() == f"<b>ReportLab guide</b> · {title}"
+
+
+def test_the_sidebar_counts_follow_a_switch_to_dark_mode(qtbot: QtBot) -> None:
+    _, session, _, _, parts = _parts(qtbot)
+    session.select("Papers")
+    size = QApplication.font().pointSize()
+    try:
+        apply_theme("dark", size)
+        item = parts.sidebar.tree.topLevelItem(0)
+        qtbot.waitUntil(lambda: item.foreground(1).color().name() == "#8a8f98", timeout=5_000)
+    finally:
+        apply_theme("system", size)
 
 
 def test_reopen_where_the_user_left_off(qtbot: QtBot) -> None:
