@@ -8,7 +8,13 @@ How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
    unit that also holds its header row's words (and the header row the section's: "the
    quakes sheet").
 2. Lexical relevance: the share of the question's content words (IDF-weighted over the
-   passages' sentences, so "package" in every sentence counts little) that the sentence holds.
+   passages' sentences, so "package" in every sentence counts little) that the sentence holds,
+   or ``NEXT_SENTENCE_WEIGHT`` of what it holds with the sentence after it, when more: a
+   sentence that answers in the document's words is often followed by one in the user's
+   ("… present in the #debian-live channel on irc.debian.org (OFTC). When asking a question on
+   IRC, …" for "Is there a chat room where I can ask the developers a question?"). On the
+   answer benchmark's 72 kept answers: evidence 52 → 54 of 65, wrong answers flagged 46 → 48
+   of 56, right references flagged 11 → 9 of 65 (0.6 and 0.7 alike; 0.5, 0.8 and 0.9 less).
 3. Agreement with the generated answer: the share of the answer's own words (those not in
    the question) that the sentence holds. The answer is not trusted, so this is the smallest
    weight: a wrong answer's words must not pull the evidence after them (the support check
@@ -56,6 +62,8 @@ EMBEDDED_CHARACTERS = 200
 SIMILARITY_WEIGHT = 0.55
 LEXICAL_WEIGHT = 0.45
 AGREEMENT_WEIGHT = 0.2
+#: What a sentence's lexical relevance with the sentence after it counts, against its own.
+NEXT_SENTENCE_WEIGHT = 0.7
 #: Added for a sentence that holds text of the kind the question asks for (core/answer_types).
 ANSWER_TYPE_WEIGHT = 0.15
 #: Below this score the best sentence is no evidence at all.
@@ -159,6 +167,7 @@ class EvidenceFinder:
         self.by_passage = passage_sentences(passages)
         self.sentences = [s for group in self.by_passage for s in group]
         self.idf = idf_weights(self.sentences)
+        self.lexical = [self._lexical(i) for i in range(len(self.sentences))]
         self.embed = embed
         kind = expected_type(question)
         self.typed = [
@@ -166,12 +175,19 @@ class EvidenceFinder:
             for s in self.sentences
         ]
 
+    def _lexical(self, i: int) -> float:
+        sentence, asked = self.sentences[i], self.question_words
+        own = weighted_share(asked, sentence.words, self.idf)
+        if i + 1 == len(self.sentences) or self.sentences[i + 1].passage is not sentence.passage:
+            return own
+        both = sentence.words | self.sentences[i + 1].words
+        return max(own, NEXT_SENTENCE_WEIGHT * weighted_share(asked, both, self.idf))
+
     def scores(self, answer: str) -> dict[int, float]:
         """Scores of the candidate sentences, by their index in ``sentences``."""
         own = content_words(answer) - self.question_words
-        lexical, agreement = {}, {}
+        lexical, agreement = dict(enumerate(self.lexical)), {}
         for i, sentence in enumerate(self.sentences):
-            lexical[i] = weighted_share(self.question_words, sentence.words, self.idf)
             # Agreement, and holding what the question asks for, count alike with or without
             # the embedding.
             agreement[i] = AGREEMENT_WEIGHT * weighted_share(own, sentence.words, self.idf)

@@ -242,3 +242,14 @@ def test_a_hyphenated_word_of_a_passage_holds_its_parts() -> None:
     tips = Passage(1, "Debian Reference", "/docs/ref.pdf", 204, "Tips", text)
     finder = EvidenceFinder("My terminal shows garbage after I printed a binary file", [tips], None)
     assert "reset" in finder.evidence("")[0]["text"]
+
+
+def test_a_sentence_in_the_documents_words_is_found_by_the_one_after_it_in_the_users() -> None:
+    contact = Passage(1, "Live Systems Manual", "/live.epub", None, "2.3 Contact",
+                      "A number of users and developers are present in the #debian-live channel "
+                      "on irc.debian.org (OFTC). When asking a question on IRC, please be patient "
+                      "for an answer. The project uses Git as version control system.")  # fmt: skip
+    finder = EvidenceFinder(
+        "Is there a chat room where I can ask the developers a question?", [contact], None
+    )
+    assert finder.evidence("")[0]["text"].startswith("A number of users and developers")
