@@ -14,7 +14,7 @@ How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
    ("… present in the #debian-live channel on irc.debian.org (OFTC). When asking a question on
    IRC, …" for "Is there a chat room where I can ask the developers a question?"). On the
    answer benchmark's 72 kept answers: evidence 52 → 54 of 65, wrong answers flagged 46 → 48
-   of 56, right references flagged 11 → 9 of 65 (0.6 and 0.7 alike; 0.5, 0.8 and 0.9 less).
+   of 56, right references flagged 11 → 9 of 65 (0.6 and 0.7 alike; 0.5 and 0.9 found less).
 3. Agreement with the generated answer: the share of the answer's own words (those not in
    the question) that the sentence holds. The answer is not trusted, so this is the smallest
    weight: a wrong answer's words must not pull the evidence after them (the support check
