@@ -1,8 +1,8 @@
 """Answer correctness: does what the user reads state the answer, and is a wrong answer flagged?
 
-Questions: tests/benchmarks/answer_questions.json (72, each with its labelled answer as short key
-phrases, any of which counts): 42 over the Debian FAQ (HTML) and Debian Reference (PDF) in one
-workspace, as bench_retrieval_quality.py indexes them, and 30 over tests/data's ReportLab User
+Questions: tests/benchmarks/answer_questions.json (88, each with its labelled answer as short key
+phrases, any of which counts): 52 over the Debian FAQ (HTML) and Debian Reference (PDF) in one
+workspace, as bench_retrieval_quality.py indexes them, and 36 over tests/data's ReportLab User
 Guide (PDF), Live Systems Manual (EPUB), readxl datasets (XLSX) and officer examples (PPTX,
 DOCX) in a second workspace. Those marked ``heldout`` (a batch: the session that wrote them)
 were written after the check and the evidence finder were tuned on the first 40, and each
@@ -20,7 +20,7 @@ evidence hit rate over questions whose passage was retrieved (target >= 90%); th
 answers flagged (target >= 80%) and of right answers flagged (target <= 10%), with precision;
 the time the evidence and the check add (``timings["evidence_s"]``) and the whole answer's.
 
-    .venv/bin/python tests/benchmarks/bench_answers.py [--limit N] [--json results.json]
+    .venv/bin/python tests/benchmarks/bench_answers.py [--limit N] [--batch s19] [--json F]
     .venv/bin/python tests/benchmarks/bench_answers.py --replay results.json
     .venv/bin/python tests/benchmarks/bench_answers.py --reference [--json refs.json]
     .venv/bin/python tests/benchmarks/bench_answers.py --reference --replay refs.json
@@ -346,12 +346,15 @@ def report(rows: list[dict[str, Any]], ingest_s: dict[str, float]) -> dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only the first N questions of each workspace")
+    parser.add_argument("--batch", help="only the questions of this held-out batch (s19)")
     parser.add_argument("--json", type=Path, help="write every question's result here")
     parser.add_argument("--replay", type=Path, help="re-check the answers kept by --json")
     parser.add_argument("--reference", action="store_true", help="check the written answers")
     args = parser.parse_args()
     apply_offline_environment()
     questions = json.loads(QUESTIONS.read_text())["questions"]
+    if args.batch:
+        questions = [q for q in questions if q.get("heldout") == args.batch]
     if args.limit:
         kept: dict[str, int] = {}
         picked = []
