@@ -77,8 +77,11 @@ HEADING_WORDS = 12
 #: How many sentences a heading may take with it (a sheet's name, a table's header row).
 MAX_FOLLOWING = 2
 _ENDS_SENTENCE = re.compile(r"[.!?;][\"')\]]*\s*$")
-#: A sentence that announces what follows it: "... by the following.", "... as follows."
-_LEAD_IN = re.compile(r"\b(?:following|follows|below)\s*[.:]?\s*$", re.IGNORECASE)
+#: A sentence that announces what follows it: "... by the following.", "... as follows.", "The
+#: following sets system and hardware time to MM/DD hh:mm, CCYY." (then the commands).
+_LEAD_IN = re.compile(
+    r"\b(?:following|follows|below)\s*[.:]?\s*$|^\W*the following\b", re.IGNORECASE
+)
 #: A sentence that goes on about the one before it: "This is ...", "... install this
 #: environment ..." within its first words.
 _REFERS_BACK = re.compile(r"^(?:\W*\w+\W+){0,4}?(?:this|these|that|those|such|it|they|them)\b",

@@ -253,3 +253,12 @@ def test_a_sentence_in_the_documents_words_is_found_by_the_one_after_it_in_the_u
         "Is there a chat room where I can ask the developers a question?", [contact], None
     )
     assert finder.evidence("")[0]["text"].startswith("A number of users and developers")
+
+
+def test_a_sentence_that_begins_the_following_is_quoted_with_the_commands_after_it() -> None:
+    clock = Passage(1, "Debian Reference", "/ref.pdf", 179, "9.5.5 System and hardware time",
+                    "The following sets system and hardware time to MM/DD hh:mm, CCYY.\n"
+                    "# date MMDDhhmmCCYY\n# hwclock --utc --systohc\n# hwclock --show\n"
+                    "Times are normally displayed in the local time.")  # fmt: skip
+    quoted = EvidenceFinder("How do I set the system and hardware time?", [clock], None)
+    assert "hwclock --utc --systohc" in quoted.evidence("")[0]["text"]
