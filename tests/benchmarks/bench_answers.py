@@ -196,7 +196,8 @@ def reference(questions: list[dict[str, Any]], kept: Path | None) -> list[dict[s
             workspace = None
         else:
             asked = {q["q"]: q for q in questions}
-            rows = [asked[r["q"]] | {"passages": r["passages"]} for r in _rows(kept)]
+            kept_rows = [r for r in _rows(kept) if r["q"] in asked]
+            rows = [asked[r["q"]] | {"passages": r["passages"]} for r in kept_rows]
             workspace = library.create_workspace("replay")
         retrieved = flagged = 0
         for row in rows:
