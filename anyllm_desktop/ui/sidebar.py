@@ -95,7 +95,6 @@ class Sidebar(QFrame):
             count = describe_tally(tally)
             item = QTreeWidgetItem([workspace.name, count])
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            item.setForeground(1, self.palette().placeholderText())
             item.setData(0, _KIND, "workspace")
             item.setData(0, _KEY, workspace.name)
             item.setToolTip(0, f"{workspace.name}: {count}")
@@ -113,6 +112,7 @@ class Sidebar(QFrame):
             item.setExpanded(True)
             if current[0] == workspace.name and current[1] is None:
                 select = item
+        self._shade_counts()
         self.empty_hint.setVisible(not workspaces)
         if select is not None:
             self.tree.setCurrentItem(select)
@@ -122,8 +122,12 @@ class Sidebar(QFrame):
         """The counts' grey follows the palette (a switch to dark mode left it dark on dark)."""
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            for i in range(self.tree.topLevelItemCount()):
-                self.tree.topLevelItem(i).setForeground(1, self.palette().placeholderText())
+            self._shade_counts()
+
+    def _shade_counts(self) -> None:
+        """The workspaces' document counts in the palette's quiet grey."""
+        for i in range(self.tree.topLevelItemCount()):
+            self.tree.topLevelItem(i).setForeground(1, self.palette().placeholderText())
 
     def _on_current(self, item: QTreeWidgetItem | None, _previous: object) -> None:
         if self._updating or item is None:
