@@ -38,7 +38,7 @@ _WHICH_FILE = r"\b(?:which|what) (?:\w+ )?(?:file|files|path|directory|folder)\b
 _WHAT_TO_TYPE = (
     rf"\b(?:which|what) (?:\w+ )?(?:{_THING})\b|^\W*how (?:do|can|should|would|to) "
     r"(?:i|you|we|one)\b|\bwhat (?:do|should) i (?:type|run|enter)\b|"
-    rf"^\W*is there (?:a|an|any) (?:\w+ )?(?:{_THING}|way)\b"
+    rf"^\W*is there (?:a|an|any) (?:\w+ )?(?:{_THING}|way)\b|\bif so,? how\b"
 )
 #: "What was bookworm in the Toy Story movie?", "What is Platypus?": one word, no "the ... of".
 _WHAT_IS = r"^\W*what (?:is|was|are|were) (?:an? )?([A-Za-z][\w.+-]*)\s*(?:\?|$| in\b| for\b)"
@@ -50,6 +50,7 @@ _QUESTIONS = tuple(
     )
 )  # fmt: skip
 _TOKEN = re.compile(r"\S+")
+_QUESTION_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _TRIM = "\"'“”‘’.,;:!?()[]{}<>*`"
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d", re.I)
@@ -60,9 +61,12 @@ HYPHENATED = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 
 
 def expected_type(question: str) -> str | None:
-    """The kind of text the question asks for, or None (no clear kind)."""
+    """The kind of text the question asks for, or None (no clear kind). A question may begin
+    with what the user is about ("I'm giving away an old USB stick. How do I wipe it?"): each
+    of its sentences is looked at as well as the whole."""
+    pieces = [question, *_QUESTION_SENTENCE.split(question.strip())[1:]]
     for kind, pattern in _QUESTIONS:
-        if pattern.search(question):
+        if any(pattern.search(piece) for piece in pieces):
             return kind
     return None
 

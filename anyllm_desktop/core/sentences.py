@@ -37,7 +37,7 @@ MAX_SENTENCE = 400
 _FENCE = re.compile(r"\s*(```|~~~)")
 _LIST_ITEM = re.compile(r"\s*(?:[-*•·▪–]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
 #: Shell prompts and R/Python prompts that start a line of a command.
-_COMMAND_LINE = re.compile(r"\s*(?:\$|#|>|>>>|%|C:\\>)\s+\S")
+COMMAND_LINE = re.compile(r"\s*(?:\$|#|>|>>>|%|C:\\>)\s+\S")
 #: A table row as the parsers render it: cells joined by " | ".
 TABLE_ROW = re.compile(r"\S.*? \| ")
 _END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[`“‘A-Za-z0-9])")
@@ -94,7 +94,7 @@ def _units(text: str) -> list[tuple[int, int]]:
             current = _close(units, current)
             continue
         stripped_start = start + len(body) - len(body.lstrip())
-        if in_fence or _COMMAND_LINE.match(body) or TABLE_ROW.match(body.strip()):
+        if in_fence or COMMAND_LINE.match(body) or TABLE_ROW.match(body.strip()):
             current = _close(units, current)
             units.append((stripped_start, end))
         elif _LIST_ITEM.match(body) or current is None:

@@ -46,17 +46,27 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 from anyllm_desktop.core.answer_types import expected_type, holds
 from anyllm_desktop.core.conversation import Passage
-from anyllm_desktop.core.sentences import TABLE_ROW, Sentence, content_words, split_sentences
+from anyllm_desktop.core.sentences import (
+    COMMAND_LINE,
+    TABLE_ROW,
+    Sentence,
+    content_words,
+    split_sentences,
+)
 
 #: Texts in, L2-normalised rows out (an Embedder's ``embed``).
 Embed = Callable[[list[str]], Any]
 
 EMBEDDED_CANDIDATES = 3
+#: Also embedded: the best this many by the question alone, so that the words of a wrong
+#: answer cannot push the answering sentence out of the candidates.
+QUESTION_CANDIDATES = 2
 #: Characters of a candidate that are embedded (longer ones only pad the batch).
 EMBEDDED_CHARACTERS = 200
 SIMILARITY_WEIGHT = 0.55
@@ -66,6 +76,8 @@ AGREEMENT_WEIGHT = 0.2
 NEXT_SENTENCE_WEIGHT = 0.7
 #: Added for a sentence that holds text of the kind the question asks for (core/answer_types).
 ANSWER_TYPE_WEIGHT = 0.15
+#: Added for a sentence of passage n, divided by n: the search ranks passages well.
+RANK_WEIGHT = 0.2
 #: Below this score the best sentence is no evidence at all.
 MIN_SCORE = 0.3
 #: Other sentences are quoted too when they score at least this share of the best.
@@ -129,8 +141,22 @@ def passage_sentences(passages: Sequence[Passage]) -> list[list[PassageSentence]
                 words |= content_words(passage.section)
             heading = row or _is_heading(unit.text)
             group.append(PassageSentence(passage, unit, words, heading))
-        result.append(group)
+        result.append(_lead_ins(passage, group))
     return result
+
+
+def _lead_ins(passage: Passage, group: list[PassageSentence]) -> list[PassageSentence]:
+    """A sentence of prose followed by a command line or a code block introduces it, full stop
+    or not ("Now, as superuser, build the image, saving a log as you build with tee." then
+    ``# lb build 2>&1 | tee build.log``): it is quoted with the code after it."""
+    marked = list(group)
+    for k, (item, following) in enumerate(pairwise(group)):
+        between = passage.text[item.sentence.end : following.sentence.start]
+        code_follows = COMMAND_LINE.match(following.sentence.text) or _FENCE_LINE.search(between)
+        prose = not (COMMAND_LINE.match(item.sentence.text) or TABLE_ROW.match(item.sentence.text))
+        if code_follows and prose and not item.heading:
+            marked[k] = replace(item, heading=True)
+    return marked
 
 
 def _words(text: str) -> frozenset[str]:
@@ -173,10 +199,13 @@ class EvidenceFinder:
         self.lexical = [self._lexical(i) for i in range(len(self.sentences))]
         self.embed = embed
         kind = expected_type(question)
+        # What is quoted for a sentence (a lead-in with its command) holds the asked type.
+        self.quoted = [self._following(i) for i in range(len(self.sentences))]
         self.typed = [
-            ANSWER_TYPE_WEIGHT if kind and holds(kind, s.text, question) else 0.0
-            for s in self.sentences
+            ANSWER_TYPE_WEIGHT if kind and holds(kind, self._text(i), question) else 0.0
+            for i in range(len(self.sentences))
         ]
+        self.ranked = [RANK_WEIGHT / s.passage.n for s in self.sentences]
 
     def _lexical(self, i: int) -> float:
         sentence, asked = self.sentences[i], self.question_words
@@ -189,23 +218,30 @@ class EvidenceFinder:
     def scores(self, answer: str) -> dict[int, float]:
         """Scores of the candidate sentences, by their index in ``sentences``."""
         own = content_words(answer) - self.question_words
-        lexical, agreement = dict(enumerate(self.lexical)), {}
-        for i, sentence in enumerate(self.sentences):
-            # Agreement, and holding what the question asks for, count alike with or without
-            # the embedding.
-            agreement[i] = AGREEMENT_WEIGHT * weighted_share(own, sentence.words, self.idf)
-            agreement[i] += self.typed[i]
+        lexical = dict(enumerate(self.lexical))
+        # Holding what the question asks for, the passage's rank and agreement count alike
+        # with or without the embedding.
+        asked = {i: self.typed[i] + self.ranked[i] for i in lexical}
+        agreement = {
+            i: AGREEMENT_WEIGHT * weighted_share(own, s.words, self.idf)
+            for i, s in enumerate(self.sentences)
+        }
         if self.embed is None:
-            return {i: lexical[i] + agreement[i] for i in lexical}
+            return {i: lexical[i] + asked[i] + agreement[i] for i in lexical}
         # Ties (no shared word at all) go to the higher-ranked passage: sorted() is stable.
-        candidates = sorted(lexical, key=lambda i: -(lexical[i] + agreement[i]))
-        candidates = candidates[:EMBEDDED_CANDIDATES]
+        by_answer = sorted(lexical, key=lambda i: -(lexical[i] + asked[i] + agreement[i]))
+        by_question = sorted(lexical, key=lambda i: -(lexical[i] + self.typed[i]))
+        candidates = by_answer[:EMBEDDED_CANDIDATES]
+        candidates += [i for i in by_question[:QUESTION_CANDIDATES] if i not in candidates]
         if not candidates:
             return {}
-        texts = [self.sentences[i].text[:EMBEDDED_CHARACTERS] for i in candidates]
+        texts = [self._text(i)[:EMBEDDED_CHARACTERS] for i in candidates]
         similarity = self.embed(texts) @ self.embed([self.question])[0]
         return {
-            i: SIMILARITY_WEIGHT * float(similarity[k]) + LEXICAL_WEIGHT * lexical[i] + agreement[i]
+            i: SIMILARITY_WEIGHT * float(similarity[k])
+            + LEXICAL_WEIGHT * lexical[i]
+            + asked[i]
+            + agreement[i]
             for k, i in enumerate(candidates)
         }
 
@@ -225,26 +261,33 @@ class EvidenceFinder:
         chosen = [i for i in ranked if scores[i] >= best * CLOSE_TO_BEST][:MAX_EVIDENCE]
         return [self._entry(i, scores[i]) for i in chosen]
 
-    def _entry(self, i: int, score: float) -> dict[str, Any]:
-        item = self.sentences[i]
-        passage, start, end, text = item.passage, item.sentence.start, item.sentence.end, item.text
-        # A sheet's name is a heading, then the table's header row: both take the next one.
-        # The sentence after one that goes on about it is quoted too (one such, at most).
+    def _following(self, i: int) -> int:
+        """The last sentence quoted with sentence ``i``: a sheet's name is a heading, then the
+        table's header row, and both take the next one; the sentence after one that goes on
+        about it is quoted too (one such, at most)."""
+        last = i
         for j in range(i + 1, min(i + 1 + MAX_FOLLOWING, len(self.sentences))):
             following = self.sentences[j]
-            if following.passage is not passage or not (
+            if following.passage is not self.sentences[i].passage or not (
                 self.sentences[j - 1].heading
                 or (j == i + 1 and _REFERS_BACK.match(following.sentence.text))
             ):
                 break
-            end, text = following.sentence.end, f"{text} {following.text}"
+            last = j
+        return last
+
+    def _text(self, i: int) -> str:
+        return " ".join(s.text for s in self.sentences[i : self.quoted[i] + 1])
+
+    def _entry(self, i: int, score: float) -> dict[str, Any]:
+        item, last = self.sentences[i], self.sentences[self.quoted[i]]
         return {
-            "n": passage.n,
-            "document": passage.document,
-            "path": passage.path,
-            "page": passage.page,
-            "text": text,
-            "start": start,
-            "end": end,
+            "n": item.passage.n,
+            "document": item.passage.document,
+            "path": item.passage.path,
+            "page": item.passage.page,
+            "text": self._text(i),
+            "start": item.sentence.start,
+            "end": last.sentence.end,
             "score": round(score, 4),
         }
