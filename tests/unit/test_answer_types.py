@@ -36,6 +36,9 @@ from anyllm_desktop.services.evidence import EvidenceFinder
         ("What is Platypus?", DEFINITION),
         ("What is the codename of the unstable distribution?", None),
         ("What is in my documents?", None),
+        ("I'm giving away an old USB stick. How do I wipe it?", CODE),
+        ("My disk is old. Is there a way to be warned before it fails?", CODE),
+        ("Can I safely remove an old kernel, and if so, how?", CODE),
         ("Why is the sky blue?", None),
     ],
 )

@@ -262,3 +262,23 @@ def test_a_sentence_that_begins_the_following_is_quoted_with_the_commands_after_
                     "Times are normally displayed in the local time.")  # fmt: skip
     quoted = EvidenceFinder("How do I set the system and hardware time?", [clock], None)
     assert "hwclock --utc --systohc" in quoted.evidence("")[0]["text"]
+
+
+def test_prose_right_before_a_command_line_is_quoted_with_it() -> None:
+    guide = Passage(1, "Live Manual", "/live.epub", None, "18.2 Tutorial 1",
+                    "Now, as superuser, build the image, saving a log as you build with tee.\n"
+                    "# lb build 2>&1 | tee build.log\n"
+                    "Assuming all goes well, the image will be in the folder.")  # fmt: skip
+    quoted = EvidenceFinder("How do I keep a log of the image build?", [guide], None)
+    assert (
+        "saving a log as you build with tee. # lb build 2>&1 | tee build.log"
+        in (quoted.evidence("")[0]["text"])
+    )
+
+
+def test_the_higher_ranked_passage_wins_between_sentences_alike() -> None:
+    text = "Old disks can be monitored."
+    first = Passage(1, "Debian Reference", "/ref.pdf", 10, "", f"{text} Use smartd for that.")
+    third = Passage(3, "Debian Reference", "/ref.pdf", 90, "", f"{text} Use hdparm for that.")
+    finder = EvidenceFinder("How are old disks monitored?", [third, first], None)
+    assert finder.evidence("")[0]["n"] == 1
