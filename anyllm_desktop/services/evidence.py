@@ -216,7 +216,7 @@ class EvidenceFinder:
             ANSWER_TYPE_WEIGHT if kind and holds(kind, self._text(i), question) else 0.0
             for i in range(len(self.sentences))
         ]
-        self.ranked = [RANK_WEIGHT / s.passage.n for s in self.sentences]
+        self.ranked = [RANK_WEIGHT / max(1, s.passage.n) for s in self.sentences]
 
     def _lexical(self, i: int) -> float:
         sentence, asked = self.sentences[i], self.question_words
