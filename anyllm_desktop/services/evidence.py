@@ -57,8 +57,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from itertools import pairwise
+from dataclasses import dataclass
 from typing import Any
 
 from anyllm_desktop.core.answer_types import expected_type, holds
@@ -141,7 +140,7 @@ def passage_sentences(passages: Sequence[Passage]) -> list[list[PassageSentence]
             merged.append(unit)
         group: list[PassageSentence] = []
         header: frozenset[str] | None = None
-        for unit in merged:
+        for k, unit in enumerate(merged):
             words = _words(unit.text)
             row = TABLE_ROW.match(unit.text) is not None
             if row and header is not None:
@@ -150,24 +149,21 @@ def passage_sentences(passages: Sequence[Passage]) -> list[list[PassageSentence]
             header = words if row else None
             if row:  # it names the columns of what the section (a sheet, a slide) is about
                 words |= content_words(passage.section)
-            heading = row or _is_heading(unit.text)
+            following = merged[k + 1] if k + 1 < len(merged) else None
+            heading = row or _is_heading(unit.text) or _introduces_code(passage, unit, following)
             group.append(PassageSentence(passage, unit, words, heading))
-        result.append(_lead_ins(passage, group))
+        result.append(group)
     return result
 
 
-def _lead_ins(passage: Passage, group: list[PassageSentence]) -> list[PassageSentence]:
-    """A sentence of prose followed by a command line or a code block introduces it, full stop
-    or not ("Now, as superuser, build the image, saving a log as you build with tee." then
-    ``# lb build 2>&1 | tee build.log``): it is quoted with the code after it."""
-    marked = list(group)
-    for k, (item, following) in enumerate(pairwise(group)):
-        between = passage.text[item.sentence.end : following.sentence.start]
-        code_follows = COMMAND_LINE.match(following.sentence.text) or _FENCE_LINE.search(between)
-        prose = not (COMMAND_LINE.match(item.sentence.text) or TABLE_ROW.match(item.sentence.text))
-        if code_follows and prose and not item.heading:
-            marked[k] = replace(item, heading=True)
-    return marked
+def _introduces_code(passage: Passage, unit: Sentence, following: Sentence | None) -> bool:
+    """Whether ``unit`` is prose right before a command line or a code block: it introduces
+    it, full stop or not ("Now, as superuser, build the image, saving a log as you build with
+    tee." then ``# lb build 2>&1 | tee build.log``), and is quoted with the code after it."""
+    if following is None or COMMAND_LINE.match(unit.text):
+        return False
+    between = passage.text[unit.end : following.start]
+    return bool(COMMAND_LINE.match(following.text) or _FENCE_LINE.search(between))
 
 
 def _words(text: str) -> frozenset[str]:

@@ -8,6 +8,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.sentences import content_words, cut_to_sentence, split_sentences
 from anyllm_desktop.services.evidence import EvidenceFinder, passage_sentences
@@ -255,25 +257,30 @@ def test_a_sentence_in_the_documents_words_is_found_by_the_one_after_it_in_the_u
     assert finder.evidence("")[0]["text"].startswith("A number of users and developers")
 
 
-def test_a_sentence_that_begins_the_following_is_quoted_with_the_commands_after_it() -> None:
-    clock = Passage(1, "Debian Reference", "/ref.pdf", 179, "9.5.5 System and hardware time",
-                    "The following sets system and hardware time to MM/DD hh:mm, CCYY.\n"
-                    "# date MMDDhhmmCCYY\n# hwclock --utc --systohc\n# hwclock --show\n"
-                    "Times are normally displayed in the local time.")  # fmt: skip
-    quoted = EvidenceFinder("How do I set the system and hardware time?", [clock], None)
-    assert "hwclock --utc --systohc" in quoted.evidence("")[0]["text"]
-
-
-def test_prose_right_before_a_command_line_is_quoted_with_it() -> None:
-    guide = Passage(1, "Live Manual", "/live.epub", None, "18.2 Tutorial 1",
-                    "Now, as superuser, build the image, saving a log as you build with tee.\n"
-                    "# lb build 2>&1 | tee build.log\n"
-                    "Assuming all goes well, the image will be in the folder.")  # fmt: skip
-    quoted = EvidenceFinder("How do I keep a log of the image build?", [guide], None)
-    assert (
-        "saving a log as you build with tee. # lb build 2>&1 | tee build.log"
-        in (quoted.evidence("")[0]["text"])
-    )
+@pytest.mark.parametrize(
+    ("text", "question", "quoted"),
+    [
+        (  # a sentence that begins "The following …"
+            "The following sets system and hardware time to MM/DD hh:mm, CCYY.\n"
+            "# date MMDDhhmmCCYY\n# hwclock --utc --systohc\n# hwclock --show\n"
+            "Times are normally displayed in the local time.",
+            "How do I set the system and hardware time?",
+            "hwclock --utc --systohc",
+        ),
+        (  # prose right before a command line, full stop or not
+            "Now, as superuser, build the image, saving a log as you build with tee.\n"
+            "# lb build 2>&1 | tee build.log\n"
+            "Assuming all goes well, the image will be in the folder.",
+            "How do I keep a log of the image build?",
+            "saving a log as you build with tee. # lb build 2>&1 | tee build.log",
+        ),
+    ],
+)
+def test_a_lead_in_is_quoted_with_the_commands_after_it(
+    text: str, question: str, quoted: str
+) -> None:
+    guide = Passage(1, "Debian Reference", "/ref.pdf", 179, "Tips", text)
+    assert quoted in EvidenceFinder(question, [guide], None).evidence("")[0]["text"]
 
 
 def test_the_higher_ranked_passage_wins_between_sentences_alike() -> None:
