@@ -126,3 +126,19 @@ def test_bulk_session_runs_two_batches_at_once_with_the_same_vectors(runtime: Ru
     assert np.allclose(np.vstack(halves), embedder.embed(texts), atol=1e-5)
     embedder.unload()
     assert bulk._model is None  # freed with its parent
+
+
+def test_a_question_embedded_again_is_not_run_again(runtime: Runtime) -> None:
+    """The search and the evidence finder embed the same question: the second time its kept
+    vector comes back (the model, unloaded meanwhile, is not loaded for it), and changing
+    the returned row does not change what is kept."""
+    embedder = runtime.create_embedder()
+    question = "How do I keep a package at its version?"
+    first = embedder.embed([question])
+    embedder.unload()
+    first[0, :] = 0.0
+    again = embedder.embed([question])
+    assert embedder._model is None and np.isclose(np.linalg.norm(again[0]), 1.0)
+    # One by one (as the evidence finder embeds), the vectors of one batch.
+    texts = ["Run apt-mark hold.", "A much longer sentence about pinning a package's version."]
+    assert np.allclose(embedder.embed(texts, 1), embedder.embed(texts, 2), atol=1e-5)
