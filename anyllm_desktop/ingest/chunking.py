@@ -3,7 +3,8 @@
 Headings are never separated from their text: every chunk carries its heading path (and the
 document title) as context, embedded and indexed with it. Chunks never cross a heading, prefer to
 end at a page boundary, overlap by whole sentences within a section, and tables are cut between
-rows, each piece repeating the header row.
+rows, each piece repeating the header row. Prose that introduces what the next chunk starts
+with (a command line, or anything after a colon) is repeated there, across a page turn too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from anyllm_desktop.core.sentences import COMMAND_LINE
 from anyllm_desktop.core.workspace import Chunk
 from anyllm_desktop.ingest.blocks import Block, ParsedDocument, valid_text
 from anyllm_desktop.ingest.tokens import TokenCounter
@@ -190,7 +192,7 @@ class Chunker:
                 turn_page = unit.page != current[-1].page and self._cost(current) >= budget // 2
                 if turn_page or self._cost([*current, unit]) > budget:
                     yield emit()
-                    current = [] if turn_page else self._overlap(current)
+                    current = self._carried(current, unit, turn_page)
                     while current and self._cost([*current, unit]) > budget:
                         current.pop(0)
                     fresh = 0
@@ -198,6 +200,22 @@ class Chunker:
             fresh += 1
         if fresh:
             yield emit()
+
+    def _carried(self, units: list[_Unit], following: _Unit, turn_page: bool) -> list[_Unit]:
+        """What the next chunk repeats of the last: the overlap within a page, and a lead-in
+        of ``following`` always ("The following reconfigure the timezone…" at a page's foot,
+        "# dpkg-reconfigure tzdata" at the next page's top were two passages, and the answer
+        was neither)."""
+        kept = [] if turn_page else self._overlap(units)
+        last = units[-1]
+        if kept or last.header is not None:
+            return kept
+        text = _last_sentence(last.text)  # a PDF page's block is one unit
+        if _introduces(text, following.text):
+            tokens = last.tokens if text == last.text else self.counter.count(text)
+            if tokens <= self.chunk_tokens // 4:
+                kept = [replace(last, text=text, tokens=tokens)]
+        return kept
 
     def _overlap(self, units: list[_Unit]) -> list[_Unit]:
         """The last whole sentences of a chunk, up to the overlap budget (none for tables)."""
@@ -209,3 +227,21 @@ class Chunker:
             kept.insert(0, unit)
             total += unit.tokens
         return kept
+
+
+def _last_sentence(text: str) -> str:
+    """The last sentence of ``text``, with the lines it wraps over (a line that ends without a
+    full stop goes on in the next)."""
+    lines = [t for t in (s.strip() for s in _sentences(text)) if t]
+    start = len(lines) - 1
+    while start > 0 and not lines[start - 1].endswith((".", "!", "?", ":", ";", "…")):
+        start -= 1
+    return " ".join(lines[start:])
+
+
+def _introduces(text: str, following: str) -> bool:
+    """Whether prose ``text`` leads in to ``following``: it ends with a colon, or a command
+    line follows it."""
+    if COMMAND_LINE.match(text):
+        return False
+    return text.endswith(":") or bool(COMMAND_LINE.match(following))

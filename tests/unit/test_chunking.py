@@ -68,6 +68,28 @@ def test_overlap_repeats_whole_sentences(counter: TokenCounter) -> None:
         assert " ".join(before.text.split()[-5:]) in after.text
 
 
+def test_a_lead_in_at_a_page_foot_goes_on_with_its_command(counter: TokenCounter) -> None:
+    """A page's chunk starts with no overlap, but the line that introduces its first command
+    (wrapped over two lines, as PDF text is) or ends with a colon is repeated there."""
+    filler = "\n".join(SENTENCE for _ in range(3))
+    document = ParsedDocument("T", "pdf", [
+        Block("text", f"{filler}\nThe following reconfigure the timezone used\nby the system.",
+              page=1),
+        Block("text", "# dpkg-reconfigure tzdata\nIf you wish to sync the clock, use NTP.", page=2),
+        Block("text", f"{filler}\nThen see the list below:", page=2),
+        Block("text", "• one\n• two", page=3),
+        Block("text", f"{filler}\n{SENTENCE}", page=3),
+        Block("text", "Page four, which nothing introduces.", page=4),
+    ])  # fmt: skip
+    chunks = Chunker(counter, chunk_tokens=100).chunk(document)
+    assert [(c.page, c.text.split("\n")[:2]) for c in chunks[1:]] == [
+        (2, ["The following reconfigure the timezone used by the system.",
+             "# dpkg-reconfigure tzdata"]),
+        (3, ["Then see the list below:", "• one"]),
+        (4, ["Page four, which nothing introduces."]),
+    ]  # fmt: skip
+
+
 def test_tables_are_cut_between_rows_and_repeat_their_header(counter: TokenCounter) -> None:
     document = parse_file(DATA / "readxl-iris.csv")
     chunks = Chunker(counter, chunk_tokens=100).chunk(document)
