@@ -12,6 +12,7 @@ passages and ingests those files again.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from anyllm_desktop.ingest.chunking import Chunker
 from anyllm_desktop.ingest.formats import discover
 from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.embedding import embed_texts, free_bulk_session
-from anyllm_desktop.services.index_health import IndexHealth, index_errors
+from anyllm_desktop.services.index_health import IndexHealth, IndexProblem, index_errors
 from anyllm_desktop.services.ingest_progress import IngestProgress
 from anyllm_desktop.services.ingest_reading import FileReader, Prepared
 from anyllm_desktop.store.vectors import PassageRow
@@ -90,6 +91,12 @@ class IngestJob:
     def _run(self) -> Iterator[Event]:
         model = self.workspace.embedding_model
         retrieval = self.workspace.retrieval
+        # Another home's documents of a shared workspace as the shared list has them now,
+        # before the index is checked against them (one re-indexed there, with another count
+        # of passages, is not one whose passages were lost here); they are duplicates here
+        # too. A store out of reach or damaged: the health check says so next.
+        with contextlib.suppress(ProviderError, IndexProblem):
+            self.library.shared.refresh(self.workspace, force=True)
         health = IndexHealth.of(self.library, self.workspace)
         if health.unreachable:  # offline, or its object store is out of reach
             yield from self._not_indexed(self._discover(), f"not indexed: {health.message}")
@@ -102,8 +109,6 @@ class IngestJob:
             return
         self._stale = {d.id for d in health.incomplete}
         try:
-            # Another home's documents of a shared workspace are duplicates here too.
-            self.library.shared.refresh(self.workspace, force=True)
             self.embedder = self.library.embedder(model, self.workspace)
             self.table = self.library.table(self.workspace)
         except ProviderError as exc:  # a cloud embedder refused (offline, locked, no key)
@@ -279,7 +284,11 @@ class IngestJob:
             )
 
     def _begin(self, prepared: Prepared) -> int:
-        return self.records.begin_document(
+        """The document's row, 'indexing' until ``_finish``. A shared workspace keys a
+        document by its content, so a version being re-indexed has the new one's id: its
+        passages go now, as they could not be told from the new ones after (a crash before
+        the new are in leaves the row 'indexing': the next ingest reads the file again)."""
+        doc_id = self.records.begin_document(
             self.workspace.id,
             document_id=self.library.shared.key(self.workspace, prepared.content_hash),
             content_hash=prepared.content_hash,
@@ -289,14 +298,18 @@ class IngestJob:
             size=prepared.size,
             pages=prepared.pages,
         )
+        if any(d.id == doc_id for d in prepared.replaces):
+            with index_errors(self.workspace, self.vectors):
+                self.vectors.delete_documents(self.table, [doc_id])
+        return doc_id
 
     def _finish(self, prepared: Prepared, doc_id: int, chunks: int) -> None:
         """The document is complete: its older versions go, it is marked indexed (and, in a
         shared workspace, listed for every home first)."""
         shared = self.library.shared
-        if prepared.replaces:
-            old = [d.id for d in prepared.replaces]
-            shared.forget(self.workspace, prepared.replaces)
+        if replaced := [d for d in prepared.replaces if d.id != doc_id]:  # see _begin
+            old = [d.id for d in replaced]
+            shared.forget(self.workspace, replaced)
             self.vectors.delete_documents(self.table, old)
             self.records.delete_documents(old)
         if shared.is_shared(self.workspace):  # its row read only where it is published

@@ -273,3 +273,15 @@ def test_two_homes_share_one_workspace(
     assert "wifi" not in listed("b")
     searched = json.loads(cli("b", "search", "-w", "Team", "wifi password", "--json"))
     assert "wifi" not in {r["document"] for r in searched["results"]}
+
+    # Re-indexed: the shared key of a document is its content's, the same for the version
+    # read again (its old passages used to be deleted with the new ones, and b crashed).
+    library = Library(Runtime.open(tmp_path / "a"))
+    parking = next(d for d in library.documents("Team") if d.title == "parking")
+    assert isinstance(list(library.remove_document("Team", parking.id))[-1], Done)
+    library.close()
+    cli("b", "workspace", "reindex", "Team")
+    assert listed("b") == listed("a") == {"budget": "indexed"}
+    for home in "ab":
+        searched = json.loads(cli(home, "search", "-w", "Team", "budget review", "--json"))
+        assert searched["results"][0]["document"] == "budget"
