@@ -205,3 +205,12 @@ def cut_to_sentence(text: str) -> str:
     if not ends or ends[-1] < len(text) // 3:
         return text + " …"
     return text[: ends[-1]]
+
+
+def labelled_row(header: str, row: str) -> str:
+    """A table row with its columns' names, "Header 1: C · Header 2: 6 · Header 3: Hello"
+    (as it is, when the header row has another number of cells)."""
+    names, cells = header.split(" | "), row.split(" | ")
+    if len(names) != len(cells):
+        return row
+    return " · ".join(f"{n.strip()}: {c.strip()}" for n, c in zip(names, cells, strict=True))

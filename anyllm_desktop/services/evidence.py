@@ -25,6 +25,10 @@ How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
    ``ANSWER_TYPE_WEIGHT``, counted like agreement (the embedding does not scale it). On the
    answer benchmark's kept answers it turned 31 of 38 evidence hits into 33 (0.1 and 0.15
    alike; 0.2 and 0.3 lost one or two elsewhere).
+   A table row with a cell the question names ("row C", "a Sepal.Length of 7.9") gains
+   ``CELL_WEIGHT``, and ``COLUMN_WEIGHT`` when its header row has one ("the Header 3
+   column"): a table's rows share their header's words, and a slide's table was beaten by
+   prose about tables in a higher-ranked passage (the kept 120 answers: 90 to 92 of 105).
 5. The passage's rank: ``RANK_WEIGHT`` / n for a sentence of passage [n], counted like
    agreement. The search ranks passages well (on the answer benchmark the first passage that
    states the answer is [1] for 67 of the 78 questions whose answer was retrieved); without
@@ -39,16 +43,19 @@ How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
    the same answers. Embedding is what costs: 10-25 ms a sentence of ~50 tokens with the
    int8 MiniLM on 2 cores (the higher figure while other work runs), so all 15-30 sentences
    of 4 passages would take 0.3-0.7 s (and embedding 8 or 20 found less than 3). At most
-   five candidates cut to 200 characters, and the question embedded apart (in one batch it
-   is padded to the longest sentence: 134 against 117 ms for 5 under load): median 50 ms,
-   p90 90 ms on the s20 replay (38 and 60 ms with the three candidates before). A cloud embedder
+   five candidates cut to 200 characters, embedded one by one (a batch pads each to its
+   longest: 24.6 against 28.8 ms for the kept answers' candidates), the question apart (the
+   search embedded it already: the embedder keeps a lone text's vector): live, on the 120
+   questions, median 42 ms, p90 53 ms added per answer. A cloud embedder
    is not asked (no new request, no new cost): lexical relevance and agreement alone then.
 7. What is quoted: the best sentence, with the one after it when it is a heading, a lead-in
    ("... by the following.", or any sentence of prose right before a command line or a code
    block) or a table's header row, or when the next one goes on about it
    ("This is ...": build-essential follows "a C/C++ compiler and some other essential
    packages"). Below ``MIN_SCORE`` the best is still quoted when it holds a word of the
-   question (a spreadsheet's rows score little; "corrections" finds the FAQ's address).
+   question (a spreadsheet's rows score little; "corrections" finds the FAQ's address). A
+   table row comes with its header row's text (``"columns"``), shown with it as "mpg: 30.4 ·
+   cyl: 4 · …" (core/sentences.labelled_row).
 """
 
 from __future__ import annotations
@@ -88,6 +95,17 @@ NEXT_SENTENCE_WEIGHT = 0.7
 ANSWER_TYPE_WEIGHT = 0.15
 #: Added for a sentence of passage n, divided by n: the search ranks passages well.
 RANK_WEIGHT = 0.2
+#: Added for a table row with a cell that the question names ("row C", "a Sepal.Length of
+#: 7.9", "52 horsepower"): the rows of one table share their header's words, and this is what
+#: tells the asked one from its neighbours.
+CELL_WEIGHT = 0.3
+#: Added for a table row whose header row has a cell the question names ("the Header 3
+#: column"): the asked table's rows over prose about tables.
+COLUMN_WEIGHT = 0.15
+#: The longest cell (in tokens) that a question is read for.
+CELL_TOKENS = 4
+#: Around a question's token that may name a cell.
+_CELL_TRIM = "\"'“”‘’`.,;:!?()[]{}"
 #: Below this score the best sentence is no evidence at all.
 MIN_SCORE = 0.3
 #: Other sentences are quoted too when they score at least this share of the best.
@@ -117,6 +135,8 @@ class PassageSentence:
     words: frozenset[str]
     #: A heading, a lead-in or a table's header row: quoted with the sentence after it.
     heading: bool = False
+    #: A table row under a header row: the header row's text ("" for any other sentence).
+    header: str = ""
 
     @property
     def text(self) -> str:
@@ -140,13 +160,15 @@ def passage_sentences(passages: Sequence[Passage]) -> list[list[PassageSentence]
             merged.append(unit)
         group: list[PassageSentence] = []
         header: frozenset[str] | None = None
+        header_text = ""
         for k, unit in enumerate(merged):
             words = _words(unit.text)
             row = TABLE_ROW.match(unit.text) is not None
-            if row and header is not None:
-                group.append(PassageSentence(passage, unit, words | header))
+            # The header row again, atop the next chunk of a passage joined with its neighbour.
+            if row and header is not None and unit.text != header_text:
+                group.append(PassageSentence(passage, unit, words | header, header=header_text))
                 continue
-            header = words if row else None
+            header, header_text = (words, unit.text) if row else (None, "")
             if row:  # it names the columns of what the section (a sheet, a slide) is about
                 words |= content_words(passage.section)
             following = merged[k + 1] if k + 1 < len(merged) else None
@@ -154,6 +176,39 @@ def passage_sentences(passages: Sequence[Passage]) -> list[list[PassageSentence]
             group.append(PassageSentence(passage, unit, words, heading))
         result.append(group)
     return result
+
+
+def _cell_key(text: str) -> str:
+    """A cell or a run of the question's tokens as they are compared: a letter as written
+    ("row C"), the rest lower case, without the punctuation around each token."""
+    tokens = (t.strip(_CELL_TRIM) for t in text.split())
+    return " ".join(t if len(t) == 1 and t.isupper() else t.lower() for t in tokens if t)
+
+
+def _named_cells(question: str) -> frozenset[str]:
+    """What a cell the question names may read: a run of up to ``CELL_TOKENS`` of its tokens
+    ("Header 3", "Sepal.Length", "7.9", "C") that holds a number, a capital letter alone or a
+    word that is not a stop word."""
+    tokens = _cell_key(question).split()
+    runs = {
+        " ".join(tokens[i : i + n])
+        for n in range(1, CELL_TOKENS + 1)
+        for i in range(len(tokens) - n + 1)
+    }
+    return frozenset(r for r in runs if _may_name(r))
+
+
+def _may_name(cell: str) -> bool:
+    return (
+        any(c.isdigit() for c in cell)
+        or (len(cell) == 1 and cell.isupper())
+        or (len(cell) > 2 and bool(content_words(cell)))
+    )
+
+
+def _cells(row: str) -> set[str]:
+    """A table row's cells, keyed as ``_cell_key`` keys them."""
+    return {_cell_key(c) for c in row.split(" | ")}
 
 
 def _introduces_code(passage: Passage, unit: Sentence, following: Sentence | None) -> bool:
@@ -213,6 +268,14 @@ class EvidenceFinder:
             for i in range(len(self.sentences))
         ]
         self.ranked = [RANK_WEIGHT / max(1, s.passage.n) for s in self.sentences]
+        named = _named_cells(question)
+        self.cells = [
+            (CELL_WEIGHT if named & _cells(s.text) else 0.0)
+            + (COLUMN_WEIGHT if named & _cells(s.header) else 0.0)
+            if s.header
+            else 0.0
+            for s in self.sentences
+        ]
 
     def _lexical(self, i: int) -> float:
         sentence, asked = self.sentences[i], self.question_words
@@ -228,7 +291,7 @@ class EvidenceFinder:
         lexical = dict(enumerate(self.lexical))
         # Holding what the question asks for, the passage's rank and agreement count alike
         # with or without the embedding.
-        asked = {i: self.typed[i] + self.ranked[i] for i in lexical}
+        asked = {i: self.typed[i] + self.cells[i] + self.ranked[i] for i in lexical}
         agreement = {
             i: AGREEMENT_WEIGHT * weighted_share(own, s.words, self.idf)
             for i, s in enumerate(self.sentences)
@@ -237,7 +300,7 @@ class EvidenceFinder:
             return {i: lexical[i] + asked[i] + agreement[i] for i in lexical}
         # Ties (no shared word at all) go to the higher-ranked passage: sorted() is stable.
         by_answer = sorted(lexical, key=lambda i: -(lexical[i] + asked[i] + agreement[i]))
-        by_question = sorted(lexical, key=lambda i: -(lexical[i] + self.typed[i]))
+        by_question = sorted(lexical, key=lambda i: -(lexical[i] + self.typed[i] + self.cells[i]))
         candidates = by_answer[:EMBEDDED_CANDIDATES]
         candidates += [i for i in by_question[:QUESTION_CANDIDATES] if i not in candidates]
         if not candidates:
@@ -287,8 +350,9 @@ class EvidenceFinder:
         return " ".join(s.text for s in self.sentences[i : self.quoted[i] + 1])
 
     def _entry(self, i: int, score: float) -> dict[str, Any]:
+        """Also ``"columns"`` for a table row far from its header row: the header's text."""
         item, last = self.sentences[i], self.sentences[self.quoted[i]]
-        return {
+        entry = {
             "n": item.passage.n,
             "document": item.passage.document,
             "path": item.passage.path,
@@ -298,3 +362,4 @@ class EvidenceFinder:
             "end": last.sentence.end,
             "score": round(score, 4),
         }
+        return entry | ({"columns": item.header} if item.header else {})

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.filenames import path_from_stored
+from anyllm_desktop.core.sentences import labelled_row
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.evidence import EvidenceFinder
@@ -119,5 +120,6 @@ def replacement(evidence: Sequence[dict[str, Any]], refusal: str) -> str:
     quotes = []
     for item in evidence:
         page = f", page {item['page']}" if item.get("page") is not None else ""
-        quotes.append(f"> {item['text']} [{item['n']}] ({item['document']}{page})")
+        text = labelled_row(item["columns"], item["text"]) if item.get("columns") else item["text"]
+        quotes.append(f"> {text} [{item['n']}] ({item['document']}{page})")
     return f"{NOT_CHECKED} From your documents:\n\n" + "\n>\n".join(quotes)

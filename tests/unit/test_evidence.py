@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from anyllm_desktop.core.conversation import Passage
-from anyllm_desktop.core.sentences import content_words, cut_to_sentence, split_sentences
+from anyllm_desktop.core.sentences import (
+    content_words,
+    cut_to_sentence,
+    labelled_row,
+    split_sentences,
+)
 from anyllm_desktop.services.evidence import EvidenceFinder, passage_sentences
 from anyllm_desktop.services.export import export_thread
 from anyllm_desktop.store import database
@@ -182,6 +187,54 @@ def test_table_rows_are_units_that_carry_their_header_row() -> None:
     first = finder.evidence("")[0]
     assert first["text"] == "weight | feed 179 | horsebean"
     assert passage.text[first["start"] : first["end"]] == "weight | feed\n179 | horsebean"
+
+
+def test_the_row_the_question_names_is_quoted_with_its_columns() -> None:
+    """A row named by a cell ("row C") under a column the question names ("Header 3") beats
+    prose about tables in a higher-ranked passage; the header row repeated atop the next
+    chunk of a joined passage is a header again, not a row named by "feed"."""
+    prose = Passage(
+        1,
+        "User Guide",
+        "/docs/guide.pdf",
+        84,
+        "Tables",
+        "The first row of cell values is in data[0], in row order of the table.",
+    )
+    slide = Passage(
+        2,
+        "Slides",
+        "/docs/slides.pptx",
+        1,
+        "Title",
+        "Header 1 | Header 2 | Header 3\nA | 12.23 | blah\nC | 6 | Hello",
+    )
+    question = "In the table on the first slide, what is in the Header 3 column for row C?"
+    best = EvidenceFinder(question, [prose, slide], None).evidence("")[0]
+    assert (best["n"], best["text"], best["columns"]) == (
+        2,
+        "C | 6 | Hello",
+        "Header 1 | Header 2 | Header 3",
+    )
+    assert labelled_row(best["columns"], best["text"]) == (
+        "Header 1: C · Header 2: 6 · Header 3: Hello"
+    )
+    joined = Passage(
+        1,
+        "datasets",
+        "/docs/d.xlsx",
+        3,
+        "chickwts",
+        "weight | feed\n179 | horsebean\nweight | feed\n309 | linseed",
+    )
+    finder = EvidenceFinder("Which feed types are there?", [joined], None)
+    assert [(s.heading, s.header) for s in finder.sentences] == [
+        (True, ""), (False, "weight | feed"), (True, ""), (False, "weight | feed")
+    ]  # fmt: skip
+    quoted = finder.evidence("")
+    assert [(e["text"], e["columns"]) for e in quoted] == [
+        ("179 | horsebean", "weight | feed"), ("309 | linseed", "weight | feed")
+    ]  # fmt: skip
 
 
 def test_a_heading_is_quoted_with_the_sentence_after_it() -> None:

@@ -20,6 +20,8 @@ def test_evidence_is_quoted_with_its_place_and_links_to_its_passage() -> None:
     assert "“Use R CMD INSTALL path/pkg_version.tar.gz to install it.”" in html
     assert "<a href='evidence:0'>[1, p. 26]</a>" in html
     assert evidence_html([]) == ""
+    row = {"n": 2, "page": 1, "text": "C | 6 | Hello", "columns": "Row | Size | Word"}
+    assert "“Row: C · Size: 6 · Word: Hello”" in evidence_html([row])
 
 
 def test_what_no_passage_backs_is_listed_and_marked_in_the_answer() -> None:
