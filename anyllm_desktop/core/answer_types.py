@@ -37,7 +37,8 @@ _HOW_MUCH = (
 _WHICH_FILE = r"\b(?:which|what) (?:\w+ )?(?:file|files|path|directory|folder)\b"
 _WHAT_TO_TYPE = (
     rf"\b(?:which|what) (?:\w+ )?(?:{_THING})\b|^\W*how (?:do|can|should|would|to) "
-    r"(?:i|you|we|one)\b|\bwhat (?:do|should) i (?:type|run|enter)\b|"
+    r"(?:i|you|we|one)\b|\bwhat (?:do|should|must) i (?:have to |need to )?"
+    r"(?:type|run|enter|tell|use|set|write|put|add|pass|give|change)\b|"
     rf"^\W*is there (?:a|an|any) (?:\w+ )?(?:{_THING}|way)\b|\bif so,? how\b"
 )
 #: "What was bookworm in the Toy Story movie?", "What is Platypus?": one word, no "the ... of".

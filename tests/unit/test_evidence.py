@@ -237,6 +237,22 @@ def test_the_row_the_question_names_is_quoted_with_its_columns() -> None:
     ]  # fmt: skip
 
 
+def test_a_sentence_that_begins_with_this_is_quoted_with_what_it_refers_to() -> None:
+    text = (
+        "This section shows the glyphs. The chart below shows the WinAnsiEncoding. It is "
+        "also known as Code Page 1252. This is the default encoding used by the library."
+    )
+    passage = Passage(1, "User Guide", "/docs/guide.pdf", 50, "3.4 Encodings", text)
+    best = EvidenceFinder("What is the library's default encoding?", [passage], None).evidence("")[
+        0
+    ]
+    assert best["text"] == (
+        "The chart below shows the WinAnsiEncoding. It is also known as Code Page 1252. "
+        "This is the default encoding used by the library."
+    )
+    assert text[best["start"] : best["end"]] == best["text"]
+
+
 def test_a_heading_is_quoted_with_the_sentence_after_it() -> None:
     text = "Tools for building packages\n\nInstall build-essential first. It pulls in gcc and make."
     passage = Passage(1, "Debian Reference", "/docs/ref.pdf", 12, "2.7", text)
