@@ -25,8 +25,10 @@ find "Linux is written by Linus Torvalds".
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from py_rust_stemmers import SnowballStemmer
 
@@ -214,3 +216,10 @@ def labelled_row(header: str, row: str) -> str:
     if len(names) != len(cells):
         return row
     return " · ".join(f"{n.strip()}: {c.strip()}" for n, c in zip(names, cells, strict=True))
+
+
+def evidence_text(item: Mapping[str, Any]) -> str:
+    """What a quoted piece of evidence reads as: its text, a table row with its columns'
+    names (``item["columns"]``, its header row)."""
+    text = str(item["text"]).strip()
+    return labelled_row(item["columns"], text) if item.get("columns") else text

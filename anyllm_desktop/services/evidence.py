@@ -46,18 +46,18 @@ How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
    five candidates cut to 200 characters, embedded one by one (a batch pads each to its
    longest: 24.6 against 28.8 ms for the kept answers' candidates), the question apart (the
    search embedded it already: the embedder keeps a lone text's vector): live, on the 120
-   questions, median 42 ms, p90 53 ms added per answer. A cloud embedder
-   is not asked (no new request, no new cost): lexical relevance and agreement alone then.
+   questions, median 42 ms, p90 53 ms added per answer. A cloud embedder is not asked (no
+   new request, no new cost): lexical relevance and agreement alone then.
 7. What is quoted: the best sentence, with the one after it when it is a heading, a lead-in
    ("... by the following.", or any sentence of prose right before a command line or a code
-   block) or a table's header row, or when the next one goes on about it
-   ("This is ...": build-essential follows "a C/C++ compiler and some other essential
-   packages"), and the sentences before it that its "This" or "It" refers to ("The chart
-   below shows the WinAnsiEncoding. … This is the default encoding used by the Reportlab PDF
-   Library.": the kept 120 answers, 92 to 93 of 105). Below ``MIN_SCORE`` the best is still quoted when it holds a word of the
-   question (a spreadsheet's rows score little; "corrections" finds the FAQ's address). A
-   table row comes with its header row's text (``"columns"``), shown with it as "mpg: 30.4 ·
-   cyl: 4 · …" (core/sentences.labelled_row).
+   block) or a table's header row, or when the next one goes on about it ("This is ...":
+   build-essential follows "a C/C++ compiler and some other essential packages"), and the
+   sentences before it that its "This" or "It" refers to ("The chart below shows the
+   WinAnsiEncoding. … This is the default encoding used by the Reportlab PDF Library.": the
+   kept 120 answers, 92 to 93 of 105). Below ``MIN_SCORE`` the best is still quoted when it
+   holds a word of the question (a spreadsheet's rows score little; "corrections" finds the
+   FAQ's address). A table row comes with its header row's text (``"columns"``), shown as
+   "mpg: 30.4 · cyl: 4 · …" and so compared by the support check (core/sentences.evidence_text).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.filenames import path_from_stored
-from anyllm_desktop.core.sentences import labelled_row
+from anyllm_desktop.core.sentences import evidence_text
 from anyllm_desktop.core.workspace import Workspace
 from anyllm_desktop.providers.cloud_http import ProviderError
 from anyllm_desktop.services.evidence import EvidenceFinder
@@ -104,7 +104,7 @@ def check(
     no passage removed). With ``replace_unsupported`` (query mode), an answer with an
     unsupported sentence is replaced by the evidence and a plain statement."""
     evidence = finder.evidence(generated)
-    quoted = [item["text"] for item in evidence]
+    quoted = [evidence_text(item) for item in evidence]  # a table row with its columns
     unsupported = check_support(
         generated, question, passages, finder.by_passage, quoted, idf=finder.idf
     )
@@ -120,6 +120,5 @@ def replacement(evidence: Sequence[dict[str, Any]], refusal: str) -> str:
     quotes = []
     for item in evidence:
         page = f", page {item['page']}" if item.get("page") is not None else ""
-        text = labelled_row(item["columns"], item["text"]) if item.get("columns") else item["text"]
-        quotes.append(f"> {text} [{item['n']}] ({item['document']}{page})")
+        quotes.append(f"> {evidence_text(item)} [{item['n']}] ({item['document']}{page})")
     return f"{NOT_CHECKED} From your documents:\n\n" + "\n>\n".join(quotes)

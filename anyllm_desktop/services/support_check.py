@@ -11,7 +11,7 @@ not answer. These checks catch that without another model call (a few millisecon
   there: ``dpkg --search filename`` (a model writes a placeholder where the documents write
   another); a number is not a piece of a longer one ("8" is not in "5.8").
 - **No close passage sentence**: fewer than ``CLOSE_COVERAGE`` of the sentence's content words
-  are in any one passage sentence together with the sentence after it, or in one table's rows
+  are in any one passage sentence together with the sentences around it, or in one table's rows
   together (a list of what the rows hold one each: "setosa, versicolor and virginica").
 - **Another command than the evidence's**: the sentence gives code or commands, the evidence
   (services/evidence.py) gives others, and it names none of the sentence's (in code or in
@@ -216,14 +216,20 @@ class _Window:
 def _windows(
     by_passage: Sequence[Sequence[PassageSentence]], *, following: bool = True
 ) -> list[_Window]:
-    """A passage sentence with the one after it (only after a heading, a lead-in or a table's
-    header row unless ``following``), and a table's rows together ("setosa, versicolor and
-    virginica" lists what one row each holds)."""
+    """A passage sentence with the ones before and after it (only the one after a heading, a
+    lead-in or a table's header row unless ``following``), and a table's rows together
+    ("setosa, versicolor and virginica" lists what one row each holds). A right answer often
+    joins three sentences: the window of two flagged 20 of the 105 hand-written references,
+    of three 17, with the same 88 of 99 wrong answers flagged."""
     windows = []
     for group in by_passage:
         table: list[PassageSentence] = []
         for i, unit in enumerate(group):
-            windows.append(_window(group[i : i + 2] if following or unit.heading else [unit]))
+            if following:
+                around = group[max(0, i - 1) : i + 2]
+            else:
+                around = group[i : i + 2] if unit.heading else [unit]
+            windows.append(_window(around))
             if TABLE_ROW.match(unit.sentence.text):
                 table.append(unit)
             elif table:
@@ -294,7 +300,7 @@ def check_support(
     listed in ``"commands"``, are in the documents but none is the ``evidence``'s) or
     ``"does_not_answer"`` (no sentence says what the evidence or a passage sentence on the
     question says), and ``coverage`` is the best share of the sentence's content words found
-    in one passage sentence (with the one after it). ``idf``: the passage words' weights
+    in one passage sentence (with the ones around it). ``idf``: the passage words' weights
     (``EvidenceFinder.idf``), worked out from ``by_passage`` when not given."""
     quoted = " ".join(evidence)
     quoted_commands, quoted_text = commands(quoted), _normal(quoted)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from anyllm_desktop.core.sentences import labelled_row
+from anyllm_desktop.core.sentences import evidence_text
 
 #: Marks a claim of the answer that no passage holds (Qt rich text: inline style only).
 MISSING_STYLE = "background-color:#fde2e2; color:#8a1020; text-decoration: underline;"
@@ -28,18 +28,13 @@ def _place(item: dict[str, Any]) -> str:
     return f"{item['n']}, p. {page}" if page else str(item["n"])
 
 
-def _quoted(item: dict[str, Any]) -> str:
-    """A sentence as it is; a table row with its columns' names."""
-    text = item["text"].strip()
-    return labelled_row(item["columns"], text) if item.get("columns") else text
-
-
 def evidence_html(evidence: Sequence[dict[str, Any]]) -> str:
     """The quoted sentences, each linking to its passage (``evidence:i``, the i-th item)."""
     if not evidence:
         return ""
     quotes = [
-        f"“{html.escape(_quoted(item))}” <a href='evidence:{i}'>[{html.escape(_place(item))}]</a>"
+        f"“{html.escape(evidence_text(item))}” "
+        f"<a href='evidence:{i}'>[{html.escape(_place(item))}]</a>"
         for i, item in enumerate(evidence)
     ]
     return "<b>From your documents:</b><br>" + "<br>".join(quotes)
