@@ -32,9 +32,11 @@ of fewer than ``MIN_CONTENT_WORDS`` content words with no claim, and sentences w
 all the question's or a passage header's, with no number or command of their own. The small
 model often begins by echoing a header ("[1] (Chapter 6. The Debian archives › 6.2 …)" or "The
 Debian archives, Chapter 6."): such a line is taken out before the answer is split, so it
-neither counts as a sentence nor runs into the next one (a header has no full stop). A lead-in
-that ends with ":" is checked together with the line after it ("The species in the iris data
-are: setosa, versicolor").
+neither counts as a sentence nor runs into the next one (a header has no full stop); a header
+said again does answer when the evidence holds what it adds to the question (the section
+"PLATYPUS - Page Layout and Typography Using Scripts" for "What does Platypus stand for?").
+A lead-in that ends with ":" is checked together with the line after it ("The species in the
+iris data are: setosa, versicolor").
 """
 
 from __future__ import annotations
@@ -185,24 +187,26 @@ class _Echoes:
         return all(_found(k, self.text) for k in sentence.keys)
 
 
-def _answer_sentences(answer: str, echoes: _Echoes) -> list[str]:
+def _answer_sentences(answer: str, echoes: _Echoes) -> tuple[list[str], list[str]]:
     """The answer's sentences, citation markers and echoed headers removed (a line whose words
-    are all in ``echoes``); a lead-in ending with ":" joined with what follows it; a fenced
-    block's lines each count."""
+    are all in ``echoes``, returned apart); a lead-in ending with ":" joined with what follows
+    it; a fenced block's lines each count."""
     text = _HEADER_ECHO.sub(
         lambda m: "\n" if content_words(m.group(1)) <= echoes.words else m[0], answer
     )
     text = strip_markers(text)
     lines = [line for block in _FENCED.findall(text) for line in block.splitlines()]
     text = _FENCED.sub("\n\n", text)
-    text = "\n".join("" if echoes.said_again(_Claimed(line)) else line for line in text.split("\n"))
+    kept = text.split("\n")
+    echoed = [line for line in kept if echoes.said_again(_Claimed(line))]
+    text = "\n".join("" if line in echoed else line for line in kept)
     sentences: list[str] = []
     for piece in split_sentences(text):
         sentence = _LIST_MARKER.sub("", " ".join(piece.text.split()))
         if sentences and sentences[-1].endswith(":"):
             sentence = f"{sentences.pop()} {sentence}"
         sentences.append(sentence)
-    return sentences + [f"`{line.strip()}`" for line in lines if line.strip()]
+    return sentences + [f"`{line.strip()}`" for line in lines if line.strip()], echoed
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,11 @@ def _answers(said: set[str], keys: set[str], asked: set[str], windows: Sequence[
     return False
 
 
+def _echo_answers(line: str, asked: set[str], evidence: _Window) -> bool:
+    said = content_words(line) - asked
+    return len(said) >= MIN_CONTENT_WORDS and said <= evidence.words
+
+
 def _near(number: str, text: str, asked: set[str]) -> bool:
     tokens = text.split()
     for i, token in enumerate(tokens):
@@ -317,8 +326,13 @@ def check_support(
         frozenset(asked | {w for p in passages for w in content_words(f"{p.place} {p.section}")}),
         echo_text,
     )
-    unsupported, answered, declined = [], False, False
-    sentences = dict.fromkeys(_answer_sentences(answer, echoes))  # repeats once
+    unsupported, declined = [], False
+    split, echoed = _answer_sentences(answer, echoes)
+    sentences = dict.fromkeys(split)  # repeats once
+    # A header said again claims nothing, but answers when the evidence holds all it adds to
+    # the question ("Platypus stands for "Page Layout and Typography Using Scripts"": the
+    # section's name).
+    answered = any(_echo_answers(line, asked, answering[0]) for line in echoed)
     for sentence in sentences:
         if _DOES_NOT_ANSWER.search(sentence):
             declined = True

@@ -135,6 +135,28 @@ def test_an_echoed_passage_header_is_no_claim() -> None:
     assert _check(echo, [faq]) == []
 
 
+def test_a_header_said_again_answers_when_the_evidence_says_it() -> None:
+    """The section's name is the answer ("PLATYPUS - Page Layout and Typography Using
+    Scripts"): said again, it claims nothing and answers; a header the evidence does not
+    hold still answers nothing."""
+    text = 'Platypus stands for "Page Layout and Typography Using Scripts". It lays out pages.'
+    guide = Passage(
+        1,
+        "User Guide",
+        "/docs/guide.pdf",
+        60,
+        "Chapter 5 PLATYPUS - Page Layout and Typography Using Scripts",
+        text,
+    )
+    question = "What does the name Platypus stand for?"
+    by_passage = passage_sentences([guide])
+    answer = 'Platypus stands for "Page Layout and Typography Using Scripts".'
+    assert check_support(answer, question, [guide], by_passage, [text]) == []
+    other = "It is Chapter 5 of the User Guide."
+    unsupported = check_support(other, question, [guide], by_passage, [text])
+    assert [u["reason"] for u in unsupported] == ["does_not_answer"]
+
+
 def test_a_lead_in_that_restates_the_question_is_checked_with_what_follows() -> None:
     iris = Passage(1, "datasets", "/docs/datasets.xlsx", 1, "iris",
                    "Sepal.Length | Species\n5.1 | setosa\n7.0 | versicolor")  # fmt: skip
