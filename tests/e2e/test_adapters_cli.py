@@ -26,8 +26,10 @@ QUESTION = "What is the unstable distribution called?"
 
 
 def random_smollm2_lora(out: Path) -> Path:
-    """A rank-8 LoRA on all seven linear layers of SmolLM2 with B small and random (B = 0, as
-    training starts, would change nothing)."""
+    """A rank-8 LoRA on all seven linear layers of SmolLM2 with B random (B = 0, as training
+    starts, would change nothing). B ~ 0.05 N(0,1) changed the greedy answer on one machine and
+    not on another (the base copies its one passage; llama.cpp's kernels differ by CPU):
+    0.2 N(0,1) changes it plainly ('1. 2016: [1] (note)' against '... is called sid.')."""
     base = smollm2_chat().primary_path
     assert base is not None
     config = read_config(base, GGUFReader(base))
@@ -35,7 +37,7 @@ def random_smollm2_lora(out: Path) -> Path:
     key = jax.random.PRNGKey(5)
     for pair in lora.values():
         key, sub = jax.random.split(key)
-        pair["b"] = 0.05 * jax.random.normal(sub, pair["b"].shape)
+        pair["b"] = 0.2 * jax.random.normal(sub, pair["b"].shape)
     return write_adapter(out, lora, config, alpha=16.0, name="random SmolLM2 LoRA")
 
 
