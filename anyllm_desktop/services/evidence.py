@@ -50,14 +50,16 @@ How a sentence is chosen (measured, tests/e2e/test_evidence_e2e.py):
    new request, no new cost): lexical relevance and agreement alone then.
 7. What is quoted: the best sentence, with the one after it when it is a heading, a lead-in
    ("... by the following.", or any sentence of prose right before a command line or a code
-   block) or a table's header row, or when the next one goes on about it ("This is ...":
-   build-essential follows "a C/C++ compiler and some other essential packages"), and the
-   sentences before it that its "This" or "It" refers to ("The chart below shows the
-   WinAnsiEncoding. … This is the default encoding used by the Reportlab PDF Library.": the
-   kept 120 answers, 92 to 93 of 105). Below ``MIN_SCORE`` the best is still quoted when it
-   holds a word of the question (a spreadsheet's rows score little; "corrections" finds the
-   FAQ's address). A table row comes with its header row's text (``"columns"``), shown as
-   "mpg: 30.4 · cyl: 4 · …" and so compared by the support check (core/sentences.evidence_text).
+   block), a question the document answers after it ("Where is the start angle of the first pie
+   slice? The default is '90' …": blind batch s23) or a table's header row, or when the next one
+   goes on about it ("This is ...": build-essential follows "a C/C++ compiler and some other
+   essential packages"), and the sentences before it that its "This" or "It" refers to ("The
+   chart below shows the WinAnsiEncoding. … This is the default encoding used by the Reportlab
+   PDF Library.": the kept 120 answers, 92 to 93 of 105). Below ``MIN_SCORE`` the best is still
+   quoted when it holds a word of the question (a spreadsheet's rows score little; "corrections"
+   finds the FAQ's address). A table row comes with its header row's text (``"columns"``), shown
+   as "mpg: 30.4 · cyl: 4 · …" and so compared by the support check
+   (core/sentences.evidence_text).
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ _ENDS_SENTENCE = re.compile(r"[.!?;][\"')\]]*\s*$")
 _LEAD_IN = re.compile(
     r"\b(?:following|follows|below)\s*[.:]?\s*$|^\W*the following\b", re.IGNORECASE
 )
+#: A question in the document: its answer is the sentence after it ("startAngle Where is the
+#: start angle of the first pie slice?" then "The default is '90' which is twelve o'clock.").
+_ASKS = re.compile(r"\?[\"')\]”’]*\s*$")
 #: A sentence that goes on about the one before it: "This is ...", "... install this
 #: environment ..." within its first words.
 _REFERS_BACK = re.compile(r"^(?:\W*\w+\W+){0,4}?(?:this|these|that|those|such|it|they|them)\b",
@@ -236,8 +241,9 @@ def _words(text: str) -> frozenset[str]:
 
 
 def _is_heading(text: str) -> bool:
-    """A heading, or a lead-in that announces the next sentence."""
-    if _LEAD_IN.search(text):
+    """A heading, a lead-in that announces the next sentence, or a question the document
+    answers after it."""
+    if _LEAD_IN.search(text) or _ASKS.search(text):
         return True
     return len(text.split()) <= HEADING_WORDS and not _ENDS_SENTENCE.search(text)
 

@@ -262,6 +262,20 @@ def test_a_heading_is_quoted_with_the_sentence_after_it() -> None:
     )
 
 
+def test_a_question_in_the_document_is_quoted_with_its_answer_after_it() -> None:
+    text = (
+        "Labels are better put in a legend. startAngle Where is the start angle of the first "
+        "pie slice? The default is '90' which is twelve o'clock. direction Which direction do "
+        "slices progress in?"
+    )
+    passage = Passage(1, "ReportLab User Guide", "/docs/rl.pdf", 93, "Pie charts", text)
+    finder = EvidenceFinder("What is the default startAngle of a pie chart?", [passage], None)
+    assert finder.evidence("")[0]["text"] == (
+        "startAngle Where is the start angle of the first pie slice? "
+        "The default is '90' which is twelve o'clock."
+    )
+
+
 def test_the_best_sentence_is_quoted_when_it_holds_a_word_of_the_question() -> None:
     text = "Please mail corrections to doc-debian@packages.debian.org. The FAQ is updated often."
     passage = Passage(1, "Debian FAQ", "/docs/faq.html", None, "", text)
