@@ -18,14 +18,16 @@ not answer. These checks catch that without another model call (a few millisecon
   prose: ”bt” at the GDB prompt). Seen on the R FAQ: asked how to install from a local file,
   the model answered with ``library()``, a command of another passage, while the evidence
   said ``R CMD INSTALL path/pkg_version.tar.gz``.
-- **No answer**: no sentence of the answer says what the evidence or a passage sentence on
-  the question says (one that holds the question's words, the rarest weighing most, at least
+- **No answer**: no sentence of the answer says what the evidence or a passage sentence on the
+  question says (one that holds the question's words, the rarest weighing most, at least
   ``ON_QUESTION`` as well as the best one: the evidence can miss it): none gives one of their
-  commands, numbers or hyphenated names, nor half of its words beyond the question's. The
-  135M model often answers by copying a passage's header or another passage's sentence ("This
-  question will help you choose the stable version"): every word is in the documents, and it
-  answers nothing. Measured on right answers written by hand (bench_answers.py --reference),
-  requiring two "specific" words of the evidence flagged 18 of 38; this rule flags 2.
+  commands, numbers or hyphenated names, nor half of its words beyond the question's, nor a cell
+  of a quoted table row that the question does not name ("sunflower" for "which feed corresponds
+  to the weight 423?"). The 135M model often answers by copying a passage's header or another
+  passage's sentence ("This question will help you choose the stable version"): every word is in
+  the documents, and it answers nothing. Measured on right answers written by hand
+  (bench_answers.py --reference), requiring two "specific" words of the evidence flagged 18 of
+  38; this rule flags 2.
 
 Not checked, as they claim nothing: sentences that say the documents do not answer, sentences
 of fewer than ``MIN_CONTENT_WORDS`` content words with no claim, and sentences whose words are
@@ -87,6 +89,8 @@ _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
 #: A passage header as the prompt writes it, "[2] (Debian FAQ, page 3, 6.2 Codenames)".
 #: A section may hold brackets of its own: "2.7 Coordinates (default user space)".
 _HEADER_ECHO = re.compile(r"[\[【［]\s*\d+\s*[\]】］]\s*\(((?:[^()\n]|\([^()\n]*\))*)\)")
+#: A quoted table row with its columns' names: "weight: 423 · feed: sunflower".
+_LABELLED_CELL = re.compile(r"[^·:]+: [^·]* · ")
 _DOES_NOT_ANSWER = re.compile(
     r"\b(?:do(?:es)?n[o'’]?t|do(?:es)? not|cannot|can't|no)\b.{0,40}"
     r"\b(?:answer|contain|mention|say|cover|information|know)",
@@ -280,6 +284,21 @@ def _answers(said: set[str], keys: set[str], asked: set[str], windows: Sequence[
     return False
 
 
+def _cells(quoted: Sequence[str], asked_text: str) -> set[str]:
+    """The cells of the quoted table rows ("423 | sunflower", or with its columns' names
+    "weight: 423 · feed: sunflower") that the question does not name: a sentence that gives
+    one answers a look-up ("The chick with weight 423 was in the sunflower feed group": most
+    of its words are the user's, not the row's)."""
+    found: set[str] = set()
+    for text in quoted:
+        if _LABELLED_CELL.match(text):
+            found |= {cell.split(": ", 1)[-1] for cell in text.split(" · ")}
+        elif TABLE_ROW.match(text):
+            found |= set(text.split(" | "))
+    cells = {_normal(cell) for cell in found}
+    return {c for c in cells if re.search(r"\w", c) and not _found(c, asked_text)}
+
+
 def _echo_answers(line: str, asked: set[str], evidence: _Window) -> bool:
     said = content_words(line) - asked
     return len(said) >= MIN_CONTENT_WORDS and said <= evidence.words
@@ -333,6 +352,7 @@ def check_support(
     # the question ("Platypus stands for "Page Layout and Typography Using Scripts"": the
     # section's name).
     answered = any(_echo_answers(line, asked, answering[0]) for line in echoed)
+    cells = _cells(evidence, asked_text)
     for sentence in sentences:
         if _DOES_NOT_ANSWER.search(sentence):
             declined = True
@@ -343,7 +363,11 @@ def check_support(
         given, words = claimed.commands, content_words(_CODE_WORD.sub(" ", sentence))
         keys = {k for k in claimed.keys if not _found(k, asked_text)}  # what it adds
         said = {w for w in words - asked if not _NUMBER.search(w)}  # numbers: in keys
-        answered = answered or _answers(said, keys, asked, answering)
+        answered = (
+            answered
+            or _answers(said, keys, asked, answering)
+            or any(_found(c, _normal(sentence)) for c in cells)
+        )
         missing = [c for c in claimed.claims if not _supported(c, haystack)]
         shares = (len(words & w.words) / len(words) for w in windows) if words else iter([1.0])
         coverage = max(shares, default=0.0)

@@ -227,6 +227,21 @@ def test_a_list_of_what_a_table_holds_one_per_row_is_close_to_the_table() -> Non
     assert [u["reason"] for u in flagged] == ["no_close_passage"]
 
 
+def test_a_cell_of_the_quoted_row_answers_a_look_up() -> None:
+    rows = "\n".join(f"{w} | {feed}" for w, feed in [(309, "linseed"), (423, "sunflower")])
+    chickwts = Passage(1, "datasets", "/docs/datasets.xlsx", 3, "chickwts",
+                       f"weight | feed\n{rows}", sheet="chickwts")  # fmt: skip
+    question = "In the chickwts sheet, which feed corresponds to the weight 423?"
+    by_passage = passage_sentences([chickwts])
+    for evidence in ("weight: 423 · feed: sunflower", "423 | sunflower"):
+        answer = "The chick with weight 423 was in the sunflower feed group."
+        assert check_support(answer, question, [chickwts], by_passage, [evidence]) == []
+        # Another row's cell, or the question's own, answers nothing.
+        for wrong in ("The chick was in the linseed feed group.", "Its weight was 423 grams."):
+            flagged = check_support(wrong, question, [chickwts], by_passage, [evidence])
+            assert [u["reason"] for u in flagged] == ["does_not_answer"]
+
+
 CODENAMES = [
     Passage(1, "Debian FAQ", "/docs/faq.html", None, "5.8. Which version is it?",
             "Run lsb_release -a to see the release and codename of your system."),
