@@ -6,10 +6,11 @@ not answer. These checks catch that without another model call (a few millisecon
 
 - **Claims that appear nowhere**: code spans, command-like tokens (``a_b``, ``a/b``, ``f()``,
   ``--flag``, ``pkg.tar.gz``, ``CMD``), numbers and names (a capitalised word that does not
-  start the sentence) that no passage, passage header or the question contains. Code with
-  several parts passes when its command and every part that is more than a plain word are
-  there: ``dpkg --search filename`` (a model writes a placeholder where the documents write
-  another); a number is not a piece of a longer one ("8" is not in "5.8").
+  start the sentence) that no passage, passage header, document's file or folder name ("the
+  FAQ") or the question contains. Code with several parts passes when its command and every part
+  that is more than a plain word are there: ``dpkg --search filename`` (a model writes a
+  placeholder where the documents write another); a number is not a piece of a longer one ("8"
+  is not in "5.8").
 - **No close passage sentence**: fewer than ``CLOSE_COVERAGE`` of the sentence's content words
   are in any one passage sentence together with the sentences around it, or in one table's rows
   together (a list of what the rows hold one each: "setosa, versicolor and virginica").
@@ -18,14 +19,15 @@ not answer. These checks catch that without another model call (a few millisecon
   prose: ”bt” at the GDB prompt). Seen on the R FAQ: asked how to install from a local file,
   the model answered with ``library()``, a command of another passage, while the evidence
   said ``R CMD INSTALL path/pkg_version.tar.gz``.
-- **No answer**: no sentence of the answer says what the evidence or a passage sentence on the
-  question says (one that holds the question's words, the rarest weighing most, at least
-  ``ON_QUESTION`` as well as the best one: the evidence can miss it): none gives one of their
-  commands, numbers or hyphenated names, nor half of its words beyond the question's, nor a cell
-  of a quoted table row that the question does not name ("sunflower" for "which feed corresponds
-  to the weight 423?"). The 135M model often answers by copying a passage's header or another
-  passage's sentence ("This question will help you choose the stable version"): every word is in
-  the documents, and it answers nothing. Measured on right answers written by hand
+- **No answer**: no sentence of the answer says what the evidence (with the passage sentences
+  before and after it: a right answer goes on with what the passage says next) or a passage
+  sentence on the question says (one that holds the question's words, the rarest weighing most,
+  at least ``ON_QUESTION`` as well as the best one: the evidence can miss it): none gives one of
+  their commands, numbers or hyphenated names, nor half of its words beyond the question's, nor
+  a cell of a quoted table row that the question does not name ("sunflower" for "which feed
+  corresponds to the weight 423?"). The 135M model often answers by copying a passage's header
+  or another passage's sentence ("This question will help you choose the stable version"): every
+  word is in the documents, and it answers nothing. Measured on right answers written by hand
   (bench_answers.py --reference), requiring two "specific" words of the evidence flagged 18 of
   38; this rule flags 2.
 
@@ -52,7 +54,14 @@ from anyllm_desktop.core.answer_types import CODE_LIKE, HYPHENATED
 from anyllm_desktop.core.citations import strip_markers
 from anyllm_desktop.core.conversation import Passage
 from anyllm_desktop.core.sentences import TABLE_ROW, content_words, split_sentences
-from anyllm_desktop.services.evidence import PassageSentence, idf_weights, weighted_share
+from anyllm_desktop.services.evidence import PassageSentence, idf_weights
+from anyllm_desktop.services.support_windows import (
+    Window,
+    around,
+    normal,
+    on_question,
+    passage_windows,
+)
 
 CLOSE_COVERAGE = 0.5
 MIN_CONTENT_WORDS = 3
@@ -60,9 +69,6 @@ NOT_IN_DOCUMENTS = "not_in_documents"
 NO_CLOSE_PASSAGE = "no_close_passage"
 DIFFERS_FROM_EVIDENCE = "differs_from_evidence"
 DOES_NOT_ANSWER = "does_not_answer"
-#: A passage sentence is on the question when it holds at least this share of what the one
-#: that holds the question best holds (its words weighted by rarity).
-ON_QUESTION = 0.85
 #: How near a number must be to a word of the question to be what answers it.
 NEAR_WORDS = 6
 
@@ -98,12 +104,8 @@ _DOES_NOT_ANSWER = re.compile(
 )
 
 
-def _normal(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 def _found(claim: str, haystack: str) -> bool:
-    claim = _normal(claim)
+    claim = normal(claim)
     if not claim:
         return True
     if not re.search(r"\w", claim):
@@ -213,64 +215,7 @@ def _answer_sentences(answer: str, echoes: _Echoes) -> tuple[list[str], list[str
     return sentences + [f"`{line.strip()}`" for line in lines if line.strip()], echoed
 
 
-@dataclass(frozen=True)
-class _Window:
-    """What one answer sentence may draw on: its content words and its text (lower case)."""
-
-    words: frozenset[str]
-    text: str
-
-
-def _windows(
-    by_passage: Sequence[Sequence[PassageSentence]], *, following: bool = True
-) -> list[_Window]:
-    """A passage sentence with the ones before and after it (only the one after a heading, a
-    lead-in or a table's header row unless ``following``), and a table's rows together
-    ("setosa, versicolor and virginica" lists what one row each holds). A right answer often
-    joins three sentences: the window of two flagged 20 of the 105 hand-written references,
-    of three 17, with the same 88 of 99 wrong answers flagged."""
-    windows = []
-    for group in by_passage:
-        table: list[PassageSentence] = []
-        for i, unit in enumerate(group):
-            if following:
-                around = group[max(0, i - 1) : i + 2]
-            else:
-                around = group[i : i + 2] if unit.heading else [unit]
-            windows.append(_window(around))
-            if TABLE_ROW.match(unit.sentence.text):
-                table.append(unit)
-            elif table:
-                windows.append(_window(table))
-                table = []
-        if table:
-            windows.append(_window(table))
-    return windows
-
-
-def _window(units: Sequence[PassageSentence]) -> _Window:
-    words = frozenset().union(*(u.words for u in units))
-    return _Window(words, _normal(" ".join(u.text for u in units)))
-
-
-def _on_question(
-    question: str,
-    by_passage: Sequence[Sequence[PassageSentence]],
-    idf: Mapping[str, float],
-) -> list[_Window]:
-    """The passage sentences (a heading with the sentence after it, a table's rows together)
-    that hold the question's words nearly as well as the best one does, the rarest words
-    weighing most (services/evidence.py's lexical relevance)."""
-    asked = content_words(question)
-    windows = _windows(by_passage, following=False)
-    shares = [weighted_share(asked, w.words, idf) for w in windows]
-    best = max(shares, default=0.0)
-    return [
-        w for w, share in zip(windows, shares, strict=True) if best and share >= best * ON_QUESTION
-    ]
-
-
-def _answers(said: set[str], keys: set[str], asked: set[str], windows: Sequence[_Window]) -> bool:
+def _answers(said: set[str], keys: set[str], asked: set[str], windows: Sequence[Window]) -> bool:
     """Whether one of ``windows`` holds one of ``keys`` (a number only within ``NEAR_WORDS``
     words of one of the question's: a table of ports holds 20 and 993, "imaps 993" answers) or
     at least half of ``said`` (a sentence's words beyond the question's)."""
@@ -295,11 +240,11 @@ def _cells(quoted: Sequence[str], asked_text: str) -> set[str]:
             found |= {cell.split(": ", 1)[-1] for cell in text.split(" · ")}
         elif TABLE_ROW.match(text):
             found |= set(text.split(" | "))
-    cells = {_normal(cell) for cell in found}
+    cells = {normal(cell) for cell in found}
     return {c for c in cells if re.search(r"\w", c) and not _found(c, asked_text)}
 
 
-def _echo_answers(line: str, asked: set[str], evidence: _Window) -> bool:
+def _echo_answers(line: str, asked: set[str], evidence: Window) -> bool:
     said = content_words(line) - asked
     return len(said) >= MIN_CONTENT_WORDS and said <= evidence.words
 
@@ -331,15 +276,18 @@ def check_support(
     in one passage sentence (with the ones around it). ``idf``: the passage words' weights
     (``EvidenceFinder.idf``), worked out from ``by_passage`` when not given."""
     quoted = " ".join(evidence)
-    quoted_commands, quoted_text = commands(quoted), _normal(quoted)
-    asked_text = _normal(question)
-    echo_text = "\n".join([asked_text, *(_normal(f"{p.place} {p.section}") for p in passages)])
-    haystack = _normal("\n".join([echo_text, *(p.text for p in passages)]))
-    windows = _windows(by_passage)
-    answering = [_Window(frozenset(content_words(quoted)), quoted_text)]
+    quoted_commands, quoted_text = commands(quoted), normal(quoted)
+    asked_text = normal(question)
+    echo_text = "\n".join([asked_text, *(normal(f"{p.place} {p.section}") for p in passages)])
+    # A document's file and folder names are what the user knows it by ("the FAQ's advice"
+    # of /usr/share/doc/debian/FAQ/support.en.html).
+    names = (p.path for p in passages)
+    haystack = normal("\n".join([echo_text, *names, *(p.text for p in passages)]))
+    windows = passage_windows(by_passage)
+    answering = [Window(frozenset(content_words(quoted)), quoted_text)]
     if idf is None:
         idf = idf_weights([s for group in by_passage for s in group])
-    answering += _on_question(question, by_passage, idf)
+    answering += on_question(question, by_passage, idf) + around(evidence, by_passage)
     asked = content_words(question)
     echoes = _Echoes(
         frozenset(asked | {w for p in passages for w in content_words(f"{p.place} {p.section}")}),
@@ -366,7 +314,7 @@ def check_support(
         answered = (
             answered
             or _answers(said, keys, asked, answering)
-            or any(_found(c, _normal(sentence)) for c in cells)
+            or any(_found(c, normal(sentence)) for c in cells)
         )
         missing = [c for c in claimed.claims if not _supported(c, haystack)]
         shares = (len(words & w.words) / len(words) for w in windows) if words else iter([1.0])

@@ -307,3 +307,31 @@ def test_an_echoed_header_with_brackets_in_its_section_is_no_claim() -> None:
     )
     question = "Where is the origin point of the page in ReportLab?"
     assert check_support(answer, question, [guide], passage_sentences([guide])) == []
+
+
+def test_an_answer_may_go_on_with_the_sentences_around_the_evidence() -> None:
+    text = (
+        "Starting the installer from Microsoft Windows: It is now possible to start the "
+        "installer directly from Microsoft Windows without the need to change BIOS settings. "
+        "Upon insertion of a CD-ROM or USB stick, an autorun program will be launched, "
+        "guiding you step by step through the process of starting the installer. "
+        "Debian also runs on many other architectures."
+    )
+    faq = Passage(1, "Debian FAQ", "/usr/share/doc/debian/FAQ/getting-debian.en.html", None,
+                  "2.3 Installing", text)  # fmt: skip
+    question = "Can I start the Debian installer straight from Windows, without the BIOS?"
+    evidence = [
+        "Starting the installer from Microsoft Windows: It is now possible to start the "
+        "installer directly from Microsoft Windows without the need to change BIOS settings."
+    ]
+    by_passage = passage_sentences([faq])
+    # "the FAQ" is the document's name (its folder), no claim of the answer's own.
+    answer = (
+        "Yes. According to the FAQ, when you insert the USB stick an autorun program is "
+        "launched that guides you step by step through starting the installer."
+    )
+    assert check_support(answer, question, [faq], by_passage, evidence) == []
+    # Words of no sentence near the evidence still answer nothing.
+    other = "Yes. Debian also runs on many other architectures."
+    flagged = check_support(other, question, [faq], by_passage, evidence)
+    assert [u["reason"] for u in flagged] == ["does_not_answer"]
