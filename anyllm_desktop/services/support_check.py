@@ -97,6 +97,8 @@ _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+")
 _HEADER_ECHO = re.compile(r"[\[【［]\s*\d+\s*[\]】］]\s*\(((?:[^()\n]|\([^()\n]*\))*)\)")
 #: A quoted table row with its columns' names: "weight: 423 · feed: sunflower".
 _LABELLED_CELL = re.compile(r"[^·:]+: [^·]* · ")
+#: A cell that can tell a row from the others: a letter, or a number of two digits or more.
+_TELLING_CELL = re.compile(r"[^\W\d]|\d\D*\d")
 _DOES_NOT_ANSWER = re.compile(
     r"\b(?:do(?:es)?n[o'’]?t|do(?:es)? not|cannot|can't|no)\b.{0,40}"
     r"\b(?:answer|contain|mention|say|cover|information|know)",
@@ -241,7 +243,8 @@ def _cells(quoted: Sequence[str], asked_text: str) -> set[str]:
         elif TABLE_ROW.match(text):
             found |= set(text.split(" | "))
     cells = {normal(cell) for cell in found}
-    return {c for c in cells if re.search(r"\w", c) and not _found(c, asked_text)}
+    # A lone digit ("0", "4") is in too many sentences to answer by itself.
+    return {c for c in cells if _TELLING_CELL.search(c) and not _found(c, asked_text)}
 
 
 def _echo_answers(line: str, asked: set[str], evidence: Window) -> bool:
@@ -305,7 +308,7 @@ def check_support(
         if _DOES_NOT_ANSWER.search(sentence):
             declined = True
             continue
-        claimed = _Claimed(sentence)
+        claimed, sentence_text = _Claimed(sentence), normal(sentence)
         if echoes.said_again(claimed):
             continue  # the question or a header said again
         given, words = claimed.commands, content_words(_CODE_WORD.sub(" ", sentence))
@@ -314,7 +317,7 @@ def check_support(
         answered = (
             answered
             or _answers(said, keys, asked, answering)
-            or any(_found(c, normal(sentence)) for c in cells)
+            or any(_found(c, sentence_text) for c in cells)
         )
         missing = [c for c in claimed.claims if not _supported(c, haystack)]
         shares = (len(words & w.words) / len(words) for w in windows) if words else iter([1.0])
