@@ -1,8 +1,8 @@
 """Answer correctness: does what the user reads state the answer, and is a wrong answer flagged?
 
-Questions: tests/benchmarks/answer_questions.json (152, each with its labelled answer as short key
-phrases, any of which counts): 84 over the Debian FAQ (HTML) and Debian Reference (PDF) in one
-workspace, as bench_retrieval_quality.py indexes them, and 68 over tests/data's ReportLab User
+Questions: tests/benchmarks/answer_questions.json (172, each with its labelled answer as short key
+phrases, any of which counts): 94 over the Debian FAQ (HTML) and Debian Reference (PDF) in one
+workspace, as bench_retrieval_quality.py indexes them, and 78 over tests/data's ReportLab User
 Guide (PDF), Live Systems Manual (EPUB), readxl datasets (XLSX) and officer examples (PPTX,
 DOCX) in a second workspace. Those marked ``heldout`` (a batch: the session that wrote them)
 were written after the check and the evidence finder were tuned on the first 40, and each
